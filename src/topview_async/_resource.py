@@ -1,0 +1,63 @@
+"""Base class of the generated resource classes.
+
+Generated stubs hold no logic: each one calls :meth:`Resource._request` (or
+:meth:`Resource._submit_task` for paid submits) with the operation's static description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._models import TopviewModel
+from ._operation import Operation
+
+if TYPE_CHECKING:
+    from ._client import AsyncTopview
+    from .lib.tasks import Task
+
+
+class Resource:
+    """A group of Topview operations, reached as an attribute of :class:`AsyncTopview`."""
+
+    def __init__(self, client: AsyncTopview) -> None:
+        self._client = client
+
+    async def _request(
+        self,
+        operation: Operation,
+        *,
+        query: Mapping[str, object] | None = None,
+        body: Mapping[str, object] | None = None,
+        body_model: type[TopviewModel] | None = None,
+        result_type: Any,
+        context: Mapping[str, str | None] | None = None,
+    ) -> Any:
+        return await self._client._pipeline.request(
+            operation,
+            query=query,
+            body=body,
+            body_model=body_model,
+            result_type=result_type,
+            context=context,
+        )
+
+    async def _submit_task(
+        self,
+        operation: Operation,
+        *,
+        body: Mapping[str, object],
+        body_model: type[TopviewModel],
+        file_fields: Sequence[str] = (),
+        result_type: Any,
+    ) -> Task[Any]:
+        from .lib.tasks import submit_task
+
+        return await submit_task(
+            self._client,
+            operation,
+            body=body,
+            body_model=body_model,
+            file_fields=file_fields,
+            result_type=result_type,
+        )

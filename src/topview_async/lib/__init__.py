@@ -1,0 +1,1 @@
+"""Handwritten helpers: tasks and polling, uploads, downloads, webhooks."""

@@ -1,0 +1,242 @@
+"""The spec, the generated code and the generator agree with each other."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import topview_async._generated.models as models
+import topview_async.resources as resources
+from topview_async._generated.operations import OPERATIONS, TASK_KINDS
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "openapi" / "topview.yaml"
+SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
+HTTP_METHODS = ("get", "post", "put", "delete", "patch")
+
+
+def _spec_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    found = []
+    for path, item in SPEC["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                found.append((path, method, item[method]))
+    return found
+
+
+def _resource_classes() -> dict[str, type]:
+    return {name: getattr(resources, name) for name in resources.__all__}
+
+
+def _public_methods(cls: type) -> dict[str, Any]:
+    return {
+        name: member
+        for name, member in vars(cls).items()
+        if inspect.iscoroutinefunction(member) and not name.startswith("_")
+    }
+
+
+def test_every_operation_has_a_generated_method() -> None:
+    tags = {tag["name"]: tag for tag in SPEC["tags"]}
+    classes = _resource_classes()
+    for path, method, operation in _spec_operations():
+        if operation.get("x-sdk-skip"):
+            continue
+        tag = tags[operation["tags"][0]]
+        cls = classes[tag["x-sdk-class"] + "Resource"]
+        stub = getattr(cls, operation["x-sdk-method"], None)
+        assert stub is not None, f"{operation['operationId']} has no method on {cls.__name__}"
+        generated = OPERATIONS[operation["operationId"]]
+        assert (generated.method, generated.path) == (method.upper(), path)
+        assert operation["operationId"] in inspect.getsource(stub)
+
+
+def test_every_generated_method_maps_to_an_operation() -> None:
+    spec_ids = {op["operationId"] for _, _, op in _spec_operations()}
+    assert set(OPERATIONS) <= spec_ids
+    for cls in _resource_classes().values():
+        for name, method in _public_methods(cls).items():
+            source = inspect.getsource(method)
+            called = [op_id for op_id in OPERATIONS if f'operation ``{op_id}``' in source]
+            if name.startswith("run") or name.endswith("_and_wait"):
+                # run()/x_and_wait() delegate to the submit method of the same operation.
+                assert "await self." in source, name
+                continue
+            assert len(called) == 1, f"{cls.__name__}.{name} maps to {called}"
+
+
+def test_every_submit_has_a_task_kind_polled_by_a_read() -> None:
+    for spec in TASK_KINDS.values():
+        assert spec.submit_operation.kind == "submit"
+        assert spec.query_operation.kind == "read"
+        assert spec.query_operation.method == "GET"
+
+
+def test_stub_parameters_are_keyword_only_and_typed() -> None:
+    for cls in _resource_classes().values():
+        for name, method in _public_methods(cls).items():
+            signature = inspect.signature(method)
+            for parameter in list(signature.parameters.values())[1:]:
+                assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, (cls, name, parameter)
+                assert parameter.annotation is not inspect.Parameter.empty
+            assert signature.return_annotation is not inspect.Signature.empty
+            assert method.__doc__, f"{cls.__name__}.{name} has no docstring"
+
+
+def _examples(schema: dict[str, Any]) -> list[Any]:
+    found = []
+    if "example" in schema:
+        found.append(schema["example"])
+    found.extend(schema.get("examples", []) if isinstance(schema.get("examples"), list) else [])
+    return found
+
+
+def _component_examples() -> list[tuple[str, Any]]:
+    cases: list[tuple[str, Any]] = []
+    for name, schema in SCHEMAS.items():
+        for example in _examples(schema):
+            cases.append((name, example))
+    for _, _, operation in _spec_operations():
+        bodies = [operation.get("requestBody", {})]
+        bodies += list(operation.get("responses", {}).values())
+        for holder in bodies:
+            media = holder.get("content", {}).get("application/json", {})
+            ref = media.get("schema", {}).get("$ref", "")
+            name = ref.rsplit("/", 1)[-1]
+            values = [media["example"]] if "example" in media else []
+            values += [e["value"] for e in media.get("examples", {}).values() if "value" in e]
+            cases.extend((name, value) for value in values)
+    return cases
+
+
+EXAMPLES = _component_examples()
+
+
+def test_the_spec_has_examples() -> None:
+    assert len(EXAMPLES) >= 10
+
+
+@pytest.mark.parametrize(("schema_name", "example"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_every_example_validates_into_its_generated_model(schema_name: str, example: Any) -> None:
+    model = getattr(models, schema_name, None)
+    if model is None or not isinstance(example, dict):
+        pytest.skip(f"{schema_name} is not generated as a model class")
+    parsed = model.model_validate(example)
+    # Nothing is lost: the wire form round-trips every key the example had.
+    dumped = parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert set(dumped) == set(example)
+
+
+def _request_models() -> list[str]:
+    names = []
+    for _, _, operation in _spec_operations():
+        ref = (
+            operation.get("requestBody", {})
+            .get("content", {})
+            .get("application/json", {})
+            .get("schema", {})
+            .get("$ref")
+        )
+        if ref:
+            names.append(ref.rsplit("/", 1)[-1])
+    return names
+
+
+@pytest.mark.parametrize("schema_name", _request_models())
+def test_request_models_serialise_to_exact_wire_names(schema_name: str) -> None:
+    model = getattr(models, schema_name)
+    wire_names = set(SCHEMAS[schema_name]["properties"])
+    for field_name, field in model.model_fields.items():
+        assert field.alias in wire_names or field_name in wire_names, (schema_name, field_name)
+    aliases = {field.alias or name for name, field in model.model_fields.items()}
+    assert aliases == wire_names
+
+
+def test_unknown_fields_and_status_values_are_kept() -> None:
+    raw = {
+        "taskId": "176bd1a50ba8437db36af5eb8fd9e5ca",
+        "status": "queued_in_a_new_way",
+        "exportVideos": [{"scriptId": 1, "status": "rendering", "brandNewField": {"a": 1}}],
+        "someFutureField": [1, 2, 3],
+    }
+    parsed = models.M2vTaskResult.model_validate(raw)
+    assert parsed.status == "queued_in_a_new_way"
+    assert parsed.model_extra == {"someFutureField": [1, 2, 3]}
+    assert parsed.export_videos is not None
+    assert parsed.export_videos[0].model_extra == {"brandNewField": {"a": 1}}
+    assert parsed.model_dump(mode="json", by_alias=True, exclude_unset=True) == raw
+
+
+def test_models_accept_python_and_wire_names() -> None:
+    by_wire = models.ScraperSubmitRequest.model_validate({"productLink": "https://x.test/p"})
+    by_name = models.ScraperSubmitRequest(product_link="https://x.test/p")
+    assert by_wire == by_name
+    assert by_name.to_wire() == {"productLink": "https://x.test/p"}
+
+
+def test_generated_files_carry_the_header() -> None:
+    package = ROOT / "src" / "topview_async"
+    files = [*(package / "_generated").glob("*.py"), *(package / "resources").glob("*.py")]
+    assert files
+    for path in files:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# Generated by codegen from openapi/topview.yaml"), path
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    for name in ("openapi", "codegen", "src", "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, tmp_path / name)
+    return tmp_path
+
+
+def _check(repo: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", "--check"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_codegen_check_passes_on_committed_code_and_fails_on_a_hand_edit(repo_copy: Path) -> None:
+    clean = _check(repo_copy)
+    assert clean.returncode == 0, clean.stderr
+
+    target = repo_copy / "src" / "topview_async" / "resources" / "captions.py"
+    target.write_text(target.read_text() + "\n# a hand edit\n", encoding="utf-8")
+    edited = _check(repo_copy)
+    assert edited.returncode == 1
+    assert "resources/captions.py" in edited.stderr
+    assert "+# a hand edit" in edited.stderr or "-# a hand edit" in edited.stderr
+
+
+def test_codegen_check_reports_stray_files(repo_copy: Path) -> None:
+    stray = repo_copy / "src" / "topview_async" / "resources" / "handwritten.py"
+    stray.write_text("x = 1\n", encoding="utf-8")
+    result = _check(repo_copy)
+    assert result.returncode == 1
+    assert "resources/handwritten.py" in result.stderr
+
+
+def test_generation_is_deterministic(repo_copy: Path) -> None:
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "codegen"], cwd=repo_copy, check=True)
+    package = repo_copy / "src" / "topview_async"
+    for directory in ("_generated", "resources"):
+        for path in (package / directory).glob("*.py"):
+            original = ROOT / "src" / "topview_async" / directory / path.name
+            assert path.read_bytes() == original.read_bytes(), path.name
