@@ -1,5 +1,81 @@
-"""topview-async: the async, typed Python SDK for the Topview AI video API."""
+"""topview-async: the async, typed Python SDK for the Topview AI video API.
 
+from topview_async import AsyncTopview
+
+async with AsyncTopview() as client:          # TOPVIEW_API_KEY, TOPVIEW_UID
+    voices = await client.voices.list(language="en")
+"""
+
+from ._client import AsyncTopview
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+    RetryPolicy,
+)
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ClientClosedError,
+    ClientStateError,
+    ConfigurationError,
+    ContentSecurityError,
+    DuplicateNameError,
+    HTTPStatusError,
+    InsufficientCreditError,
+    InvalidInputError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestRefusedError,
+    ResponseValidationError,
+    ServerBusyError,
+    ServerError,
+    SubmitOutcomeUnknownError,
+    SubmittedRequest,
+    TopviewError,
+    UnfinishedTaskError,
+    WrongEventLoopError,
+)
+from ._transport import AiohttpTransport
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AiohttpTransport",
+    "AsyncTopview",
+    "AuthenticationError",
+    "ClientClosedError",
+    "ClientStateError",
+    "ConfigurationError",
+    "ContentSecurityError",
+    "DuplicateNameError",
+    "HTTPStatusError",
+    "InsufficientCreditError",
+    "InvalidInputError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "NotGiven",
+    "RequestRefusedError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "ServerBusyError",
+    "ServerError",
+    "SubmitOutcomeUnknownError",
+    "SubmittedRequest",
+    "TopviewError",
+    "UnfinishedTaskError",
+    "WrongEventLoopError",
+    "__version__",
+]

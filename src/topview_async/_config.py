@@ -1,0 +1,141 @@
+"""Configuration value objects and their defaults.
+
+Retry behaviour is one frozen :class:`RetryPolicy`; timeouts are an :class:`httpx.Timeout`.
+(``PollPolicy``, the task-polling counterpart, lives with the polling code in ``lib/``.)
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "NotGiven",
+    "RetryPolicy",
+]
+
+DEFAULT_BASE_URL: Final = "https://api.topview.ai"
+DEFAULT_MAX_CONNECTIONS: Final = 64
+"""In-flight Topview requests per client; callers beyond this wait inside the SDK."""
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+"""10 s to connect, 60 s for each read, write and pool wait."""
+
+ENV_API_KEY: Final = "TOPVIEW_API_KEY"
+ENV_UID: Final = "TOPVIEW_UID"
+ENV_BASE_URL: Final = "TOPVIEW_BASE_URL"
+ENV_LOG: Final = "TOPVIEW_LOG"
+
+
+class NotGiven:
+    """Sentinel type for "argument not given", so that ``None`` can mean "disabled"."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed calls are retried.
+
+    The wait before retry ``n`` (1-based) is
+    ``min(wait_max, wait_initial * wait_exp_base ** (n - 1))``; with ``wait_jitter`` (full
+    jitter) the actual wait is drawn uniformly between 0 and that value, so many clients
+    failing together do not retry in lockstep. A ``Retry-After`` header (seconds or an HTTP
+    date) replaces the computed wait, capped at ``retry_after_max``.
+
+    Which failures are retried depends on the kind of call (see the README): reads on any transient
+    failure, paid submits and writes only when the request provably never reached processing.
+
+    ``RetryPolicy(attempts=1)`` (or :meth:`disabled`) turns retries off.
+    """
+
+    attempts: int = 3
+    """Total tries including the first one."""
+    wait_initial: float = 0.5
+    wait_max: float = 8.0
+    wait_exp_base: float = 2.0
+    wait_jitter: bool = True
+    """Full jitter: wait a uniformly random time between 0 and the computed backoff."""
+    retry_after_max: float = 60.0
+    """Longest ``Retry-After`` honoured; longer values are cut to this."""
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if self.wait_initial < 0 or self.wait_max < 0 or self.retry_after_max < 0:
+            raise ValueError("RetryPolicy waits must not be negative")
+        if self.wait_exp_base < 1:
+            raise ValueError("RetryPolicy.wait_exp_base must be at least 1")
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that never retries."""
+        return cls(attempts=1)
+
+    def backoff(self, retry_number: int, *, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
+        exponent = max(0, retry_number - 1)
+        # Cap the exponent so huge attempt counts cannot overflow a float.
+        ceiling = min(self.wait_max, self.wait_initial * self.wait_exp_base ** min(exponent, 64))
+        if not self.wait_jitter:
+            return ceiling
+        return (rng or random).uniform(0.0, ceiling)
+
+    def wait_for_retry(
+        self, retry_number: int, retry_after: str | None, *, rng: random.Random | None = None
+    ) -> float:
+        """The wait before a retry: ``Retry-After`` when the server sent one, else the backoff."""
+        honoured = parse_retry_after(retry_after) if retry_after is not None else None
+        if honoured is not None:
+            return min(honoured, self.retry_after_max)
+        return self.backoff(retry_number, rng=rng)
+
+
+DEFAULT_RETRY: Final = RetryPolicy()
+
+
+def parse_retry_after(value: str, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` value (delta-seconds or HTTP date); ``None`` if invalid."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are always UTC
+        moment = moment.replace(tzinfo=datetime.UTC)
+    current = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - current)

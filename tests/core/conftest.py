@@ -1,0 +1,30 @@
+"""Fixtures for the client-core tests: a clean environment and a recorded sleep."""
+
+from __future__ import annotations
+
+import pytest
+
+from topview_async import _sleep
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOPVIEW_API_KEY", "TOPVIEW_UID", "TOPVIEW_BASE_URL", "TOPVIEW_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every wait the SDK asks for, recorded instead of slept."""
+    recorded: list[float] = []
+
+    async def record(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(_sleep, "sleep_function", record)
+    return recorded
