@@ -1,0 +1,108 @@
+"""The single entry point for every check: ``nox -l`` lists the sessions.
+
+``./dev test`` runs the same sessions CI runs; ``./dev demo`` runs the quick start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["tests", "lint", "typecheck", "codegen", "spec"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+DEV = nox.project.dependency_groups(PYPROJECT, "dev")
+TOOLS = ROOT / ".tools"
+# Pinned so a lint run today and a lint run next month judge the spec by the same rules.
+REDOCLY = "@redocly/cli@2.77.0"
+PRISM = "@stoplight/prism-cli@5.16.0"
+
+
+def _install_project(session: nox.Session, extras: str = "testing,fastapi") -> None:
+    session.install("-e", f".[{extras}]", *DEV)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (unit, loopback end-to-end, simulator conformance, examples)."""
+    _install_project(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install(*[d for d in DEV if d.startswith("ruff")])
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src/."""
+    _install_project(session)
+    session.run("mypy", "--strict", "src/topview_async")
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    """Check generated code matches the spec (``nox -s codegen -- --write`` regenerates)."""
+    _install_project(session)
+    if "--write" in session.posargs:
+        session.run("python", "-m", "codegen")
+    else:
+        session.run("python", "-m", "codegen", "--check")
+
+
+def _npm_tool(session: nox.Session, package: str, binary: str) -> str:
+    """Install an npm CLI into .tools/ (gitignored) once and return its path."""
+    path = TOOLS / "node_modules" / ".bin" / binary
+    if not path.exists():
+        if shutil.which("npm") is None:
+            session.error("npm is needed for this session (Node.js 18 or newer)")
+        TOOLS.mkdir(exist_ok=True)
+        session.run(
+            "npm", "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS), package,
+            external=True,
+        )
+    return str(path)
+
+
+@nox.session(venv_backend="none")
+def spec(session: nox.Session) -> None:
+    """Lint openapi/topview.yaml with Redocly CLI (zero errors required)."""
+    redocly = _npm_tool(session, REDOCLY, "redocly")
+    session.run(
+        redocly, "lint", "--config", "openapi/redocly.yaml", "openapi/topview.yaml",
+        external=True,
+        env={"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"},
+    )
+
+
+@nox.session
+def contract(session: nox.Session) -> None:
+    """Call every generated operation against Prism (an independent mock) with request validation."""
+    prism = _npm_tool(session, PRISM, "prism")
+    _install_project(session)
+    session.run("python", "tests/contract/run_prism.py", "--prism", prism, *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The quick start: upload, submit, follow, download (simulator unless TOPVIEW_API_KEY is set)."""
+    _install_project(session, extras="testing")
+    session.run("python", "examples/quickstart.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks; writes benchmarks/RESULTS.md (``-- --quick`` for a short run)."""
+    _install_project(session)
+    session.install("aiohttp", "requests")
+    session.run("python", "-m", "benchmarks", *session.posargs, env={"PYTHONPATH": os.fspath(ROOT)})
