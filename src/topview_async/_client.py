@@ -6,6 +6,7 @@ import asyncio
 import os
 import platform
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Final
 
@@ -32,6 +33,9 @@ from ._pipeline import RequestPipeline
 from ._redact import mask_secret
 from ._transport import AiohttpTransport
 from ._version import __version__
+from .lib import downloads as _downloads
+from .lib._files import ProgressCallback
+from .lib._resources import Notices, Uploads
 
 __all__ = ["AsyncTopview"]
 
@@ -172,8 +176,8 @@ class AsyncTopview:
         self.anyshoot = resources.AnyShootResource(self)
         self.image_to_video = resources.ImageToVideoResource(self)
         self.scraper = resources.ScraperResource(self)
-        self.uploads = resources.UploadsResource(self)
-        self.notices = resources.NoticesResource(self)
+        self.uploads = Uploads(self)
+        self.notices = Notices(self)
         self.voices = resources.VoicesResource(self)
         self.ethnicities = resources.EthnicitiesResource(self)
         self.ai_avatars = resources.AiAvatarsResource(self)
@@ -273,6 +277,33 @@ class AsyncTopview:
                     headers={"User-Agent": USER_AGENT},
                 )
         return self._storage
+
+    async def download(
+        self,
+        url: str,
+        dest: str | os.PathLike[str],
+        *,
+        expected_size: int | None = None,
+        expected_etag: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Stream ``url`` (a result video or image) to ``dest`` and return the path.
+
+        Constant memory (1 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
+        where given) verified, resumed with a Range request if the connection drops, and renamed
+        into place only when complete: ``dest`` is never left half-written. No Topview
+        credentials are sent to the storage or CDN host.
+
+            path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
+        """
+        return await _downloads.download(
+            self._storage_http,
+            url,
+            dest,
+            expected_size=expected_size,
+            expected_etag=expected_etag,
+            progress=progress,
+        )
 
     def _url_for(self, path: str) -> httpx.URL:
         """The absolute URL of an operation path (``/v1/...``) under the base URL."""

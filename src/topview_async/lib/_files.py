@@ -1,0 +1,319 @@
+"""Local file checks shared by uploads and downloads, and the transfer errors.
+
+Everything here runs before any network call, so bad input costs nothing: a missing or
+empty file, a format Topview does not accept, or an AnyShoot mask whose pixel size
+differs from its image is reported with a typed error naming the file.
+
+Transfer error tree (placeholder until these move into ``_exceptions.py``)::
+
+    TransferError
+    ├── InvalidFileError            local input rejected before any request (has .path, .reason)
+    │   ├── UnsupportedFormatError  not one of ALLOWED_FORMATS (has .format)
+    │   └── MaskSizeMismatchError   AnyShoot mask pixel size differs from its image
+    ├── UploadError                 PUT or upload check failed (has .source, .file_id, .status_code)
+    ├── DownloadError               download failed after its attempts (has .url, .status_code)
+    │   └── IntegrityError          downloaded bytes do not match length, ETag or MD5
+    ├── UploadManyError             also an ExceptionGroup: some uploads of a batch failed
+    └── DownloadManyError           also an ExceptionGroup: some downloads of a batch failed
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import httpx
+import imagesize
+
+from .._exceptions import InvalidInputError, TopviewError
+
+ALLOWED_FORMATS: frozenset[str] = frozenset(
+    {"mp4", "mov", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"}
+)
+"""The upload formats Topview documents for ``/v1/upload/credential`` (REFERENCE §3.1)."""
+
+CONTENT_TYPES: Mapping[str, str] = {
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "bmp": "image/bmp",
+    "webp": "image/webp",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+}
+"""Content-Type sent with the storage PUT, by format (not signed by S3, so any is accepted)."""
+
+ImageSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview
+"""A local image: a path, or its bytes."""
+
+
+# --- errors -----------------------------------------------------------------------------
+# They live beside the transfer code that raises them, under the package's one root.
+
+
+class TransferError(TopviewError):
+    """Base of the upload, download and local file errors."""
+
+
+class InvalidFileError(TransferError, InvalidInputError):
+    """A local file (or in-memory content) cannot be uploaded; nothing was sent.
+
+    ``path`` is the offending path, or ``None`` for bytes and streams.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, reason: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+        where = str(self.path) if self.path is not None else "<in-memory content>"
+        super().__init__(f"{where}: {reason}")
+
+
+class UnsupportedFormatError(InvalidFileError):
+    """The file format is not one Topview accepts for upload."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, format: str) -> None:
+        self.format = format
+        allowed = ", ".join(sorted(ALLOWED_FORMATS))
+        shown = repr(format) if format else "no file extension"
+        super().__init__(path, f"unsupported format {shown}; Topview accepts {allowed}")
+
+
+class MaskSizeMismatchError(InvalidFileError):
+    """An AnyShoot mask does not have exactly the pixel size of its image."""
+
+    def __init__(
+        self,
+        mask: str | os.PathLike[str] | None,
+        *,
+        image_size: tuple[int, int],
+        mask_size: tuple[int, int],
+    ) -> None:
+        self.image_size = image_size
+        self.mask_size = mask_size
+        super().__init__(
+            mask,
+            f"mask is {mask_size[0]}x{mask_size[1]} px but its image is "
+            f"{image_size[0]}x{image_size[1]} px; they must be the same size",
+        )
+
+
+class UploadError(TransferError):
+    """Uploading to the presigned storage URL, or confirming the upload, failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: object = None,
+        file_id: str | None = None,
+        status_code: int | None = None,
+        storage_code: str | None = None,
+    ) -> None:
+        super().__init__(message, file_id=file_id)
+        self.source = source
+        self.status_code = status_code
+        self.storage_code = storage_code
+        """The S3 ``<Code>`` of the storage error response, when there was one."""
+
+
+class DownloadError(TransferError):
+    """A download failed; nothing was written at the destination."""
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class IntegrityError(DownloadError):
+    """The downloaded bytes do not match the expected length, ETag or MD5."""
+
+
+class UploadManyError(ExceptionGroup[Exception]):
+    """Some uploads of :func:`~topview_async.lib.uploads.upload_many` failed.
+
+    ``file_ids`` is in input order, with ``None`` where that input failed, so the
+    successful uploads are not lost; ``failures`` maps input index to its exception.
+    Being an :class:`ExceptionGroup`, it also works with ``except*`` (the split parts
+    are plain groups: only the whole error carries ``file_ids``).
+    """
+
+    file_ids: list[str | None]
+    failures: dict[int, Exception]
+
+    def __new__(
+        cls, message: str, file_ids: Sequence[str | None], failures: Mapping[int, Exception]
+    ) -> UploadManyError:
+        self = super().__new__(cls, message, list(failures.values()))
+        self.file_ids = list(file_ids)
+        self.failures = dict(failures)
+        return self
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(message, list(self.failures.values()))
+
+
+class DownloadManyError(ExceptionGroup[Exception]):
+    """Some downloads of :func:`~topview_async.lib.downloads.download_many` failed.
+
+    ``paths`` is in input order, with ``None`` where that item failed; ``failures`` maps
+    input index to its exception.
+    """
+
+    paths: list[Path | None]
+    failures: dict[int, Exception]
+
+    def __new__(
+        cls, message: str, paths: Sequence[Path | None], failures: Mapping[int, Exception]
+    ) -> DownloadManyError:
+        self = super().__new__(cls, message, list(failures.values()))
+        self.paths = list(paths)
+        self.failures = dict(failures)
+        return self
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(message, list(self.failures.values()))
+
+
+# --- formats ----------------------------------------------------------------------------
+
+
+def normalize_format(format: str, *, path: str | os.PathLike[str] | None = None) -> str:
+    """Return ``format`` lower-cased without a leading dot, or raise UnsupportedFormatError."""
+    normalized = format.strip().lstrip(".").lower()
+    if normalized not in ALLOWED_FORMATS:
+        raise UnsupportedFormatError(path, normalized)
+    return normalized
+
+
+def format_from_path(path: str | os.PathLike[str]) -> str:
+    """The upload format given by a path's suffix (case-insensitive), validated."""
+    return normalize_format(Path(path).suffix, path=path)
+
+
+def content_type_for(format: str) -> str:
+    """The Content-Type for an upload format (``image/png``, ``video/mp4``, ...)."""
+    return CONTENT_TYPES[normalize_format(format)]
+
+
+# --- local files ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A local file checked for upload."""
+
+    path: Path
+    format: str
+    size: int
+
+
+def check_file(path: str | os.PathLike[str], *, format: str | None = None) -> LocalFile:
+    """Check that ``path`` is a non-empty regular file in an allowed format.
+
+    ``format`` overrides the suffix. Raises :class:`InvalidFileError` (or its
+    :class:`UnsupportedFormatError` subclass); sends nothing.
+    """
+    file_path = Path(path)
+    # Format first: it needs no file system access and is the likelier mistake.
+    fmt = normalize_format(format, path=file_path) if format else format_from_path(file_path)
+    try:
+        stat = file_path.stat()
+    except FileNotFoundError:
+        raise InvalidFileError(file_path, "file does not exist") from None
+    except OSError as exc:
+        raise InvalidFileError(file_path, f"cannot read file: {exc.strerror or exc}") from exc
+    if not file_path.is_file():
+        raise InvalidFileError(file_path, "not a regular file")
+    if stat.st_size == 0:
+        raise InvalidFileError(file_path, "file is empty")
+    return LocalFile(path=file_path, format=fmt, size=stat.st_size)
+
+
+def image_size(image: ImageSource) -> tuple[int, int]:
+    """``(width, height)`` in pixels, read from the image headers only.
+
+    Uses the stored dimensions (EXIF rotation ignored): masks are compared pixel for
+    pixel, and a decoder that ignores EXIF sees the stored size.
+    """
+    label: str | os.PathLike[str] | None
+    if isinstance(image, bytes | bytearray | memoryview):
+        label = None
+        if len(image) == 0:
+            raise InvalidFileError(None, "image content is empty")
+        width, height = imagesize.get(io.BytesIO(bytes(image)), exif_rotation=False)
+    else:
+        label = image
+        check_file(image)
+        width, height = imagesize.get(os.fspath(image), exif_rotation=False)
+    if width <= 0 or height <= 0:
+        raise InvalidFileError(label, "cannot read the image size (not a supported image?)")
+    return int(width), int(height)
+
+
+def validate_mask_pair(image: ImageSource, mask: ImageSource) -> tuple[int, int]:
+    """Check that an AnyShoot ``mask`` has exactly the pixel size of ``image``.
+
+    Returns the shared ``(width, height)``. Raises :class:`MaskSizeMismatchError`
+    (naming the mask) or :class:`InvalidFileError` before anything is uploaded::
+
+        validate_mask_pair("product.png", "product_mask.png")
+    """
+    image_px = image_size(image)
+    mask_px = image_size(mask)
+    if image_px != mask_px:
+        label = None if isinstance(mask, bytes | bytearray | memoryview) else mask
+        raise MaskSizeMismatchError(label, image_size=image_px, mask_size=mask_px)
+    return image_px
+
+
+# --- plumbing shared by uploads and downloads ---------------------------------------------
+
+ProgressCallback: TypeAlias = Callable[[Any, int, int | None], Awaitable[None] | None]
+"""Called as ``progress(item, bytes_done, total)``, sync or async.
+
+``item`` is the upload source or the download destination; ``bytes_done`` may go back
+down when a transfer restarts from the beginning."""
+
+_CREDENTIAL_HEADERS = ("authorization", "topview-uid")
+
+
+def check_storage_client(http: httpx.AsyncClient) -> None:
+    """Refuse an HTTP client that would send Topview credentials to storage URLs.
+
+    Presigned URLs carry their own signature; S3 rejects a second auth mechanism and
+    the credentials must never leave for a third-party host.
+    """
+    present = [name for name in _CREDENTIAL_HEADERS if name in http.headers]
+    if present or http.auth is not None:
+        what = ", ".join(present) if present else "an auth flow"
+        raise ValueError(
+            f"the storage HTTP client carries {what}; pass a plain httpx.AsyncClient "
+            "without Topview credentials for presigned storage URLs"
+        )
+
+
+async def report_progress(
+    progress: ProgressCallback | None, item: object, done: int, total: int | None
+) -> None:
+    """Call a sync or async progress callback."""
+    if progress is None:
+        return
+    result = progress(item, done, total)
+    if inspect.isawaitable(result):
+        await result
+
+
+def backoff_delay(failures: int, *, initial: float = 0.5, maximum: float = 8.0) -> float:
+    """Exponential backoff with full jitter after ``failures`` failed attempts (>= 1)."""
+    ceiling = min(maximum, initial * 2 ** (failures - 1))
+    return random.uniform(ceiling / 2, ceiling)

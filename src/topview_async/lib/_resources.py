@@ -1,0 +1,96 @@
+"""Handwritten helpers on top of generated resources.
+
+The generated classes in ``resources/`` mirror the spec one to one. Where a user needs more
+than one Topview call (upload a file: credential, PUT, check), the helper lives here, in a
+subclass, so generated files stay untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from ..resources import NoticesResource, UploadsResource
+from . import uploads as _uploads
+
+if TYPE_CHECKING:
+    from .._generated.models import UploadCredential
+    from ._files import ProgressCallback
+
+
+class _UploadApi:
+    """Adapts the generated stubs (typed with the literal format list) to the upload helper,
+    which has validated the format against the same list before calling."""
+
+    def __init__(self, resource: UploadsResource) -> None:
+        self._resource = resource
+
+    async def get_credential(self, *, format: str) -> UploadCredential:
+        return await self._resource.get_credential(format=cast(Any, format))
+
+    async def check(self, *, file_id: str) -> object:
+        return await self._resource.check(file_id=file_id)
+
+
+class Uploads(UploadsResource):
+    """Upload endpoints, plus :meth:`upload` and :meth:`upload_many` that do the whole flow."""
+
+    async def upload(
+        self,
+        source: _uploads.UploadSource,
+        *,
+        format: str | None = None,
+        content_type: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        """Upload a local file (or bytes, or an async byte stream) and return its file id.
+
+        The format comes from the file suffix unless ``format`` is given (required for bytes
+        and streams) and is checked against the formats Topview accepts before any request.
+        The bytes go straight to the presigned storage URL, never with Topview credentials; an
+        expired or rejected URL gets a fresh credential; the upload check confirms the file.
+
+            file_id = await client.uploads.upload("product.png")
+        """
+        return await _uploads.upload(
+            _UploadApi(self),
+            self._client._storage_http,
+            source,
+            format=format,
+            content_type=content_type,
+            progress=progress,
+        )
+
+    async def upload_many(
+        self,
+        sources: Sequence[str | os.PathLike[str]],
+        *,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+    ) -> list[str]:
+        """Upload files concurrently; return their file ids in input order.
+
+        Every path is checked before anything is sent. If some uploads fail, the others still
+        finish and :class:`UploadManyError` is raised with ``file_ids`` (``None`` where that file
+        failed) and ``failures``, so finished uploads are not lost.
+        """
+        return await _uploads.upload_many(
+            _UploadApi(self),
+            self._client._storage_http,
+            sources,
+            concurrency=concurrency,
+            progress=progress,
+        )
+
+
+class Notices(NoticesResource):
+    """The notice URL check, plus :meth:`check`."""
+
+    async def check(self, url: str) -> None:
+        """Ask Topview to validate ``url`` as a ``noticeUrl``; raises an ``APIError`` if refused.
+
+        Topview calls the URL and expects the acknowledgement described in
+        :mod:`topview_async.webhooks`; do this once before using a URL in submits.
+        """
+        await self.check_url(notice_url=url)

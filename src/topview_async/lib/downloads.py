@@ -1,0 +1,454 @@
+"""Download result files (presigned S3 or CloudFront URLs) safely and in constant memory.
+
+::
+
+    path = await download(storage_http, task.video_url, "out/video.mp4")
+
+The body is streamed in chunks of about ``chunk_size`` bytes to a uniquely named
+``.<name>.<random>.part`` file beside the destination. A dropped connection resumes with
+``Range: bytes=N-`` (and ``If-Range`` on a strong ETag, so a changed object restarts
+from zero). When the body is complete its length is checked, and its MD5 when the
+server is S3 with a single-part ETag; the file is fsynced and only then renamed onto
+the destination with :func:`os.replace`. A failure or cancellation removes the
+``.part`` file, so the destination is either untouched or complete.
+
+Bytes are saved as stored (``Accept-Encoding: identity``, raw body): that keeps Range
+offsets, Content-Length and the S3 MD5 all about the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Collection, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiofiles
+import anyio
+import anyio.to_thread
+import httpx
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
+
+from .. import _sleep
+from ._files import (
+    DownloadError,
+    DownloadManyError,
+    IntegrityError,
+    ProgressCallback,
+    backoff_delay,
+    check_storage_client,
+    report_progress,
+)
+
+DEFAULT_CHUNK_SIZE = 1 << 20
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
+
+
+class _RetryableFailure(Exception):
+    """This attempt failed; another request may succeed (resuming where possible)."""
+
+
+@dataclass
+class _Progress:
+    """What one download knows across its attempts."""
+
+    dest: Path
+    received: int = 0
+    total: int | None = None
+    etag: str | None = None
+    verify_md5: bool = False
+    md5: Any = field(default_factory=lambda: hashlib.md5(usedforsecurity=False))
+
+    def restart(self) -> None:
+        self.received = 0
+        self.etag = None
+        self.verify_md5 = False
+        self.md5 = hashlib.md5(usedforsecurity=False)
+
+
+async def download(
+    http: httpx.AsyncClient,
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    expected_size: int | None = None,
+    expected_etag: str | None = None,
+    progress: ProgressCallback | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    attempts: int = 5,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically; return ``dest`` as a :class:`Path`.
+
+    * ``http`` is a plain storage client: one carrying Topview credentials is refused.
+    * ``expected_size``/``expected_etag``: checked against the server's answer.
+    * ``progress(dest, bytes_received, total_or_None)`` after each chunk (sync or async).
+    * ``attempts`` bounds the requests; failed transfers resume with a Range request.
+
+    An existing ``dest`` is replaced only by a complete, verified download. Raises
+    :class:`DownloadError` (HTTP error or attempts exhausted) or :class:`IntegrityError`.
+    """
+    check_storage_client(http)
+    dest_path = Path(dest)
+    await anyio.Path(dest_path.parent).mkdir(parents=True, exist_ok=True)
+    # A random name opened exclusively ("xb"): concurrent downloads never share a .part file,
+    # and unlike mkstemp the final file gets the usual umask permissions, not 0600.
+    part = dest_path.with_name(f".{dest_path.name}.{secrets.token_hex(6)}.part")
+    state = _Progress(dest=dest_path, total=expected_size)
+    owns_part = True
+    try:
+        try:
+            file = await aiofiles.open(part, "xb")
+        except FileExistsError:
+            owns_part = False  # another download's file: never delete it
+            raise
+        try:
+            await _transfer(
+                http, url, file, state, expected_size, expected_etag, progress, chunk_size, attempts
+            )
+            await file.flush()
+            await anyio.to_thread.run_sync(os.fsync, file.fileno())
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.close()
+        # A rename within one directory is atomic: readers see the old file or the new one.
+        os.replace(part, dest_path)
+    except BaseException:
+        # Synchronous on purpose: cleanup must not be interrupted by a second cancellation.
+        if owns_part:
+            with suppress(FileNotFoundError):
+                os.unlink(part)
+        raise
+    await anyio.to_thread.run_sync(_fsync_directory, dest_path.parent)
+    return dest_path
+
+
+async def download_many(
+    http: httpx.AsyncClient,
+    items: Sequence[tuple[str, str | os.PathLike[str]]],
+    *,
+    concurrency: int = 4,
+    progress: ProgressCallback | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    attempts: int = 5,
+) -> list[Path]:
+    """Download ``(url, dest)`` pairs concurrently; return the paths in input order.
+
+    When some downloads fail the others still finish, and :class:`DownloadManyError`
+    carries ``paths`` (``None`` for failed items) and ``failures`` (index -> exception).
+    Two items with the same destination are refused before any request.
+    """
+    check_storage_client(http)
+    _check_distinct_destinations(items)
+
+    paths: list[Path | None] = [None] * len(items)
+    failures: dict[int, Exception] = {}
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def run(index: int, url: str, dest: str | os.PathLike[str]) -> None:
+        async with limiter:
+            try:
+                paths[index] = await download(
+                    http, url, dest, progress=progress, chunk_size=chunk_size, attempts=attempts
+                )
+            except Exception as exc:
+                # One failure must not cancel the others: record it and keep going.
+                failures[index] = exc
+
+    async with anyio.create_task_group() as group:
+        for index, (url, dest) in enumerate(items):
+            group.start_soon(run, index, url, dest)
+
+    if failures:
+        raise DownloadManyError(
+            f"{len(failures)} of {len(items)} downloads failed",
+            paths,
+            dict(sorted(failures.items())),
+        )
+    return [path for path in paths if path is not None]
+
+
+def _check_distinct_destinations(items: Sequence[tuple[str, str | os.PathLike[str]]]) -> None:
+    seen: dict[str, int] = {}
+    for index, (_, dest) in enumerate(items):
+        key = os.path.normcase(os.path.abspath(dest))
+        if key in seen:
+            raise ValueError(f"items {seen[key]} and {index} have the same destination {dest}")
+        seen[key] = index
+
+
+# --- transfer ---------------------------------------------------------------------------
+
+
+async def _transfer(
+    http: httpx.AsyncClient,
+    url: str,
+    file: AsyncBufferedIOBase,
+    state: _Progress,
+    expected_size: int | None,
+    expected_etag: str | None,
+    progress: ProgressCallback | None,
+    chunk_size: int,
+    attempts: int,
+) -> None:
+    attempts = max(1, attempts)
+    for attempt in range(1, attempts + 1):
+        try:
+            await _attempt(
+                http, url, file, state, expected_size, expected_etag, progress, chunk_size
+            )
+            break
+        except (_RetryableFailure, httpx.TransportError) as exc:
+            if attempt == attempts:
+                raise DownloadError(
+                    f"downloading to {state.dest} failed after {attempts} attempts: {exc}",
+                    url=_redact(url),
+                ) from exc
+            await _sleep.sleep(backoff_delay(attempt))
+
+    if state.total is not None and state.received != state.total:
+        raise IntegrityError(
+            f"received {state.received} bytes, expected {state.total}", url=_redact(url)
+        )
+    if state.verify_md5 and state.etag is not None:
+        actual = state.md5.hexdigest()
+        if actual != _etag_value(state.etag):
+            raise IntegrityError(
+                f"content MD5 {actual} does not match the S3 ETag {state.etag}", url=_redact(url)
+            )
+
+
+async def _attempt(
+    http: httpx.AsyncClient,
+    url: str,
+    file: AsyncBufferedIOBase,
+    state: _Progress,
+    expected_size: int | None,
+    expected_etag: str | None,
+    progress: ProgressCallback | None,
+    chunk_size: int,
+) -> None:
+    headers = {"Accept-Encoding": "identity"}
+    resuming = state.received > 0
+    if resuming:
+        headers["Range"] = f"bytes={state.received}-"
+        # If-Range needs a strong validator; without one the checks below still catch a change.
+        if state.etag is not None and not state.etag.startswith("W/"):
+            headers["If-Range"] = state.etag
+    async with http.stream("GET", url, headers=headers) as response:
+        status = response.status_code
+        if resuming and status == 206:
+            if not _continues(response, state):
+                await _start_over(file, state, progress)
+                raise _RetryableFailure("the server's partial answer does not continue the file")
+        elif status == 200:
+            if resuming:  # the server ignored Range, or If-Range saw a changed object
+                await _start_over(file, state, progress)
+            _begin(response, state, url, expected_size, expected_etag)
+        elif resuming and status == 416:
+            if state.total is not None and state.received == state.total:
+                return  # everything had arrived before the connection dropped
+            await _start_over(file, state, progress)
+            raise _RetryableFailure("the server refused the resume range")
+        elif status in (408, 429) or status >= 500:
+            raise _RetryableFailure(f"HTTP {status}")
+        else:
+            hint = " (a presigned URL may have expired: query the task again)" * (status == 403)
+            raise DownloadError(
+                f"downloading to {state.dest} failed: HTTP {status}{hint}",
+                url=_redact(url),
+                status_code=status,
+            )
+        async for chunk in response.aiter_raw(chunk_size):
+            if state.total is not None and state.received + len(chunk) > state.total:
+                raise IntegrityError(
+                    f"the server sent more than the {state.total} bytes it announced",
+                    url=_redact(url),
+                )
+            await file.write(chunk)
+            state.md5.update(chunk)
+            state.received += len(chunk)
+            await report_progress(progress, state.dest, state.received, state.total)
+    if state.total is not None and state.received < state.total:
+        # A close that h11 did not flag (no Content-Length) is still a truncated body.
+        raise _RetryableFailure(f"connection closed after {state.received} of {state.total} bytes")
+
+
+def _begin(
+    response: httpx.Response,
+    state: _Progress,
+    url: str,
+    expected_size: int | None,
+    expected_etag: str | None,
+) -> None:
+    """Take the validators of a full (200) answer."""
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    if expected_size is not None and total is not None and total != expected_size:
+        raise IntegrityError(
+            f"the server announces {total} bytes, expected {expected_size}", url=_redact(url)
+        )
+    state.total = total if total is not None else expected_size
+    state.etag = response.headers.get("ETag")
+    if expected_etag is not None and (
+        state.etag is None or _etag_value(state.etag) != _etag_value(expected_etag)
+    ):
+        raise IntegrityError(
+            f"the server's ETag {state.etag} is not the expected {expected_etag}", url=_redact(url)
+        )
+    state.verify_md5 = _etag_is_s3_md5(response)
+
+
+def _continues(response: httpx.Response, state: _Progress) -> bool:
+    """Whether a 206 answer is the rest of the same object, from the right offset."""
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+    if match is None or int(match.group(1)) != state.received:
+        return False
+    total = None if match.group(3) == "*" else int(match.group(3))
+    if state.total is not None and total is not None and total != state.total:
+        return False
+    etag = response.headers.get("ETag")
+    return not (state.etag is not None and etag is not None and etag != state.etag)
+
+
+async def _start_over(
+    file: AsyncBufferedIOBase, state: _Progress, progress: ProgressCallback | None
+) -> None:
+    await file.seek(0)
+    await file.truncate()
+    state.restart()
+    await report_progress(progress, state.dest, 0, state.total)
+
+
+def _etag_value(etag: str) -> str:
+    return etag.strip().removeprefix("W/").strip('"').lower()
+
+
+def _etag_is_s3_md5(response: httpx.Response) -> bool:
+    """S3 single-part ETags are the MD5 of the bytes; others (multipart, KMS, SSE-C) are not.
+
+    Only trusted when the answer comes from S3 (directly or through CloudFront): other
+    servers also use 32 hex digits (Starlette hashes mtime and size, for example).
+    """
+    etag = response.headers.get("ETag")
+    if etag is None or etag.startswith("W/") or not _MD5_HEX.match(_etag_value(etag)):
+        return False
+    headers = response.headers
+    from_s3 = headers.get("Server", "").lower() == "amazons3" or any(
+        name.lower().startswith("x-amz-") for name in headers
+    )
+    encryption = headers.get("x-amz-server-side-encryption", "").lower()
+    return (
+        from_s3
+        and not encryption.startswith("aws:kms")
+        and "x-amz-server-side-encryption-customer-algorithm" not in headers
+    )
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on Windows.
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _redact(url: str) -> str:
+    """The URL without its query: presigned signatures do not belong in error messages."""
+    return url.split("?", 1)[0]
+
+
+# --- safe names -------------------------------------------------------------------------
+
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)}
+)
+_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*]')
+_MAX_NAME_BYTES = 255
+
+
+def safe_filename(url_or_name: str, default: str = "download") -> str:
+    """A file name from a URL or name that is safe to create inside any directory.
+
+    Keeps only the last path segment (query and fragment dropped, percent-escapes
+    decoded), removes NUL and control characters, replaces characters Windows forbids,
+    strips leading/trailing dots and spaces (so ``..`` becomes nothing), prefixes Windows
+    reserved names (``CON``, ``LPT1``...), and caps the length at 255 bytes. Falls back
+    to ``default`` (made safe the same way) when nothing is left::
+
+        safe_filename("https://x/a/..%2F..%2Fetc%2Fpasswd?sig=1", "out")  # "passwd"
+    """
+    name = _clean(url_or_name)
+    if not name:
+        name = _clean(default)
+    return name or "download"
+
+
+def safe_destination(
+    dest_dir: str | os.PathLike[str],
+    url_or_name: str,
+    *,
+    default: str = "download",
+    taken: Collection[Path] = (),
+) -> Path:
+    """A path inside ``dest_dir`` for ``url_or_name`` that no URL can steer outside it.
+
+    Uses :func:`safe_filename`; when the name exists already (or is in ``taken``, for
+    names handed out but not yet written) a suffix ``-1``, ``-2``... is added before the
+    extension.
+    """
+    directory = Path(dest_dir)
+    name = safe_filename(url_or_name, default)
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:  # no extension, or a name like ".bashrc" that became "bashrc"
+        stem, dot, suffix = name, "", ""
+    candidate = directory / name
+    counter = 0
+    while candidate in taken or candidate.exists() or candidate.is_symlink():
+        counter += 1
+        candidate = directory / f"{stem}-{counter}{dot}{suffix}"
+    # Belt and braces: the name has no separator, so this always holds.
+    if candidate.parent != directory or candidate.name in ("", ".", ".."):
+        raise ValueError(f"unsafe destination name derived from {url_or_name!r}")
+    return candidate
+
+
+def _clean(url_or_name: str) -> str:
+    if "://" in url_or_name:
+        text = urlsplit(url_or_name).path
+    else:
+        text = url_or_name.split("?", 1)[0].split("#", 1)[0]
+    # Decode first, then split: %2F and %5C must not smuggle a directory in.
+    text = unquote(text)
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+    text = _UNSAFE_CHARS.sub("_", text)
+    text = text.strip(" .")
+    if not text:
+        return ""
+    base = text.split(".", 1)[0].rstrip(" ").upper()
+    if base in _WINDOWS_RESERVED:
+        text = f"_{text}"
+    return _truncate(text)
+
+
+def _truncate(name: str) -> str:
+    if len(name.encode()) <= _MAX_NAME_BYTES:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not stem or len(suffix) > 16:
+        stem, dot, suffix = name, "", ""
+    room = _MAX_NAME_BYTES - len((dot + suffix).encode())
+    return stem.encode()[:room].decode(errors="ignore").rstrip(" .") + dot + suffix
