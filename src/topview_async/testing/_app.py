@@ -1,0 +1,176 @@
+"""The ASGI application: routing table, auth, error envelope, middleware, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from . import _routes_lookup as lookup
+from . import _routes_m2v as m2v
+from . import _routes_tasks as tasks
+from . import _uploads as uploads
+from ._auth import authenticate
+from ._callbacks import check_notice_url, delivery_loop
+from ._errors import ApiError, error_response
+from ._faults import FaultMiddleware
+from ._log import RequestLogMiddleware
+
+if TYPE_CHECKING:
+    from ._simulator import Simulator
+
+Handler = Callable[[Request, "Simulator"], Awaitable[Response]]
+
+OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
+    ("GET", "/v1/m2v/script/list", "listM2vScripts", m2v.script_list),
+    ("POST", "/v1/m2v/script/update", "updateM2vScript", m2v.script_update),
+    ("POST", "/v1/m2v/task/submit", "submitM2vTask", m2v.submit),
+    ("GET", "/v1/m2v/task/query", "queryM2vTask", m2v.query),
+    ("POST", "/v1/m2v/export", "exportM2vVideo", m2v.export),
+    ("POST", "/v1/video_avatar/task/submit", "submitVideoAvatarTask", tasks.video_avatar_submit),
+    ("GET", "/v1/video_avatar/task/query", "queryVideoAvatarTask", tasks.video_avatar_query),
+    (
+        "POST",
+        "/v1/product_avatar/task/image_replace/submit",
+        "submitProductAvatarImageReplace",
+        tasks.replace_submit,
+    ),
+    (
+        "GET",
+        "/v1/product_avatar/task/image_replace/result",
+        "queryProductAvatarImageReplace",
+        tasks.replace_result,
+    ),
+    (
+        "POST",
+        "/v1/product_avatar/task/image2Video/submit",
+        "submitProductAvatarImageToVideo",
+        tasks.image2video_submit,
+    ),
+    (
+        "GET",
+        "/v1/product_avatar/task/image2Video/result",
+        "queryProductAvatarImageToVideo",
+        tasks.image2video_result,
+    ),
+    (
+        "GET",
+        "/v1/product_avatar/category/list",
+        "listProductAvatarCategories",
+        lookup.product_avatar_categories,
+    ),
+    (
+        "GET",
+        "/v1/product_avatar/public_avatar/query",
+        "listPublicProductAvatars",
+        lookup.public_product_avatars,
+    ),
+    ("POST", "/v1/product_anyShoot/task/submit", "submitAnyShootTask", tasks.anyshoot_submit),
+    ("GET", "/v1/product_anyShoot/task/result", "queryAnyShootTask", tasks.anyshoot_result),
+    (
+        "GET",
+        "/v1/product_anyShoot/template/category/list",
+        "listAnyShootTemplateCategories",
+        lookup.template_categories,
+    ),
+    ("GET", "/v1/product_anyShoot/template/list", "listAnyShootTemplates", lookup.templates),
+    (
+        "POST",
+        "/v1/common_task/image2video/submit",
+        "submitImageToVideoTask",
+        tasks.common_image2video_submit,
+    ),
+    (
+        "GET",
+        "/v1/common_task/image2video/result",
+        "queryImageToVideoTask",
+        tasks.common_image2video_result,
+    ),
+    ("POST", "/v1/scraper/task/submit", "submitScraperTask", tasks.scraper_submit),
+    ("GET", "/v1/scraper/task/query", "queryScraperTask", tasks.scraper_query),
+    ("GET", "/v1/upload/credential", "getUploadCredential", uploads.credential),
+    ("GET", "/v1/upload/check", "checkUpload", uploads.check),
+    ("POST", "/notice/notice_url/check", "checkNoticeUrl", check_notice_url),
+    ("GET", "/v1/voice/query", "listVoices", lookup.voices),
+    ("GET", "/v1/ethnicity/list", "listEthnicities", lookup.ethnicities),
+    ("GET", "/v1/aiavatar/query", "listAiAvatars", lookup.aiavatars),
+    ("GET", "/v1/caption/list", "listCaptions", lookup.captions),
+)
+"""Every Topview operation: method, path, operationId (as in the spec), handler."""
+
+UPLOAD_PREFIX = "/_storage/upload/"
+MEDIA_PREFIXES = ("/_storage/media/", "/_cdn/media/")
+STORAGE_OPERATION = "uploadFileToStorage"
+MEDIA_OPERATION = "downloadMedia"
+
+_NAMES = {(method, path): name for method, path, name, _ in OPERATIONS}
+
+
+def operation_name(method: str, path: str) -> str | None:
+    """The operation name of a request (used to target faults by ``name``)."""
+    if path.startswith(UPLOAD_PREFIX):
+        return STORAGE_OPERATION
+    if path.startswith(MEDIA_PREFIXES):
+        return MEDIA_OPERATION
+    return _NAMES.get((method, path))
+
+
+def _endpoint(
+    sim: Simulator, handler: Handler, *, auth: bool
+) -> Callable[..., Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            if auth:
+                authenticate(request, sim)
+            response = await handler(request, sim)
+        except ApiError as error:
+            response = error_response(error.code, error.message)
+        finally:
+            sim.notify()
+        return response
+
+    return endpoint
+
+
+def build_app(sim: Simulator) -> ASGIApp:
+    """The ASGI app of ``sim``: request log -> faults -> routes."""
+    routes = [
+        Route(path, _endpoint(sim, handler, auth=True), methods=[method], name=name)
+        for method, path, name, handler in OPERATIONS
+    ]
+    routes.append(
+        Route(
+            UPLOAD_PREFIX + "{name}",
+            _endpoint(sim, uploads.put_object, auth=False),
+            methods=["PUT"],
+            name=STORAGE_OPERATION,
+        )
+    )
+
+    async def serve_media(request: Request, sim: Simulator) -> Response:
+        return await sim.media.serve(request)
+
+    media = _endpoint(sim, serve_media, auth=False)
+    routes += [Route(p + "{name}", media, methods=["GET", "HEAD"]) for p in MEDIA_PREFIXES]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as group:
+            group.start_soon(delivery_loop, sim)
+            sim.serving.set()
+            try:
+                yield
+            finally:
+                sim.serving.clear()
+                group.cancel_scope.cancel()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    faulty = FaultMiddleware(app, sim.faults, operation_name, sim.sleep)
+    return RequestLogMiddleware(faulty, sim.requests, sim.now)

@@ -1,0 +1,115 @@
+"""Configuration of the simulator: credentials, timing, randomness, limits.
+
+Task state is derived from a clock rather than from background work, so a test can
+inject :class:`ManualClock` and move time forward explicitly; with the default
+wall clock, ``time_scale`` makes tasks finish quickly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._faults import Fault
+
+Clock = Callable[[], float]
+"""Returns the current time in seconds (epoch based, so upload URLs can carry a date)."""
+
+TASK_KINDS: tuple[str, ...] = (
+    "m2v",
+    "m2v_export",
+    "video_avatar",
+    "product_avatar_image_replace",
+    "product_avatar_image_to_video",
+    "anyshoot",
+    "image_to_video",
+    "scraper",
+)
+"""Task kinds, the same names as ``x-topview-task.kind`` in the spec."""
+
+DEFAULT_TASK_DURATIONS: Mapping[str, float] = {
+    "m2v": 6.0,
+    "m2v_export": 4.0,
+    "video_avatar": 4.0,
+    "product_avatar_image_replace": 2.0,
+    "product_avatar_image_to_video": 4.0,
+    "anyshoot": 2.0,
+    "image_to_video": 4.0,
+    "scraper": 2.0,
+}
+"""Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``)."""
+
+DEFAULT_API_KEY = "sk-simulator-0000000000000000"
+DEFAULT_UID = "simuid0000000000000a"
+DEFAULT_MEDIA_SIZE = 256 * 1024
+
+
+class ManualClock:
+    """A clock that only moves when told to, for deterministic tests.
+
+    >>> clock = ManualClock()
+    >>> clock.advance(30)
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds``."""
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass
+class SimulatorConfig:
+    """Everything that shapes the simulator's behaviour.
+
+    Durations are in simulated seconds; a task of kind ``k`` becomes terminal after
+    ``task_durations[k] / time_scale`` seconds of ``clock``.
+    """
+
+    api_key: str = DEFAULT_API_KEY
+    uid: str = DEFAULT_UID
+    seed: int = 0
+    clock: Clock = time.time
+    time_scale: float = 1.0
+    task_durations: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_TASK_DURATIONS)
+    )
+    failure_probability: Mapping[str, float] = field(default_factory=dict)
+    """Per task kind, the chance (seeded) that a task ends with ``fail``."""
+    script_count: int = 3
+    """Scripts (and so preview videos) an M2V task produces."""
+    media_size: int = DEFAULT_MEDIA_SIZE
+    """Bytes of every served media file; can also be changed at runtime on the simulator."""
+    max_unfinished_tasks: int | None = None
+    """Answer 4007 once a uid has this many unfinished tasks (``None``: no limit)."""
+    upload_url_ttl: float = 3600.0
+    """Seconds (of ``clock``) a presigned upload URL stays valid."""
+    faults: Sequence[Fault] = ()
+    callback_transport: httpx.AsyncBaseTransport | None = None
+    """Transport of the HTTP client that delivers callbacks (inject to route them in tests)."""
+    callback_timeout: float = 5.0
+    callback_max_attempts: int = 3
+    callback_retry_interval: float = 2.0
+    """Seconds of ``clock`` between two delivery attempts of one notice."""
+    delivery_interval: float = 0.05
+    """Real seconds between two scans of the delivery loop for due notices."""
+    sleep: Callable[[float], Awaitable[None]] | None = None
+    """How the simulator waits (latency faults, delivery loop); default ``anyio.sleep``."""
+
+    def duration(self, kind: str) -> float:
+        """Clock seconds a task of ``kind`` runs."""
+        scale = self.time_scale if self.time_scale > 0 else 1.0
+        return float(self.task_durations.get(kind, DEFAULT_TASK_DURATIONS.get(kind, 1.0))) / scale

@@ -1,0 +1,139 @@
+"""Simulated tasks: their state is a pure function of the clock.
+
+A task records when it was created, how long it runs and (decided once, at submit,
+with the seeded RNG) whether it will fail. ``status(now)`` derives ``init``,
+``running``, ``success`` or ``fail`` from that, so nothing runs in the background and
+a test that controls the clock controls every task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BIZ_TYPES: dict[str, str] = {
+    "m2v_preview": "M2V_PREVIEW",
+    "m2v": "M2V_EXPORT",
+    "m2v_export": "M2V_EXPORT",
+    "video_avatar": "ZERO_SHOT_AVATAR",
+    "product_avatar_image_replace": "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE",
+    "product_avatar_image_to_video": "PRODUCT_AVATAR_IMAGE2VIDEO",
+    "anyshoot": "PRODUCT_ANY_SHOOT",
+    "image_to_video": "COMMON_TASK_IMAGE2VIDEO",
+    "scraper": "SCRAPER",
+}
+"""Callback ``bizType`` of each task kind (REFERENCE §4.1)."""
+
+FAILURE_MESSAGES: dict[str, str] = {
+    "m2v": "Video generation failed: not enough usable product material",
+    "m2v_export": "Export failed: rendering error",
+    "video_avatar": "Avatar generation failed: no face detected in the source video",
+    "product_avatar_image_replace": "Image replace failed: product not recognised",
+    "product_avatar_image_to_video": "Image to video failed: motion generation error",
+    "anyshoot": "AnyShoot failed: mask does not match the template image",
+    "image_to_video": "Image to video failed: content could not be generated",
+    "scraper": "Scraper failed: product page could not be parsed",
+}
+
+TERMINAL = ("success", "fail")
+
+
+@dataclass
+class DeliveryAttempt:
+    """One POST of a callback and what came back."""
+
+    time: float
+    status_code: int | None
+    body: str
+    error: str | None
+    acknowledged: bool
+
+
+@dataclass
+class Notice:
+    """A pending or finished callback for one task (or one M2V export)."""
+
+    uuid: str
+    url: str
+    uid: str
+    task: SimTask
+    biz_type: str
+    next_attempt_at: float = 0.0
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+    acknowledged: bool = False
+    failed: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        """True once any attempt got an HTTP response (acknowledged or not)."""
+        return any(a.status_code is not None for a in self.attempts)
+
+    @property
+    def settled(self) -> bool:
+        """True once acknowledged or given up."""
+        return self.acknowledged or self.failed
+
+
+@dataclass
+class Script:
+    """One M2V script: an id and its segments."""
+
+    script_id: int
+    segments: list[dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scriptId": self.script_id, "scriptContents": [dict(s) for s in self.segments]}
+
+
+@dataclass
+class SimTask:
+    """One simulated task (an M2V export is a child task sharing its parent's id)."""
+
+    task_id: str
+    kind: str
+    uid: str
+    created_at: float
+    duration: float
+    fails: bool
+    request: dict[str, Any]
+    base_url: str
+    notice: Notice | None = None
+    parent: SimTask | None = None
+    script_id: int | None = None
+    preview: bool = False
+    scripts: list[Script] = field(default_factory=list)
+    exports: dict[int, SimTask] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    """Product Avatar replace: the ``productReplaceResult[].key`` values."""
+    files: list[dict[str, str]] = field(default_factory=list)
+    """Scraper: the media found, each registered as an uploaded file."""
+
+    @property
+    def finishes_at(self) -> float:
+        return self.created_at + self.duration
+
+    def status(self, now: float) -> str:
+        """``init`` for the first tenth of the run, then ``running``, then the outcome."""
+        elapsed = now - self.created_at
+        if elapsed >= self.duration:
+            return "fail" if self.fails else "success"
+        return "init" if elapsed < self.duration * 0.1 else "running"
+
+    def finished(self, now: float) -> bool:
+        return self.status(now) in TERMINAL
+
+    def error_msg(self, now: float) -> str | None:
+        if self.status(now) == "fail":
+            return FAILURE_MESSAGES.get(self.kind, "Task failed")
+        return None
+
+    def unfinished_count(self, now: float) -> int:
+        """This task plus its exports that are not terminal yet."""
+        own = 0 if self.finished(now) else 1
+        return own + sum(1 for e in self.exports.values() if not e.finished(now))
+
+    def script(self, script_id: int) -> Script | None:
+        """The script ``script_id``; ``0`` means the first one (REFERENCE §5.4)."""
+        if script_id == 0 and self.scripts:
+            return self.scripts[0]
+        return next((s for s in self.scripts if s.script_id == script_id), None)

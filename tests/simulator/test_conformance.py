@@ -1,0 +1,226 @@
+"""The simulator speaks the contract: every response body of every operation validates
+against its response schema in openapi/topview.yaml (JSON Schema 2020-12)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from topview_async.testing import ManualClock, Simulator, SimulatorConfig
+from topview_async.testing._app import OPERATIONS
+
+pytestmark = pytest.mark.anyio
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "topview.yaml"
+SPEC_URI = "urn:topview-openapi"
+NOT_SERVED_BY_API = {"uploadFileToStorage"}  # the presigned PUT: no JSON body to validate
+
+
+def load_spec() -> dict[str, Any]:
+    if not SPEC_PATH.exists():
+        pytest.skip(f"{SPEC_PATH} does not exist yet: nothing to check conformance against")
+    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    assert isinstance(spec, dict)
+    return spec
+
+
+class Conformance:
+    """Calls operations by operationId and validates every response body."""
+
+    def __init__(self, spec: dict[str, Any], client: httpx.AsyncClient) -> None:
+        resource = Resource.from_contents(spec, default_specification=DRAFT202012)
+        self.registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+        self.client = client
+        self.operations: dict[str, tuple[str, str, str]] = {}
+        for path, item in spec["paths"].items():
+            for method, operation in item.items():
+                if not isinstance(operation, dict) or "operationId" not in operation:
+                    continue
+                content = operation["responses"]["200"].get("content", {})
+                ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                self.operations[operation["operationId"]] = (method.upper(), path, ref)
+        self.covered: set[str] = set()
+        notice = spec["webhooks"]["taskNotice"]["post"]["requestBody"]["content"]
+        self.notice_ref = notice["application/json"]["schema"]["$ref"]
+
+    def validate(self, ref: str, instance: Any) -> None:
+        validator = Draft202012Validator({"$ref": SPEC_URI + ref}, registry=self.registry)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+        assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+
+    async def call(self, operation_id: str, **kwargs: Any) -> Any:
+        method, path, ref = self.operations[operation_id]
+        response = await self.client.request(method, path, **kwargs)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["code"] == "200", (operation_id, body)
+        self.validate(ref, body)
+        self.covered.add(operation_id)
+        return body["result"]
+
+
+def test_routing_table_matches_the_spec() -> None:
+    spec = load_spec()
+    in_spec = {
+        (method.upper(), path, op["operationId"])
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and op.get("operationId") not in NOT_SERVED_BY_API
+    }
+    assert in_spec == {(method, path, name) for method, path, name, _ in OPERATIONS}
+
+
+def _acknowledge(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    uid = request.headers["topview-uid"]
+    result = {"uuid": body["uuid"], "topviewUid": uid, "result": "success"}
+    return httpx.Response(200, json={"code": "200", "message": "Success", "result": result})
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["tasks-succeed", "tasks-fail"])
+async def test_every_operation_conforms(failing: bool) -> None:
+    spec = load_spec()
+    clock = ManualClock()
+    delivered: list[dict[str, Any]] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        delivered.append(json.loads(request.content))
+        return _acknowledge(request)
+
+    config = SimulatorConfig(
+        clock=clock,
+        callback_transport=httpx.MockTransport(receiver),
+        failure_probability={"m2v_export": 1.0, "scraper": 1.0} if failing else {},
+    )
+    sim = Simulator(config)
+    headers = {"Authorization": f"Bearer {sim.api_key}", "Topview-Uid": sim.uid}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sim.app), base_url="http://sim.test", headers=headers
+    ) as client:
+        api = Conformance(spec, client)
+        await _exercise(api, sim, clock)
+    await sim.deliver_notices()
+    assert delivered
+    for body in delivered:
+        api.validate(api.notice_ref, body)
+    assert api.covered == set(api.operations) - NOT_SERVED_BY_API
+
+
+async def _upload(api: Conformance, sim: Simulator, file_format: str) -> str:
+    credential = await api.call("getUploadCredential", params={"format": file_format})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app)) as bare:
+        assert (await bare.put(credential["uploadUrl"], content=b"bytes")).status_code == 200
+    assert await api.call("checkUpload", params={"fileId": credential["fileId"]}) is True
+    return str(credential["fileId"])
+
+
+async def _exercise(api: Conformance, sim: Simulator, clock: ManualClock) -> None:
+    notice = "http://receiver.test/notice"
+    assert await api.call("checkNoticeUrl", params={"noticeUrl": notice}) is True
+    image = await _upload(api, sim, "png")
+    video = await _upload(api, sim, "mp4")
+    audio = await _upload(api, sim, "mp3")
+    voices = await api.call("listVoices", params={"language": "en", "pageSize": 5})
+    await api.call("listEthnicities", params={"scene": "video_avatar"})
+    await api.call("listEthnicities", params={"scene": "product_avatar", "pageNo": 1})
+    avatars = await api.call("listAiAvatars", params={"gender": "female"})
+    captions = await api.call("listCaptions")
+    await api.call("listProductAvatarCategories")
+    product_avatars = await api.call("listPublicProductAvatars", params={"sortingType": "Newest"})
+    await api.call("listAnyShootTemplateCategories")
+    templates = await api.call("listAnyShootTemplates", params={"style": "UGC"})
+
+    m2v = await api.call(
+        "submitM2vTask",
+        json={
+            "productLink": "https://shop.test/p/1",
+            "preview": True,
+            "voiceId": voices["data"][0]["voiceId"],
+            "aiavatarId": avatars["data"][0]["aiavatarId"],
+            "captionId": captions[0]["captionId"],
+            "noticeUrl": notice,
+        },
+    )
+    direct = await api.call(
+        "submitM2vTask",
+        json={"fileIds": [image, video], "productName": "Mug", "productDescription": "Blue"},
+    )
+    talking = await api.call(
+        "submitVideoAvatarTask",
+        json={
+            "avatarSourceFrom": 0,
+            "videoFileId": video,
+            "audioSourceFrom": 0,
+            "audioFileId": audio,
+        },
+    )
+    replace = await api.call(
+        "submitProductAvatarImageReplace",
+        json={
+            "avatarId": product_avatars["data"][0]["avatarId"],
+            "productImageFileId": image,
+            "imageEditPrompt": "hold it",
+            "noticeUrl": notice,
+        },
+    )
+    shoot = await api.call(
+        "submitAnyShootTask",
+        json={
+            "productImageFileId": image,
+            "templateId": templates["data"][0]["templateId"],
+            "templateMaskFileId": image,
+            "mode": "auto",
+        },
+    )
+    i2v = await api.call(
+        "submitImageToVideoTask",
+        json={"imageFileId": image, "duration": 5, "mode": "lite", "generatingCount": 2},
+    )
+    scraper = await api.call(
+        "submitScraperTask", json={"productLink": "https://shop.test/p/2", "noticeUrl": notice}
+    )
+    queries = {
+        "queryM2vTask": m2v,
+        "queryVideoAvatarTask": talking,
+        "queryProductAvatarImageReplace": replace,
+        "queryAnyShootTask": shoot,
+        "queryImageToVideoTask": i2v,
+        "queryScraperTask": scraper,
+    }
+    for operation, task in queries.items():  # in progress
+        await api.call(operation, params={"taskId": task["taskId"]})
+    clock.advance(1000)
+    for operation, task in queries.items():  # finished
+        await api.call(operation, params={"taskId": task["taskId"], "needCloudFrontUrl": "true"})
+    await api.call("queryM2vTask", params={"taskId": direct["taskId"]})
+
+    scripts = await api.call("listM2vScripts", params={"taskId": m2v["taskId"]})
+    await api.call(
+        "updateM2vScript",
+        json={
+            "taskId": m2v["taskId"],
+            "scriptId": scripts[0]["scriptId"],
+            "scriptContents": [{"segId": 1, "segText": "New"}],
+        },
+    )
+    await api.call("exportM2vVideo", json={"taskId": m2v["taskId"], "noticeUrl": notice})
+    await api.call("queryM2vTask", params={"taskId": m2v["taskId"]})
+    replaced = await api.call(
+        "queryProductAvatarImageReplace", params={"taskId": replace["taskId"]}
+    )
+    animated = await api.call(
+        "submitProductAvatarImageToVideo",
+        json={"productReplaceResultKey": replaced["productReplaceResult"][0]["key"], "mode": "pro"},
+    )
+    await api.call("queryProductAvatarImageToVideo", params={"taskId": animated["taskId"]})
+    clock.advance(1000)
+    await api.call("queryM2vTask", params={"taskId": m2v["taskId"]})
+    await api.call("queryProductAvatarImageToVideo", params={"taskId": animated["taskId"]})
