@@ -65,7 +65,7 @@ def _npm_tool(session: nox.Session, package: str, binary: str) -> str:
     path = TOOLS / "node_modules" / ".bin" / binary
     if not path.exists():
         if shutil.which("npm") is None:
-            session.error("npm is needed for this session (Node.js 18 or newer)")
+            session.error("npm is needed for this session (Node.js 20 or newer; Prism 5.16 asks for 24 but runs on 20)")
         TOOLS.mkdir(exist_ok=True)
         session.run(
             "npm", "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS), package,
