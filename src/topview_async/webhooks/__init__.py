@@ -1,0 +1,80 @@
+"""Receive Topview task callbacks (``noticeUrl``) in your web app.
+
+Polling is the fallback; a callback tells your backend the moment a task finishes. Mount the
+ready endpoint in one line (FastAPI; needs the ``fastapi`` extra)::
+
+    from topview_async.webhooks import TaskNotice, build_notice_url, topview_webhook_router
+
+    SECRET = os.environ["TOPVIEW_WEBHOOK_SECRET"]       # generate_secret() once, keep it
+
+    async def on_notice(notice: TaskNotice) -> None:
+        if notice.succeeded and notice.task_kind == "video_avatar":
+            await save(notice.task_id, notice.result.output_video_url)
+
+    app.include_router(topview_webhook_router(secret=SECRET, handler=on_notice))
+    notice_url = build_notice_url("https://api.example.com/topview/notice", SECRET)
+
+Security model: Topview signs nothing. The secret in the URL only proves the caller knows the
+URL, so by default (when given a ``fetcher``) the receiver re-reads the task from the
+authenticated API and hands your handler that result, not the posted one. Pass
+``verify_with_api=False`` to trust the body. Notices are deduplicated on ``uuid`` and
+acknowledged only after your handler returns.
+
+Without FastAPI: :func:`topview_webhook_route` (Starlette), :class:`NoticeReceiver` (a plain
+ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`parse_notice` and
+:func:`build_acknowledgement` to do it by hand.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    InvalidWebhookPayloadError,
+    WebhookError,
+    WebhookSignatureError,
+    WebhookTooLargeError,
+    WebhookVerificationError,
+)
+from ._hub import DEFAULT_MAX_RETAINED, NoticeHub
+from ._parse import (
+    BIZ_TYPE_KINDS,
+    DEFAULT_MAX_BODY_SIZE,
+    KIND_RESULT_MODELS,
+    TaskNotice,
+    normalize_status,
+    parse_notice,
+)
+from ._receiver import NoticeHandler, NoticeReceiver, TaskResultFetcher
+from ._reply import WebhookReply, build_acknowledgement
+from ._router import DEFAULT_NOTICE_PATH, topview_webhook_route, topview_webhook_router
+from ._secret import TOKEN_PARAMETER, build_notice_url, generate_secret
+from ._store import DEFAULT_MAX_REMEMBERED, DeliveryStore, InMemoryDeliveryStore
+
+__all__ = [
+    "BIZ_TYPE_KINDS",
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MAX_REMEMBERED",
+    "DEFAULT_MAX_RETAINED",
+    "DEFAULT_NOTICE_PATH",
+    "KIND_RESULT_MODELS",
+    "TOKEN_PARAMETER",
+    "DeliveryStore",
+    "InMemoryDeliveryStore",
+    "InvalidWebhookPayloadError",
+    "NoticeHandler",
+    "NoticeHub",
+    "NoticeReceiver",
+    "TaskNotice",
+    "TaskResultFetcher",
+    "WebhookError",
+    "WebhookReply",
+    "WebhookSignatureError",
+    "WebhookTooLargeError",
+    "WebhookVerificationError",
+    "build_acknowledgement",
+    "build_notice_url",
+    "generate_secret",
+    "normalize_status",
+    "parse_notice",
+    "topview_webhook_route",
+    "topview_webhook_router",
+]

@@ -1,0 +1,266 @@
+"""The notice endpoint itself, independent of any web framework.
+
+:class:`NoticeReceiver` does the whole job for one callback request: check the secret and
+the uid, read the body up to a limit, parse it, skip duplicates, optionally confirm the
+result through the API, publish it, run the handler, and choose the reply. It is also a
+plain ASGI app; the FastAPI and Starlette adapters in ``_router`` are thin wrappers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+
+from .._exceptions import ConfigurationError
+from .._models import TopviewModel
+from ._asgi import serve_asgi
+from ._errors import (
+    WebhookError,
+    WebhookSignatureError,
+    WebhookTooLargeError,
+    WebhookVerificationError,
+)
+from ._hub import NoticeHub
+from ._parse import DEFAULT_MAX_BODY_SIZE, TaskNotice, normalize_status, parse_notice, typed_result
+from ._reply import WebhookReply, build_acknowledgement
+from ._secret import SecretChecker
+from ._store import DeliveryStore, InMemoryDeliveryStore
+
+__all__ = ["NoticeHandler", "NoticeReceiver", "TaskResultFetcher"]
+
+logger = logging.getLogger("topview_async.webhooks")
+
+NoticeHandler = Callable[[TaskNotice], Awaitable[object]]
+"""Your code: ``async def on_notice(notice: TaskNotice) -> None``. Raise to refuse the notice."""
+
+
+@runtime_checkable
+class TaskResultFetcher(Protocol):
+    """Fetches a task's current query result from the authenticated Topview API."""
+
+    async def fetch(self, kind: str, task_id: str) -> object:
+        """The query result of task ``task_id`` of ``kind`` (a generated model or its dict)."""
+        ...
+
+
+class NoticeReceiver:
+    """Receives Topview callbacks: verifies, deduplicates, dispatches and acknowledges them.
+
+    Mount it with :func:`topview_webhook_router` (FastAPI) or :func:`topview_webhook_route`
+    (Starlette); it is also an ASGI app by itself, and :meth:`receive` serves any other
+    framework.
+
+    * ``secret``: the secret embedded in the notice URL by :func:`build_notice_url` (a list
+      accepts several during a rotation). Missing -> 401, wrong -> 403; the handler never runs.
+    * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the
+      ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another uid -> 403.
+    * ``handler``: ``async`` callable receiving each new :class:`TaskNotice`. The notice is
+      acknowledged only after it returns; if it raises, the reply is HTTP 500 with
+      ``result: "fail"`` and the uuid is not marked processed, so a redelivery runs it again.
+    * ``fetcher`` / ``verify_with_api``: with a fetcher, ``result``, ``status`` and
+      ``error_msg`` are re-read from the API before the handler sees them (``verified=True``);
+      pass ``verify_with_api=False`` to trust the callback body instead.
+    * ``store``: remembers processed uuids (default: in memory, this process only).
+    * ``hub``: a :class:`NoticeHub` that gets every accepted notice (so ``wait()`` returns early).
+    * ``max_body_size``: larger bodies get 413 without being read in full.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str | Sequence[str],
+        handler: NoticeHandler | None = None,
+        topview_uid: str | None = None,
+        fetcher: TaskResultFetcher | None = None,
+        verify_with_api: bool | None = None,
+        store: DeliveryStore | None = None,
+        hub: NoticeHub | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        strict: bool = False,
+    ) -> None:
+        self._secret = SecretChecker(secret)
+        uid = topview_uid if topview_uid is not None else os.environ.get("TOPVIEW_UID")
+        if not uid:
+            raise ConfigurationError(
+                "the webhook receiver needs your Topview uid for the acknowledgement: "
+                "pass topview_uid= or set TOPVIEW_UID"
+            )
+        if verify_with_api and fetcher is None:
+            raise ConfigurationError("verify_with_api=True needs a fetcher to query the API with")
+        if max_body_size < 1:
+            raise ConfigurationError("max_body_size must be positive")
+        self.topview_uid = uid
+        self.handler = handler
+        self.fetcher = fetcher
+        self.verify_with_api = fetcher is not None if verify_with_api is None else verify_with_api
+        self.store: DeliveryStore = store if store is not None else InMemoryDeliveryStore()
+        self.hub = hub
+        self.max_body_size = max_body_size
+        self.strict = strict
+        # uuid -> set when its processing ends: a concurrent duplicate waits for the outcome
+        # instead of running the handler a second time.
+        self._in_flight: dict[str, anyio.Event] = {}
+
+    async def receive(
+        self,
+        body: bytes | AsyncIterable[bytes],
+        *,
+        token: str | None,
+        topview_uid: str | None = None,
+        content_length: int | None = None,
+    ) -> WebhookReply:
+        """Handle one callback request and return the reply to send.
+
+        ``body`` is the raw body (or its chunks, read only up to ``max_body_size``),
+        ``token`` the secret presented in the URL, ``topview_uid`` the ``Topview-Uid``
+        header and ``content_length`` the declared body size, when there are any.
+        """
+        try:
+            self._secret.check(token)
+            if topview_uid is not None and topview_uid != self.topview_uid:
+                raise WebhookSignatureError("Topview-Uid header names another account")
+            raw = await _read_limited(body, content_length, self.max_body_size)
+            notice = parse_notice(raw, max_body_size=self.max_body_size, strict=self.strict)
+        except WebhookError as exc:
+            logger.warning("refused a Topview callback: %s", exc.message)
+            return WebhookReply.error(exc.status_code, exc.message)
+        return await self._deliver(notice)
+
+    async def __call__(
+        self,
+        scope: Mapping[str, Any],
+        receive: Callable[[], Awaitable[Mapping[str, Any]]],
+        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        """Serve as an ASGI application (POST only)."""
+        await serve_asgi(self, scope, receive, send)
+
+    async def _deliver(self, notice: TaskNotice) -> WebhookReply:
+        uuid = notice.uuid
+        running = self._in_flight.get(uuid)
+        if running is not None:
+            await running.wait()
+            return await self._duplicate_reply(notice)
+        done = self._in_flight[uuid] = anyio.Event()
+        try:
+            return await self._process(notice)
+        finally:
+            del self._in_flight[uuid]
+            done.set()
+
+    async def _process(self, notice: TaskNotice) -> WebhookReply:
+        try:
+            if await self.store.is_processed(notice.uuid):
+                return self._ack(notice, accepted=True)
+        except Exception:
+            logger.exception("delivery store failed for notice %s", notice.uuid)
+            return self._ack(notice, accepted=False, status_code=503)
+        try:
+            notice = await self._verified(notice)
+        except WebhookVerificationError as exc:
+            logger.warning("not acknowledging notice %s: %s", notice.uuid, exc.message)
+            return self._ack(notice, accepted=False, status_code=exc.status_code)
+        if self.hub is not None:
+            self.hub.publish(notice)
+        if self.handler is not None:
+            try:
+                await self.handler(notice)
+            except Exception:
+                logger.exception(
+                    "webhook handler failed for notice %s (task %s); not acknowledged",
+                    notice.uuid,
+                    notice.task_id,
+                )
+                return self._ack(notice, accepted=False, status_code=500)
+        try:
+            await self.store.mark_processed(notice.uuid)
+        except Exception:  # the handler did its work: acknowledge, a redelivery is the lesser harm
+            logger.exception("could not record notice %s as processed", notice.uuid)
+        return self._ack(notice, accepted=True)
+
+    async def _duplicate_reply(self, notice: TaskNotice) -> WebhookReply:
+        try:
+            processed = await self.store.is_processed(notice.uuid)
+        except Exception:
+            logger.exception("delivery store failed for notice %s", notice.uuid)
+            processed = False
+        if processed:
+            return self._ack(notice, accepted=True)
+        return self._ack(notice, accepted=False, status_code=500)
+
+    async def _verified(self, notice: TaskNotice) -> TaskNotice:
+        kind = notice.task_kind
+        if not self.verify_with_api or self.fetcher is None or kind is None:
+            return notice
+        try:
+            fetched = await self.fetcher.fetch(kind, notice.task_id)
+        except Exception as exc:
+            raise WebhookVerificationError(
+                f"could not re-fetch the task from the API: {type(exc).__name__}",
+                task_id=notice.task_id,
+            ) from exc
+        if isinstance(fetched, Mapping):
+            fetched = typed_result(kind, fetched, task_id=notice.task_id, strict=self.strict)
+        if not isinstance(fetched, TopviewModel | dict):
+            raise WebhookVerificationError(
+                f"fetcher returned {type(fetched).__name__}, not a task result",
+                task_id=notice.task_id,
+            )
+        status = _field(fetched, "status", "task_status", "taskStatus")
+        if status is None:  # no status in the query result (UNCONFIRMED shapes): keep ours
+            status = notice.status
+        elif normalize_status(status) == "running":
+            raise WebhookVerificationError(
+                f"the API reports the task as {status!r}, not finished", task_id=notice.task_id
+            )
+        error_msg = _field(fetched, "error_msg", "errorMsg")
+        return dataclasses.replace(
+            notice,
+            result=fetched,
+            status=str(status) if status is not None else None,
+            error_msg=str(error_msg) if error_msg is not None else None,
+            verified=True,
+        )
+
+    def _ack(self, notice: TaskNotice, *, accepted: bool, status_code: int = 200) -> WebhookReply:
+        return WebhookReply(
+            status_code, build_acknowledgement(notice.uuid, self.topview_uid, accepted=accepted)
+        )
+
+
+def _field(result: TopviewModel | dict[str, Any], *names: str) -> object:
+    for name in names:
+        value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+async def _read_limited(
+    body: bytes | AsyncIterable[bytes], content_length: int | None, limit: int
+) -> bytes:
+    too_large = WebhookTooLargeError(f"callback body is larger than {limit} bytes", limit=limit)
+    if content_length is not None and content_length > limit:
+        raise too_large  # refuse before reading a byte
+    if isinstance(body, bytes):
+        if len(body) > limit:
+            raise too_large
+        return body
+    chunks: list[bytes] = []
+    size = 0
+    iterator = aiter(body)
+    try:
+        async for chunk in iterator:
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    finally:
+        if isinstance(iterator, AsyncIterator) and hasattr(iterator, "aclose"):
+            await iterator.aclose()
+    return b"".join(chunks)
