@@ -42,11 +42,35 @@ from ._exceptions import (
     WrongEventLoopError,
 )
 from ._transport import AiohttpTransport
+from ._types import FileInput
 from ._version import __version__
+from .lib._files import (
+    DownloadError,
+    DownloadManyError,
+    IntegrityError,
+    InvalidFileError,
+    MaskSizeMismatchError,
+    TransferError,
+    UnsupportedFormatError,
+    UploadError,
+    UploadManyError,
+)
+from .lib.polling import DEFAULT_POLL_POLICY, PollPolicy
+from .lib.tasks import (
+    ProgressCallback,
+    Task,
+    TaskFailedError,
+    TaskState,
+    TaskTimeoutError,
+    TaskUpdate,
+    as_completed,
+    wait_all,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_POLL_POLICY",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
@@ -60,13 +84,21 @@ __all__ = [
     "ClientStateError",
     "ConfigurationError",
     "ContentSecurityError",
+    "DownloadError",
+    "DownloadManyError",
     "DuplicateNameError",
+    "FileInput",
     "HTTPStatusError",
     "InsufficientCreditError",
+    "IntegrityError",
+    "InvalidFileError",
     "InvalidInputError",
     "InvalidRequestError",
+    "MaskSizeMismatchError",
     "NotFoundError",
     "NotGiven",
+    "PollPolicy",
+    "ProgressCallback",
     "RequestRefusedError",
     "ResponseValidationError",
     "RetryPolicy",
@@ -74,8 +106,19 @@ __all__ = [
     "ServerError",
     "SubmitOutcomeUnknownError",
     "SubmittedRequest",
+    "Task",
+    "TaskFailedError",
+    "TaskState",
+    "TaskTimeoutError",
+    "TaskUpdate",
     "TopviewError",
+    "TransferError",
     "UnfinishedTaskError",
+    "UnsupportedFormatError",
+    "UploadError",
+    "UploadManyError",
     "WrongEventLoopError",
     "__version__",
+    "as_completed",
+    "wait_all",
 ]

@@ -35,7 +35,14 @@ from ._transport import AiohttpTransport
 from ._version import __version__
 from .lib import downloads as _downloads
 from .lib._files import ProgressCallback
-from .lib._resources import Notices, Uploads
+from .lib._resources import Notices, Tasks, Uploads
+from .lib.polling import (
+    DEFAULT_MAX_IN_FLIGHT_POLLS,
+    DEFAULT_POLL_POLICY,
+    DEFAULT_POLL_RATE,
+    PollPolicy,
+    PollScheduler,
+)
 
 __all__ = ["AsyncTopview"]
 
@@ -99,6 +106,11 @@ class AsyncTopview:
     * ``strict_responses``: when ``False``, a ``result`` that does not match the spec is
       returned as the raw JSON data (with a warning logged) instead of raising
       :class:`ResponseValidationError`.
+    * ``poll``: the default :class:`PollPolicy` of ``task.wait()``; ``max_in_flight_polls``
+      and ``poll_rate`` (queries per second, ``None``: unlimited) cap how hard all waits of
+      this client poll together.
+    * ``local_files``: when ``False``, a ``str`` in a file-id argument is always sent as a file
+      id, never read from disk (use it when submits carry your users' input).
     * ``http_client``: your own :class:`httpx.AsyncClient` (proxies, custom TLS, tests). You own
       it: :meth:`aclose` does not close it. The SDK never sets credentials on it; they are added
       to each Topview request only.
@@ -120,8 +132,15 @@ class AsyncTopview:
         strict_responses: bool = True,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        poll: PollPolicy | None = None,
+        max_in_flight_polls: int = DEFAULT_MAX_IN_FLIGHT_POLLS,
+        poll_rate: float | None = DEFAULT_POLL_RATE,
+        local_files: bool = True,
     ) -> None:
         configure_from_environment()
+        self.poll_policy: PollPolicy = poll if poll is not None else DEFAULT_POLL_POLICY
+        self._poll_scheduler = PollScheduler(max_in_flight=max_in_flight_polls, rate=poll_rate)
+        self.local_files = local_files
         api_key = api_key or os.environ.get(ENV_API_KEY, "").strip()
         uid = uid or os.environ.get(ENV_UID, "").strip()
         missing = [name for name, value in ((ENV_API_KEY, api_key), (ENV_UID, uid)) if not value]
@@ -182,6 +201,7 @@ class AsyncTopview:
         self.ethnicities = resources.EthnicitiesResource(self)
         self.ai_avatars = resources.AiAvatarsResource(self)
         self.captions = resources.CaptionsResource(self)
+        self.tasks = Tasks(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -294,6 +294,18 @@ def _prepare_body(
     call: _Call, body: Mapping[str, object], body_model: type[TopviewModel] | None
 ) -> dict[str, object]:
     """Wire JSON: ``None`` dropped, models dumped by alias, validated against ``body_model``."""
+    return validate_body(call.operation, body, body_model)
+
+
+def validate_body(
+    operation: Operation, body: Mapping[str, object], body_model: type[TopviewModel] | None
+) -> dict[str, object]:
+    """Validate a request body locally and return its wire JSON; nothing is sent.
+
+    Raises :class:`InvalidInputError`. The pipeline calls it for every request; the task
+    layer also calls it before uploading a submit's local files, so a bad argument never
+    costs an upload.
+    """
     cleaned: dict[str, object] = pydantic_core.to_jsonable_python(
         {key: value for key, value in body.items() if value is not None},
         by_alias=True,
@@ -305,7 +317,7 @@ def _prepare_body(
         model = body_model.model_validate(cleaned)
     except pydantic.ValidationError as exc:
         raise InvalidInputError(
-            f"invalid arguments for {call.operation}: {_summarise(exc)}", **call.ids()
+            f"invalid arguments for {operation}: {_summarise(exc)}", operation=operation
         ) from exc
     return model.to_wire()
 

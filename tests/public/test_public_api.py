@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import topview_async
-from topview_async._exceptions import TopviewError
+from topview_async._exceptions import APIError, TopviewError, exception_class_for_code
 from topview_async._generated.error_codes import ERROR_CODES
-from topview_async._exceptions import APIError, exception_class_for_code
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:
     names = topview_async.__all__
-    assert names == sorted(names, key=lambda n: (not n.isupper(), n.startswith("_"), n))
+    # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
+    assert names == sorted(
+        names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+    )
+    assert len(names) == len(set(names))
     for name in names:
         assert hasattr(topview_async, name), name
 

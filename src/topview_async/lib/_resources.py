@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..resources import NoticesResource, UploadsResource
 from . import uploads as _uploads
+from .tasks import get_task
 
 if TYPE_CHECKING:
+    from .._client import AsyncTopview
     from .._generated.models import UploadCredential
     from ._files import ProgressCallback
+    from .tasks import Task
 
 
 class _UploadApi:
@@ -82,6 +85,23 @@ class Uploads(UploadsResource):
             concurrency=concurrency,
             progress=progress,
         )
+
+
+class Tasks:
+    """Task handles rebuilt from stored ids: ``client.tasks.get("m2v", task_id)``."""
+
+    def __init__(self, client: AsyncTopview) -> None:
+        self._client = client
+
+    def get(self, kind: str, task_id: str, *, script_id: int | None = None) -> Task[Any]:
+        """A handle for a task submitted earlier (for example before a restart).
+
+        ``kind`` is the task kind (``m2v``, ``m2v_export``, ``video_avatar``,
+        ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``,
+        ``image_to_video``, ``scraper``); for ``m2v_export`` pass the exported ``script_id``.
+        ``await handle.wait()`` then polls it like a fresh one.
+        """
+        return get_task(self._client, kind, task_id, script_id=script_id)
 
 
 class Notices(NoticesResource):

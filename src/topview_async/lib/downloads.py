@@ -4,13 +4,14 @@
 
     path = await download(storage_http, task.video_url, "out/video.mp4")
 
-The body is streamed in chunks of about ``chunk_size`` bytes to a uniquely named
-``.<name>.<random>.part`` file beside the destination. A dropped connection resumes with
-``Range: bytes=N-`` (and ``If-Range`` on a strong ETag, so a changed object restarts
-from zero). When the body is complete its length is checked, and its MD5 when the
-server is S3 with a single-part ETag; the file is fsynced and only then renamed onto
-the destination with :func:`os.replace`. A failure or cancellation removes the
-``.part`` file, so the destination is either untouched or complete.
+The body is streamed in chunks of ``chunk_size`` bytes to a uniquely named
+``.<name>.<random>.part`` file beside the destination. A dropped connection resumes
+from the last byte received with ``Range: bytes=N-`` (and ``If-Range`` on a strong
+ETag, so a changed object restarts from zero). When the body is complete its length
+is checked, and its MD5 when the server is S3 with a single-part ETag; the file is
+fsynced and only then renamed onto the destination with :func:`os.replace`. A failure
+or cancellation removes the ``.part`` file, so the destination is either untouched or
+complete.
 
 Bytes are saved as stored (``Accept-Encoding: identity``, raw body): that keeps Range
 offsets, Content-Length and the S3 MD5 all about the same bytes.
@@ -266,19 +267,43 @@ async def _attempt(
                 url=_redact(url),
                 status_code=status,
             )
-        async for chunk in response.aiter_raw(chunk_size):
-            if state.total is not None and state.received + len(chunk) > state.total:
-                raise IntegrityError(
-                    f"the server sent more than the {state.total} bytes it announced",
-                    url=_redact(url),
-                )
-            await file.write(chunk)
-            state.md5.update(chunk)
-            state.received += len(chunk)
-            await report_progress(progress, state.dest, state.received, state.total)
+        # Chunked here rather than with aiter_raw(chunk_size): httpx would drop the bytes it
+        # holds back for a full chunk when the connection breaks, and the resume would then
+        # fetch up to chunk_size bytes again (or restart from zero before the first chunk).
+        pending = bytearray()
+        try:
+            async for data in response.aiter_raw():
+                pending += data
+                while len(pending) >= chunk_size:
+                    await _store(file, state, bytes(pending[:chunk_size]), progress, url)
+                    del pending[:chunk_size]
+        except httpx.TransportError:
+            if pending:  # what arrived before the drop is good: keep it, resume after it
+                await _store(file, state, bytes(pending), progress, url)
+            raise
+        if pending:
+            await _store(file, state, bytes(pending), progress, url)
     if state.total is not None and state.received < state.total:
         # A close that h11 did not flag (no Content-Length) is still a truncated body.
         raise _RetryableFailure(f"connection closed after {state.received} of {state.total} bytes")
+
+
+async def _store(
+    file: AsyncBufferedIOBase,
+    state: _Progress,
+    chunk: bytes,
+    progress: ProgressCallback | None,
+    url: str,
+) -> None:
+    """Append one chunk of the body to the ``.part`` file."""
+    if state.total is not None and state.received + len(chunk) > state.total:
+        raise IntegrityError(
+            f"the server sent more than the {state.total} bytes it announced", url=_redact(url)
+        )
+    await file.write(chunk)
+    state.md5.update(chunk)
+    state.received += len(chunk)
+    await report_progress(progress, state.dest, state.received, state.total)
 
 
 def _begin(

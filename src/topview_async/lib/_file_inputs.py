@@ -1,0 +1,138 @@
+"""Local files in file-id fields: upload them first, then send their file ids.
+
+The rule that tells a local file from a Topview file id:
+
+* any ``os.PathLike`` (for example a ``pathlib.Path``) is a local file;
+* a ``str`` is a local file when it ends with an upload suffix Topview accepts
+  (:data:`UPLOAD_SUFFIXES`, case-insensitive), for example ``"shots/front.png"``;
+* any other ``str`` is sent unchanged: Topview file ids are 32 hex characters with no dot,
+  so they can never end with one of those suffixes.
+
+A server that forwards its users' input into submits should create its client with
+``AsyncTopview(local_files=False)``: then no ``str`` is ever read from disk (a path-like still
+is, since only code can make one).
+
+Before anything is uploaded, every local file is checked (exists, not empty, allowed format),
+AnyShoot masks are checked against their images' pixel size, and the whole body is validated
+with placeholder ids, so a bad argument never costs an upload.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from .._models import TopviewModel
+from .._operation import Operation
+from .._pipeline import validate_body
+from ._files import check_file, validate_mask_pair
+from ._status import read_field
+
+__all__ = ["UPLOAD_SUFFIXES", "is_local_file", "upload_local_files"]
+
+MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+    "anyshoot": (
+        ("productImageFileId", "productMaskFileId"),
+        ("templateImageFileId", "templateMaskFileId"),
+    ),
+}
+"""Per task kind, (image field, mask field) pairs whose pixel sizes must match (REFERENCE §8.1)."""
+
+_PLACEHOLDER_ID: Final = "0" * 32
+
+UPLOAD_SUFFIXES: Final = frozenset(
+    {".mp4", ".mov", ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".mp3", ".wav", ".m4a"}
+)
+"""The file formats Topview's upload accepts (REFERENCE §3; ``.avi`` is unconfirmed)."""
+
+
+def is_local_file(value: object, *, strings: bool = True) -> bool:
+    """Whether ``value`` names a local file to upload rather than a Topview file id.
+
+    ``strings=False`` (a client made with ``local_files=False``) never reads a ``str`` from disk.
+    """
+    if isinstance(value, os.PathLike):
+        return True
+    if strings and isinstance(value, str):
+        return os.path.splitext(value)[1].lower() in UPLOAD_SUFFIXES
+    return False
+
+
+def _file_id(uploaded: object) -> str:
+    # ``upload_many`` may hand back plain ids or upload records; accept both.
+    if isinstance(uploaded, str):
+        return uploaded
+    value = read_field(uploaded, "file_id", "fileId")
+    if value is None:
+        raise TypeError(f"upload returned no file id: {uploaded!r}")
+    return str(value)
+
+
+async def upload_local_files(
+    client: Any,
+    body: Mapping[str, object],
+    file_fields: Sequence[str],
+    *,
+    operation: Operation,
+    body_model: type[TopviewModel],
+) -> dict[str, object]:
+    """A copy of ``body`` where local files in ``file_fields`` are replaced by file ids.
+
+    Everything that can be checked locally is checked before the first upload (see the module
+    docstring). All files of one request are then uploaded together through
+    ``client.uploads.upload_many`` (concurrently, with its own limits). Values that are not
+    local files are left alone.
+    """
+    strings = bool(getattr(client, "local_files", True))
+    result = dict(body)
+    local: list[object] = []
+    for name in file_fields:
+        value = result.get(name)
+        if is_local_file(value, strings=strings):
+            local.append(value)
+        elif isinstance(value, list | tuple):
+            local.extend(item for item in value if is_local_file(item, strings=strings))
+
+    for path in local:
+        check_file(path)  # type: ignore[arg-type]
+    for image_field, mask_field in MASK_PAIRS.get(operation.task_kind or "", ()):
+        image, mask = result.get(image_field), result.get(mask_field)
+        if is_local_file(image, strings=strings) and is_local_file(mask, strings=strings):
+            validate_mask_pair(image, mask)  # type: ignore[arg-type]
+    validate_body(operation, _substitute(result, file_fields, strings, None), body_model)
+    if not local:
+        return result
+
+    uploads = client.uploads
+    upload_many = getattr(uploads, "upload_many", None)
+    if upload_many is not None:
+        file_ids = [_file_id(item) for item in await upload_many(local)]
+    else:
+        file_ids = [_file_id(await uploads.upload(path)) for path in local]
+    if len(file_ids) != len(local):
+        raise RuntimeError(f"uploaded {len(local)} files but got {len(file_ids)} file ids")
+    return _substitute(result, file_fields, strings, iter(file_ids))
+
+
+def _substitute(
+    body: dict[str, object],
+    file_fields: Sequence[str],
+    strings: bool,
+    file_ids: Iterator[str] | None,
+) -> dict[str, object]:
+    """``body`` with each local file replaced by the next uploaded id (or a placeholder)."""
+
+    def replace(value: object) -> object:
+        if not is_local_file(value, strings=strings):
+            return value
+        return _PLACEHOLDER_ID if file_ids is None else next(file_ids)
+
+    result = dict(body)
+    for name in file_fields:
+        value = result.get(name)
+        if isinstance(value, list | tuple):
+            result[name] = [replace(item) for item in value]
+        else:
+            result[name] = replace(value)
+    return result

@@ -1,0 +1,400 @@
+"""Task handles: every submit returns one; wait on it, refresh it, follow it, rebuild it.
+
+::
+
+    task = await client.marketing_videos.submit(product_link=url)
+    print(task.task_id)                        # store it; Task.from_id(...) rebuilds the handle
+    video = await task.wait()                  # the typed query result once finished
+
+    async for update in task.watch():          # or follow the status changes
+        print(update.status, update.state)
+
+A wait polls the task's query endpoint through the client's :class:`PollScheduler`, which
+caps in-flight queries and the query rate and learns how long each kind of task takes.
+Failure raises :class:`TaskFailedError`; the policy's deadline raises
+:class:`TaskTimeoutError`. Either way, and after a cancellation, the handle stays usable:
+``await task.wait()`` again resumes where it left off.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from .. import _sleep
+from .._exceptions import TopviewError
+from .._operation import Operation, TaskKindSpec
+from ._file_inputs import upload_local_files
+from ._many import as_completed, wait_all
+from ._status import Outcome, TaskState, evaluate, read_field
+from .polling import DEFAULT_POLL_POLICY, PollPolicy, PollScheduler, poll_scheduler
+
+if TYPE_CHECKING:
+    from .._models import TopviewModel
+
+__all__ = [
+    "ProgressCallback",
+    "Task",
+    "TaskFailedError",
+    "TaskState",
+    "TaskTimeoutError",
+    "TaskUpdate",
+    "as_completed",
+    "get_task",
+    "submit_task",
+    "wait_all",
+]
+
+ResultT = TypeVar("ResultT")
+
+
+class TaskFailedError(TopviewError):
+    """Topview reported the task as failed.
+
+    ``task_id`` and ``kind`` identify the task, ``error_msg`` is Topview's ``errorMsg``
+    (``None`` when it gave none), ``status`` the raw failure status and ``result`` the
+    last query result, with everything Topview sent.
+    """
+
+    def __init__(
+        self, *, task_id: str, kind: str, error_msg: str | None, status: str | None, result: object
+    ) -> None:
+        self.kind = kind
+        self.error_msg = error_msg
+        self.status = status
+        self.result = result
+        detail = f": {error_msg}" if error_msg else ""
+        super().__init__(f"{kind} task failed (status {status!r}){detail}", task_id=task_id)
+
+
+class TaskTimeoutError(TopviewError):
+    """The poll policy's ``timeout`` passed before the task finished.
+
+    The task itself may still finish: ``task`` is the handle, and ``await task.wait()``
+    resumes waiting. ``last_status`` is the raw status seen last (``None`` if never polled).
+    From :func:`wait_all` and :func:`as_completed`, ``unfinished`` lists every handle that
+    had not finished; ``task`` is the first of them.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: Task[Any],
+        timeout: float | None,
+        unfinished: Sequence[Task[Any]] = (),
+    ) -> None:
+        self.task = task
+        self.kind = task.kind
+        self.last_status = task.status
+        self.timeout = timeout
+        self.unfinished: tuple[Task[Any], ...] = tuple(unfinished) or (task,)
+        count = len(self.unfinished)
+        what = f"{task.kind} task" if count == 1 else f"{count} tasks (first: {task.kind})"
+        super().__init__(
+            f"{what} not finished after {timeout} s (last status {task.status!r})",
+            task_id=task.task_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdate(Generic[ResultT]):
+    """One observed change of a task's status, as passed to progress callbacks."""
+
+    task_id: str
+    kind: str
+    status: str | None
+    """Topview's raw status (for ``m2v_export``, the status of the exported script's video)."""
+    state: TaskState
+    result: ResultT
+    """The full query result the change was seen in."""
+    error_msg: str | None = None
+
+
+ProgressCallback = Callable[[TaskUpdate[Any]], Awaitable[None] | None]
+"""Called with every :class:`TaskUpdate`; may be a plain function or a coroutine function."""
+
+
+async def _notify(callback: ProgressCallback, update: TaskUpdate[Any]) -> None:
+    outcome = callback(update)
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+class Task(Generic[ResultT]):
+    """A handle on one long-running Topview task.
+
+    Holds only what identifies the task (kind, id, query endpoint, the export's script
+    id) plus the last result, so thousands of handles are cheap. ``submit_result`` is the
+    typed submit response (``task_id``, ``status``, ``error_msg``, ``notice_uuid``); it is
+    ``None`` for handles rebuilt with :meth:`from_id`.
+    """
+
+    __slots__ = (
+        "_age_known",
+        "_client",
+        "_last_poll_at",
+        "_origin",
+        "_outcome",
+        "_polls",
+        "_result",
+        "_spec",
+        "script_id",
+        "submit_result",
+        "task_id",
+    )
+
+    def __init__(
+        self,
+        client: Any,
+        spec: TaskKindSpec,
+        task_id: str,
+        *,
+        submit_result: object = None,
+        script_id: int | None = None,
+        submitted_at: float | None = None,
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self.task_id = task_id
+        self.submit_result = submit_result
+        self.script_id = script_id
+        # Age drives the learned schedule; a rebuilt handle only knows when it was first seen.
+        self._origin = submitted_at
+        self._age_known = submitted_at is not None
+        self._polls = 0
+        self._last_poll_at: float | None = None
+        self._outcome: Outcome | None = None
+        self._result: ResultT | None = None
+
+    @classmethod
+    def from_id(
+        cls, client: Any, kind: str, task_id: str, *, script_id: int | None = None
+    ) -> Task[Any]:
+        """Rebuild a handle from a stored task id (``script_id``: the export's script, for
+        ``m2v_export``; Topview's default ``0`` when not given)."""
+        spec = _task_kinds().get(kind)
+        if spec is None:
+            known = ", ".join(sorted(_task_kinds()))
+            raise ValueError(f"unknown task kind {kind!r}; known kinds: {known}")
+        return Task(client, spec, task_id, script_id=script_id)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.kind} {self.task_id} {self.state.value}>"
+
+    @property
+    def kind(self) -> str:
+        """The task kind, for example ``m2v`` or ``video_avatar``."""
+        return self._spec.kind
+
+    @property
+    def query_operation(self) -> Operation:
+        """The operation that polls this task."""
+        return self._spec.query_operation
+
+    @property
+    def notice_uuid(self) -> str | None:
+        """The ``noticeUuid`` of the submit (set when a ``noticeUrl`` was given)."""
+        value = read_field(self.submit_result, "notice_uuid", "noticeUuid")
+        return None if value is None else str(value)
+
+    @property
+    def status(self) -> str | None:
+        """Topview's raw status from the last query (``None`` before the first)."""
+        return None if self._outcome is None else self._outcome.status
+
+    @property
+    def state(self) -> TaskState:
+        """The normalised state from the last query."""
+        return TaskState.RUNNING if self._outcome is None else self._outcome.state
+
+    @property
+    def done(self) -> bool:
+        """``True`` once a query showed the task succeeded or failed."""
+        return self.state.is_terminal
+
+    @property
+    def result(self) -> ResultT | None:
+        """The last query result (``None`` before the first query)."""
+        return self._result
+
+    async def refresh(self) -> ResultT:
+        """Query the task once and return the result, whatever its state."""
+        await self._poll_once(poll_scheduler(self._client))
+        return cast(ResultT, self._result)
+
+    async def wait(
+        self, *, poll: PollPolicy | None = None, on_progress: ProgressCallback | None = None
+    ) -> ResultT:
+        """Poll until the task finishes; return the typed query result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called on every
+        status change. Raises :class:`TaskFailedError` or :class:`TaskTimeoutError`.
+        A finished handle returns (or raises) at once without a query. Wrap the call in
+        ``anyio.fail_after``/``move_on_after`` to bound it by a scope instead; cancelling
+        leaves the handle ready to be waited on again.
+        """
+        if not self.done:
+            async with aclosing(self._updates(self._policy(poll))) as updates:
+                async for update in updates:
+                    if on_progress is not None:
+                        await _notify(on_progress, update)
+        return self._final()
+
+    def watch(self, *, poll: PollPolicy | None = None) -> AsyncIterator[TaskUpdate[ResultT]]:
+        """Iterate over status changes until the task finishes::
+
+            async for update in task.watch():
+                print(update.state, update.status)
+
+        The last update is terminal. A failure is reported as an update with
+        ``state == TaskState.FAILED`` (not raised); the deadline raises
+        :class:`TaskTimeoutError`.
+        """
+        return self._updates(self._policy(poll))
+
+    # -- the poll loop ------------------------------------------------------------------
+
+    def _policy(self, poll: PollPolicy | None) -> PollPolicy:
+        if poll is not None:
+            return poll
+        configured = getattr(self._client, "poll_policy", None)
+        return configured if isinstance(configured, PollPolicy) else DEFAULT_POLL_POLICY
+
+    def _final(self) -> ResultT:
+        outcome = self._outcome
+        if outcome is not None and outcome.state is TaskState.FAILED:
+            raise TaskFailedError(
+                task_id=self.task_id,
+                kind=self.kind,
+                error_msg=outcome.error_msg,
+                status=outcome.status,
+                result=self._result,
+            )
+        assert outcome is not None, "_final() before any query"
+        return cast(ResultT, self._result)
+
+    def _snapshot(self) -> TaskUpdate[ResultT]:
+        outcome = self._outcome
+        assert outcome is not None, "_snapshot() before any query"
+        result = cast(ResultT, self._result)
+        return TaskUpdate(
+            self.task_id, self.kind, outcome.status, outcome.state, result, outcome.error_msg
+        )
+
+    def _next_poll_at(self, scheduler: PollScheduler, policy: PollPolicy) -> float:
+        """When this task should be polled next, on the scheduler's clock."""
+        if self._origin is None:
+            self._origin = scheduler.clock()
+        if self._polls == 0 and not self._age_known:
+            return self._origin  # rebuilt handle: it may have finished long ago, look now
+        base = self._origin if self._last_poll_at is None else self._last_poll_at
+        age = base - self._origin if self._age_known else None
+        return base + scheduler.interval(self.kind, age=age, polls=self._polls, policy=policy)
+
+    async def _poll_once(self, scheduler: PollScheduler) -> TaskUpdate[ResultT] | None:
+        """Query once; return an update when the status changed."""
+        if self._origin is None:
+            self._origin = scheduler.clock()
+        result: ResultT = await scheduler.query(
+            self._client._pipeline, self.query_operation, self.task_id, self._spec.result_type
+        )
+        now = scheduler.clock()
+        outcome = evaluate(self.kind, result, script_id=self.script_id)
+        previous, previous_poll = self._outcome, self._last_poll_at or self._origin
+        self._polls += 1
+        self._last_poll_at = now
+        self._result = result
+        self._outcome = outcome
+        was_running = previous is None or not previous.state.is_terminal
+        if outcome.state.is_terminal and was_running and self._age_known:
+            # It finished somewhere between the last two polls; the midpoint is unbiased.
+            scheduler.record_duration(self.kind, (previous_poll + now) / 2 - self._origin)
+        if previous is None or (previous.status, previous.state) != (outcome.status, outcome.state):
+            return self._snapshot()
+        return None
+
+    async def _updates(self, policy: PollPolicy) -> AsyncGenerator[TaskUpdate[ResultT], None]:
+        if self.done:
+            yield self._snapshot()
+            return
+        scheduler = poll_scheduler(self._client)
+        clock = scheduler.clock
+        deadline = None if policy.timeout is None else clock() + policy.timeout
+        while True:
+            due = self._next_poll_at(scheduler, policy)
+            if deadline is not None:
+                due = min(due, deadline)  # one last look at the deadline itself
+            now = clock()
+            if due > now:
+                await _sleep.sleep(due - now)
+            update = await self._poll_once(scheduler)
+            if update is not None:
+                yield update
+            if self.done:
+                return
+            if deadline is not None and clock() >= deadline:
+                raise TaskTimeoutError(task=self, timeout=policy.timeout)
+
+
+def _task_kinds() -> Mapping[str, TaskKindSpec]:
+    """The generated table of task kinds (imported late: it pulls in every model)."""
+    from .._generated.operations import TASK_KINDS
+
+    return TASK_KINDS
+
+
+def get_task(client: Any, kind: str, task_id: str, *, script_id: int | None = None) -> Task[Any]:
+    """Rebuild a task handle from a stored id; same as :meth:`Task.from_id`."""
+    return Task.from_id(client, kind, task_id, script_id=script_id)
+
+
+async def submit_task(
+    client: Any,
+    operation: Operation,
+    *,
+    body: Mapping[str, object],
+    body_model: type[TopviewModel],
+    file_fields: Sequence[str] = (),
+    result_type: Any,
+) -> Task[Any]:
+    """Submit a paid task and return its handle (called by the generated submit stubs).
+
+    Local files in ``file_fields`` are uploaded first and replaced by their file ids (see
+    :mod:`._file_inputs` for how a path is told from a file id).
+    """
+    kind = operation.task_kind
+    spec = _task_kinds().get(kind) if kind is not None else None
+    if spec is None:
+        raise ValueError(f"{operation} does not declare a known task kind ({kind!r})")
+    body = await upload_local_files(
+        client, body, file_fields, operation=operation, body_model=body_model
+    )
+    scheduler = poll_scheduler(client)
+    # The task's age is counted from just before sending: Topview starts it on receipt.
+    submitted_at = scheduler.clock()
+    submitted = await client._pipeline.request(
+        operation,
+        query=None,
+        body=body,
+        body_model=body_model,
+        result_type=result_type,
+        context=None,
+    )
+    task_id = read_field(submitted, "task_id", "taskId")
+    if not task_id:
+        raise TopviewError("the submit response carries no taskId", operation=operation)
+    script_id: int | None = None
+    if kind == "m2v_export":
+        raw_script = body.get("scriptId", body.get("script_id"))
+        script_id = 0 if raw_script is None else int(str(raw_script))
+    return Task(
+        client,
+        spec,
+        str(task_id),
+        submit_result=submitted,
+        script_id=script_id,
+        submitted_at=submitted_at,
+    )
