@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
 from sim_helpers import code, ok
@@ -112,3 +113,30 @@ async def test_request_log_and_counts(client: httpx.AsyncClient, sim: Simulator)
     assert len(sim.requests) == 3
     sim.requests.clear()
     assert len(sim.requests) == 0
+
+
+async def test_peak_of_requests_in_progress(clock: ManualClock) -> None:
+    """Requests held by a latency fault count as in progress, per path and in all."""
+    release = anyio.Event()
+
+    async def hold(_seconds: float) -> None:
+        await release.wait()
+
+    sim = Simulator(SimulatorConfig(clock=clock, sleep=hold))
+    sim.faults.add(path="/v1/caption/list", latency=1.0)
+    log = sim.requests
+    async with client_for(sim) as client, anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(client.get, "/v1/caption/list")
+        with anyio.fail_after(5):
+            while log.in_flight("/v1/caption/list") < 3:
+                await anyio.sleep(0)
+        assert log.in_flight() == 3
+        release.set()
+    assert log.in_flight("/v1/caption/list") == 0
+    assert log.in_flight() == 0
+    assert log.peak_in_flight("/v1/caption/list") == 3
+    assert log.peak_in_flight() == 3
+    assert log.peak_in_flight("/v1/voice/query") == 0
+    log.clear()
+    assert log.peak_in_flight() == 0

@@ -91,3 +91,17 @@ def test_expired_url_is_403(api: httpx.Client, clock: ManualClock) -> None:
 def test_check_of_unknown_file_id_is_4004(api: httpx.Client) -> None:
     assert code(api.get("/v1/upload/check", params={"fileId": "0" * 32})) == "4004"
     assert code(api.get("/v1/upload/check")) == "4003"
+
+
+def test_expired_upload_url_fault(api: httpx.Client, server: SimulatorServer) -> None:
+    fault = server.faults.add(name="getUploadCredential", expired_upload_url=True, times=1)
+    dead = credential(api)
+    put = httpx.put(dead["uploadUrl"], content=b"data")
+    assert put.status_code == 403
+    assert "<Code>AccessDenied</Code>" in put.text
+    assert "Request has expired" in put.text
+    assert fault.hits == 1
+    fresh = credential(api)  # times=1: the next URL works
+    assert httpx.put(fresh["uploadUrl"], content=b"data").status_code == 200
+    assert ok(api.get("/v1/upload/check", params={"fileId": fresh["fileId"]})) is True
+    assert ok(api.get("/v1/upload/check", params={"fileId": dead["fileId"]})) is False

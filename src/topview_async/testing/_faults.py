@@ -3,7 +3,9 @@
 A :class:`Fault` matches requests by path (exact or ``fnmatch`` pattern such as
 ``/_storage/media/*``), by operation name, and optionally by method. It then adds
 latency and/or answers with a business code, an HTTP status (429 with Retry-After,
-5xx), drops the connection after the headers, or truncates the body. ``times=N``
+5xx), drops the connection after the headers, or truncates the body. On the upload
+credential, ``expired_upload_url`` hands out a presigned URL that has already expired,
+so the storage PUT gets S3's real ``403 AccessDenied``. ``times=N``
 applies it to the next N matches; ``rate`` applies it at random with the seeded RNG.
 """
 
@@ -43,6 +45,8 @@ class Fault:
     drop_connection: bool = False
     truncate_body: int | None = None
     """Send the headers (with the full Content-Length) and only this many body bytes."""
+    expired_upload_url: bool = False
+    """For ``getUploadCredential``: the presigned URL handed out is already expired."""
     times: int | None = None
     rate: float | None = None
     hits: int = field(default=0, init=False)

@@ -1,7 +1,8 @@
 """Introspection of what reached the simulator: every request, with its headers.
 
 Headers are kept as sent (secrets included) so tests can assert, for example, that
-no ``Authorization`` header reached the storage PUT.
+no ``Authorization`` header reached the storage PUT. The log also counts requests in
+progress, so a test can check a client's concurrency cap from the server's side.
 """
 
 from __future__ import annotations
@@ -33,12 +34,40 @@ class RecordedRequest:
 
 
 class RequestLog:
-    """Every request in arrival order, plus a count per path."""
+    """Every request in arrival order, a count per path, and the peak of requests in progress.
+
+    >>> sim.requests.peak_in_flight("/v1/m2v/task/query")  # most queries ever served at once
+    """
 
     def __init__(self) -> None:
         self._items: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self._in_flight: Counter[str | None] = Counter()
+        self._peaks: Counter[str | None] = Counter()
+
+    def started(self, path: str) -> None:
+        """Count a request to ``path`` as in progress (the middleware calls this)."""
+        with self._lock:
+            for key in (path, None):
+                self._in_flight[key] += 1
+                self._peaks[key] = max(self._peaks[key], self._in_flight[key])
+
+    def finished(self, path: str) -> None:
+        """Count a request to ``path`` as answered."""
+        with self._lock:
+            for key in (path, None):
+                self._in_flight[key] -= 1
+
+    def in_flight(self, path: str | None = None) -> int:
+        """Requests to ``path`` (``None``: to any path) being served right now."""
+        with self._lock:
+            return self._in_flight[path]
+
+    def peak_in_flight(self, path: str | None = None) -> int:
+        """The most requests to ``path`` (``None``: to any path) ever served at once."""
+        with self._lock:
+            return self._peaks[path]
 
     def append(self, record: RecordedRequest) -> None:
         with self._lock:
@@ -67,14 +96,20 @@ class RequestLog:
             ]
 
     def clear(self) -> None:
-        """Forget every request and count."""
+        """Forget every request and count (requests in progress stay counted)."""
         with self._lock:
             self._items.clear()
             self.counts.clear()
+            self._peaks = Counter({k: v for k, v in self._in_flight.items() if v > 0})
 
 
 class RequestLogMiddleware:
-    """Records each HTTP request (the body is buffered, then replayed to the app)."""
+    """Records each HTTP request (the body is buffered, then replayed to the app).
+
+    A request counts as in progress until just *before* the last body message is sent:
+    the client cannot see the end of the response earlier, so a client that keeps at
+    most N requests open is never seen with more than N in progress here.
+    """
 
     def __init__(self, app: ASGIApp, log: RequestLog, clock: Callable[[], float]) -> None:
         self.app = app
@@ -114,4 +149,22 @@ class RequestLogMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        path = record.path
+        done = False
+
+        def finish() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self.log.finished(path)
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finish()
+            await send(message)
+
+        self.log.started(path)
+        try:
+            await self.app(scope, replay, counting_send)
+        finally:
+            finish()

@@ -70,8 +70,13 @@ async def credential(request: Request, sim: Simulator) -> Response:
     file_id = sim.new_id()
     sim.uploads[file_id] = StoredUpload(file_id, file_format, sim.uid_of(request), sim.now())
     path = f"/_storage/upload/{file_id}.{file_format}"
-    amz_date = datetime.fromtimestamp(sim.now(), UTC).strftime(_AMZ_DATE)
-    expires = str(int(sim.config.upload_url_ttl))
+    ttl = int(sim.config.upload_url_ttl)
+    signed_at = sim.now()
+    fault = getattr(request.state, "fault", None)
+    if fault is not None and getattr(fault, "expired_upload_url", False):
+        signed_at -= ttl + 60  # signed long enough ago that the URL is dead on arrival
+    amz_date = datetime.fromtimestamp(signed_at, UTC).strftime(_AMZ_DATE)
+    expires = str(ttl)
     params = {
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
         "X-Amz-Credential": f"SIMULATOR/{amz_date[:8]}/us-east-1/s3/aws4_request",
