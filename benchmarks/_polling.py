@@ -1,0 +1,124 @@
+"""Sections 4 (polling efficiency) and 5 (scale): the SDK's shared poll scheduler against a
+fixed 5-second poller, both on a virtual clock (see :mod:`benchmarks._simulation`).
+
+Each poller runs in its own process, so peak RSS and CPU seconds belong to it alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import Mode, Section, Table, at_most, fmt, ratio, run_child, short_error
+from ._simulation import FIXED_INTERVAL, MEDIAN_DURATION, SIGMA, SUBMIT_SPREAD
+
+SEED = 7
+POLLERS = {"SDK scheduler": "sdk", f"fixed {FIXED_INTERVAL:.0f} s poller": "fixed"}
+SCALE_LATENCY = 0.05  # virtual seconds each simulated query takes, so queries overlap
+
+
+def _simulate(poller: str, tasks: int, latency: float) -> dict[str, Any]:
+    return run_child(
+        "poll", {"poller": poller, "tasks": tasks, "seed": SEED, "latency": latency}, 600
+    )
+
+
+def _run_all(section: Section, tasks: int, latency: float) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for name, poller in POLLERS.items():
+        try:
+            result = _simulate(poller, tasks, latency)
+        except RuntimeError as exc:
+            section.notes.append(f"{name}: not available ({short_error(exc)})")
+            continue
+        if "unavailable" in result:
+            section.notes.append(f"{name}: not available ({result['unavailable']})")
+            continue
+        if result["failures"]:
+            section.notes.append(
+                f"{name}: {result['failures']} of {tasks} waits raised, "
+                f"e.g. {result['first_failure']}"
+            )
+        results[name] = result
+    return results
+
+
+def _get(results: dict[str, dict[str, Any]], name: str, key: str) -> float | None:
+    value = results.get(name, {}).get(key)
+    return None if value is None else float(value)
+
+
+def run_polling(mode: Mode) -> Section:
+    section = Section(4, "Polling efficiency")
+    results = _run_all(section, mode.poll_tasks, 0.0)
+    sdk, fixed = POLLERS
+    table = Table(
+        ["poller", "queries per task", "detection delay p50 s", "p95 s", "finished", "wall s"],
+        title=f"{mode.poll_tasks} tasks, lognormal durations (median {MEDIAN_DURATION:.0f} s, "
+        f"sigma {SIGMA}), submitted over {SUBMIT_SPREAD:.0f} s",
+    )
+    for name in POLLERS:
+        table.rows.append(
+            [
+                name,
+                fmt(_get(results, name, "requests_per_task"), ".2f"),
+                fmt(_get(results, name, "delay_p50"), ".2f"),
+                fmt(_get(results, name, "delay_p95"), ".2f"),
+                fmt(_get(results, name, "finished"), ".0f"),
+                fmt(_get(results, name, "wall_seconds"), ".1f"),
+            ]
+        )
+    section.tables.append(table)
+    query_ratio = ratio(
+        _get(results, sdk, "requests_per_task"), _get(results, fixed, "requests_per_task")
+    )
+    delay_ratio = ratio(_get(results, sdk, "delay_p50"), _get(results, fixed, "delay_p50"))
+    section.targets.append(
+        at_most("SDK queries per task <= 0.5x the fixed poller's", query_ratio, 0.5, "x")
+    )
+    section.targets.append(
+        at_most("SDK p50 detection delay <= the fixed poller's", delay_ratio, 1.0, "x")
+    )
+    section.notes.append(
+        "Virtual clock: the simulation is exact and deterministic (seed "
+        f"{SEED}), so one round is enough. Detection delay = when the waiter returned minus "
+        "when the task finished. The SDK scheduler must sleep through the event loop and read "
+        "its time (anyio.current_time()) for the virtual clock to apply to it."
+    )
+    return section
+
+
+def run_scale(mode: Mode) -> Section:
+    section = Section(5, "Scale")
+    results = _run_all(section, mode.scale_waits, SCALE_LATENCY)
+    sdk, fixed = POLLERS
+    table = Table(
+        ["poller", "peak RSS MiB", "peak simultaneous queries", "CPU s", "queries", "wall s"],
+        title=f"{mode.scale_waits} concurrent waits on one client; each query takes "
+        f"{SCALE_LATENCY * 1000:.0f} ms (virtual)",
+    )
+    for name in POLLERS:
+        table.rows.append(
+            [
+                name,
+                fmt(_get(results, name, "peak_rss_mib"), ".1f"),
+                fmt(_get(results, name, "peak_in_flight"), ".0f"),
+                fmt(_get(results, name, "cpu_seconds"), ".2f"),
+                fmt(_get(results, name, "requests"), ".0f"),
+                fmt(_get(results, name, "wall_seconds"), ".1f"),
+            ]
+        )
+    section.tables.append(table)
+    ratios = Table(["figure", "SDK / fixed poller"])
+    for label, key in (
+        ("peak RSS", "peak_rss_mib"),
+        ("peak simultaneous queries", "peak_in_flight"),
+        ("CPU seconds", "cpu_seconds"),
+    ):
+        value = ratio(_get(results, sdk, key), _get(results, fixed, key))
+        ratios.rows.append([label, fmt(value, ".2f", "x")])
+    section.tables.append(ratios)
+    section.notes.append(
+        "Each poller runs in a fresh process; peak RSS includes the interpreter and imports, "
+        "CPU seconds include the simulated server (an httpx.MockTransport) in that process."
+    )
+    return section
