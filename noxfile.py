@@ -65,10 +65,18 @@ def _npm_tool(session: nox.Session, package: str, binary: str) -> str:
     path = TOOLS / "node_modules" / ".bin" / binary
     if not path.exists():
         if shutil.which("npm") is None:
-            session.error("npm is needed for this session (Node.js 20 or newer; Prism 5.16 asks for 24 but runs on 20)")
+            session.error(
+                "npm is needed (Node.js 20 or newer; Prism 5.16 asks for 24 but runs on 20)"
+            )
         TOOLS.mkdir(exist_ok=True)
         session.run(
-            "npm", "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS), package,
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(TOOLS),
+            package,
             external=True,
         )
     return str(path)
@@ -79,7 +87,11 @@ def spec(session: nox.Session) -> None:
     """Lint openapi/topview.yaml with Redocly CLI (zero errors required)."""
     redocly = _npm_tool(session, REDOCLY, "redocly")
     session.run(
-        redocly, "lint", "--config", "openapi/redocly.yaml", "openapi/topview.yaml",
+        redocly,
+        "lint",
+        "--config",
+        "openapi/redocly.yaml",
+        "openapi/topview.yaml",
         external=True,
         env={"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"},
     )
@@ -87,7 +99,7 @@ def spec(session: nox.Session) -> None:
 
 @nox.session
 def contract(session: nox.Session) -> None:
-    """Call every generated operation against Prism (an independent mock) with request validation."""
+    """Call every generated operation against Prism, an independent mock, validating requests."""
     prism = _npm_tool(session, PRISM, "prism")
     _install_project(session)
     session.run("python", "tests/contract/run_prism.py", "--prism", prism, *session.posargs)
@@ -95,7 +107,7 @@ def contract(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The quick start: upload, submit, follow, download (simulator unless TOPVIEW_API_KEY is set)."""
+    """The quick start: upload, submit, follow, download (simulator unless credentials are set)."""
     _install_project(session, extras="testing")
     session.run("python", "examples/quickstart.py", *session.posargs)
 

@@ -29,5 +29,8 @@ class TopviewModel(BaseModel):
     )
 
     def to_wire(self) -> dict[str, object]:
-        """The JSON-ready dict with Topview's exact field names, ``None`` and unset values left out (server defaults apply)."""
+        """JSON-ready dict with Topview's exact field names.
+
+        ``None`` and unset values are left out, so the server's documented defaults apply.
+        """
         return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)

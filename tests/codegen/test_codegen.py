@@ -24,12 +24,12 @@ HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 
 
 def _spec_operations() -> list[tuple[str, str, dict[str, Any]]]:
-    found = []
-    for path, item in SPEC["paths"].items():
-        for method in HTTP_METHODS:
-            if method in item:
-                found.append((path, method, item[method]))
-    return found
+    return [
+        (path, method, item[method])
+        for path, item in SPEC["paths"].items()
+        for method in HTTP_METHODS
+        if method in item
+    ]
 
 
 def _resource_classes() -> dict[str, type]:
@@ -65,7 +65,7 @@ def test_every_generated_method_maps_to_an_operation() -> None:
     for cls in _resource_classes().values():
         for name, method in _public_methods(cls).items():
             source = inspect.getsource(method)
-            called = [op_id for op_id in OPERATIONS if f'operation ``{op_id}``' in source]
+            called = [op_id for op_id in OPERATIONS if f"operation ``{op_id}``" in source]
             if name.startswith("run") or name.endswith("_and_wait"):
                 # run()/x_and_wait() delegate to the submit method of the same operation.
                 assert "await self." in source, name
@@ -102,8 +102,7 @@ def _examples(schema: dict[str, Any]) -> list[Any]:
 def _component_examples() -> list[tuple[str, Any]]:
     cases: list[tuple[str, Any]] = []
     for name, schema in SCHEMAS.items():
-        for example in _examples(schema):
-            cases.append((name, example))
+        cases.extend((name, example) for example in _examples(schema))
     for _, _, operation in _spec_operations():
         bodies = [operation.get("requestBody", {})]
         bodies += list(operation.get("responses", {}).values())
