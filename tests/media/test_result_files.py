@@ -1,0 +1,144 @@
+"""Every task kind's output files are found, named safely, and saved inside dest_dir."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from topview_async._generated import models
+from topview_async._generated.operations import TASK_KINDS
+from topview_async.lib._media import RESULT_FILES, download_result_files, result_files
+
+TASK = "176bd1a50ba8437db36af5eb8fd9e5ca"
+CASES = {
+    "m2v": (
+        models.M2vTaskResult,
+        {
+            "taskId": TASK,
+            "status": "success",
+            "exportVideos": [
+                {"scriptId": 1, "videoUrl": "https://cdn.test/a/1.mp4"},
+                {"scriptId": 2, "videoUrl": "https://cdn.test/a/2.mp4"},
+            ],
+            "previewVideos": [{"scriptId": 1, "videoUrl": "https://cdn.test/p/1.mp4"}],
+        },
+        ["https://cdn.test/a/1.mp4", "https://cdn.test/a/2.mp4"],
+    ),
+    "m2v_export": (
+        models.M2vTaskResult,
+        {
+            "taskId": TASK,
+            "status": "success",
+            "exportVideos": [
+                {"scriptId": 1, "videoUrl": "https://cdn.test/a/1.mp4"},
+                {"scriptId": 2, "videoUrl": "https://cdn.test/a/2.mp4"},
+            ],
+        },
+        ["https://cdn.test/a/2.mp4"],  # script 2 was exported (see the test)
+    ),
+    "video_avatar": (
+        models.VideoAvatarTaskResult,
+        {"taskId": TASK, "status": "success", "outputVideoUrl": "https://s3.test/out.mp4?sig=1"},
+        ["https://s3.test/out.mp4?sig=1"],
+    ),
+    "product_avatar_image_replace": (
+        models.ProductAvatarImageReplaceResult,
+        {
+            "taskId": TASK,
+            "taskStatus": "success",
+            "productReplaceResult": [
+                {"key": "k1", "url": "https://s3.test/r1.jpg"},
+                {"key": "k2", "url": "https://s3.test/r2.jpg"},
+            ],
+        },
+        ["https://s3.test/r1.jpg", "https://s3.test/r2.jpg"],
+    ),
+    "product_avatar_image_to_video": (
+        models.ProductAvatarImageToVideoResult,
+        {"taskId": TASK, "status": "success", "videoUrl": "https://s3.test/v.mp4"},
+        ["https://s3.test/v.mp4"],
+    ),
+    "anyshoot": (
+        models.AnyShootTaskResult,
+        {
+            "taskId": TASK,
+            "status": "success",
+            "images": ["https://s3.test/1.png", {"url": "https://s3.test/2.png"}],
+        },
+        ["https://s3.test/1.png", "https://s3.test/2.png"],
+    ),
+    "image_to_video": (
+        models.ImageToVideoTaskResult,
+        {
+            "taskId": TASK,
+            "status": "success",
+            "videos": [
+                {"originVideo": {"filePath": "https://s3.test/i2v.mp4", "width": 1, "height": 1}}
+            ],
+        },
+        ["https://s3.test/i2v.mp4"],
+    ),
+    "scraper": (
+        models.ScraperTaskResult,
+        {
+            "taskId": TASK,
+            "status": "success",
+            "productImages": [{"fileId": "f1", "fileUrl": "https://s3.test/img.jpg"}],
+            "productVideos": [{"fileId": "f2", "fileUrl": "https://s3.test/vid.mp4"}],
+        },
+        ["https://s3.test/img.jpg", "https://s3.test/vid.mp4"],
+    ),
+}
+
+
+def test_every_task_kind_has_a_result_file_rule() -> None:
+    assert set(RESULT_FILES) == set(TASK_KINDS) == set(CASES)
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+@pytest.mark.parametrize("as_model", [True, False], ids=["model", "raw-dict"])
+def test_result_files_per_kind(kind: str, as_model: bool) -> None:
+    model, raw, expected = CASES[kind]
+    result = model.model_validate(raw) if as_model else raw
+    script_id = 2 if kind == "m2v_export" else None
+    files = result_files(kind, TASK, result, script_id=script_id)
+    assert [f.url for f in files] == expected
+    assert len({f.name for f in files}) == len(files)
+    assert all(f.name.startswith(TASK) for f in files)
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="no known result files"):
+        result_files("brand_new_kind", TASK, {})
+
+
+@pytest.mark.anyio
+async def test_download_result_files_stays_inside_dest_dir(tmp_path: Path) -> None:
+    bodies = {"/a/evil.mp4": b"one" * 1000, "/b/evil.mp4": b"two" * 1000}
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        body = bodies[request.url.path]
+        assert "authorization" not in request.headers
+        return httpx.Response(
+            200, stream=httpx.ByteStream(body), headers={"Content-Length": str(len(body))}
+        )
+
+    files = result_files(
+        "anyshoot",
+        "../../etc/passwd",  # even a hostile task id cannot steer the path
+        {"images": ["https://cdn.test/a/evil.mp4", "https://cdn.test/b/evil.mp4"]},
+    )
+    dest = tmp_path / "out"
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        paths = await download_result_files(http, files, dest)
+
+    assert [p.parent for p in paths] == [dest, dest]
+    assert len(set(paths)) == 2
+    digests = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in paths)
+    assert digests == sorted(hashlib.sha256(b).hexdigest() for b in bodies.values())
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        p.name for p in paths
+    )
