@@ -73,4 +73,6 @@ def _mentions(op: Op, results: dict[str, str]) -> set[str]:
         parts.append(op.body_model)
     if op.query_operation:
         parts.append(results[op.query_operation])
+    if op.page_item:
+        parts.append(op.page_item)
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(parts)))

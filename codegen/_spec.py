@@ -64,6 +64,20 @@ class Op:
     task_kind: str | None
     query_operation: str | None
     constant: str
+    page_item: str | None = None
+    """For ``x-sdk-paginated`` lookups: the model of one item of the page's ``data``."""
+
+    @property
+    def list_all_method(self) -> str:
+        """``list`` -> ``list_all``, ``list_templates`` -> ``list_all_templates``."""
+        return "list_all" + self.python_method.removeprefix("list")
+
+    @property
+    def page_param(self) -> Param:
+        for param in self.params:
+            if param.wire_name == "pageNo":
+                return param
+        raise SpecError(f"{self.operation_id}: paginated but has no pageNo parameter")
 
     @property
     def run_method(self) -> str:
@@ -307,6 +321,17 @@ def _operation(
         raise SpecError(f"{operation_id}: envelope has no 'result' property")
     result_annotation = types.result_annotation(result_schema)
 
+    page_item: str | None = None
+    if raw.get("x-sdk-paginated"):
+        page_schema = result_schema
+        if "$ref" in page_schema:
+            page_schema = types.schemas[types.ref_name(page_schema["$ref"])]
+        items = page_schema.get("properties", {}).get("data", {}).get("items", {})
+        if "$ref" not in items:
+            raise SpecError(f"{operation_id}: paginated result needs data: array of $ref")
+        page_item = types.ref_name(items["$ref"])
+        types.used_models.add(page_item)
+
     task = raw.get("x-topview-task") or {}
     if kind == "submit" and not task:
         raise SpecError(f"{operation_id}: submits need x-topview-task")
@@ -327,6 +352,7 @@ def _operation(
         task_kind=task.get("kind"),
         query_operation=task.get("queryOperation"),
         constant=snake_case(operation_id).upper(),
+        page_item=page_item,
     )
     if any(existing.python_method == python_method for existing in resource.operations):
         raise SpecError(f"{operation_id}: duplicate method {resource.attribute}.{python_method}")

@@ -5,15 +5,17 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
 from .._generated.models import (
+    AiAvatar,
     AiAvatarPage,
 )
 from .._resource import Resource
 from .._types import FileInput  # noqa: F401
+from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
     pass
@@ -69,3 +71,33 @@ class AiAvatarsResource(Resource):
             result_type=AiAvatarPage,
         )
         return result
+
+    def list_all(
+        self,
+        *,
+        page_size: int | None = None,
+        gender: Literal["male", "female"] | None = None,
+        ethnicity_id_list: str | None = None,
+        sort_field: str | None = None,
+        sort_type: str | None = None,
+        is_custom: bool | None = None,
+    ) -> AsyncIterator[AiAvatar]:
+        """Every item of :meth:`list`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed::
+
+            async for item in client.ai_avatars.list_all():
+                ...
+        """
+        return paginate(
+            lambda page_no: self.list(
+                page_size=page_size,
+                gender=gender,
+                ethnicity_id_list=ethnicity_id_list,
+                sort_field=sort_field,
+                sort_type=sort_type,
+                is_custom=is_custom,
+                page_no=page_no,
+            ),
+            item_type=AiAvatar,
+        )

@@ -5,19 +5,21 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
 from .._generated.models import (
     AnyShootSubmitRequest,
     AnyShootTaskResult,
+    AnyShootTemplate,
     AnyShootTemplateCategory,
     AnyShootTemplatePage,
     TaskSubmitResult,
 )
 from .._resource import Resource
 from .._types import FileInput
+from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
     from ..lib.polling import PollPolicy
@@ -203,3 +205,27 @@ class AnyShootResource(Resource):
             result_type=AnyShootTemplatePage,
         )
         return result
+
+    def list_all_templates(
+        self,
+        *,
+        category_ids: str | None = None,
+        style: Literal["UGC", "Pro"] | None = None,
+        page_size: str | None = None,
+    ) -> AsyncIterator[AnyShootTemplate]:
+        """Every item of :meth:`list_templates`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed::
+
+            async for item in client.anyshoot.list_all_templates():
+                ...
+        """
+        return paginate(
+            lambda page_no: self.list_templates(
+                category_ids=category_ids,
+                style=style,
+                page_size=page_size,
+                page_no=str(page_no),
+            ),
+            item_type=AnyShootTemplate,
+        )

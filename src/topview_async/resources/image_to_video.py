@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
@@ -16,6 +16,7 @@ from .._generated.models import (
 )
 from .._resource import Resource
 from .._types import FileInput
+from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
     from ..lib.polling import PollPolicy

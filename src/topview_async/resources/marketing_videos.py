@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
@@ -21,6 +21,7 @@ from .._generated.models import (
 )
 from .._resource import Resource
 from .._types import FileInput
+from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
     from ..lib.polling import PollPolicy

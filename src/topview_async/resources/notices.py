@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
 from .._resource import Resource
 from .._types import FileInput  # noqa: F401
+from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
     pass

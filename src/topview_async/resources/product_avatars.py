@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
@@ -15,11 +15,13 @@ from .._generated.models import (
     ProductAvatarImageReplaceResult,
     ProductAvatarImageToVideoRequest,
     ProductAvatarImageToVideoResult,
+    PublicProductAvatar,
     PublicProductAvatarPage,
     TaskSubmitResult,
 )
 from .._resource import Resource
 from .._types import FileInput
+from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
     from ..lib.polling import PollPolicy
@@ -316,3 +318,31 @@ class ProductAvatarsResource(Resource):
             result_type=PublicProductAvatarPage,
         )
         return result
+
+    def list_all_public_avatars(
+        self,
+        *,
+        ethnicity_ids: str | None = None,
+        gender: Literal["male", "female"] | None = None,
+        sorting_type: Literal["Popularity", "Newest"] | None = None,
+        category_ids: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[PublicProductAvatar]:
+        """Every item of :meth:`list_public_avatars`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed::
+
+            async for item in client.product_avatars.list_all_public_avatars():
+                ...
+        """
+        return paginate(
+            lambda page_no: self.list_public_avatars(
+                ethnicity_ids=ethnicity_ids,
+                gender=gender,
+                sorting_type=sorting_type,
+                category_ids=category_ids,
+                page_size=page_size,
+                page_no=page_no,
+            ),
+            item_type=PublicProductAvatar,
+        )

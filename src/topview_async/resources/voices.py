@@ -5,15 +5,17 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
 from .._generated.models import (
+    Voice,
     VoicePage,
 )
 from .._resource import Resource
 from .._types import FileInput  # noqa: F401
+from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
     pass
@@ -70,3 +72,35 @@ class VoicesResource(Resource):
             result_type=VoicePage,
         )
         return result
+
+    def list_all(
+        self,
+        *,
+        page_size: int | None = None,
+        language: str | None = None,
+        gender: Literal["male", "female"] | None = None,
+        age: Literal["Young", "Middle Age", "Old"] | None = None,
+        style: Literal["UGC", "Advertisement", "Cartoon_And_Animals", "Influencer"] | None = None,
+        accent: str | None = None,
+        is_custom: bool | None = None,
+    ) -> AsyncIterator[Voice]:
+        """Every item of :meth:`list`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed::
+
+            async for item in client.voices.list_all():
+                ...
+        """
+        return paginate(
+            lambda page_no: self.list(
+                page_size=page_size,
+                language=language,
+                gender=gender,
+                age=age,
+                style=style,
+                accent=accent,
+                is_custom=is_custom,
+                page_no=page_no,
+            ),
+            item_type=Voice,
+        )
