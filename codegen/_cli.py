@@ -14,7 +14,7 @@ from codegen import _render, _spec
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "topview.yaml"
 PACKAGE = ROOT / "src" / "topview_async"
-GENERATED_DIRS = (PACKAGE / "_generated", PACKAGE / "resources")
+GENERATED_DIRS = (PACKAGE / "_generated", PACKAGE / "resources", PACKAGE / "types")
 
 
 def _models_source(spec_path: Path) -> str:
@@ -58,7 +58,9 @@ def generate(spec_path: Path = SPEC) -> dict[Path, str]:
     """Every generated file's path and content, formatted exactly as committed."""
     spec = _spec.load(spec_path)
     files = _render.render(spec, PACKAGE)
-    files[PACKAGE / "_generated" / "models.py"] = _models_source(spec_path)
+    models = _models_source(spec_path)
+    files[PACKAGE / "_generated" / "models.py"] = models
+    files[PACKAGE / "types" / "__init__.py"] = _render.render_types(models)
     return {path: _ruff(path, source) for path, source in sorted(files.items())}
 
 

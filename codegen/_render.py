@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -76,3 +77,10 @@ def _mentions(op: Op, results: dict[str, str]) -> set[str]:
     if op.page_item:
         parts.append(op.page_item)
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(parts)))
+
+
+def render_types(models_source: str) -> str:
+    """The public ``topview_async.types`` module: every generated model class, re-exported."""
+    tree = ast.parse(models_source)
+    names = sorted(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+    return _environment().get_template("types_init.py.j2").render(header=HEADER, names=names)

@@ -183,7 +183,11 @@ def test_models_accept_python_and_wire_names() -> None:
 
 def test_generated_files_carry_the_header() -> None:
     package = ROOT / "src" / "topview_async"
-    files = [*(package / "_generated").glob("*.py"), *(package / "resources").glob("*.py")]
+    files = [
+        *(package / "_generated").glob("*.py"),
+        *(package / "resources").glob("*.py"),
+        *(package / "types").glob("*.py"),
+    ]
     assert files
     for path in files:
         first = path.read_text(encoding="utf-8").splitlines()[0]
@@ -239,3 +243,15 @@ def test_generation_is_deterministic(repo_copy: Path) -> None:
         for path in (package / directory).glob("*.py"):
             original = ROOT / "src" / "topview_async" / directory / path.name
             assert path.read_bytes() == original.read_bytes(), path.name
+
+
+def test_every_generated_model_is_public_in_types() -> None:
+    import topview_async.types as public_types
+
+    generated = {
+        name
+        for name, value in vars(models).items()
+        if isinstance(value, type) and value.__module__ == models.__name__
+    }
+    assert generated
+    assert set(public_types.__all__) == generated
