@@ -5,7 +5,13 @@ from typing import Any
 import pytest
 from _task_fakes import M2vResult, ReplaceResult, StatusResult
 
-from topview_async.lib._status import TaskState, evaluate, normalize_status, read_status
+from topview_async.lib._status import (
+    TaskState,
+    evaluate,
+    normalize_status,
+    read_status,
+    reports_finished,
+)
 
 RUNNING, SUCCEEDED, FAILED = TaskState.RUNNING, TaskState.SUCCEEDED, TaskState.FAILED
 
@@ -97,3 +103,36 @@ def test_m2v_export_reads_raw_dicts() -> None:
 
 def test_m2v_with_previews_is_done_on_task_status() -> None:
     assert evaluate("m2v", _m2v("success", None)).state is SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    ("kind", "result", "finished"),
+    [
+        ("video_avatar", {"status": "success"}, True),
+        ("video_avatar", {"status": "fail"}, True),
+        ("video_avatar", {"status": "running"}, False),
+        ("product_avatar_image_replace", {"taskStatus": "success"}, True),
+        ("scraper", {}, True),  # no status at all: neither confirms nor denies
+        (
+            "m2v",
+            {"status": "running", "exportVideos": [{"scriptId": 1, "status": "success"}]},
+            False,
+        ),
+        # An M2V task still rendering one export, while another finished: confirmed.
+        (
+            "m2v_export",
+            {
+                "status": "running",
+                "exportVideos": [
+                    {"scriptId": 1, "status": "running"},
+                    {"scriptId": 2, "status": "success", "videoUrl": "https://v/2"},
+                ],
+            },
+            True,
+        ),
+        ("m2v_export", {"status": "running", "exportVideos": [{"scriptId": 1}]}, False),
+        ("m2v_export", {"status": "running"}, False),
+    ],
+)
+def test_reports_finished(kind: str, result: dict[str, object], finished: bool) -> None:
+    assert reports_finished(kind, result) is bool(finished)

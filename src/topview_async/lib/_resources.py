@@ -108,9 +108,13 @@ class Notices(NoticesResource):
     """The notice URL check, plus :meth:`check`."""
 
     async def check(self, url: str) -> None:
-        """Ask Topview to validate ``url`` as a ``noticeUrl``; raises an ``APIError`` if refused.
+        """Ask Topview to validate ``url`` as a ``noticeUrl``; do this once before using it.
 
-        Topview calls the URL and expects the acknowledgement described in
-        :mod:`topview_async.webhooks`; do this once before using a URL in submits.
+        Topview POSTs a test notice to the URL and expects the acknowledgement described in
+        :mod:`topview_async.webhooks`. Raises
+        :class:`~topview_async.webhooks.NoticeUrlRejectedError` (an ``APIError``) if Topview
+        refuses the URL; its message never contains the URL's secret ``token``.
         """
-        await self.check_url(notice_url=url)
+        from ..webhooks._check import check_notice_url  # late: webhooks is optional to load
+
+        await check_notice_url(self, url)

@@ -21,6 +21,7 @@ __all__ = [
     "normalize_status",
     "read_field",
     "read_status",
+    "reports_finished",
 ]
 
 
@@ -183,3 +184,30 @@ def evaluate(kind: str, result: object, *, script_id: int | None = None) -> Outc
     """Decide from one query result whether a task of ``kind`` is running, done or failed."""
     rule = COMPLETION_RULES.get(kind, _task_status_rule)
     return rule(result, _Context(script_id=script_id))
+
+
+def reports_finished(kind: str, result: object) -> bool:
+    """Whether a query result confirms that a callback of task ``kind`` had reason to come.
+
+    A callback says "finished", and the receiver asks the API whether that is true. For most
+    kinds that is the task status. An ``m2v_export`` callback is about one export, whose
+    script the callback does not name, while the M2V task's own status reads ``running``
+    as long as any other export still renders: there, one finished export is enough.
+    A result with no status at all (UNCONFIRMED shapes) confirms nothing and denies nothing:
+    it counts as finished, and the caller keeps the callback's own status.
+    """
+    status = read_status(result)
+    if status is None or normalize_status(status) is not TaskState.RUNNING:
+        return True
+    if kind != "m2v_export":
+        return False
+    videos = read_field(result, "export_videos", "exportVideos") or ()
+    if not isinstance(videos, list | tuple):
+        return False
+    for video in videos:
+        script_id = read_field(video, "script_id", "scriptId")
+        if script_id is None or not str(script_id).lstrip("-").isdigit():
+            continue
+        if evaluate(kind, result, script_id=int(str(script_id))).state.is_terminal:
+            return True
+    return False

@@ -14,15 +14,21 @@ caps in-flight queries and the query rate and learns how long each kind of task 
 Failure raises :class:`TaskFailedError`; the policy's deadline raises
 :class:`TaskTimeoutError`. Either way, and after a cancellation, the handle stays usable:
 ``await task.wait()`` again resumes where it left off.
+
+A task submitted with a ``notice_url`` whose callbacks reach this process (a receiver built
+with ``client=``, see :mod:`topview_async.webhooks`) is waited on by callback instead: the
+wait ends when the notice lands, and polls only every :data:`SAFETY_NET_WAIT_MIN` s or
+more in case the callback is lost.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 from .. import _sleep
 from .._exceptions import TopviewError
@@ -34,8 +40,11 @@ from .polling import DEFAULT_POLL_POLICY, PollPolicy, PollScheduler, poll_schedu
 
 if TYPE_CHECKING:
     from .._models import TopviewModel
+    from ..webhooks import NoticeHub
 
 __all__ = [
+    "SAFETY_NET_WAIT_MAX",
+    "SAFETY_NET_WAIT_MIN",
     "ProgressCallback",
     "Task",
     "TaskFailedError",
@@ -44,11 +53,29 @@ __all__ = [
     "TaskUpdate",
     "as_completed",
     "get_task",
+    "safety_net_policy",
     "submit_task",
     "wait_all",
 ]
 
 ResultT = TypeVar("ResultT")
+
+SAFETY_NET_WAIT_MIN: Final = 30.0
+"""Fewest seconds between two polls of a task waited on by callback (see :meth:`Task.wait`)."""
+SAFETY_NET_WAIT_MAX: Final = 120.0
+"""Most seconds between two polls of a task waited on by callback: how late a task whose
+callback was lost is noticed, at worst."""
+
+
+def safety_net_policy(policy: PollPolicy) -> PollPolicy:
+    """``policy`` slowed down to a safety net: intervals of at least :data:`SAFETY_NET_WAIT_MIN`
+    and up to :data:`SAFETY_NET_WAIT_MAX` seconds; the deadline (``timeout``) is kept."""
+    return dataclasses.replace(
+        policy,
+        wait_initial=max(policy.wait_initial, SAFETY_NET_WAIT_MIN),
+        wait_min=max(policy.wait_min, SAFETY_NET_WAIT_MIN),
+        wait_max=max(policy.wait_max, SAFETY_NET_WAIT_MAX),
+    )
 
 
 class TaskFailedError(TopviewError):
@@ -136,6 +163,8 @@ class Task(Generic[ResultT]):
         "_age_known",
         "_client",
         "_last_poll_at",
+        "_notice_requested",
+        "_notices_seen",
         "_origin",
         "_outcome",
         "_polls",
@@ -155,6 +184,7 @@ class Task(Generic[ResultT]):
         submit_result: object = None,
         script_id: int | None = None,
         submitted_at: float | None = None,
+        notice_requested: bool = False,
     ) -> None:
         self._client = client
         self._spec = spec
@@ -168,6 +198,10 @@ class Task(Generic[ResultT]):
         self._last_poll_at: float | None = None
         self._outcome: Outcome | None = None
         self._result: ResultT | None = None
+        # Submitted with a noticeUrl: wait() may rely on the callback (the URL itself, which
+        # holds a secret, is not kept).
+        self._notice_requested = notice_requested
+        self._notices_seen: set[str] = set()  # uuids of the notices a wait acted on already
 
     @classmethod
     def from_id(
@@ -226,22 +260,64 @@ class Task(Generic[ResultT]):
         return cast(ResultT, self._result)
 
     async def wait(
-        self, *, poll: PollPolicy | None = None, on_progress: ProgressCallback | None = None
+        self,
+        *,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        callback: bool | None = None,
+        safety_net: PollPolicy | None = None,
+        verify_with_api: bool = True,
     ) -> ResultT:
-        """Poll until the task finishes; return the typed query result.
+        """Wait until the task finishes; return the typed query result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called on every
         status change. Raises :class:`TaskFailedError` or :class:`TaskTimeoutError`.
         A finished handle returns (or raises) at once without a query. Wrap the call in
         ``anyio.fail_after``/``move_on_after`` to bound it by a scope instead; cancelling
         leaves the handle ready to be waited on again.
+
+        Waiting by callback: with ``callback=True``, or by default for a task submitted with
+        a ``notice_url`` once a receiver built with ``client=`` feeds this client's
+        :func:`~topview_async.webhooks.notice_hub`, the wait ends as soon as the task's
+        notice arrives, while polling with the ``safety_net`` policy (default:
+        :func:`safety_net_policy` of ``poll``) in case the callback is lost; whichever
+        sees the end first wins and the other is stopped. A notice the receiver verified
+        through the API is used as it is; any other one makes the wait re-read the task
+        from the API first, unless ``verify_with_api=False`` (then the posted result is
+        trusted, except for ``m2v_export``, whose callback does not name its script).
+        ``callback=False`` always just polls.
         """
         if not self.done:
-            async with aclosing(self._updates(self._policy(poll))) as updates:
-                async for update in updates:
-                    if on_progress is not None:
-                        await _notify(on_progress, update)
+            policy = self._policy(poll)
+            hub = self._callback_hub(callback)
+            if hub is None:
+                async with aclosing(self._updates(policy)) as updates:
+                    async for update in updates:
+                        if on_progress is not None:
+                            await _notify(on_progress, update)
+            else:
+                from ..webhooks._waiting import wait_with_callbacks
+
+                await wait_with_callbacks(
+                    self,
+                    hub,
+                    safety_net=safety_net or safety_net_policy(policy),
+                    on_progress=on_progress,
+                    verify_with_api=verify_with_api,
+                )
         return self._final()
+
+    def _callback_hub(self, callback: bool | None) -> NoticeHub | None:
+        """The hub to wait on, or ``None`` to just poll."""
+        if callback is False:
+            return None
+        hub: NoticeHub | None = getattr(self._client, "_notice_hub", None)
+        if callback is None:
+            # Only rely on callbacks by default when something in this process receives them.
+            return hub if self._notice_requested and hub is not None and hub.receivers else None
+        from ..webhooks import notice_hub
+
+        return notice_hub(self._client)
 
     def watch(self, *, poll: PollPolicy | None = None) -> AsyncIterator[TaskUpdate[ResultT]]:
         """Iterate over status changes until the task finishes::
@@ -294,13 +370,32 @@ class Task(Generic[ResultT]):
         age = base - self._origin if self._age_known else None
         return base + scheduler.interval(self.kind, age=age, polls=self._polls, policy=policy)
 
-    async def _poll_once(self, scheduler: PollScheduler) -> TaskUpdate[ResultT] | None:
+    async def _poll_once(
+        self, scheduler: PollScheduler, *, finished_by: float | None = None, learn: bool = True
+    ) -> TaskUpdate[ResultT] | None:
         """Query once; return an update when the status changed."""
         if self._origin is None:
             self._origin = scheduler.clock()
         result: ResultT = await scheduler.query(
             self._client._pipeline, self.query_operation, self.task_id, self._spec.result_type
         )
+        return self._observe(result, scheduler, finished_by=finished_by, learn=learn)
+
+    def _observe(
+        self,
+        result: ResultT,
+        scheduler: PollScheduler,
+        *,
+        finished_by: float | None = None,
+        learn: bool = True,
+    ) -> TaskUpdate[ResultT] | None:
+        """Take ``result`` as the task's current state; return an update if it changed.
+
+        ``finished_by``: when a callback said the task finished (on the scheduler's clock);
+        ``learn=False`` keeps the duration out of what the scheduler learns.
+        """
+        if self._origin is None:
+            self._origin = scheduler.clock()
         now = scheduler.clock()
         outcome = evaluate(self.kind, result, script_id=self.script_id)
         previous, previous_poll = self._outcome, self._last_poll_at or self._origin
@@ -309,9 +404,11 @@ class Task(Generic[ResultT]):
         self._result = result
         self._outcome = outcome
         was_running = previous is None or not previous.state.is_terminal
-        if outcome.state.is_terminal and was_running and self._age_known:
-            # It finished somewhere between the last two polls; the midpoint is unbiased.
-            scheduler.record_duration(self.kind, (previous_poll + now) / 2 - self._origin)
+        if outcome.state.is_terminal and was_running and self._age_known and learn:
+            # A callback comes right at the end; without one, the task finished somewhere
+            # between the last two polls, and the midpoint is unbiased.
+            ended = (previous_poll + now) / 2 if finished_by is None else finished_by
+            scheduler.record_duration(self.kind, ended - self._origin)
         if previous is None or (previous.status, previous.state) != (outcome.status, outcome.state):
             return self._snapshot()
         return None
@@ -397,4 +494,5 @@ async def submit_task(
         submit_result=submitted,
         script_id=script_id,
         submitted_at=submitted_at,
+        notice_requested=bool(body.get("noticeUrl")),
     )

@@ -1,7 +1,7 @@
 """Receive Topview task callbacks (``noticeUrl``) in your web app.
 
-Polling is the fallback; a callback tells your backend the moment a task finishes. Mount the
-ready endpoint in one line (FastAPI; needs the ``fastapi`` extra)::
+A callback tells your backend the moment a task finishes; polling stays as the safety net.
+Mount the ready endpoint in one line (FastAPI; needs the ``fastapi`` extra)::
 
     from topview_async.webhooks import TaskNotice, build_notice_url, topview_webhook_router
 
@@ -11,14 +11,18 @@ ready endpoint in one line (FastAPI; needs the ``fastapi`` extra)::
         if notice.succeeded and notice.task_kind == "video_avatar":
             await save(notice.task_id, notice.result.output_video_url)
 
-    app.include_router(topview_webhook_router(secret=SECRET, handler=on_notice))
+    app.include_router(topview_webhook_router(client=client, secret=SECRET, handler=on_notice))
     notice_url = build_notice_url("https://api.example.com/topview/notice", SECRET)
+    await client.notices.check(notice_url)              # once; NoticeUrlRejectedError if refused
+
+    task = await client.video_avatars.submit(..., notice_url=notice_url)
+    video = await task.wait()       # ends when the callback lands; slow polling as a safety net
 
 Security model: Topview signs nothing. The secret in the URL only proves the caller knows the
-URL, so by default (when given a ``fetcher``) the receiver re-reads the task from the
-authenticated API and hands your handler that result, not the posted one. Pass
-``verify_with_api=False`` to trust the body. Notices are deduplicated on ``uuid`` and
-acknowledged only after your handler returns.
+URL, so by default (with ``client=`` or a ``fetcher``) the receiver re-reads the task from the
+authenticated API and hands your handler (and the waiting task) that result, not the posted
+one. Pass ``verify_with_api=False`` to trust the body. Notices are deduplicated on ``uuid``
+and acknowledged only after your handler returns.
 
 Without FastAPI: :func:`topview_webhook_route` (Starlette), :class:`NoticeReceiver` (a plain
 ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`parse_notice` and
@@ -27,26 +31,28 @@ ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`par
 
 from __future__ import annotations
 
+from ..lib._status import TaskState, normalize_status
+from ._binding import ClientTaskFetcher
 from ._errors import (
     InvalidWebhookPayloadError,
+    NoticeUrlRejectedError,
     WebhookError,
     WebhookSignatureError,
     WebhookTooLargeError,
     WebhookVerificationError,
 )
-from ._hub import DEFAULT_MAX_RETAINED, NoticeHub
+from ._hub import DEFAULT_MAX_RETAINED, NoticeHub, notice_hub
 from ._parse import (
     BIZ_TYPE_KINDS,
     DEFAULT_MAX_BODY_SIZE,
     KIND_RESULT_MODELS,
     TaskNotice,
-    normalize_status,
     parse_notice,
 )
 from ._receiver import NoticeHandler, NoticeReceiver, TaskResultFetcher
 from ._reply import WebhookReply, build_acknowledgement
 from ._router import DEFAULT_NOTICE_PATH, topview_webhook_route, topview_webhook_router
-from ._secret import TOKEN_PARAMETER, build_notice_url, generate_secret
+from ._secret import TOKEN_PARAMETER, build_notice_url, generate_secret, mask_notice_url
 from ._store import DEFAULT_MAX_REMEMBERED, DeliveryStore, InMemoryDeliveryStore
 
 __all__ = [
@@ -57,14 +63,17 @@ __all__ = [
     "DEFAULT_NOTICE_PATH",
     "KIND_RESULT_MODELS",
     "TOKEN_PARAMETER",
+    "ClientTaskFetcher",
     "DeliveryStore",
     "InMemoryDeliveryStore",
     "InvalidWebhookPayloadError",
     "NoticeHandler",
     "NoticeHub",
     "NoticeReceiver",
+    "NoticeUrlRejectedError",
     "TaskNotice",
     "TaskResultFetcher",
+    "TaskState",
     "WebhookError",
     "WebhookReply",
     "WebhookSignatureError",
@@ -73,7 +82,9 @@ __all__ = [
     "build_acknowledgement",
     "build_notice_url",
     "generate_secret",
+    "mask_notice_url",
     "normalize_status",
+    "notice_hub",
     "parse_notice",
     "topview_webhook_route",
     "topview_webhook_router",

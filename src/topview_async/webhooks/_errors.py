@@ -1,24 +1,33 @@
-"""Errors raised while receiving a Topview callback.
+"""Errors about Topview callbacks: receiving one, and checking a notice URL.
 
 ::
 
     TopviewError
-    └── WebhookError                      a callback could not be accepted
-        ├── InvalidWebhookPayloadError    the body is not a valid callback (also a ValueError)
-        ├── WebhookTooLargeError          the body is larger than the configured limit
-        ├── WebhookSignatureError         the URL token or the Topview-Uid does not match
-        └── WebhookVerificationError      the task could not be confirmed through the API
+    ├── WebhookError                      a callback could not be accepted
+    │   ├── InvalidWebhookPayloadError    the body is not a valid callback (also a ValueError)
+    │   ├── WebhookTooLargeError          the body is larger than the configured limit
+    │   ├── WebhookSignatureError         the URL token or the Topview-Uid does not match
+    │   └── WebhookVerificationError      the task could not be confirmed through the API
+    └── APIError
+        └── NoticeUrlRejectedError        client.notices.check(url): Topview refused the URL
 
 None of them ever holds the secret or the raw body in its message; the receiver maps each
-to an HTTP status (400, 413, 401/403, 503) instead of letting it escape as a 500.
+``WebhookError`` to an HTTP status (400, 413, 401/403, 503) instead of letting it escape as
+a 500.
 """
 
 from __future__ import annotations
 
-from .._exceptions import TopviewError
+from typing import TYPE_CHECKING
+
+from .._exceptions import APIError, TopviewError
+
+if TYPE_CHECKING:
+    from .._operation import Operation
 
 __all__ = [
     "InvalidWebhookPayloadError",
+    "NoticeUrlRejectedError",
     "WebhookError",
     "WebhookSignatureError",
     "WebhookTooLargeError",
@@ -65,3 +74,28 @@ class WebhookVerificationError(WebhookError):
     """
 
     status_code = 503
+
+
+class NoticeUrlRejectedError(APIError):
+    """Topview refused a URL given to ``client.notices.check(url)``.
+
+    Usually its test notice got no valid acknowledgement: the URL is not reachable from the
+    internet, the secret in it is not one the receiver accepts, or the receiver answered
+    something else than the acknowledgement. ``code`` and ``topview_message`` are Topview's
+    (``topview_message`` with the URL's secret masked); ``error_class`` is the
+    :class:`~topview_async.APIError` subclass the code maps to (``InvalidRequestError`` for
+    4000). The URL's ``token`` is never part of the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        topview_message: str,
+        error_class: type[APIError],
+        operation: Operation | None = None,
+    ) -> None:
+        self.topview_message = topview_message
+        self.error_class = error_class
+        super().__init__(message, code=code, operation=operation)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 
-from ._parse import TaskNotice
+if TYPE_CHECKING:
+    from ._parse import TaskNotice
 
-__all__ = ["DEFAULT_MAX_RETAINED", "NoticeHub"]
+__all__ = ["DEFAULT_MAX_RETAINED", "NoticeHub", "notice_hub"]
 
 DEFAULT_MAX_RETAINED = 1024
 """How many tasks' latest notices a :class:`NoticeHub` keeps for late waiters."""
@@ -18,15 +21,21 @@ DEFAULT_MAX_RETAINED = 1024
 @dataclass(eq=False)
 class _Waiter:
     task_kind: str | None
+    skip: Collection[str]
     arrived: anyio.Event = field(default_factory=anyio.Event)
     notice: TaskNotice | None = None
+
+    def wants(self, notice: TaskNotice) -> bool:
+        kind_matches = self.task_kind is None or self.task_kind == notice.task_kind
+        return kind_matches and notice.uuid not in self.skip
 
 
 class NoticeHub:
     """Publish notices as they arrive; let tasks wait for theirs.
 
-    The webhook router publishes every accepted notice (pass ``hub=`` to it). A task waiting
-    for its result can then stop polling as soon as the callback lands::
+    Every client has one (:func:`notice_hub`); a receiver built with ``client=`` publishes
+    every accepted notice to it, and ``task.wait()`` of a task submitted with a
+    ``notice_url`` returns as soon as its notice lands. A hub of your own works too::
 
         hub = NoticeHub()
         app.include_router(topview_webhook_router(secret=..., handler=..., hub=hub))
@@ -42,6 +51,9 @@ class NoticeHub:
         if max_retained < 1:
             raise ValueError("max_retained must be at least 1")
         self.max_retained = max_retained
+        self.receivers = 0
+        """How many :class:`NoticeReceiver` objects publish here. A task wait only relies on
+        callbacks by itself (without ``callback=True``) when at least one does."""
         # task id -> {task kind: latest notice}; insertion order = arrival order.
         self._retained: OrderedDict[str, dict[str | None, TaskNotice]] = OrderedDict()
         self._waiters: dict[str, list[_Waiter]] = {}
@@ -55,30 +67,33 @@ class NoticeHub:
         while len(self._retained) > self.max_retained:
             self._retained.popitem(last=False)
         for waiter in self._waiters.get(notice.task_id, ()):
-            if waiter.task_kind is None or waiter.task_kind == notice.task_kind:
+            if waiter.notice is None and waiter.wants(notice):
                 waiter.notice = notice
                 waiter.arrived.set()
 
-    def latest(self, task_id: str, *, task_kind: str | None = None) -> TaskNotice | None:
-        """The most recent retained notice for ``task_id`` (of ``task_kind``, if given)."""
-        kinds = self._retained.get(task_id)
-        if not kinds:
-            return None
-        if task_kind is not None:
-            return kinds.get(task_kind)
-        return next(reversed(kinds.values()))
+    def latest(
+        self, task_id: str, *, task_kind: str | None = None, skip: Collection[str] = ()
+    ) -> TaskNotice | None:
+        """The most recent retained notice for ``task_id`` (of ``task_kind``, if given),
+        leaving out the notice uuids in ``skip``."""
+        probe = _Waiter(task_kind, skip)
+        kinds = self._retained.get(task_id) or {}
+        return next((n for n in reversed(kinds.values()) if probe.wants(n)), None)
 
-    async def wait_for(self, task_id: str, *, task_kind: str | None = None) -> TaskNotice:
+    async def wait_for(
+        self, task_id: str, *, task_kind: str | None = None, skip: Collection[str] = ()
+    ) -> TaskNotice:
         """Wait until a notice for ``task_id`` arrives (or return the one already retained).
 
         ``task_kind`` narrows it to one kind: an M2V task gets an ``m2v`` notice for its
-        preview and an ``m2v_export`` one per export, all with the same task id. Wrap the
-        call in ``anyio.fail_after`` / ``move_on_after`` for a deadline.
+        preview and an ``m2v_export`` one per export, all with the same task id. Notices whose
+        uuid is in ``skip`` (ones the caller has dealt with) are passed over. Wrap the call in
+        ``anyio.fail_after`` / ``move_on_after`` for a deadline.
         """
-        retained = self.latest(task_id, task_kind=task_kind)
+        retained = self.latest(task_id, task_kind=task_kind, skip=skip)
         if retained is not None:
             return retained
-        waiter = _Waiter(task_kind)
+        waiter = _Waiter(task_kind, skip)
         self._waiters.setdefault(task_id, []).append(waiter)
         try:
             await waiter.arrived.wait()
@@ -94,3 +109,16 @@ class NoticeHub:
     def waiting(self) -> int:
         """How many ``wait_for`` calls are blocked right now."""
         return sum(len(waiters) for waiters in self._waiters.values())
+
+
+def notice_hub(client: object) -> NoticeHub:
+    """The client's hub, created on first use and stored as ``client._notice_hub``.
+
+    The same pattern as :func:`topview_async.lib.polling.poll_scheduler`: one per client,
+    shared by the receivers built with ``client=`` and by that client's task waits.
+    """
+    hub = getattr(client, "_notice_hub", None)
+    if not isinstance(hub, NoticeHub):
+        hub = NoticeHub()
+        client._notice_hub = hub  # type: ignore[attr-defined]
+    return hub

@@ -27,6 +27,7 @@ from .._generated.models import (
     VideoAvatarTaskResult,
 )
 from .._models import TopviewModel
+from ..lib._status import TaskState, normalize_status
 from ._errors import InvalidWebhookPayloadError, WebhookTooLargeError
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "KIND_RESULT_MODELS",
     "TaskNotice",
-    "normalize_status",
     "parse_notice",
     "typed_result",
 ]
@@ -70,23 +70,6 @@ KIND_RESULT_MODELS: Final[Mapping[str, type[TopviewModel]]] = {
 }
 """Task kind -> the generated model of its query result (what a callback's ``result`` is)."""
 
-_SUCCESS: Final = frozenset({"success"})
-_FAILURE: Final = frozenset({"fail", "failed", "failure", "error"})
-
-
-def normalize_status(status: object) -> str:
-    """``"success"``, ``"fail"`` or ``"running"`` for any raw status value (REFERENCE §1.4).
-
-    ``success`` is done; ``fail``, ``failed``, ``failure`` and ``error`` (any case) failed;
-    everything else, ``None`` included, is still in progress.
-    """
-    text = str(status).strip().lower() if status is not None else ""
-    if text in _SUCCESS:
-        return "success"
-    if text in _FAILURE:
-        return "fail"
-    return "running"
-
 
 @dataclass(frozen=True)
 class TaskNotice:
@@ -117,14 +100,19 @@ class TaskNotice:
     verified: bool = False
 
     @property
+    def state(self) -> TaskState:
+        """``status`` normalised exactly as task waits normalise a polled status."""
+        return normalize_status(self.status)
+
+    @property
     def succeeded(self) -> bool:
         """True when the task finished successfully."""
-        return normalize_status(self.status) == "success"
+        return self.state is TaskState.SUCCEEDED
 
     @property
     def failed(self) -> bool:
         """True when the task failed (``fail``, ``failed``, ``failure`` or ``error``)."""
-        return normalize_status(self.status) == "fail"
+        return self.state is TaskState.FAILED
 
 
 def parse_notice(

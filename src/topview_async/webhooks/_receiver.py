@@ -18,15 +18,17 @@ import anyio
 
 from .._exceptions import ConfigurationError
 from .._models import TopviewModel
+from ..lib._status import TaskState, normalize_status, read_field, read_status, reports_finished
 from ._asgi import serve_asgi
+from ._binding import ClientTaskFetcher, client_uid
 from ._errors import (
     WebhookError,
     WebhookSignatureError,
     WebhookTooLargeError,
     WebhookVerificationError,
 )
-from ._hub import NoticeHub
-from ._parse import DEFAULT_MAX_BODY_SIZE, TaskNotice, normalize_status, parse_notice, typed_result
+from ._hub import NoticeHub, notice_hub
+from ._parse import DEFAULT_MAX_BODY_SIZE, TaskNotice, parse_notice, typed_result
 from ._reply import WebhookReply, build_acknowledgement
 from ._secret import SecretChecker
 from ._store import DeliveryStore, InMemoryDeliveryStore
@@ -57,8 +59,12 @@ class NoticeReceiver:
 
     * ``secret``: the secret embedded in the notice URL by :func:`build_notice_url` (a list
       accepts several during a rotation). Missing -> 401, wrong -> 403; the handler never runs.
-    * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the
-      ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another uid -> 403.
+    * ``client``: your :class:`~topview_async.AsyncTopview`. It supplies the defaults of
+      ``fetcher`` (the task is re-read through it), ``hub`` (the client's own, so its task
+      waits end when the notice lands) and ``topview_uid`` (the uid it authenticates with).
+    * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the client's,
+      else the ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another
+      uid -> 403.
     * ``handler``: ``async`` callable receiving each new :class:`TaskNotice`. The notice is
       acknowledged only after it returns; if it raises, the reply is HTTP 500 with
       ``result: "fail"`` and the uuid is not marked processed, so a redelivery runs it again.
@@ -82,8 +88,13 @@ class NoticeReceiver:
         hub: NoticeHub | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         strict: bool = False,
+        client: object | None = None,
     ) -> None:
         self._secret = SecretChecker(secret)
+        if client is not None:
+            topview_uid = client_uid(client) if topview_uid is None else topview_uid
+            fetcher = ClientTaskFetcher(client) if fetcher is None else fetcher
+            hub = notice_hub(client) if hub is None else hub
         uid = topview_uid if topview_uid is not None else os.environ.get("TOPVIEW_UID")
         if not uid:
             raise ConfigurationError(
@@ -100,6 +111,8 @@ class NoticeReceiver:
         self.verify_with_api = fetcher is not None if verify_with_api is None else verify_with_api
         self.store: DeliveryStore = store if store is not None else InMemoryDeliveryStore()
         self.hub = hub
+        if hub is not None:
+            hub.receivers += 1
         self.max_body_size = max_body_size
         self.strict = strict
         # uuid -> set when its processing ends: a concurrent duplicate waits for the outcome
@@ -211,18 +224,21 @@ class NoticeReceiver:
                 f"fetcher returned {type(fetched).__name__}, not a task result",
                 task_id=notice.task_id,
             )
-        status = _field(fetched, "status", "task_status", "taskStatus")
-        if status is None:  # no status in the query result (UNCONFIRMED shapes): keep ours
-            status = notice.status
-        elif normalize_status(status) == "running":
+        if not reports_finished(kind, fetched):
             raise WebhookVerificationError(
-                f"the API reports the task as {status!r}, not finished", task_id=notice.task_id
+                f"the API reports the task as {read_status(fetched)!r}, not finished",
+                task_id=notice.task_id,
             )
-        error_msg = _field(fetched, "error_msg", "errorMsg")
+        status = read_status(fetched)
+        error_msg = read_field(fetched, "error_msg", "errorMsg")
+        if status is None or normalize_status(status) is TaskState.RUNNING:
+            # No status in the result (UNCONFIRMED shapes), or an M2V task still rendering
+            # another export: the API confirmed *a* finish, the notice says which; keep its.
+            status, error_msg = notice.status, notice.error_msg
         return dataclasses.replace(
             notice,
             result=fetched,
-            status=str(status) if status is not None else None,
+            status=status,
             error_msg=str(error_msg) if error_msg is not None else None,
             verified=True,
         )
@@ -231,14 +247,6 @@ class NoticeReceiver:
         return WebhookReply(
             status_code, build_acknowledgement(notice.uuid, self.topview_uid, accepted=accepted)
         )
-
-
-def _field(result: TopviewModel | dict[str, Any], *names: str) -> object:
-    for name in names:
-        value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
-        if value is not None:
-            return value
-    return None
 
 
 async def _read_limited(

@@ -29,6 +29,7 @@ def topview_webhook_router(
     *,
     secret: str | Sequence[str],
     handler: NoticeHandler | None,
+    client: object | None = None,
     path: str = DEFAULT_NOTICE_PATH,
     topview_uid: str | None = None,
     fetcher: TaskResultFetcher | None = None,
@@ -42,12 +43,14 @@ def topview_webhook_router(
 ) -> "APIRouter":
     """A FastAPI router with the Topview notice endpoint (``POST path``)::
 
-        app.include_router(topview_webhook_router(secret=SECRET, handler=on_notice))
+        app.include_router(topview_webhook_router(client=client, secret=SECRET, handler=on_notice))
 
     and submit tasks with ``notice_url=build_notice_url("https://api.example.com/topview/notice",
-    SECRET)``. The arguments are those of :class:`NoticeReceiver` (or pass a ready
-    ``receiver=``). For a secret in the path, end ``path`` with ``/{token}``. The router's
-    ``receiver`` attribute is the :class:`NoticeReceiver` behind it.
+    SECRET)``. With ``client=``, notices are re-read through the client before the handler
+    sees them, and that client's ``task.wait()`` calls end as soon as their notice lands.
+    The arguments are those of :class:`NoticeReceiver` (or pass a ready ``receiver=``). For
+    a secret in the path, end ``path`` with ``/{token}``. The router's ``receiver``
+    attribute is the :class:`NoticeReceiver` behind it.
     """
     try:
         from fastapi import APIRouter, Request, Response
@@ -66,6 +69,7 @@ def topview_webhook_router(
             hub=hub,
             max_body_size=max_body_size,
             strict=strict,
+            client=client,
         )
     bound = receiver
 
@@ -100,7 +104,8 @@ def topview_webhook_route(
 ) -> "Route":
     """A Starlette ``Route`` serving the notice endpoint, for apps without FastAPI::
 
-        app = Starlette(routes=[topview_webhook_route(secret=SECRET, handler=on_notice)])
+        route = topview_webhook_route(client=client, secret=SECRET, handler=on_notice)
+        app = Starlette(routes=[route])
 
     ``options`` are the arguments of :class:`NoticeReceiver` (or pass ``receiver=``).
     """

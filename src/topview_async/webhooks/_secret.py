@@ -15,7 +15,14 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from .._exceptions import ConfigurationError
 from ._errors import WebhookSignatureError
 
-__all__ = ["TOKEN_PARAMETER", "SecretChecker", "build_notice_url", "generate_secret"]
+__all__ = [
+    "TOKEN_PARAMETER",
+    "SecretChecker",
+    "build_notice_url",
+    "generate_secret",
+    "mask_notice_url",
+    "mask_token_in",
+]
 
 TOKEN_PARAMETER = "token"  # noqa: S105 - a parameter name, not a password
 """Name of the query parameter (or ``{token}`` path parameter) that carries the secret."""
@@ -51,6 +58,37 @@ def build_notice_url(base_url: str, secret: str, *, in_path: bool = False) -> st
         raise ConfigurationError(f"base URL already has a {TOKEN_PARAMETER!r} query parameter")
     query.append((TOKEN_PARAMETER, secret))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+_MASK = "***"
+
+
+def _tokens(url: str) -> list[str]:
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return []
+    return [v for k, v in parse_qsl(query, keep_blank_values=True) if k == TOKEN_PARAMETER and v]
+
+
+def mask_notice_url(url: str) -> str:
+    """``url`` with the value of its ``token`` query parameter replaced by ``***``.
+
+    >>> mask_notice_url("https://api.example.com/topview/notice?token=s3cr3t-0123456789")
+    'https://api.example.com/topview/notice?token=***'
+
+    A secret placed in the path (``in_path=True``) cannot be told from the rest of the path
+    and is left as is.
+    """
+    return mask_token_in(url, url)
+
+
+def mask_token_in(text: str, url: str) -> str:
+    """``text`` with every occurrence of ``url``'s secret (as sent or URL-encoded) masked."""
+    for token in _tokens(url):
+        for form in {quote(token, safe=""), token}:
+            text = text.replace(form, _MASK)
+    return text
 
 
 class SecretChecker:

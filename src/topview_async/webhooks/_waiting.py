@@ -1,0 +1,121 @@
+"""Waiting for a task by callback, with slow polling as the safety net (``Task.wait()``).
+
+Two things race for each task: the client's :class:`NoticeHub` handing over the task's
+notice, and polling with a slow policy in case the callback never comes. Whichever sees
+the end first wins and the other is cancelled; neither has to succeed for the wait to
+end. Both run in one task group, so nothing outlives the wait.
+
+A notice is a hint until the API confirms it: one the receiver verified (it re-read the
+task through the client) is used as it is, any other makes the wait query the task
+itself. If the answer shows the task still running (an export of another script of the
+same M2V task, an API that lags behind its callback), the race starts again and waits
+for a newer notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..lib.polling import PollPolicy, poll_scheduler
+
+if TYPE_CHECKING:
+    from ..lib.polling import PollScheduler
+    from ..lib.tasks import ProgressCallback, Task
+    from ._hub import NoticeHub
+    from ._parse import TaskNotice
+
+__all__ = ["wait_with_callbacks"]
+
+
+async def wait_with_callbacks(
+    task: Task[Any],
+    hub: NoticeHub,
+    *,
+    safety_net: PollPolicy,
+    on_progress: ProgressCallback | None,
+    verify_with_api: bool,
+) -> None:
+    """Return once ``task`` is done (its state tells how); raise ``TaskTimeoutError`` at the
+    safety net policy's deadline."""
+    from ..lib.tasks import TaskTimeoutError, _notify
+
+    scheduler = poll_scheduler(task._client)
+    clock = scheduler.clock
+    deadline = None if safety_net.timeout is None else clock() + safety_net.timeout
+    while not task.done:
+        # A notice that came before the wait began is taken without any race (or poll).
+        notice = hub.latest(task.task_id, skip=task._notices_seen)
+        arrived_at = None
+        if notice is None:
+            remaining = None if deadline is None else deadline - clock()
+            if remaining is not None and remaining <= 0:
+                raise TaskTimeoutError(task=task, timeout=safety_net.timeout)
+            policy = dataclasses.replace(safety_net, timeout=remaining)
+            try:
+                raced = await _race(task, hub, policy, on_progress)
+            except TaskTimeoutError:
+                raise TaskTimeoutError(task=task, timeout=safety_net.timeout) from None
+            if raced is None:
+                return  # polling saw the end first
+            notice, arrived_at = raced
+        task._notices_seen.add(notice.uuid)
+        update = await _take(task, notice, scheduler, arrived_at, verify_with_api)
+        if update is not None and on_progress is not None:
+            await _notify(on_progress, update)
+
+
+async def _race(
+    task: Task[Any], hub: NoticeHub, policy: PollPolicy, on_progress: ProgressCallback | None
+) -> tuple[TaskNotice, float] | None:
+    """Poll with ``policy`` until done, unless a new notice comes first (then return it)."""
+    from ..lib.tasks import _notify
+
+    clock = poll_scheduler(task._client).clock
+    arrived: list[tuple[TaskNotice, float]] = []
+    error: Exception | None = None
+    async with anyio.create_task_group() as group:
+
+        async def listen() -> None:
+            notice = await hub.wait_for(task.task_id, skip=task._notices_seen)
+            arrived.append((notice, clock()))
+            group.cancel_scope.cancel()  # stops the polling below, even mid-query
+
+        group.start_soon(listen)
+        try:
+            async with aclosing(task._updates(policy)) as updates:
+                async for update in updates:
+                    if on_progress is not None:
+                        await _notify(on_progress, update)
+        except Exception as exc:
+            # Raised after the group, so the caller sees it rather than an exception group.
+            error = exc
+        finally:
+            group.cancel_scope.cancel()  # polling ended first: stop listening
+    if error is not None:
+        raise error
+    return arrived[0] if arrived else None
+
+
+async def _take(
+    task: Task[Any],
+    notice: TaskNotice,
+    scheduler: PollScheduler,
+    arrived_at: float | None,
+    verify_with_api: bool,
+) -> Any:
+    """Act on one notice: use its result if it can be trusted, else re-read the task.
+
+    ``arrived_at`` is when the notice was handed over during the race; ``None`` for one that
+    came before the wait, at a time unknown, which then teaches the scheduler nothing.
+    """
+    result = notice.result
+    result_type = task._spec.result_type
+    trusted = notice.verified or (not verify_with_api and task.kind != "m2v_export")
+    learn = arrived_at is not None
+    if trusted and isinstance(result_type, type) and isinstance(result, result_type):
+        return task._observe(result, scheduler, finished_by=arrived_at, learn=learn)
+    return await task._poll_once(scheduler, finished_by=arrived_at, learn=learn)
