@@ -83,7 +83,7 @@ class _Driver:
             try:
                 update = await task._poll_once(self.scheduler)
                 if update is not None and self.on_progress is not None:
-                    from .tasks import _notify
+                    from ._task_types import _notify
 
                     await _notify(self.on_progress, update)
             except Exception as exc:

@@ -24,10 +24,10 @@ more in case the callback is lost.
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 from .. import _sleep
@@ -35,7 +35,15 @@ from .._exceptions import TopviewError
 from .._operation import Operation, TaskKindSpec
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
+from ._media import download_result_files, result_files
 from ._status import Outcome, TaskState, evaluate, read_field
+from ._task_types import (
+    ProgressCallback,
+    TaskFailedError,
+    TaskTimeoutError,
+    TaskUpdate,
+    _notify,
+)
 from .polling import DEFAULT_POLL_POLICY, PollPolicy, PollScheduler, poll_scheduler
 
 if TYPE_CHECKING:
@@ -76,78 +84,6 @@ def safety_net_policy(policy: PollPolicy) -> PollPolicy:
         wait_min=max(policy.wait_min, SAFETY_NET_WAIT_MIN),
         wait_max=max(policy.wait_max, SAFETY_NET_WAIT_MAX),
     )
-
-
-class TaskFailedError(TopviewError):
-    """Topview reported the task as failed.
-
-    ``task_id`` and ``kind`` identify the task, ``error_msg`` is Topview's ``errorMsg``
-    (``None`` when it gave none), ``status`` the raw failure status and ``result`` the
-    last query result, with everything Topview sent.
-    """
-
-    def __init__(
-        self, *, task_id: str, kind: str, error_msg: str | None, status: str | None, result: object
-    ) -> None:
-        self.kind = kind
-        self.error_msg = error_msg
-        self.status = status
-        self.result = result
-        detail = f": {error_msg}" if error_msg else ""
-        super().__init__(f"{kind} task failed (status {status!r}){detail}", task_id=task_id)
-
-
-class TaskTimeoutError(TopviewError):
-    """The poll policy's ``timeout`` passed before the task finished.
-
-    The task itself may still finish: ``task`` is the handle, and ``await task.wait()``
-    resumes waiting. ``last_status`` is the raw status seen last (``None`` if never polled).
-    From :func:`wait_all` and :func:`as_completed`, ``unfinished`` lists every handle that
-    had not finished; ``task`` is the first of them.
-    """
-
-    def __init__(
-        self,
-        *,
-        task: Task[Any],
-        timeout: float | None,
-        unfinished: Sequence[Task[Any]] = (),
-    ) -> None:
-        self.task = task
-        self.kind = task.kind
-        self.last_status = task.status
-        self.timeout = timeout
-        self.unfinished: tuple[Task[Any], ...] = tuple(unfinished) or (task,)
-        count = len(self.unfinished)
-        what = f"{task.kind} task" if count == 1 else f"{count} tasks (first: {task.kind})"
-        super().__init__(
-            f"{what} not finished after {timeout} s (last status {task.status!r})",
-            task_id=task.task_id,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TaskUpdate(Generic[ResultT]):
-    """One observed change of a task's status, as passed to progress callbacks."""
-
-    task_id: str
-    kind: str
-    status: str | None
-    """Topview's raw status (for ``m2v_export``, the status of the exported script's video)."""
-    state: TaskState
-    result: ResultT
-    """The full query result the change was seen in."""
-    error_msg: str | None = None
-
-
-ProgressCallback = Callable[[TaskUpdate[Any]], Awaitable[None] | None]
-"""Called with every :class:`TaskUpdate`; may be a plain function or a coroutine function."""
-
-
-async def _notify(callback: ProgressCallback, update: TaskUpdate[Any]) -> None:
-    outcome = callback(update)
-    if inspect.isawaitable(outcome):
-        await outcome
 
 
 class Task(Generic[ResultT]):
@@ -253,6 +189,25 @@ class Task(Generic[ResultT]):
     def result(self) -> ResultT | None:
         """The last query result (``None`` before the first query)."""
         return self._result
+
+    async def download(
+        self, dest_dir: str | os.PathLike[str], *, concurrency: int = 4
+    ) -> list[Path]:
+        """Save every result video or image of the finished task into ``dest_dir``.
+
+        Waits for the task first if it has not finished. Files are named after the task id
+        (``<task id>.mp4``, or ``<task id>-1.png``, ``-2``... for several), saved with bounded
+        concurrency through the credential-free storage client, each atomically (see
+        :meth:`AsyncTopview.download`); nothing from a URL can place a file outside
+        ``dest_dir`` and an existing file is never overwritten. Returns the paths in order.
+
+            paths = await task.download("out/videos")
+        """
+        result = await self.wait()  # returns at once, without a query, once finished
+        files = result_files(self.kind, self.task_id, result, script_id=self.script_id)
+        return await download_result_files(
+            self._client._storage_http, files, dest_dir, concurrency=concurrency
+        )
 
     async def refresh(self) -> ResultT:
         """Query the task once and return the result, whatever its state."""

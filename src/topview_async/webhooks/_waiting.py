@@ -41,7 +41,7 @@ async def wait_with_callbacks(
 ) -> None:
     """Return once ``task`` is done (its state tells how); raise ``TaskTimeoutError`` at the
     safety net policy's deadline."""
-    from ..lib.tasks import TaskTimeoutError, _notify
+    from ..lib._task_types import TaskTimeoutError, _notify
 
     scheduler = poll_scheduler(task._client)
     clock = scheduler.clock
@@ -72,7 +72,7 @@ async def _race(
     task: Task[Any], hub: NoticeHub, policy: PollPolicy, on_progress: ProgressCallback | None
 ) -> tuple[TaskNotice, float] | None:
     """Poll with ``policy`` until done, unless a new notice comes first (then return it)."""
-    from ..lib.tasks import _notify
+    from ..lib._task_types import _notify
 
     clock = poll_scheduler(task._client).clock
     arrived: list[tuple[TaskNotice, float]] = []
