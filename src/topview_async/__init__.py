@@ -6,66 +6,73 @@ async with AsyncTopview() as client:          # TOPVIEW_API_KEY, TOPVIEW_UID
     voices = await client.voices.list(language="en")
 """
 
-from ._client import AsyncTopview
-from ._config import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_RETRY,
-    DEFAULT_TIMEOUT,
-    NOT_GIVEN,
-    NotGiven,
-    RetryPolicy,
-)
-from ._exceptions import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    ClientClosedError,
-    ClientStateError,
-    ConfigurationError,
-    ContentSecurityError,
-    DuplicateNameError,
-    HTTPStatusError,
-    InsufficientCreditError,
-    InvalidInputError,
-    InvalidRequestError,
-    NotFoundError,
-    RequestRefusedError,
-    ResponseValidationError,
-    ServerBusyError,
-    ServerError,
-    SubmitOutcomeUnknownError,
-    SubmittedRequest,
-    TopviewError,
-    UnfinishedTaskError,
-    WrongEventLoopError,
-)
-from ._transport import AiohttpTransport
-from ._types import FileInput
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .lib._files import (
-    DownloadError,
-    DownloadManyError,
-    IntegrityError,
-    InvalidFileError,
-    MaskSizeMismatchError,
-    TransferError,
-    UnsupportedFormatError,
-    UploadError,
-    UploadManyError,
-)
-from .lib.polling import DEFAULT_POLL_POLICY, PollPolicy
-from .lib.tasks import (
-    ProgressCallback,
-    Task,
-    TaskFailedError,
-    TaskState,
-    TaskTimeoutError,
-    TaskUpdate,
-    as_completed,
-    wait_all,
-)
+
+if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
+    from ._client import AsyncTopview
+    from ._config import (
+        DEFAULT_BASE_URL,
+        DEFAULT_MAX_CONNECTIONS,
+        DEFAULT_RETRY,
+        DEFAULT_TIMEOUT,
+        NOT_GIVEN,
+        NotGiven,
+        RetryPolicy,
+    )
+    from ._exceptions import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        ClientClosedError,
+        ClientStateError,
+        ConfigurationError,
+        ContentSecurityError,
+        DuplicateNameError,
+        HTTPStatusError,
+        InsufficientCreditError,
+        InvalidInputError,
+        InvalidRequestError,
+        NotFoundError,
+        RequestRefusedError,
+        ResponseValidationError,
+        ServerBusyError,
+        ServerError,
+        SubmitOutcomeUnknownError,
+        SubmittedRequest,
+        TopviewError,
+        UnfinishedTaskError,
+        WrongEventLoopError,
+    )
+    from ._transport import AiohttpTransport
+    from ._types import FileInput
+    from .lib._files import (
+        DownloadError,
+        DownloadManyError,
+        IntegrityError,
+        InvalidFileError,
+        MaskSizeMismatchError,
+        TransferError,
+        UnsupportedFormatError,
+        UploadError,
+        UploadManyError,
+    )
+    from .lib.polling import DEFAULT_POLL_POLICY, PollPolicy
+    from .lib.tasks import (
+        ProgressCallback,
+        Task,
+        TaskFailedError,
+        TaskState,
+        TaskTimeoutError,
+        TaskUpdate,
+        as_completed,
+        wait_all,
+    )
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -122,3 +129,73 @@ __all__ = [
     "as_completed",
     "wait_all",
 ]
+
+# Where each public name lives. ``import topview_async`` imports none of them: httpx,
+# aiohttp and pydantic cost hundreds of milliseconds, paid on first use of a name instead.
+_LAZY: dict[str, str] = {
+    "APIConnectionError": "._exceptions",
+    "APIError": "._exceptions",
+    "APITimeoutError": "._exceptions",
+    "AiohttpTransport": "._transport",
+    "AsyncTopview": "._client",
+    "AuthenticationError": "._exceptions",
+    "ClientClosedError": "._exceptions",
+    "ClientStateError": "._exceptions",
+    "ConfigurationError": "._exceptions",
+    "ContentSecurityError": "._exceptions",
+    "DEFAULT_BASE_URL": "._config",
+    "DEFAULT_MAX_CONNECTIONS": "._config",
+    "DEFAULT_POLL_POLICY": ".lib.polling",
+    "DEFAULT_RETRY": "._config",
+    "DEFAULT_TIMEOUT": "._config",
+    "DownloadError": ".lib._files",
+    "DownloadManyError": ".lib._files",
+    "DuplicateNameError": "._exceptions",
+    "FileInput": "._types",
+    "HTTPStatusError": "._exceptions",
+    "InsufficientCreditError": "._exceptions",
+    "IntegrityError": ".lib._files",
+    "InvalidFileError": ".lib._files",
+    "InvalidInputError": "._exceptions",
+    "InvalidRequestError": "._exceptions",
+    "MaskSizeMismatchError": ".lib._files",
+    "NOT_GIVEN": "._config",
+    "NotFoundError": "._exceptions",
+    "NotGiven": "._config",
+    "PollPolicy": ".lib.polling",
+    "ProgressCallback": ".lib.tasks",
+    "RequestRefusedError": "._exceptions",
+    "ResponseValidationError": "._exceptions",
+    "RetryPolicy": "._config",
+    "ServerBusyError": "._exceptions",
+    "ServerError": "._exceptions",
+    "SubmitOutcomeUnknownError": "._exceptions",
+    "SubmittedRequest": "._exceptions",
+    "Task": ".lib.tasks",
+    "TaskFailedError": ".lib.tasks",
+    "TaskState": ".lib.tasks",
+    "TaskTimeoutError": ".lib.tasks",
+    "TaskUpdate": ".lib.tasks",
+    "TopviewError": "._exceptions",
+    "TransferError": ".lib._files",
+    "UnfinishedTaskError": "._exceptions",
+    "UnsupportedFormatError": ".lib._files",
+    "UploadError": ".lib._files",
+    "UploadManyError": ".lib._files",
+    "WrongEventLoopError": "._exceptions",
+    "as_completed": ".lib.tasks",
+    "wait_all": ".lib.tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

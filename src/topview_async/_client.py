@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import anyio
-import anyio.lowlevel
 import httpx
 
-from . import resources
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
@@ -29,20 +26,40 @@ from ._config import (
 )
 from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopError
 from ._logging import configure_from_environment
-from ._pipeline import RequestPipeline
 from ._redact import mask_secret
-from ._transport import AiohttpTransport
 from ._version import __version__
-from .lib import downloads as _downloads
-from .lib._files import ProgressCallback
-from .lib._resources import Notices, Tasks, Uploads
 from .lib.polling import (
     DEFAULT_MAX_IN_FLIGHT_POLLS,
     DEFAULT_POLL_POLICY,
     DEFAULT_POLL_RATE,
-    PollPolicy,
     PollScheduler,
 )
+
+# Imported where first needed instead: pydantic, the generated models and aiohttp are most of
+# the SDK's import time, and a client that was only constructed needs none of them yet.
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import anyio
+    import anyio.lowlevel
+
+    from ._pipeline import RequestPipeline
+    from ._transport import AiohttpTransport
+    from .lib._files import ProgressCallback
+    from .lib._resources import Notices, Tasks, Uploads
+    from .lib.polling import PollPolicy
+    from .resources import (
+        AiAvatarsResource,
+        AnyShootResource,
+        CaptionsResource,
+        EthnicitiesResource,
+        ImageToVideoResource,
+        MarketingVideosResource,
+        ProductAvatarsResource,
+        ScraperResource,
+        VideoAvatarsResource,
+        VoicesResource,
+    )
 
 __all__ = ["AsyncTopview"]
 
@@ -53,11 +70,13 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 class _Credentials:
     """The API key and uid, kept out of every repr (including ``vars(client)``)."""
 
-    __slots__ = ("api_key", "uid")
+    __slots__ = ("api_key", "header_sets", "uid")
 
     def __init__(self, api_key: str, uid: str) -> None:
         self.api_key = api_key
         self.uid = uid
+        # The prepared header dicts of direct calls hold the credentials too, so they live here.
+        self.header_sets: dict[tuple[str, bool], dict[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"_Credentials(api_key={mask_secret(self.api_key)!r}, uid={mask_secret(self.uid)!r})"
@@ -173,35 +192,122 @@ class AsyncTopview:
             if isinstance(timeout, NotGiven) and http_client is not None
             else httpx.Timeout(DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout)
         )
+        # What the direct path hands the aiohttp transport (the httpx path passes _timeout).
+        self._timeouts: dict[str, float | None] = (
+            {} if self._timeout is None else self._timeout.as_dict()
+        )
         self._user_http_client = http_client
         self._user_transport = transport
         self._http: httpx.AsyncClient | None = http_client
         self._storage: httpx.AsyncClient | None = None
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._limiter: asyncio.Semaphore | anyio.CapacityLimiter | None = None
         self._loop_token: anyio.lowlevel.EventLoopToken | None = None
+        self._asyncio_loop: asyncio.AbstractEventLoop | None = None
+        self._direct: AiohttpTransport | None = None
         self._closed = False
-        self._pipeline = RequestPipeline(self)
-        self._init_resources()
 
-    def _init_resources(self) -> None:
-        """Attach one resource per endpoint group of the spec.
+    # -- resources -------------------------------------------------------------------------
+    # One attribute per endpoint group of the spec. The classes are generated from the spec's
+    # tags; where the SDK adds handwritten helpers (uploads, notices), the attribute holds the
+    # ``lib/`` subclass that adds them. Each is built on first access: that first access
+    # imports the generated models (and pydantic), which ``import topview_async`` skips.
 
-        The classes are generated from the spec's tags; where the SDK adds handwritten helpers
-        (uploads, notices), the attribute holds the ``lib/`` subclass that adds them.
-        """
-        self.marketing_videos = resources.MarketingVideosResource(self)
-        self.video_avatars = resources.VideoAvatarsResource(self)
-        self.product_avatars = resources.ProductAvatarsResource(self)
-        self.anyshoot = resources.AnyShootResource(self)
-        self.image_to_video = resources.ImageToVideoResource(self)
-        self.scraper = resources.ScraperResource(self)
-        self.uploads = Uploads(self)
-        self.notices = Notices(self)
-        self.voices = resources.VoicesResource(self)
-        self.ethnicities = resources.EthnicitiesResource(self)
-        self.ai_avatars = resources.AiAvatarsResource(self)
-        self.captions = resources.CaptionsResource(self)
-        self.tasks = Tasks(self)
+    @cached_property
+    def _pipeline(self) -> RequestPipeline:
+        from ._pipeline import RequestPipeline
+
+        return RequestPipeline(self)
+
+    @cached_property
+    def marketing_videos(self) -> MarketingVideosResource:
+        """Avatar marketing videos (M2V): submit, query, scripts, export."""
+        from .resources import MarketingVideosResource
+
+        return MarketingVideosResource(self)
+
+    @cached_property
+    def video_avatars(self) -> VideoAvatarsResource:
+        """Video avatar tasks."""
+        from .resources import VideoAvatarsResource
+
+        return VideoAvatarsResource(self)
+
+    @cached_property
+    def product_avatars(self) -> ProductAvatarsResource:
+        """Product avatar tasks (image replace, image to video)."""
+        from .resources import ProductAvatarsResource
+
+        return ProductAvatarsResource(self)
+
+    @cached_property
+    def anyshoot(self) -> AnyShootResource:
+        """AnyShoot tasks."""
+        from .resources import AnyShootResource
+
+        return AnyShootResource(self)
+
+    @cached_property
+    def image_to_video(self) -> ImageToVideoResource:
+        """Image-to-video tasks."""
+        from .resources import ImageToVideoResource
+
+        return ImageToVideoResource(self)
+
+    @cached_property
+    def scraper(self) -> ScraperResource:
+        """Product page scraper tasks."""
+        from .resources import ScraperResource
+
+        return ScraperResource(self)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        """Upload endpoints plus ``upload()`` and ``upload_many()``."""
+        from .lib._resources import Uploads
+
+        return Uploads(self)
+
+    @cached_property
+    def notices(self) -> Notices:
+        """The notice URL check."""
+        from .lib._resources import Notices
+
+        return Notices(self)
+
+    @cached_property
+    def voices(self) -> VoicesResource:
+        """Voice lookups."""
+        from .resources import VoicesResource
+
+        return VoicesResource(self)
+
+    @cached_property
+    def ethnicities(self) -> EthnicitiesResource:
+        """Ethnicity lookups."""
+        from .resources import EthnicitiesResource
+
+        return EthnicitiesResource(self)
+
+    @cached_property
+    def ai_avatars(self) -> AiAvatarsResource:
+        """AI avatar lookups."""
+        from .resources import AiAvatarsResource
+
+        return AiAvatarsResource(self)
+
+    @cached_property
+    def captions(self) -> CaptionsResource:
+        """Caption style lookups."""
+        from .resources import CaptionsResource
+
+        return CaptionsResource(self)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        """Task handles by id, across kinds."""
+        from .lib._resources import Tasks
+
+        return Tasks(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -241,9 +347,15 @@ class AsyncTopview:
         """Refuse calls on a closed client or from a second event loop (instead of hanging)."""
         if self._closed:
             raise ClientClosedError("this AsyncTopview client is closed; create a new one")
+        loop = asyncio._get_running_loop()
+        if loop is not None and loop is self._asyncio_loop:
+            return  # the common case, checked without anyio's backend lookup
+        import anyio.lowlevel
+
         token = anyio.lowlevel.current_token()
         if self._loop_token is None:
             self._loop_token = token
+            self._asyncio_loop = loop
         elif token != self._loop_token:
             raise WrongEventLoopError(
                 "this AsyncTopview client was opened in a different event loop; "
@@ -252,21 +364,38 @@ class AsyncTopview:
 
     # -- HTTP ------------------------------------------------------------------------------
 
-    def _connection(self) -> tuple[httpx.AsyncClient, anyio.CapacityLimiter]:
+    def _connection(
+        self,
+    ) -> tuple[httpx.AsyncClient, asyncio.Semaphore | anyio.CapacityLimiter]:
         """The Topview HTTP client and the in-flight limiter, created in the running loop."""
         self._check_usable()
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_connections)
+            if _on_asyncio():
+                # The same cap as anyio's CapacityLimiter at a tenth of its cost per call.
+                self._limiter = asyncio.Semaphore(self.max_connections)
+            else:
+                import anyio
+
+                self._limiter = anyio.CapacityLimiter(self.max_connections)
         if self._http is None:
+            transport = self._user_transport or self._default_transport()
             self._http = httpx.AsyncClient(
-                transport=self._user_transport or self._default_transport(),
-                timeout=self._timeout,
-                follow_redirects=False,
+                transport=transport, timeout=self._timeout, follow_redirects=False
             )
+            # The pipeline sends Topview calls straight to the aiohttp transport the SDK made
+            # itself (httpx's client machinery costs more CPU per call than aiohttp does); a
+            # user's transport or http_client is always called through httpx.
+            if self._user_transport is None:
+                from ._transport import AiohttpTransport
+
+                if isinstance(transport, AiohttpTransport):
+                    self._direct = transport
         return self._http, self._limiter
 
     def _default_transport(self) -> httpx.AsyncBaseTransport:
         if _on_asyncio():
+            from ._transport import AiohttpTransport
+
             return AiohttpTransport(max_connections=self.max_connections)
         limits = httpx.Limits(
             max_connections=self.max_connections, max_keepalive_connections=self.max_connections
@@ -316,6 +445,8 @@ class AsyncTopview:
 
             path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
         """
+        from .lib import downloads as _downloads
+
         return await _downloads.download(
             self._storage_http,
             url,
@@ -329,10 +460,32 @@ class AsyncTopview:
         """The absolute URL of an operation path (``/v1/...``) under the base URL."""
         return httpx.URL(self._base_prefix + path)
 
+    def _direct_headers(self, *, has_body: bool) -> dict[str, str]:
+        """The headers httpx would send with a Topview call, for the direct aiohttp path.
+
+        Prepared once per base URL (credentials only on the base URL's origin, as in
+        :meth:`_build_request`); callers must not change the dict.
+        """
+        key = (self._base_prefix, has_body)
+        headers = self._credentials.header_sets.get(key)
+        if headers is None:
+            headers = {
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+            }
+            if _origin(httpx.URL(self._base_prefix)) == _origin(self.base_url):
+                headers["Authorization"] = f"Bearer {self._credentials.api_key}"
+                headers["Topview-Uid"] = self._credentials.uid
+            if has_body:
+                headers["Content-Type"] = "application/json"
+            self._credentials.header_sets[key] = headers
+        return headers
+
     def _build_request(
         self,
         method: str,
-        url: httpx.URL,
+        url: httpx.URL | str,
         *,
         params: Sequence[tuple[str, str]] | None,
         json_body: object | None,
@@ -340,7 +493,7 @@ class AsyncTopview:
         """A Topview request; credentials only if ``url`` is on the base URL's origin."""
         http, _ = self._connection()
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if _origin(url) == _origin(self.base_url):
+        if _origin(httpx.URL(url)) == _origin(self.base_url):
             headers["Authorization"] = f"Bearer {self._credentials.api_key}"
             headers["Topview-Uid"] = self._credentials.uid
         return http.build_request(

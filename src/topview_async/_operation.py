@@ -35,13 +35,48 @@ class Operation:
         return f"{self.operation_id} ({self.method} {self.path})"
 
 
-@dataclass(frozen=True, slots=True)
 class TaskKindSpec:
-    """How a kind of long-running task is polled; generated from ``x-topview-task``."""
+    """How a kind of long-running task is polled; generated from ``x-topview-task``.
+
+    ``result_type`` may be given as the name of a model in ``topview_async._generated.models``:
+    the generated table does that so importing it does not import (and build) every model;
+    the name is resolved on first use.
+    """
+
+    __slots__ = ("_result_type", "kind", "query_operation", "submit_operation")
 
     kind: str
     """For example ``m2v``, ``m2v_export``, ``video_avatar``."""
     submit_operation: Operation
     query_operation: Operation
-    result_type: type[object]
-    """The typed model of the query operation's ``result``."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        submit_operation: Operation,
+        query_operation: Operation,
+        result_type: type[object] | str,
+    ) -> None:
+        self.kind = kind
+        self.submit_operation = submit_operation
+        self.query_operation = query_operation
+        self._result_type = result_type
+
+    @property
+    def result_type(self) -> type[object]:
+        """The typed model of the query operation's ``result``."""
+        result_type = self._result_type
+        if isinstance(result_type, str):
+            from ._generated import models
+
+            result_type = getattr(models, result_type)
+            assert isinstance(result_type, type)
+            self._result_type = result_type
+        return result_type
+
+    def __repr__(self) -> str:
+        return (
+            f"TaskKindSpec(kind={self.kind!r}, submit_operation={self.submit_operation!r}, "
+            f"query_operation={self.query_operation!r}, result_type={self._result_type!r})"
+        )

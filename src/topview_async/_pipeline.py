@@ -4,6 +4,12 @@ Per call: validate the body locally, then per attempt build the request (credent
 the Topview origin), send it under the in-flight limit, unwrap ``{code, message, result}``,
 map failures to typed errors, and decide whether to retry.
 
+Two send paths lead to the same decisions: when the client uses the aiohttp transport it made
+itself, a request goes straight to :meth:`AiohttpTransport.send_bytes` (prepared headers, the
+URL and JSON body encoded once per call exactly as httpx would); a user's ``transport`` or
+``http_client`` is called through ``httpx.AsyncClient.send``. A successful body is parsed and
+validated in one pass (:class:`_Envelope`); everything else is decided step by step.
+
 Retry rules (the reason this module exists once):
 
 * ``read`` calls retry on connection failures, timeouts, HTTP 429/502/503/504 and business codes
@@ -18,11 +24,13 @@ Retry rules (the reason this module exists once):
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import quote_plus
 
 import httpx
 import pydantic
@@ -46,8 +54,11 @@ from ._operation import Operation
 
 if TYPE_CHECKING:
     from ._client import AsyncTopview
+    from ._transport import AiohttpTransport
 
 __all__ = ["RequestPipeline"]
+
+_T = TypeVar("_T")
 
 SUCCESS_CODE = "200"
 _READ_RETRY_CODES = frozenset({"5000", "5001", "5003", "5004"})
@@ -67,13 +78,13 @@ _MAYBE_SENT_ERRORS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Call:
     """Everything about one call that stays the same across attempts."""
 
     operation: Operation
-    url: httpx.URL
-    params: list[tuple[str, str]]
+    url: str
+    """Absolute and percent-encoded, query included (as httpx would have built it)."""
     json_body: dict[str, object] | None
     task_id: str | None
     file_id: str | None
@@ -92,12 +103,54 @@ class _Failure:
     retry_after: str | None = None
 
 
+class _Reply:
+    """What an attempt got back, from either send path."""
+
+    __slots__ = ("content", "response", "retry_after", "status")
+
+    def __init__(
+        self,
+        status: int,
+        retry_after: str | None,
+        content: bytes,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self.content = content
+        self.response = response
+
+    @property
+    def text(self) -> str:
+        """The body as text, for error messages only.
+
+        Through httpx: httpx's decoding (charset of the response). Direct: UTF-8, which is
+        what Topview sends; undecodable bytes are replaced, never raised.
+        """
+        if self.response is not None:
+            return self.response.text
+        return self.content.decode("utf-8", errors="replace")
+
+
+class _Envelope(pydantic.BaseModel, Generic[_T]):
+    """``{code, result}`` parsed and validated from the body's bytes in one pass.
+
+    Only the success path uses it, as a shortcut: anything it does not accept (another
+    code, a missing or invalid result, a body that is not an envelope) is decided by the
+    step-by-step path (:func:`_parse_envelope`, then the result's ``TypeAdapter``).
+    """
+
+    code: Any = None
+    result: _T
+
+
 class RequestPipeline:
     """Builds, sends, retries and decodes every Topview request of one :class:`AsyncTopview`."""
 
     def __init__(self, client: AsyncTopview) -> None:
         self._client = client
         self._adapters: dict[object, pydantic.TypeAdapter[Any]] = {}
+        self._envelopes: dict[object, type[_Envelope[Any]] | None] = {}
 
     async def request(
         self,
@@ -110,23 +163,27 @@ class RequestPipeline:
         context: Mapping[str, str | None] | None,
     ) -> Any:
         """Call ``operation`` and return its ``result`` validated as ``result_type``."""
-        self._client._check_usable()
+        client = self._client
+        client._check_usable()
+        url = client._base_prefix + operation.path
+        if query:
+            pairs = _encode_query(query)
+            if pairs:
+                url = f"{url}?{_query_string(pairs)}"
         context = context or {}
         call = _Call(
             operation=operation,
-            url=self._client._url_for(operation.path),
-            params=_encode_query(query),
-            json_body=None,
+            url=url,
+            json_body=None if body is None else validate_body(operation, body, body_model),
             task_id=context.get("task_id"),
             file_id=context.get("file_id"),
         )
-        if body is not None:
-            call = _replace_body(call, _prepare_body(call, body, body_model))
         adapter = self._adapter(result_type)
-        policy = self._client.retry
+        envelope = self._envelope(result_type)
+        policy = client.retry
         attempt = 1
         while True:
-            outcome = await self._attempt(call, adapter, attempt)
+            outcome = await self._attempt(call, adapter, envelope, attempt)
             if not isinstance(outcome, _Failure):
                 return outcome
             if not outcome.retryable or attempt >= policy.attempts:
@@ -144,27 +201,65 @@ class RequestPipeline:
             attempt += 1
 
     async def _attempt(
-        self, call: _Call, adapter: pydantic.TypeAdapter[Any], attempt: int
+        self,
+        call: _Call,
+        adapter: pydantic.TypeAdapter[Any],
+        envelope: type[_Envelope[Any]] | None,
+        attempt: int,
     ) -> Any | _Failure:
-        http, limiter = self._client._connection()
-        request = self._client._build_request(
-            call.operation.method, call.url, params=call.params, json_body=call.json_body
-        )
+        client = self._client
+        http, limiter = client._connection()
+        direct = client._direct
         started = time.perf_counter()
         async with limiter:
             try:
-                response = await http.send(request, follow_redirects=False)
+                if direct is not None:
+                    reply = await self._send_direct(direct, call)
+                else:
+                    reply = await self._send(http, call)
             except httpx.RequestError as exc:
                 self._log(call, attempt, started, f"failed: {type(exc).__name__}")
-                return self._transport_failure(call, request, exc)
-        failure_or_envelope = self._unwrap(call, request, response)
-        code = (
-            failure_or_envelope.error.code if isinstance(failure_or_envelope, _Failure) else "200"
+                return self._transport_failure(call, exc)
+        if envelope is not None and 200 <= reply.status < 300:
+            try:
+                parsed = envelope.model_validate_json(reply.content)
+            except ValueError:  # pydantic.ValidationError included: decided step by step
+                pass
+            else:
+                code = parsed.code
+                if code == SUCCESS_CODE or (type(code) is int and code == 200):
+                    if logger.isEnabledFor(logging.INFO):
+                        self._log(call, attempt, started, f"{reply.status} code={SUCCESS_CODE}")
+                    return parsed.result
+        outcome = self._unwrap(call, reply)
+        if logger.isEnabledFor(logging.INFO):
+            code = outcome.error.code if isinstance(outcome, _Failure) else SUCCESS_CODE
+            self._log(call, attempt, started, f"{reply.status} code={code}")
+        if isinstance(outcome, _Failure):
+            return outcome
+        return self._validate_result(call, adapter, outcome, reply)
+
+    async def _send_direct(self, transport: AiohttpTransport, call: _Call) -> _Reply:
+        """Straight to the SDK's own aiohttp transport: the fast path for Topview calls."""
+        body = call.json_body
+        status, retry_after, content = await transport.send_bytes(
+            call.operation.method,
+            call.url,
+            self._client._direct_headers(has_body=body is not None),
+            None if body is None else _json_bytes(body),
+            self._client._timeouts,
         )
-        self._log(call, attempt, started, f"{response.status_code} code={code}")
-        if isinstance(failure_or_envelope, _Failure):
-            return failure_or_envelope
-        return self._validate_result(call, adapter, failure_or_envelope, response.text)
+        return _Reply(status, retry_after, content)
+
+    async def _send(self, http: httpx.AsyncClient, call: _Call) -> _Reply:
+        """Through ``httpx.AsyncClient.send``: a user's transport or ``http_client``."""
+        request = self._client._build_request(
+            call.operation.method, call.url, params=None, json_body=call.json_body
+        )
+        response = await http.send(request, follow_redirects=False)
+        return _Reply(
+            response.status_code, response.headers.get("Retry-After"), response.content, response
+        )
 
     def _log(self, call: _Call, attempt: int, started: float, what: str) -> None:
         logger.info(
@@ -176,9 +271,7 @@ class RequestPipeline:
             (time.perf_counter() - started) * 1000,
         )
 
-    def _transport_failure(
-        self, call: _Call, request: httpx.Request, exc: httpx.RequestError
-    ) -> _Failure:
+    def _transport_failure(self, call: _Call, exc: httpx.RequestError) -> _Failure:
         kind = call.operation.kind
         error_class = (
             APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
@@ -192,22 +285,19 @@ class RequestPipeline:
             if kind == "read":
                 return _Failure(error, retryable=True, reason=reason)
             if kind == "submit":
-                return _Failure(_outcome_unknown(call, request, error), False, reason)
+                return _Failure(_outcome_unknown(call, error), False, reason)
         return _Failure(error, retryable=False, reason=reason)
 
-    def _unwrap(
-        self, call: _Call, request: httpx.Request, response: httpx.Response
-    ) -> _Failure | tuple[str, object]:
+    def _unwrap(self, call: _Call, reply: _Reply) -> _Failure | tuple[str, object]:
         """The ``(message, result)`` of a successful envelope, or the failure to report."""
         kind = call.operation.kind
-        retry_after = response.headers.get("Retry-After")
-        envelope = _parse_envelope(response.content)
-        status = response.status_code
+        envelope = _parse_envelope(reply.content)
+        status = reply.status
         if not 200 <= status < 300:
             error: TopviewError = HTTPStatusError(
                 f"HTTP {status} from Topview",
                 status_code=status,
-                body=response.text,
+                body=reply.text,
                 code=envelope[0] if envelope else None,
                 **call.ids(),
             )
@@ -215,32 +305,32 @@ class RequestPipeline:
             if status in _UNPROCESSED_STATUSES or (
                 kind == "read" and status in _READ_RETRY_STATUSES
             ):
-                return _Failure(error, True, reason, retry_after)
+                return _Failure(error, True, reason, reply.retry_after)
             if kind == "submit" and status >= 500:
-                return _Failure(_outcome_unknown(call, request, error), False, reason)
+                return _Failure(_outcome_unknown(call, error), False, reason)
             return _Failure(error, False, reason)
         if envelope is None:
             error = ResponseValidationError(
                 f"response of {call.operation} is not a Topview envelope",
-                body=response.text,
+                body=reply.text,
                 **call.ids(),
             )
             if kind == "submit":
-                error = _outcome_unknown(call, request, error)
+                error = _outcome_unknown(call, error)
             return _Failure(error, False, "malformed body")
         code, message, result = envelope
         if code == SUCCESS_CODE:
             return message, result
         error = exception_class_for_code(code)(message or "Topview error", code=code, **call.ids())
         retryable = code in (_READ_RETRY_CODES if kind == "read" else _UNPROCESSED_CODES)
-        return _Failure(error, retryable, f"code {code}", retry_after)
+        return _Failure(error, retryable, f"code {code}", reply.retry_after)
 
     def _validate_result(
         self,
         call: _Call,
         adapter: pydantic.TypeAdapter[Any],
         envelope: tuple[str, object],
-        raw_body: str,
+        reply: _Reply,
     ) -> Any:
         result = envelope[1]
         try:
@@ -257,10 +347,25 @@ class RequestPipeline:
                 return result
             raise ResponseValidationError(
                 f"result of {call.operation} does not match the spec: {summary}",
-                body=raw_body,
+                body=reply.text,
                 code=SUCCESS_CODE,
                 **call.ids(),
             ) from exc
+
+    def _envelope(self, result_type: Any) -> type[_Envelope[Any]] | None:
+        """The one-pass envelope model for ``result_type``; ``None``: go step by step."""
+        try:
+            return self._envelopes[result_type]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable type form: not worth a model per call
+            return None
+        try:
+            model: type[_Envelope[Any]] | None = _Envelope[result_type]
+        except (TypeError, pydantic.PydanticUserError):  # the TypeAdapter path will say why
+            model = None
+        self._envelopes[result_type] = model
+        return model
 
     def _adapter(self, result_type: Any) -> pydantic.TypeAdapter[Any]:
         try:
@@ -272,29 +377,21 @@ class RequestPipeline:
         return adapter
 
 
-def _replace_body(call: _Call, json_body: dict[str, object]) -> _Call:
-    return _Call(call.operation, call.url, call.params, json_body, call.task_id, call.file_id)
+def _json_bytes(body: dict[str, object]) -> bytes:
+    """The request body exactly as httpx's ``json=`` encodes it."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-def _outcome_unknown(
-    call: _Call, request: httpx.Request, cause: TopviewError
-) -> SubmitOutcomeUnknownError:
+def _outcome_unknown(call: _Call, cause: TopviewError) -> SubmitOutcomeUnknownError:
     error = SubmitOutcomeUnknownError(
         f"{call.operation} was sent but its response was lost ({cause.message}); Topview may "
         "have created the task. It was not resubmitted: check for the task before retrying.",
-        request=SubmittedRequest(request.method, str(request.url), call.json_body),
+        request=SubmittedRequest(call.operation.method, call.url, call.json_body),
         operation=call.operation,
         code=cause.code,
     )
     error.__cause__ = cause
     return error
-
-
-def _prepare_body(
-    call: _Call, body: Mapping[str, object], body_model: type[TopviewModel] | None
-) -> dict[str, object]:
-    """Wire JSON: ``None`` dropped, models dumped by alias, validated against ``body_model``."""
-    return validate_body(call.operation, body, body_model)
 
 
 def validate_body(
@@ -329,6 +426,16 @@ def _encode_query(query: Mapping[str, object] | None) -> list[tuple[str, str]]:
         values = value if isinstance(value, list | tuple) else [value]
         pairs.extend((name, _query_value(item)) for item in values if item is not None)
     return pairs
+
+
+def _query_string(pairs: list[tuple[str, str]]) -> str:
+    """``urllib.parse.urlencode(pairs)``, which is what httpx sends, minus its cost for the
+    usual plain ASCII ids (they need no quoting)."""
+    return "&".join(f"{_quote(name)}={_quote(value)}" for name, value in pairs)
+
+
+def _quote(text: str) -> str:
+    return text if text.isascii() and text.isalnum() else quote_plus(text)
 
 
 def _query_value(value: object) -> str:

@@ -25,6 +25,11 @@ and any other aiohttp error
 dropped the connection after reading the request, to ``ConnectTimeout``; that would turn a
 lost response into a silent second submit, which is why this transport exists.)
 
+:class:`AsyncTopview` sends its own Topview API calls through :meth:`AiohttpTransport.send_bytes`
+instead of ``httpx.AsyncClient.send``: the same pool, slots, timeouts and exception mapping,
+without httpx's request/response objects and client machinery, which cost more CPU per call
+than aiohttp itself. Downloads, uploads and user-given transports go through httpx as usual.
+
 aiohttp has no write timeout; ``read`` becomes aiohttp's ``sock_read`` and ``connect`` its
 ``sock_connect``. The session is created lazily inside the running asyncio loop and belongs
 to it. Under trio (no asyncio loop) the client uses httpx's own transport instead.
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl as ssl_module
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 
 import aiohttp
 import httpx
@@ -44,7 +49,7 @@ from ._config import DEFAULT_MAX_CONNECTIONS
 
 __all__ = ["AiohttpTransport"]
 
-_CHUNK_SIZE = 64 * 1024
+_CHUNK_SIZE = 1024 * 1024  # aiohttp buffers up to twice this per response body
 _AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 # httpx sets these itself; aiohttp must frame the body on its own (Content-Length is kept,
 # so a streamed upload with an explicit length is not sent chunked, which S3 rejects).
@@ -89,8 +94,19 @@ class _ResponseStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._response.content.iter_chunked(_CHUNK_SIZE):
-                yield chunk
+            content = self._response.content
+            # Let aiohttp read ahead while the consumer is busy (a download writing to disk)
+            # instead of pausing the socket at 128 KiB: the receiving then overlaps the disk
+            # writes, and the memory stays bounded. (Public since aiohttp 3.14: older ones
+            # keep their default read-ahead.)
+            raise_limits = getattr(content, "set_read_chunk_size", None)
+            if raise_limits is not None:
+                raise_limits(_CHUNK_SIZE)
+            # Each buffer as received: no fixed-size slicing or joining (iter_chunked and
+            # iter_any copy), and one trip through httpx's stream layers per socket read.
+            async for chunk, _ in content.iter_chunks():
+                if chunk:
+                    yield chunk
         except _AIOHTTP_ERRORS as exc:
             raise map_aiohttp_exception(exc, self._request) from exc
 
@@ -106,6 +122,26 @@ class _ResponseStream(httpx.AsyncByteStream):
 def _http_version(response: aiohttp.ClientResponse) -> bytes:
     version = response.version
     return b"HTTP/1.1" if version is None else f"HTTP/{version.major}.{version.minor}".encode()
+
+
+async def _acquire(slots: asyncio.Semaphore, pool_timeout: float | None) -> bool:
+    """Take a connection slot; ``False`` if none was free within ``pool_timeout``."""
+    if not slots.locked():
+        await slots.acquire()  # free: returns at once, no timeout machinery needed
+        return True
+    try:
+        async with asyncio.timeout(pool_timeout):
+            await slots.acquire()
+    except TimeoutError:
+        return False
+    return True
+
+
+def _failed_request(
+    method: str, url: str, headers: Mapping[str, str], content: bytes | None
+) -> httpx.Request:
+    """The ``httpx.Request`` an error of :meth:`AiohttpTransport.send_bytes` refers to."""
+    return httpx.Request(method, url, headers=headers, content=content)
 
 
 async def _iterate(stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
@@ -139,6 +175,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _ensure_session(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
         try:
@@ -180,11 +217,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session, slots = self._ensure_session()
         timeouts = request.extensions.get("timeout", {})
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no free connection slot", request=request) from None
+        if not await _acquire(slots, timeouts.get("pool")):
+            raise httpx.PoolTimeout("no free connection slot", request=request)
         try:
             response = await session.request(
                 request.method,
@@ -196,12 +230,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ],
                 data=self._body(request),
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=None,
-                    sock_connect=timeouts.get("connect"),
-                    sock_read=timeouts.get("read"),
-                ),
+                timeout=self._client_timeout(timeouts),
             )
         except _AIOHTTP_ERRORS as exc:
             slots.release()
@@ -216,6 +245,64 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions={"http_version": _http_version(response)},
         )
+
+    async def send_bytes(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: Mapping[str, float | None],
+    ) -> tuple[int, str | None, bytes]:
+        """Send one small request and return ``(status, Retry-After, decoded body)``.
+
+        The SDK's own path for Topview API calls: same slots, timeouts and exception mapping
+        as :meth:`handle_async_request`, without building ``httpx.Request``/``httpx.Response``
+        and streaming the body through httpx (which costs more CPU than aiohttp itself).
+        ``url`` must be fully percent-encoded; ``timeouts`` is ``httpx.Timeout.as_dict()``.
+        """
+        session, slots = self._ensure_session()
+        if not await _acquire(slots, timeouts.get("pool")):
+            request = _failed_request(method, url, headers, content)
+            raise httpx.PoolTimeout("no free connection slot", request=request)
+        try:
+            response = await session.request(
+                method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=self._client_timeout(timeouts),
+            )
+            try:
+                body = await response.read()
+            finally:
+                response.release()
+        except _AIOHTTP_ERRORS as exc:
+            request = _failed_request(method, url, headers, content)
+            raise map_aiohttp_exception(exc, request) from exc
+        finally:
+            slots.release()
+        response_headers = response.headers
+        if "Content-Encoding" in response_headers:
+            # Rare for Topview's small JSON: let httpx decode exactly as it would have.
+            body = httpx.Response(
+                response.status,
+                headers=list(response.raw_headers),
+                content=body,
+                request=_failed_request(method, url, headers, content),
+            ).content
+        return response.status, response_headers.get("Retry-After"), body
+
+    def _client_timeout(self, timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+        key = (timeouts.get("connect"), timeouts.get("read"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=key[0], sock_read=key[1]
+            )
+            self._timeouts[key] = timeout
+        return timeout
 
     @staticmethod
     def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:

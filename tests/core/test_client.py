@@ -6,6 +6,7 @@ import asyncio
 import enum
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import httpx
@@ -15,6 +16,7 @@ from pydantic import Field
 from topview_async._client import USER_AGENT, AsyncTopview
 from topview_async._config import DEFAULT_BASE_URL
 from topview_async._exceptions import (
+    APIError,
     ClientClosedError,
     ConfigurationError,
     InvalidInputError,
@@ -23,6 +25,7 @@ from topview_async._exceptions import (
 )
 from topview_async._models import TopviewModel
 from topview_async._operation import Operation
+from topview_async._pipeline import _query_string
 from topview_async._transport import AiohttpTransport
 from topview_async._version import __version__
 
@@ -165,7 +168,9 @@ async def test_default_transport_is_aiohttp_on_asyncio() -> None:
     async with AsyncTopview(api_key=API_KEY, uid=UID, max_connections=7) as client:
         http, limiter = client._connection()
         assert isinstance(http._transport, AiohttpTransport)
-        assert limiter.total_tokens == 7
+        # Topview calls go straight to the transport the SDK made; the cap is the limiter's.
+        assert client._direct is http._transport
+        assert isinstance(limiter, asyncio.Semaphore)
         assert isinstance(client._storage_http._transport, AiohttpTransport)
         assert client._storage_http._transport is not http._transport
 
@@ -180,6 +185,21 @@ def test_default_transport_falls_back_to_httpx_on_trio() -> None:
 
 
 # -- request building ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [("taskId", "176bd1a50ba8437db36af5eb8fd9e5ca")],
+        [("a b", "ü/ö&=+~%41"), ("k", ""), ("n", "²"), ("x", "-._~"), ("y", "A9")],
+    ],
+)
+def test_query_strings_match_what_httpx_sends(pairs: list[tuple[str, str]]) -> None:
+    # httpx encodes params with urllib.parse.urlencode; the direct path must send the same.
+    assert _query_string(pairs) == urlencode(pairs)
+    assert (
+        str(httpx.URL("https://x.test/p", params=pairs)) == f"https://x.test/p?{urlencode(pairs)}"
+    )
 
 
 async def test_headers_on_topview_requests() -> None:
@@ -299,6 +319,27 @@ async def test_results_are_validated_into_the_result_type(
         assert result_type in client._pipeline._adapters
 
 
+@pytest.mark.parametrize("success_code", ["200", 200, " 200 "])
+async def test_success_code_spellings_all_return_the_result(success_code: object) -> None:
+    answer = httpx.Response(200, json={"code": success_code, "result": {"itemId": "a"}})
+    async with make_client(Recorder(answer)) as client:
+        assert await call(client, result_type=Item) == Item(itemId="a")
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"code": True, "result": {"itemId": "a"}}, ResponseValidationError),  # not a code
+        ([{"code": "200", "result": {"itemId": "a"}}], ResponseValidationError),
+        ({"code": 200.0, "result": {"itemId": "a"}}, APIError),  # "200.0" is not "200"
+    ],
+)
+async def test_near_envelopes_are_not_taken_for_success(body: object, error: type) -> None:
+    async with make_client(Recorder(httpx.Response(200, json=body))) as client:
+        with pytest.raises(error):
+            await call(client, result_type=Item)
+
+
 async def test_result_mismatch_raises_with_raw_body() -> None:
     response = ok({"count": "many"})
     async with make_client(Recorder(response)) as client:
@@ -314,6 +355,7 @@ async def test_lenient_mode_returns_the_raw_result(caplog: pytest.LogCaptureFixt
     assert "does not match the spec" in caplog.text
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])  # two limiter kinds
 async def test_in_flight_requests_are_capped_by_max_connections() -> None:
     in_flight = 0
     peak = 0

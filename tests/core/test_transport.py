@@ -22,14 +22,24 @@ pytestmark = pytest.mark.anyio
 RETRY = RetryPolicy(attempts=3, wait_jitter=False)
 
 
-def client_for(url: str, **kwargs: object) -> AsyncTopview:
+@pytest.fixture(params=["direct", "through httpx"])
+def route(request: pytest.FixtureRequest) -> str:
+    """How Topview calls reach aiohttp: the SDK's direct path, or a user-given transport
+    called through ``httpx.AsyncClient.send``. Both must behave the same."""
+    return str(request.param)
+
+
+def client_for(url: str, route: str = "direct", **kwargs: object) -> AsyncTopview:
+    if route == "through httpx":
+        kwargs["transport"] = AiohttpTransport()
     return AsyncTopview(api_key=API_KEY, uid=UID, base_url=url, retry=RETRY, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_success_reuses_one_keep_alive_connection() -> None:
-    async with serve() as server, client_for(server.url) as client:
+async def test_success_reuses_one_keep_alive_connection(route: str) -> None:
+    async with serve() as server, client_for(server.url, route) as client:
         assert await call(client, READ, query={"taskId": "a b"}) == {"ok": 1}
         assert await call(client, SUBMIT, body={"productName": "shoe"}) == {"ok": 1}
+        assert (client._direct is not None) == (route == "direct")
     assert server.connections == 1
     first, second = server.requests
     assert first.target == "/v1/thing?taskId=a+b"
@@ -39,9 +49,9 @@ async def test_success_reuses_one_keep_alive_connection() -> None:
 
 
 async def test_connect_refused_is_a_connect_error_and_a_submit_is_retried(
-    sleeps: list[float],
+    sleeps: list[float], route: str
 ) -> None:
-    async with client_for(refused_url()) as client:
+    async with client_for(refused_url(), route) as client:
         with pytest.raises(APIConnectionError) as caught:
             await call(client, SUBMIT, body={"productName": "shoe"})
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
@@ -49,9 +59,9 @@ async def test_connect_refused_is_a_connect_error_and_a_submit_is_retried(
 
 
 async def test_dropped_after_request_is_outcome_unknown_and_sent_once(
-    sleeps: list[float],
+    sleeps: list[float], route: str
 ) -> None:
-    async with serve("drop") as server, client_for(server.url) as client:
+    async with serve("drop") as server, client_for(server.url, route) as client:
         with pytest.raises(SubmitOutcomeUnknownError) as caught:
             await call(client, SUBMIT, body={"productName": "shoe"})
     assert len(server.requests) == 1
@@ -60,17 +70,18 @@ async def test_dropped_after_request_is_outcome_unknown_and_sent_once(
     assert isinstance(cause, APIConnectionError)
     assert isinstance(cause.__cause__, httpx.RemoteProtocolError | httpx.ReadError)
     assert caught.value.request.body == {"productName": "shoe"}
+    assert caught.value.request.url == f"{server.url}{SUBMIT.path}"
 
 
-async def test_dropped_read_is_retried() -> None:
-    async with serve("drop") as server, client_for(server.url) as client:
+async def test_dropped_read_is_retried(route: str) -> None:
+    async with serve("drop") as server, client_for(server.url, route) as client:
         with pytest.raises(APIConnectionError):
             await call(client, READ)
     assert len(server.requests) == 3
 
 
-async def test_read_timeout_maps_to_read_timeout() -> None:
-    async with serve("stall") as server, client_for(server.url, timeout=0.2) as client:
+async def test_read_timeout_maps_to_read_timeout(route: str) -> None:
+    async with serve("stall") as server, client_for(server.url, route, timeout=0.2) as client:
         with pytest.raises(APITimeoutError) as caught:
             await call(client, READ)
         with pytest.raises(SubmitOutcomeUnknownError):
@@ -79,9 +90,46 @@ async def test_read_timeout_maps_to_read_timeout() -> None:
     assert len(server.requests) == 4  # three reads, one submit
 
 
-async def test_gzip_bodies_are_decoded_exactly_once() -> None:
-    async with serve("gzip") as server, client_for(server.url) as client:
+async def test_gzip_bodies_are_decoded_exactly_once(route: str) -> None:
+    async with serve("gzip") as server, client_for(server.url, route) as client:
         assert await call(client, READ) == {"ok": 1}
+
+
+async def test_both_routes_send_the_same_request() -> None:
+    query = {"taskId": "a b/ü", "q": "x&y=z+~%41", "flag": True, "ids": ["1", "2"], "no": None}
+    body = {"productName": "Schuh ü", "count": 2, "skip": None}
+    async with serve() as server:
+        for route in ("direct", "through httpx"):
+            async with client_for(server.url, route) as client:
+                await call(client, READ, query=query)
+                await call(client, SUBMIT, body=body)
+    direct_read, direct_submit, httpx_read, httpx_submit = server.requests
+    for direct, through_httpx in ((direct_read, httpx_read), (direct_submit, httpx_submit)):
+        assert direct.method == through_httpx.method
+        assert direct.target == through_httpx.target
+        assert direct.body == through_httpx.body
+        # httpx adds "Connection: keep-alive", which HTTP/1.1 implies.
+        through_httpx.headers.pop("connection", None)
+        assert direct.headers == through_httpx.headers
+    assert (
+        direct_read.target
+        == "/v1/thing?taskId=a+b%2F%C3%BC&q=x%26y%3Dz%2B~%2541&flag=true&ids=1&ids=2"
+    )
+    assert direct_submit.body == '{"productName":"Schuh ü","count":2}'.encode()
+    assert direct_submit.headers["content-type"] == "application/json"
+
+
+async def test_direct_pool_wait_beyond_pool_timeout_is_a_pool_timeout() -> None:
+    transport = AiohttpTransport(max_connections=1)
+    timeouts = httpx.Timeout(5.0, pool=0.05).as_dict()
+    async with (
+        serve("big") as server,
+        httpx.AsyncClient(transport=transport) as http,
+        http.stream("GET", server.url),  # holds the only connection
+    ):
+        with pytest.raises(httpx.PoolTimeout) as caught:
+            await transport.send_bytes("GET", f"{server.url}/v1/x", {}, None, timeouts)
+    assert str(caught.value.request.url) == f"{server.url}/v1/x"
 
 
 async def test_downloads_stream_in_chunks() -> None:
