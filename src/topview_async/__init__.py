@@ -73,6 +73,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
         as_completed,
         wait_all,
     )
+    from .webhooks._errors import NoticeUrlRejectedError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -104,6 +105,7 @@ __all__ = [
     "MaskSizeMismatchError",
     "NotFoundError",
     "NotGiven",
+    "NoticeUrlRejectedError",
     "PollPolicy",
     "ProgressCallback",
     "RequestRefusedError",
@@ -133,6 +135,7 @@ __all__ = [
 # Where each public name lives. ``import topview_async`` imports none of them: httpx,
 # aiohttp and pydantic cost hundreds of milliseconds, paid on first use of a name instead.
 _LAZY: dict[str, str] = {
+    "NoticeUrlRejectedError": ".webhooks._errors",
     "APIConnectionError": "._exceptions",
     "APIError": "._exceptions",
     "APITimeoutError": "._exceptions",
