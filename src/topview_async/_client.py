@@ -1,14 +1,18 @@
-"""AsyncTopview: configuration, credentials, connection lifecycle and resource attributes."""
+"""AsyncTopview: configuration, lifecycle and resource attributes.
+
+How it talks HTTP (its connections, and which requests carry credentials) is inherited from
+:class:`~topview_async._http.HTTPConnections`; how a call is sent, retried and decoded is the
+request pipeline's (:mod:`topview_async._pipeline`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import platform
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -25,9 +29,9 @@ from ._config import (
     RetryPolicy,
 )
 from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopError
+from ._http import DEFAULT_PORTS, Credentials, HTTPConnections
 from ._logging import configure_from_environment
 from ._redact import mask_secret
-from ._version import __version__
 from .lib.polling import (
     DEFAULT_MAX_IN_FLIGHT_POLLS,
     DEFAULT_POLL_POLICY,
@@ -38,13 +42,10 @@ from .lib.polling import (
 # Imported where first needed instead: pydantic, the generated models and aiohttp are most of
 # the SDK's import time, and a client that was only constructed needs none of them yet.
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import anyio
     import anyio.lowlevel
 
     from ._pipeline import RequestPipeline
-    from ._transport import AiohttpTransport
     from .lib._files import ProgressCallback
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
@@ -63,51 +64,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncTopview"]
 
-USER_AGENT: Final = f"topview-async/{__version__} python/{platform.python_version()}"
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
-
-class _Credentials:
-    """The API key and uid, kept out of every repr (including ``vars(client)``)."""
-
-    __slots__ = ("api_key", "header_sets", "uid")
-
-    def __init__(self, api_key: str, uid: str) -> None:
-        self.api_key = api_key
-        self.uid = uid
-        # The prepared header dicts of direct calls hold the credentials too, so they live here.
-        self.header_sets: dict[tuple[str, bool], dict[str, str]] = {}
-
-    def __repr__(self) -> str:
-        return f"_Credentials(api_key={mask_secret(self.api_key)!r}, uid={mask_secret(self.uid)!r})"
-
-
-class _SharedTransport(httpx.AsyncBaseTransport):
-    """Lends a user's transport to the storage client without letting it close the transport."""
-
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
-        self._transport = transport
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        pass  # the Topview HTTP client closes the shared transport once
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-class AsyncTopview:
+class AsyncTopview(HTTPConnections):
     """Async client for the Topview API.
 
     ::
@@ -173,12 +131,12 @@ class AsyncTopview:
         if max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
         base = httpx.URL(base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL)
-        if base.scheme not in _DEFAULT_PORTS or not base.host:
+        if base.scheme not in DEFAULT_PORTS or not base.host:
             raise ConfigurationError(f"base_url must be an http(s) URL, got {str(base)!r}")
 
-        self._credentials = _Credentials(api_key, uid)
+        self._credentials = Credentials(api_key, uid)
         self._base_prefix = str(base).rstrip("/")
-        self.base_url: httpx.URL = httpx.URL(self._base_prefix)
+        self.base_url = httpx.URL(self._base_prefix)
         self.max_connections = max_connections
         self.strict_responses = strict_responses
         self.retry: RetryPolicy = (
@@ -187,7 +145,7 @@ class AsyncTopview:
             else (RetryPolicy.disabled() if retry is None else retry)
         )
         # Not given + injected client: the injected client's own timeout applies.
-        self._timeout: httpx.Timeout | None = (
+        self._timeout = (
             None
             if isinstance(timeout, NotGiven) and http_client is not None
             else httpx.Timeout(DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout)
@@ -198,12 +156,12 @@ class AsyncTopview:
         )
         self._user_http_client = http_client
         self._user_transport = transport
-        self._http: httpx.AsyncClient | None = http_client
-        self._storage: httpx.AsyncClient | None = None
-        self._limiter: asyncio.Semaphore | anyio.CapacityLimiter | None = None
+        self._http = http_client
+        self._storage = None
+        self._limiter = None
         self._loop_token: anyio.lowlevel.EventLoopToken | None = None
         self._asyncio_loop: asyncio.AbstractEventLoop | None = None
-        self._direct: AiohttpTransport | None = None
+        self._direct = None
         self._closed = False
 
     # -- resources -------------------------------------------------------------------------
@@ -362,70 +320,7 @@ class AsyncTopview:
                 "create one client per event loop"
             )
 
-    # -- HTTP ------------------------------------------------------------------------------
-
-    def _connection(
-        self,
-    ) -> tuple[httpx.AsyncClient, asyncio.Semaphore | anyio.CapacityLimiter]:
-        """The Topview HTTP client and the in-flight limiter, created in the running loop."""
-        self._check_usable()
-        if self._limiter is None:
-            if _on_asyncio():
-                # The same cap as anyio's CapacityLimiter at a tenth of its cost per call.
-                self._limiter = asyncio.Semaphore(self.max_connections)
-            else:
-                import anyio
-
-                self._limiter = anyio.CapacityLimiter(self.max_connections)
-        if self._http is None:
-            transport = self._user_transport or self._default_transport()
-            self._http = httpx.AsyncClient(
-                transport=transport, timeout=self._timeout, follow_redirects=False
-            )
-            # The pipeline sends Topview calls straight to the aiohttp transport the SDK made
-            # itself (httpx's client machinery costs more CPU per call than aiohttp does); a
-            # user's transport or http_client is always called through httpx.
-            if self._user_transport is None:
-                from ._transport import AiohttpTransport
-
-                if isinstance(transport, AiohttpTransport):
-                    self._direct = transport
-        return self._http, self._limiter
-
-    def _default_transport(self) -> httpx.AsyncBaseTransport:
-        if _on_asyncio():
-            from ._transport import AiohttpTransport
-
-            return AiohttpTransport(max_connections=self.max_connections)
-        limits = httpx.Limits(
-            max_connections=self.max_connections, max_keepalive_connections=self.max_connections
-        )
-        return httpx.AsyncHTTPTransport(limits=limits)
-
-    @property
-    def _storage_http(self) -> httpx.AsyncClient:
-        """A credential-free HTTP client for presigned uploads and downloads (storage, CDN).
-
-        It never carries Topview headers. It reuses an injected ``http_client`` or ``transport``
-        (so proxies and TLS settings apply) and otherwise has its own connection pool.
-        """
-        self._check_usable()
-        if self._storage is None:
-            if self._user_http_client is not None:
-                self._storage = self._user_http_client
-            else:
-                transport = (
-                    _SharedTransport(self._user_transport)
-                    if self._user_transport is not None
-                    else self._default_transport()
-                )
-                self._storage = httpx.AsyncClient(
-                    transport=transport,
-                    timeout=self._timeout,
-                    follow_redirects=True,
-                    headers={"User-Agent": USER_AGENT},
-                )
-        return self._storage
+    # -- downloads -------------------------------------------------------------------------
 
     async def download(
         self,
@@ -454,55 +349,6 @@ class AsyncTopview:
             expected_size=expected_size,
             expected_etag=expected_etag,
             progress=progress,
-        )
-
-    def _url_for(self, path: str) -> httpx.URL:
-        """The absolute URL of an operation path (``/v1/...``) under the base URL."""
-        return httpx.URL(self._base_prefix + path)
-
-    def _direct_headers(self, *, has_body: bool) -> dict[str, str]:
-        """The headers httpx would send with a Topview call, for the direct aiohttp path.
-
-        Prepared once per base URL (credentials only on the base URL's origin, as in
-        :meth:`_build_request`); callers must not change the dict.
-        """
-        key = (self._base_prefix, has_body)
-        headers = self._credentials.header_sets.get(key)
-        if headers is None:
-            headers = {
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip, deflate",
-            }
-            if _origin(httpx.URL(self._base_prefix)) == _origin(self.base_url):
-                headers["Authorization"] = f"Bearer {self._credentials.api_key}"
-                headers["Topview-Uid"] = self._credentials.uid
-            if has_body:
-                headers["Content-Type"] = "application/json"
-            self._credentials.header_sets[key] = headers
-        return headers
-
-    def _build_request(
-        self,
-        method: str,
-        url: httpx.URL | str,
-        *,
-        params: Sequence[tuple[str, str]] | None,
-        json_body: object | None,
-    ) -> httpx.Request:
-        """A Topview request; credentials only if ``url`` is on the base URL's origin."""
-        http, _ = self._connection()
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if _origin(httpx.URL(url)) == _origin(self.base_url):
-            headers["Authorization"] = f"Bearer {self._credentials.api_key}"
-            headers["Topview-Uid"] = self._credentials.uid
-        return http.build_request(
-            method,
-            url,
-            params=tuple(params) if params else None,
-            json=json_body,
-            headers=headers,
-            timeout=httpx.USE_CLIENT_DEFAULT if self._timeout is None else self._timeout,
         )
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import Field
 
-from topview_async._client import USER_AGENT, AsyncTopview
+from topview_async._client import AsyncTopview
 from topview_async._config import DEFAULT_BASE_URL
 from topview_async._exceptions import (
     APIError,
@@ -23,11 +23,12 @@ from topview_async._exceptions import (
     ResponseValidationError,
     WrongEventLoopError,
 )
+from topview_async._http import USER_AGENT
 from topview_async._models import TopviewModel
 from topview_async._operation import Operation
-from topview_async._pipeline import _query_string
 from topview_async._transport import AiohttpTransport
 from topview_async._version import __version__
+from topview_async._wire import query_string
 
 from .helpers import API_KEY, BASE_URL, SUBMIT, UID, Recorder, call, make_client, ok
 
@@ -196,7 +197,7 @@ def test_default_transport_falls_back_to_httpx_on_trio() -> None:
 )
 def test_query_strings_match_what_httpx_sends(pairs: list[tuple[str, str]]) -> None:
     # httpx encodes params with urllib.parse.urlencode; the direct path must send the same.
-    assert _query_string(pairs) == urlencode(pairs)
+    assert query_string(pairs) == urlencode(pairs)
     assert (
         str(httpx.URL("https://x.test/p", params=pairs)) == f"https://x.test/p?{urlencode(pairs)}"
     )

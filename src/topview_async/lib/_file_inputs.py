@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from .._models import TopviewModel
 from .._operation import Operation
-from .._pipeline import validate_body
+from .._wire import validate_body
 from ._files import check_file, validate_mask_pair
 from ._status import read_field
 
