@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiofiles
 import anyio
 import httpx
 import pytest
 from transfer_server import StorageServer
 
-from topview_async.lib._files import DownloadError, DownloadManyError, IntegrityError
+from topview_async.lib._files import DownloadError, DownloadManyError, IntegrityError, PartFile
 from topview_async.lib.downloads import download, download_many
 
 pytestmark = pytest.mark.anyio
@@ -138,23 +138,15 @@ async def test_writer_never_gets_more_than_chunk_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     writes: list[int] = []
-    real_open = aiofiles.open
+    real_append = PartFile.append
 
-    class RecordingFile:
-        def __init__(self, inner: Any) -> None:
-            self._inner = inner
+    async def recording_append(
+        self: PartFile, chunks: Sequence[bytes | memoryview], md5: Any
+    ) -> None:
+        writes.append(sum(len(chunk) for chunk in chunks))
+        await real_append(self, chunks, md5)
 
-        async def write(self, data: bytes) -> int:
-            writes.append(len(data))
-            return int(await self._inner.write(data))
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
-
-    async def recording_open(*args: Any, **kwargs: Any) -> RecordingFile:
-        return RecordingFile(await real_open(*args, **kwargs))
-
-    monkeypatch.setattr(aiofiles, "open", recording_open)
+    monkeypatch.setattr(PartFile, "append", recording_append)
     storage_server.drops["video.mp4"] = [700_000]
     dest = tmp_path / "v.mp4"
 

@@ -1,4 +1,5 @@
-"""Local file checks shared by uploads and downloads, and the transfer errors.
+"""Local file checks shared by uploads and downloads, the transfer errors, and the file a
+download writes (:class:`PartFile`).
 
 Everything here runs before any network call, so bad input costs nothing: a missing or
 empty file, a format Topview does not accept, or an AnyShoot mask whose pixel size
@@ -23,11 +24,14 @@ import inspect
 import io
 import os
 import random
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import anyio.to_thread
 import httpx
 import imagesize
 
@@ -317,3 +321,78 @@ def backoff_delay(failures: int, *, initial: float = 0.5, maximum: float = 8.0) 
     """Exponential backoff with full jitter after ``failures`` failed attempts (>= 1)."""
     ceiling = min(maximum, initial * 2 ** (failures - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+# --- the .part file of a download -----------------------------------------------------------
+
+
+class PartFile:
+    """The ``.part`` file a download appends to, written from a worker thread.
+
+    A chunk (the received buffers that make it up, not joined: no copy) goes to the thread
+    in one hop and is written there with :func:`os.write`. Hops are the expensive part (the
+    GIL changes hands twice per hop), which is why downloads use chunks of a few MiB.
+
+    After each chunk the kernel is told to start writing it to disk (on Linux,
+    ``POSIX_FADV_DONTNEED`` starts the writeback of the range's dirty pages; they stay
+    cached), so the disk works while the download goes on and the fsync before the rename
+    waits for the last chunks instead of the whole file (0.4 s per GiB on a fast disk). It
+    cannot make the download slower overall: that fsync would wait for the same writes.
+
+    The worker thread is never abandoned on cancellation, so the descriptor is not closed
+    under a write in progress.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.size = 0
+
+    @classmethod
+    def create(cls, path: Path) -> PartFile:
+        """Create ``path`` exclusively (``FileExistsError`` if it exists), mode 0666 & ~umask."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        return cls(os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666))
+
+    async def append(self, chunks: Sequence[bytes | memoryview], md5: Any | None) -> None:
+        """Write ``chunks`` in order at the end; feed them to ``md5`` too when given."""
+        await anyio.to_thread.run_sync(_write_all, self.fd, chunks, self.size, md5)
+        self.size += sum(len(chunk) for chunk in chunks)
+
+    async def truncate(self) -> None:
+        """Empty the file (a download starting over)."""
+        await anyio.to_thread.run_sync(_truncate, self.fd)
+        self.size = 0
+
+    async def sync(self) -> None:
+        """Flush the file's bytes to stable storage (before the rename makes them visible)."""
+        await anyio.to_thread.run_sync(os.fsync, self.fd)
+
+    def close(self) -> None:
+        """Close the descriptor; synchronous so that cleanup cannot be interrupted."""
+        os.close(self.fd)
+
+
+def _write_all(fd: int, chunks: Sequence[bytes | memoryview], offset: int, md5: Any) -> None:
+    written = 0
+    for chunk in chunks:
+        view = memoryview(chunk)
+        written += len(view)
+        while view:  # os.write may write less than asked (signals, some file systems)
+            view = view[os.write(fd, view) :]
+        if md5 is not None:
+            # hashlib releases the GIL on large buffers: hashing here keeps the loop free.
+            md5.update(chunk)
+    if _FADVISE_DONTNEED is not None and written:
+        with suppress(OSError):  # advice only: the fsync still makes the bytes durable
+            os.posix_fadvise(fd, offset, written, _FADVISE_DONTNEED)
+
+
+def _truncate(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+
+
+_FADVISE_DONTNEED: int | None = (
+    os.POSIX_FADV_DONTNEED if sys.platform == "linux" and hasattr(os, "posix_fadvise") else None
+)
+"""Linux only: elsewhere the advice is missing, or drops pages without starting writeback."""
