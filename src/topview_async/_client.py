@@ -333,7 +333,7 @@ class AsyncTopview(HTTPConnections):
     ) -> Path:
         """Stream ``url`` (a result video or image) to ``dest`` and return the path.
 
-        Constant memory (1 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
+        Constant memory (2 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
         where given) verified, resumed with a Range request if the connection drops, and renamed
         into place only when complete: ``dest`` is never left half-written. No Topview
         credentials are sent to the storage or CDN host.

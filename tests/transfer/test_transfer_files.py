@@ -19,7 +19,7 @@ from topview_async.lib._files import (
     image_size,
     validate_mask_pair,
 )
-from topview_async.lib.downloads import safe_destination, safe_filename
+from topview_async.lib._names import safe_destination, safe_filename
 
 
 def test_every_allowed_format_has_a_content_type() -> None:

@@ -17,8 +17,9 @@ from typing import Final
 import anyio
 import httpx
 
+from ._names import safe_destination
 from ._status import read_field
-from .downloads import download_many, safe_destination
+from .downloads import download_many
 
 
 @dataclass(frozen=True, slots=True)
