@@ -6,6 +6,7 @@ Each poller runs in its own process, so peak RSS and CPU seconds belong to it al
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._common import Mode, Section, Table, at_most, fmt, ratio, run_child, short_error
@@ -78,6 +79,7 @@ def run_polling(mode: Mode) -> Section:
     section.targets.append(
         at_most("SDK p50 detection delay <= the fixed poller's", delay_ratio, 1.0, "x")
     )
+    section.notes.append(_bound_note(query_ratio))
     section.notes.append(
         "Virtual clock: the simulation is exact and deterministic (seed "
         f"{SEED}), so one round is enough. Detection delay = when the waiter returned minus "
@@ -85,6 +87,45 @@ def run_polling(mode: Mode) -> Section:
         "its time (anyio.current_time()) for the virtual clock to apply to it."
     )
     return section
+
+
+def best_query_ratio(median: float, sigma: float, steps: int = 20_000) -> float:
+    """The fewest queries any poller can make, relative to a fixed-interval poller, at the
+    same mean detection delay, for lognormal task durations.
+
+    A poller that polls with density lambda(t) and stops at completion makes
+    E[N] = int lambda S dt queries and has mean delay E[D] = int f / (2 lambda) dt. Minimising
+    E[D] for a given E[N] gives lambda ~ sqrt(f / S) (the square root of the hazard), and then
+    E[D] * E[N] = I**2 / 2 with I = int sqrt(f S) dt. A fixed interval has E[D] * E[N] = E[T]/2.
+    So at equal mean delay the best achievable query ratio is I**2 / E[T] (1 only for a point
+    mass, never below it for a wide distribution).
+    """
+    mu = math.log(median)
+    upper = median * math.exp(8 * sigma)
+    width = upper / steps
+    integral = 0.0
+    for i in range(1, steps):
+        t = i * width
+        z = (math.log(t) - mu) / sigma
+        density = math.exp(-z * z / 2) / (t * sigma * math.sqrt(2 * math.pi))
+        survival = 0.5 * math.erfc(z / math.sqrt(2))
+        integral += math.sqrt(density * survival) * width
+    mean = median * math.exp(sigma * sigma / 2)
+    return integral * integral / mean
+
+
+def _bound_note(measured: float | None) -> str:
+    bound = best_query_ratio(MEDIAN_DURATION, SIGMA)
+    shown = "n/a" if measured is None else f"{measured:.2f}x"
+    return (
+        f"Cause of a missed query target: for lognormal durations with sigma {SIGMA}, no poller "
+        f"can make fewer than {bound:.2f}x the fixed poller's queries at the same mean "
+        "detection delay (best density ~ sqrt of the hazard; see best_query_ratio in "
+        f"benchmarks/_polling.py). The SDK's learned schedule measured {shown}. The 0.5x "
+        "target is reachable only for narrow distributions (sigma <= ~0.25 gives ~0.44x) or by "
+        "accepting later detection: PollPolicy(target_delay=...) is that knob. The target is "
+        "kept as written; this says why it is missed."
+    )
 
 
 def run_scale(mode: Mode) -> Section:
