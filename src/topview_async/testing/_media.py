@@ -14,20 +14,11 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+# One table for what the SDK sends and what the simulator serves.
+from ..lib._files import CONTENT_TYPES
+
 CHUNK = 64 * 1024
 
-CONTENT_TYPES: dict[str, str] = {
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "bmp": "image/bmp",
-    "webp": "image/webp",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "m4a": "audio/mp4",
-}
 
 # Real leading bytes so a sniffing client sees a plausible file type.
 _MAGIC: dict[str, bytes] = {

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..lib._files import CONTENT_TYPES
 from ._errors import ApiError, envelope
-from ._media import CONTENT_TYPES
 from ._validation import query_bool, query_string
 
 if TYPE_CHECKING:
