@@ -100,9 +100,10 @@ async def upload_local_files(
         image, mask = result.get(image_field), result.get(mask_field)
         if is_local_file(image, strings=strings) and is_local_file(mask, strings=strings):
             validate_mask_pair(image, mask)  # type: ignore[arg-type]
-    validate_body(operation, _substitute(result, file_fields, strings, None), body_model)
     if not local:
-        return result
+        return result  # nothing to upload: the pipeline validates the body before sending
+    # Validate with placeholder ids before any upload, so a bad argument costs no request.
+    validate_body(operation, _substitute(result, file_fields, strings, None), body_model)
 
     uploads = client.uploads
     upload_many = getattr(uploads, "upload_many", None)
