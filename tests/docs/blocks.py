@@ -3,7 +3,8 @@
 Every fenced block opened with three backticks and ``python`` in ``README.md`` and
 ``docs/**/*.md`` is a complete module: it has its imports and runs as it is, so a reader can
 copy it. A block preceded by the HTML comment ``<!-- runnable -->`` (blank lines between are
-allowed) is also run against the simulator by ``tests/docs/test_runnable_blocks.py``.
+allowed) is also run as a program against the simulator by ``tests/docs/test_runnable_blocks.py``;
+one preceded by ``<!-- runnable pytest -->`` is a test module, run there with pytest.
 
 ``python -m tests.docs.blocks [PATH ...]`` (the ``doctypes`` nox session) writes each block to a
 file of its own, runs ``mypy --strict`` over them together with every file in ``examples/``, and
@@ -25,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES = ("README.md", "docs", "examples")
-RUNNABLE_MARKER = "<!-- runnable -->"
+RUNNABLE_MARKERS = {"<!-- runnable -->": "python", "<!-- runnable pytest -->": "pytest"}
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
 
 
@@ -37,7 +38,12 @@ class Block:
     line: int
     """1-based line number of the block's first code line in ``path``."""
     code: str
-    runnable: bool
+    runner: str | None
+    """``"python"`` (a program), ``"pytest"`` (a test module), or ``None`` (type-checked only)."""
+
+    @property
+    def runnable(self) -> bool:
+        return self.runner is not None
 
     @property
     def name(self) -> str:
@@ -82,11 +88,11 @@ def blocks_in(path: Path) -> Iterator[Block]:
         index = end + 1
 
 
-def _runnable(lines: list[str], fence_index: int) -> bool:
+def _runnable(lines: list[str], fence_index: int) -> str | None:
     previous = fence_index - 1
     while previous >= 0 and not lines[previous].strip():
         previous -= 1
-    return previous >= 0 and lines[previous].strip() == RUNNABLE_MARKER
+    return RUNNABLE_MARKERS.get(lines[previous].strip()) if previous >= 0 else None
 
 
 def markdown_files(sources: Iterable[str]) -> list[Path]:
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for block in all_blocks(args.sources):
-            print(f"{block}{'  (runnable)' if block.runnable else ''}")
+            print(f"{block}  ({block.runner})" if block.runner else str(block))
         return 0
     return check(args.sources, args.pending)
 

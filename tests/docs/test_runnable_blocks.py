@@ -1,14 +1,18 @@
-"""Run every documentation block marked ``<!-- runnable -->`` against the simulator.
+"""Run every documentation block marked runnable against the simulator.
 
-Each block is a complete program (``anyio.run(main)`` at the end); it runs in this process with
-``TOPVIEW_BASE_URL`` / ``TOPVIEW_API_KEY`` / ``TOPVIEW_UID`` pointing at the simulator, in an
-empty working directory that holds the sample files the docs use (``shoe_front.png``, ...).
+``<!-- runnable -->``: a complete program (``anyio.run(main)`` at the end), run in this process
+with ``TOPVIEW_BASE_URL`` / ``TOPVIEW_API_KEY`` / ``TOPVIEW_UID`` pointing at the simulator, in
+an empty working directory that holds the sample files the docs use (``shoe_front.png``, ...).
+``<!-- runnable pytest -->``: a test module, run by pytest in a subprocess (it brings its own
+``topview_simulator`` from the SDK's plugin), which must pass with at least one test.
 """
 
 from __future__ import annotations
 
 import runpy
 import struct
+import subprocess
+import sys
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,7 +25,8 @@ from topview_async.testing import SimulatorConfig, SimulatorServer
 
 from .blocks import Block, all_blocks
 
-RUNNABLE = [block for block in all_blocks() if block.runnable]
+PROGRAMS = [block for block in all_blocks() if block.runner == "python"]
+TEST_MODULES = [block for block in all_blocks() if block.runner == "pytest"]
 SAMPLE_IMAGES = ("shoe_front.png", "shoe_side.png", "product.png")
 
 
@@ -53,10 +58,11 @@ def topview_simulator_config() -> SimulatorConfig:
 
 
 def test_the_docs_have_runnable_blocks() -> None:
-    assert len(RUNNABLE) >= 3, [str(block) for block in RUNNABLE]
+    assert len(PROGRAMS) >= 3, [str(block) for block in PROGRAMS]
+    assert TEST_MODULES, "the testing guide's examples are run as tests"
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=str)
+@pytest.mark.parametrize("block", PROGRAMS, ids=str)
 def test_block_runs_against_the_simulator(
     block: Block,
     topview_simulator: SimulatorServer,
@@ -78,3 +84,19 @@ def test_block_runs_against_the_simulator(
 
     assert capsys.readouterr().out.strip(), f"{block} printed nothing"
     assert topview_simulator.simulator.requests, f"{block} sent no request to the simulator"
+
+
+@pytest.mark.parametrize("block", TEST_MODULES, ids=str)
+def test_test_module_passes(block: Block, tmp_path: Path) -> None:
+    module = tmp_path / f"test_{block.name}.py"
+    module.write_text(block.code, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", tmp_path],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert " passed" in completed.stdout, completed.stdout
