@@ -1,4 +1,4 @@
-"""MkDocs hook: the endpoint and task-kind tables, generated from ``openapi/topview.yaml``.
+"""MkDocs hooks: the endpoint tables generated from ``openapi/topview.yaml``; docstring cleanup.
 
 A page that contains ``<!-- endpoint-table -->`` or ``<!-- task-kind-table -->`` gets the table
 in its place at build time, so the published list of endpoints can never drift from the spec.
@@ -8,6 +8,7 @@ operation whose method is missing from the generated resources fails the build.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,23 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     markdown = markdown.replace(ENDPOINT_MARKER, endpoint_table(spec))
     return markdown.replace(TASK_KIND_MARKER, task_kind_table(spec))
+
+
+# The SDK's docstrings are written for IDEs and Sphinx habits (``:class:`X```, a paragraph ending
+# in ``::`` before an example). mkdocstrings renders them as Markdown, where both would show up
+# literally: render the roles as code and the ``::`` the way reStructuredText reads it.
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj|const):<code>~?([^<]+)</code>")
+_LONE_DOUBLE_COLON = re.compile(r"<p>\s*::\s*</p>")
+_TRAILING_DOUBLE_COLON = re.compile(r"::</p>")
+
+
+def _role(match: re.Match[str]) -> str:
+    target = match[1]
+    label = target.rsplit(".", 1)[-1] if "~" in match[0] else target
+    return f"<code>{label}</code>"
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    html = _ROLE.sub(_role, html)
+    html = _LONE_DOUBLE_COLON.sub("", html)
+    return _TRAILING_DOUBLE_COLON.sub(":</p>", html)
