@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES = ("README.md", "docs", "examples")
+BLOCKS_DIR = ROOT / ".mypy_cache" / "doctypes-blocks"
 RUNNABLE_MARKERS = {"<!-- runnable -->": "python", "<!-- runnable pytest -->": "pytest"}
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
 
@@ -127,40 +128,40 @@ def check(sources: Iterable[str], pending: Iterable[str] = ()) -> int:
     blocks = all_blocks(sources)
     examples = python_files(sources)
     pending_paths = {(ROOT / name).resolve() for name in pending}
-    with tempfile.TemporaryDirectory(prefix="doctypes-") as tmp:
-        where: dict[str, Block] = {}
-        for block in blocks:
-            file = Path(tmp) / f"{block.name}.py"
-            file.write_text(block.code, encoding="utf-8")
-            where[str(file)] = block
-        command = [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--show-error-codes",
-            "--cache-dir",
-            str(ROOT / ".mypy_cache" / "doctypes"),
-            *where,
-            *map(str, examples),
-        ]
-        completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
-        failing, waived = 0, 0
-        for raw in completed.stdout.splitlines():
-            line = _relocate(raw, where)
-            origin = line.split(":", 1)[0]
-            if (ROOT / origin).resolve() in pending_paths:
-                waived += 1
-                print(f"PENDING {line}")
-            elif ": error:" in line:
-                failing += 1
-                print(line)
-            else:
-                print(line)
-        if completed.returncode not in (0, 1):
-            print(completed.stderr, file=sys.stderr)
-            return completed.returncode
+    # A fixed directory, not a fresh temporary one: mypy's cache replays the errors of an
+    # unchanged module with the path it had when cached.
+    shutil.rmtree(BLOCKS_DIR, ignore_errors=True)
+    BLOCKS_DIR.mkdir(parents=True)
+    where: dict[str, Block] = {}
+    for block in blocks:
+        file = BLOCKS_DIR / f"{block.name}.py"
+        file.write_text(block.code, encoding="utf-8")
+        where[file.relative_to(ROOT).as_posix()] = block
+    command = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--strict",
+        "--no-error-summary",
+        "--show-error-codes",
+        "--cache-dir",
+        str(ROOT / ".mypy_cache" / "doctypes"),
+        *where,
+        *(path.relative_to(ROOT).as_posix() for path in examples),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if completed.returncode not in (0, 1):
+        print(completed.stdout, completed.stderr, file=sys.stderr)
+        return completed.returncode
+    failing, waived = 0, 0
+    for raw in completed.stdout.splitlines():
+        line = _relocate(raw, where)
+        if (ROOT / line.split(":", 1)[0]).resolve() in pending_paths:
+            waived += 1
+            print(f"PENDING {line}")
+        else:
+            failing += ": error:" in line
+            print(line)
     checked = f"{len(blocks)} code blocks in {len(markdown_files(sources))} Markdown files"
     checked += f" and {len(examples)} example files"
     print(f"mypy --strict: {checked}: {failing} errors, {waived} in pending files")
@@ -176,7 +177,7 @@ def _relocate(line: str, where: dict[str, Block]) -> str:
             if number.isdigit():
                 return f"{block.path.relative_to(ROOT)}:{block.line + int(number) - 1}:{tail}"
             return f"{block}: {rest}"
-    return line.replace(str(ROOT) + "/", "")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
