@@ -181,8 +181,10 @@ class APITimeoutError(APIConnectionError):
 class HTTPStatusError(TopviewError):
     """A non-2xx HTTP status. Topview itself answers 200; this usually comes from a gateway.
 
-    ``status_code`` is the HTTP status, ``body`` the raw response text. When the body
-    happens to be a Topview envelope, ``code`` and ``message`` come from it.
+    The message names the host that answered and a short excerpt of the body; ``status_code``
+    is the HTTP status, ``body`` the whole response text, both with the API key, uid and any
+    bearer token masked (a misconfigured proxy may echo the request). When the body happens to
+    be a Topview envelope, ``code`` comes from it.
     """
 
     def __init__(
@@ -538,6 +540,9 @@ class UploadManyError(_BatchError):
         self.failures = dict(failures)
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle through __new__'s own arguments
+        return (type(self), (self.message, self.file_ids, self.failures))
+
 
 class DownloadManyError(_BatchError):
     """Some downloads of :func:`~topview_async.lib.downloads.download_many` failed.
@@ -555,6 +560,9 @@ class DownloadManyError(_BatchError):
         self.paths = list(paths)
         self.failures = dict(failures)
         return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle through __new__'s own arguments
+        return (type(self), (self.message, self.paths, self.failures))
 
 
 # --- callbacks (webhooks) ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ the drawing shows; the codes drawn beside a class are the codes the spec maps to
 from __future__ import annotations
 
 import importlib
+import pickle
 import pkgutil
 import re
 
@@ -171,6 +172,9 @@ def test_batch_errors_are_topview_errors_and_exception_groups() -> None:
     downloads = DownloadManyError("failed", [None], {0: ValueError("x")})
     assert isinstance(downloads, TopviewError)
     assert isinstance(downloads, ExceptionGroup)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is UploadManyError
+    assert copy.file_ids == ["f-1", None]
     matched, rest = downloads.split(ValueError)
     assert matched is not None
     assert rest is None
