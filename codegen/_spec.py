@@ -116,6 +116,8 @@ class ErrorCode:
     name: str
     message: str
     retryable: bool
+    retry: str
+    exception: str
     description: str
 
 
@@ -227,21 +229,39 @@ def load(path: Path) -> Spec:
         if op.query_operation and op.query_operation not in by_id:
             raise SpecError(f"{op.operation_id}: unknown queryOperation {op.query_operation!r}")
 
-    error_codes = [
-        ErrorCode(
-            code=str(entry["code"]),
-            name=entry["name"],
-            message=entry.get("message", ""),
-            retryable=bool(entry.get("retryable", False)),
-            description=_doc(entry.get("description")),
-        )
-        for entry in document.get("x-topview-error-codes", [])
-    ]
+    error_codes = [_error_code(entry) for entry in document.get("x-topview-error-codes", [])]
+    if len({e.code for e in error_codes}) != len(error_codes):
+        raise SpecError("x-topview-error-codes: a code is listed twice")
     return Spec(
         resources=[r for r in resources.values() if r.operations],
         operations=operations,
         error_codes=error_codes,
         model_names=types.used_models,
+    )
+
+
+_RETRY_RULES = ("never", "read", "always")
+
+
+def _error_code(entry: dict[str, Any]) -> ErrorCode:
+    code = str(entry["code"])
+    retryable = entry.get("retryable")
+    retry = entry.get("retry")
+    exception = entry.get("exception")
+    if not isinstance(retryable, bool) or retry not in _RETRY_RULES:
+        raise SpecError(f"error code {code}: needs retryable (bool) and retry (never|read|always)")
+    if not retryable and retry != "never":
+        raise SpecError(f"error code {code}: retry {retry!r} but retryable is false")
+    if not isinstance(exception, str) or not exception.isidentifier():
+        raise SpecError(f"error code {code}: needs exception (a class in _exceptions.py)")
+    return ErrorCode(
+        code=code,
+        name=entry["name"],
+        message=entry.get("message", ""),
+        retryable=retryable,
+        retry=retry,
+        exception=exception,
+        description=_doc(entry.get("description")),
     )
 
 

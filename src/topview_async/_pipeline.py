@@ -80,6 +80,7 @@ class RequestPipeline:
             json_body=None if body is None else validate_body(operation, body, body_model),
             task_id=context.get("task_id"),
             file_id=context.get("file_id"),
+            secrets=client._credentials.secrets,
         )
         adapter = self._adapter(result_type)
         envelope = self._envelope(result_type)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote_plus
@@ -55,6 +55,8 @@ class Call:
     json_body: dict[str, object] | None
     task_id: str | None
     file_id: str | None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The API key and uid, only to scrub them from reply bodies kept in error messages."""
 
     def ids(self) -> dict[str, Any]:
         return {"operation": self.operation, "task_id": self.task_id, "file_id": self.file_id}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 from .. import _sleep
-from .._exceptions import TopviewError
+from .._exceptions import TopviewError, UnknownTaskKindError
 from .._operation import Operation, TaskKindSpec
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
@@ -147,8 +147,7 @@ class Task(Generic[ResultT]):
         ``m2v_export``; Topview's default ``0`` when not given)."""
         spec = _task_kinds().get(kind)
         if spec is None:
-            known = ", ".join(sorted(_task_kinds()))
-            raise ValueError(f"unknown task kind {kind!r}; known kinds: {known}")
+            raise UnknownTaskKindError(kind, _task_kinds())
         return Task(client, spec, task_id, script_id=script_id)
 
     def __repr__(self) -> str:
