@@ -153,10 +153,6 @@ class RetryPolicy:
             return min(honoured, self.retry_after_max)
         return self.backoff(retry_number, rng=rng)
 
-    def deadline(self, now: float) -> float | None:
-        """The moment (on the clock ``now`` is read from) after which no retry starts."""
-        return None if self.timeout is None else now + self.timeout
-
 
 DEFAULT_RETRY: Final = RetryPolicy()
 

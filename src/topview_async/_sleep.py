@@ -51,11 +51,6 @@ async def _no_wait(seconds: float) -> None:
     await anyio.lowlevel.checkpoint()  # still a scheduling point, like a real sleep
 
 
-def is_testing() -> bool:
-    """Whether :func:`set_testing` switched testing mode on."""
-    return _testing is not None
-
-
 async def sleep(seconds: float) -> None:
     """Wait ``seconds``: for real, or as testing mode says."""
     seconds = max(0.0, seconds)
@@ -116,7 +111,7 @@ class RetryBudget:
     ``RetryBudget(None)`` allows a single attempt (``retry=None``: no retries anywhere).
     """
 
-    __slots__ = ("_deadline", "_started", "_virtual", "attempts", "policy")
+    __slots__ = ("_started", "_timeout", "_virtual", "attempts", "policy")
 
     def __init__(self, policy: RetryPolicy | None) -> None:
         self.policy = policy
@@ -126,8 +121,7 @@ class RetryBudget:
         self.attempts = attempts
         self._started = time.monotonic()
         self._virtual = 0.0  # waits skipped in testing mode still count against the deadline
-        timeout = None if policy is None else policy.timeout
-        self._deadline = timeout
+        self._timeout = None if policy is None else policy.timeout
 
     def elapsed(self) -> float:
         """Seconds spent so far (skipped test waits included)."""
@@ -137,7 +131,7 @@ class RetryBudget:
         """Whether attempt ``attempt + 1`` may start after waiting ``wait`` seconds."""
         if attempt >= self.attempts:
             return False
-        return self._deadline is None or self.elapsed() + wait <= self._deadline
+        return self._timeout is None or self.elapsed() + wait <= self._timeout
 
     def backoff(self, retry_number: int, retry_after: str | None = None) -> float:
         """The policy's wait before retry ``retry_number`` (0 without a policy)."""
