@@ -126,6 +126,11 @@ class NoticeHub:
         return len(self._feeders) > 0
 
     @property
+    def receivers(self) -> int:
+        """How many live receivers bound to the client feed this hub (read-only)."""
+        return len(self._feeders)
+
+    @property
     def waiting(self) -> int:
         """How many ``wait_for`` calls are blocked right now."""
         return sum(len(waiters) for waiters in self._waiters.values())
