@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import httpx
 import pytest
 
-from topview_async import PollPolicy, RetryPolicy
+from topview_async import AsyncTopview, DownloadError, PollPolicy, RetryPolicy
 from topview_async._config import jittered
 from topview_async._exceptions import HTTPStatusError
 from topview_async.lib._poll_planner import PollPlanner
@@ -88,3 +89,22 @@ async def test_testing_mode_without_a_sleep_does_not_wait() -> None:
 def test_set_testing_refuses_zero_attempts() -> None:
     with pytest.raises(ValueError, match="attempts"):
         set_testing(True, attempts=0)
+
+
+@pytest.mark.parametrize(("retry", "requests"), [(None, 1), (RetryPolicy(attempts=2), 2)])
+async def test_client_downloads_take_their_attempts_from_the_client_policy(
+    tmp_path: Path, retry: RetryPolicy | None, requests: int
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def storage(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ReadError("connection reset")
+
+    async with AsyncTopview(
+        api_key="k", uid="u", transport=httpx.MockTransport(storage), retry=retry
+    ) as client:
+        with pytest.raises(DownloadError):
+            await client.download("https://cdn.test/v.mp4", tmp_path / "v.mp4")
+    assert len(seen) == requests
+    assert not (tmp_path / "v.mp4").exists()
