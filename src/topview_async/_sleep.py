@@ -35,7 +35,8 @@ __all__ = ["RetryBudget", "SleepFunction", "TestingMode", "set_testing", "sleep"
 SleepFunction = Callable[[float], Awaitable[None]]
 
 sleep_function: SleepFunction = anyio.sleep
-"""The real wait. (Replacing it still works; :func:`set_testing` is the public way.)"""
+"""The real wait. Replacing it still works outside testing mode (older tests do that);
+:func:`set_testing` is the public way, and wins while it is on."""
 
 
 @dataclass(frozen=True, slots=True)
