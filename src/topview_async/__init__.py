@@ -64,10 +64,12 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
     )
     from ._transport import AiohttpTransport
     from ._types import FileInput
+    from .lib._files import TransferProgress
     from .lib.polling import DEFAULT_POLL_POLICY, PollPolicy
     from .lib.tasks import (
         ProgressCallback,
         Task,
+        TaskProgress,
         TaskState,
         TaskUpdate,
         as_completed,
@@ -116,11 +118,13 @@ __all__ = [
     "SubmittedRequest",
     "Task",
     "TaskFailedError",
+    "TaskProgress",
     "TaskState",
     "TaskTimeoutError",
     "TaskUpdate",
     "TopviewError",
     "TransferError",
+    "TransferProgress",
     "UnfinishedTaskError",
     "UnknownTaskKindError",
     "UnsupportedFormatError",
@@ -176,11 +180,13 @@ _LAZY: dict[str, str] = {
     "SubmittedRequest": "._exceptions",
     "Task": ".lib.tasks",
     "TaskFailedError": "._exceptions",
+    "TaskProgress": ".lib.tasks",
     "TaskState": ".lib.tasks",
     "TaskTimeoutError": "._exceptions",
     "TaskUpdate": ".lib.tasks",
     "TopviewError": "._exceptions",
     "TransferError": "._exceptions",
+    "TransferProgress": ".lib._files",
     "UnfinishedTaskError": "._exceptions",
     "UnknownTaskKindError": "._exceptions",
     "UnsupportedFormatError": "._exceptions",

@@ -279,7 +279,15 @@ def test_acknowledgement_is_exactly_the_documented_reply() -> None:
         '{"code":"200","message":"Success",'
         '"result":{"uuid":"n-1","topviewUid":"uid-1","result":"success"}}'
     )
-    assert build_acknowledgement("n-1", "uid-1", accepted=False)["result"]["result"] == "fail"
+    refused = build_acknowledgement("n-1", "uid-1", accepted=False)
+    assert refused["result"]["result"] == "fail"
+    assert refused["code"] != "200"
+    assert refused["message"] != "Success"
+
+
+def test_a_refusal_cannot_carry_code_200() -> None:
+    with pytest.raises(ValueError, match="200"):
+        build_acknowledgement("n-1", "uid-1", accepted=False, code="200")
 
 
 def test_notice_url_with_token_in_query() -> None:

@@ -154,11 +154,15 @@ def validate_mask_pair(image: ImageSource, mask: ImageSource) -> tuple[int, int]
 
 # --- plumbing shared by uploads and downloads ---------------------------------------------
 
-ProgressCallback: TypeAlias = Callable[[Any, int, int | None], Awaitable[None] | None]
-"""Called as ``progress(item, bytes_done, total)``, sync or async.
+TransferProgress: TypeAlias = Callable[[Any, int, int | None], Awaitable[None] | None]
+"""``progress(item, bytes_done, total)`` of uploads and downloads, sync or async.
 
 ``item`` is the upload source or the download destination; ``bytes_done`` may go back
-down when a transfer restarts from the beginning."""
+down when a transfer restarts from the beginning; ``total`` is ``None`` when unknown.
+(Status changes of a task are :data:`~topview_async.TaskProgress`.)"""
+
+ProgressCallback: TypeAlias = TransferProgress
+"""The old name of :data:`TransferProgress` in this module."""
 
 _CREDENTIAL_HEADERS = ("authorization", "topview-uid")
 

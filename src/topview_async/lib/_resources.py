@@ -18,7 +18,7 @@ from .tasks import get_task
 if TYPE_CHECKING:
     from .._client import AsyncTopview
     from .._generated.models import UploadCredential
-    from ._files import ProgressCallback
+    from ._files import TransferProgress
     from .tasks import Task
 
 
@@ -45,7 +45,8 @@ class Uploads(UploadsResource):
         *,
         format: str | None = None,
         content_type: str | None = None,
-        progress: ProgressCallback | None = None,
+        progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a deadline argument, as in httpx)
     ) -> str:
         """Upload a local file (or bytes, or an async byte stream) and return its file id.
 
@@ -53,6 +54,8 @@ class Uploads(UploadsResource):
         and streams) and is checked against the formats Topview accepts before any request.
         The bytes go straight to the presigned storage URL, never with Topview credentials; an
         expired or rejected URL gets a fresh credential; the upload check confirms the file.
+        PUTs and checks are retried by the client's :class:`RetryPolicy` (``client.retry``);
+        ``timeout`` is an overall deadline in seconds for this upload.
 
             file_id = await client.uploads.upload("product.png")
         """
@@ -63,6 +66,8 @@ class Uploads(UploadsResource):
             format=format,
             content_type=content_type,
             progress=progress,
+            retry=self._client.retry,
+            timeout=timeout,
         )
 
     async def upload_many(
@@ -70,13 +75,16 @@ class Uploads(UploadsResource):
         sources: Sequence[str | os.PathLike[str]],
         *,
         concurrency: int = 8,
-        progress: ProgressCallback | None = None,
+        progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a deadline argument, as in httpx)
     ) -> list[str]:
         """Upload files concurrently; return their file ids in input order.
 
         Every path is checked before anything is sent. If some uploads fail, the others still
         finish and :class:`UploadManyError` is raised with ``file_ids`` (``None`` where that file
-        failed) and ``failures``, so finished uploads are not lost.
+        failed) and ``failures``, so finished uploads are not lost. After an error that every
+        file would hit (bad credentials, no credit left), no new upload is started.
+        ``timeout`` is an overall deadline in seconds for each upload.
         """
         return await _uploads.upload_many(
             _UploadApi(self),
@@ -84,6 +92,8 @@ class Uploads(UploadsResource):
             sources,
             concurrency=concurrency,
             progress=progress,
+            retry=self._client.retry,
+            timeout=timeout,
         )
 
 

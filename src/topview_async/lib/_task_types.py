@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 # The task errors live in _exceptions.py; re-exported from their old home.
 from .._exceptions import TaskFailedError as TaskFailedError
@@ -33,11 +33,16 @@ class TaskUpdate(Generic[ResultT]):
     error_msg: str | None = None
 
 
-ProgressCallback = Callable[[TaskUpdate[Any]], Awaitable[None] | None]
-"""Called with every :class:`TaskUpdate`; may be a plain function or a coroutine function."""
+TaskProgress: TypeAlias = Callable[[TaskUpdate[Any]], Awaitable[None] | None]
+"""``on_progress(update)`` of ``task.wait()``, ``as_completed`` and ``wait_all``: called with
+every :class:`TaskUpdate` (a status change); a plain function or a coroutine function.
+(Byte progress of uploads and downloads is :data:`~topview_async.TransferProgress`.)"""
+
+ProgressCallback: TypeAlias = TaskProgress
+"""The old name of :data:`TaskProgress`, kept so existing code keeps working."""
 
 
-async def _notify(callback: ProgressCallback, update: TaskUpdate[Any]) -> None:
+async def _notify(callback: TaskProgress, update: TaskUpdate[Any]) -> None:
     outcome = callback(update)
     if inspect.isawaitable(outcome):
         await outcome
