@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
     from .lib._files import (
         DownloadError,
         DownloadManyError,
+        DownloadTimeoutError,
         IntegrityError,
         InvalidFileError,
         MaskSizeMismatchError,
@@ -94,6 +95,7 @@ __all__ = [
     "ContentSecurityError",
     "DownloadError",
     "DownloadManyError",
+    "DownloadTimeoutError",
     "DuplicateNameError",
     "FileInput",
     "HTTPStatusError",
@@ -153,6 +155,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_TIMEOUT": "._config",
     "DownloadError": ".lib._files",
     "DownloadManyError": ".lib._files",
+    "DownloadTimeoutError": ".lib._files",
     "DuplicateNameError": "._exceptions",
     "FileInput": "._types",
     "HTTPStatusError": "._exceptions",

@@ -330,13 +330,17 @@ class AsyncTopview(HTTPConnections):
         expected_size: int | None = None,
         expected_etag: str | None = None,
         progress: ProgressCallback | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
     ) -> Path:
         """Stream ``url`` (a result video or image) to ``dest`` and return the path.
 
         Constant memory (2 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
-        where given) verified, resumed with a Range request if the connection drops, and renamed
-        into place only when complete: ``dest`` is never left half-written. No Topview
-        credentials are sent to the storage or CDN host.
+        where given) verified, resumed with a Range request if the connection drops (only when
+        the server proved the file unchanged), and renamed into place only when complete:
+        ``dest`` is never left half-written. No Topview credentials are sent to the storage or
+        CDN host. Attempts and backoff follow the client's ``retry`` policy; ``timeout``
+        (default ``retry.timeout``) bounds the whole download and raises
+        :class:`DownloadTimeoutError`.
 
             path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
         """
@@ -349,6 +353,8 @@ class AsyncTopview(HTTPConnections):
             expected_size=expected_size,
             expected_etag=expected_etag,
             progress=progress,
+            retry=self.retry,
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:

@@ -84,6 +84,8 @@ class RetryPolicy:
     """Full jitter: wait a uniformly random time between 0 and the computed backoff."""
     retry_after_max: float = 60.0
     """Longest ``Retry-After`` honoured; longer values are cut to this."""
+    timeout: float | None = None
+    """Overall deadline in seconds for all attempts of one call/upload/download (``None``: none)."""
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -92,6 +94,8 @@ class RetryPolicy:
             raise ValueError("RetryPolicy waits must not be negative")
         if self.wait_exp_base < 1:
             raise ValueError("RetryPolicy.wait_exp_base must be at least 1")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError("RetryPolicy.timeout must be positive (or None for no deadline)")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

@@ -13,6 +13,7 @@ Transfer error tree (placeholder until these move into ``_exceptions.py``)::
     │   └── MaskSizeMismatchError   AnyShoot mask pixel size differs from its image
     ├── UploadError                 PUT or upload check failed (has .source, .file_id, .status_code)
     ├── DownloadError               download failed after its attempts (has .url, .status_code)
+    │   ├── DownloadTimeoutError    the download's overall deadline passed (also a TimeoutError)
     │   └── IntegrityError          downloaded bytes do not match length, ETag or MD5
     ├── UploadManyError             also an ExceptionGroup: some uploads of a batch failed
     └── DownloadManyError           also an ExceptionGroup: some downloads of a batch failed
@@ -136,6 +137,10 @@ class DownloadError(TransferError):
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+
+
+class DownloadTimeoutError(DownloadError, TimeoutError):
+    """A download did not finish within its ``timeout`` (attempts and waits included)."""
 
 
 class IntegrityError(DownloadError):
@@ -350,13 +355,17 @@ class PartFile:
     @classmethod
     def create(cls, path: Path) -> PartFile:
         """Create ``path`` exclusively (``FileExistsError`` if it exists), mode 0666 & ~umask."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         return cls(os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666))
 
     async def append(self, chunks: Sequence[bytes | memoryview], md5: Any | None) -> None:
         """Write ``chunks`` in order at the end; feed them to ``md5`` too when given."""
         await anyio.to_thread.run_sync(_write_all, self.fd, chunks, self.size, md5)
         self.size += sum(len(chunk) for chunk in chunks)
+
+    async def read_tail(self, size: int) -> bytes:
+        """The last ``size`` bytes written (a resume compares them with the server's)."""
+        return await anyio.to_thread.run_sync(_read_at, self.fd, size, self.size - size)
 
     async def truncate(self) -> None:
         """Empty the file (a download starting over)."""
@@ -385,6 +394,24 @@ def _write_all(fd: int, chunks: Sequence[bytes | memoryview], offset: int, md5: 
     if _FADVISE_DONTNEED is not None and written:
         with suppress(OSError):  # advice only: the fsync still makes the bytes durable
             os.posix_fadvise(fd, offset, written, _FADVISE_DONTNEED)
+
+
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    if not hasattr(os, "pread"):  # Windows: seek there and back (no write runs meanwhile)
+        os.lseek(fd, offset, os.SEEK_SET)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.lseek(fd, 0, os.SEEK_END)
+    parts: list[bytes] = []
+    while size > 0:  # os.pread may return less than asked
+        data = os.pread(fd, size, offset)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+        offset += len(data)
+    return b"".join(parts)
 
 
 def _truncate(fd: int) -> None:
