@@ -288,14 +288,20 @@ def _cutting_receive(
 
     async def cutting() -> Message:
         nonlocal received
+        if received >= limit:
+            await connection.drop(fault.reset, f"after {limit} request body bytes")
+            raise SimulatedDisconnect(f"simulated disconnect after {limit} request body bytes")
         message = await receive()
         if message["type"] != "http.request":
             return message
-        received += len(message.get("body", b""))
-        if received >= limit and (message.get("more_body", False) or received > limit):
-            await connection.drop(fault.reset, f"after {limit} request body bytes")
-            raise SimulatedDisconnect(f"simulated disconnect after {limit} request body bytes")
-        return message
+        body: bytes = message.get("body", b"")
+        if received + len(body) < limit:
+            received += len(body)
+            return message
+        # Hand on exactly ``limit`` bytes in all; the next read drops the connection.
+        room = limit - received
+        received = limit
+        return {**message, "body": body[:room], "more_body": True}
 
     return cutting
 
