@@ -337,18 +337,20 @@ class AsyncTopview(HTTPConnections):
         expected_size: int | None = None,
         expected_etag: str | None = None,
         progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
     ) -> Path:
         """Stream ``url`` (a result video or image) to ``dest`` and return the path.
 
         Constant memory (2 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
-        where given) verified, resumed with a Range request if the connection drops (within the
-        attempts of the client's :class:`RetryPolicy`, ``client.retry``), and renamed
-        into place only when complete: ``dest`` is never left half-written. No Topview
-        credentials are sent to the storage or CDN host.
+        where given) verified, resumed with a Range request if the connection drops (only when
+        the server proved the file unchanged), and renamed into place only when complete:
+        ``dest`` is never left half-written. No Topview credentials are sent to the storage or
+        CDN host. Attempts and backoff follow the client's ``retry`` policy; ``timeout``
+        (default ``retry.timeout``) bounds the whole download and raises
+        :class:`DownloadTimeoutError`.
 
             path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
         """
-        from ._sleep import RetryBudget
         from .lib import downloads as _downloads
 
         return await _downloads.download(
@@ -358,7 +360,8 @@ class AsyncTopview(HTTPConnections):
             expected_size=expected_size,
             expected_etag=expected_etag,
             progress=progress,
-            attempts=RetryBudget(self.retry).attempts,  # the client's one retry policy
+            retry=self.retry,  # the client's one retry policy
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:

@@ -128,8 +128,8 @@ class RetryPolicy:
             raise ValueError("RetryPolicy waits must not be negative")
         if self.wait_exp_base < 1:
             raise ValueError("RetryPolicy.wait_exp_base must be at least 1")
-        if self.timeout is not None and self.timeout < 0:
-            raise ValueError("RetryPolicy.timeout must not be negative")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError("RetryPolicy.timeout must be positive (or None for no deadline)")
         object.__setattr__(self, "wait_jitter", _jitter_fraction("RetryPolicy", self.wait_jitter))
 
     @classmethod

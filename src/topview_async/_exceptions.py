@@ -35,6 +35,7 @@ Catch :class:`TopviewError` to handle anything this package raises::
     │   ├── InvalidFileError          (see InvalidInputError)
     │   ├── UploadError               PUT or upload check failed
     │   ├── DownloadError             download failed after its attempts
+    │   │   ├── DownloadTimeoutError  the download's overall deadline passed (also TimeoutError)
     │   │   └── IntegrityError        downloaded bytes do not match length, ETag or MD5
     │   ├── UploadManyError           some uploads of a batch failed (also an ExceptionGroup)
     │   └── DownloadManyError         some downloads of a batch failed (also an ExceptionGroup)
@@ -77,6 +78,7 @@ __all__ = [
     "ContentSecurityError",
     "DownloadError",
     "DownloadManyError",
+    "DownloadTimeoutError",
     "DuplicateNameError",
     "HTTPStatusError",
     "InsufficientCreditError",
@@ -496,6 +498,10 @@ class DownloadError(TransferError):
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+
+
+class DownloadTimeoutError(DownloadError, TimeoutError):
+    """A download did not finish within its ``timeout`` (attempts and waits included)."""
 
 
 class IntegrityError(DownloadError):

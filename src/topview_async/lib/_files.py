@@ -29,6 +29,7 @@ import imagesize
 # The transfer errors live in _exceptions.py; re-exported from their old home.
 from .._exceptions import DownloadError as DownloadError
 from .._exceptions import DownloadManyError as DownloadManyError
+from .._exceptions import DownloadTimeoutError as DownloadTimeoutError
 from .._exceptions import IntegrityError as IntegrityError
 from .._exceptions import InvalidFileError as InvalidFileError
 from .._exceptions import MaskSizeMismatchError as MaskSizeMismatchError
@@ -226,13 +227,17 @@ class PartFile:
     @classmethod
     def create(cls, path: Path) -> PartFile:
         """Create ``path`` exclusively (``FileExistsError`` if it exists), mode 0666 & ~umask."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         return cls(os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666))
 
     async def append(self, chunks: Sequence[bytes | memoryview], md5: Any | None) -> None:
         """Write ``chunks`` in order at the end; feed them to ``md5`` too when given."""
         await anyio.to_thread.run_sync(_write_all, self.fd, chunks, self.size, md5)
         self.size += sum(len(chunk) for chunk in chunks)
+
+    async def read_tail(self, size: int) -> bytes:
+        """The last ``size`` bytes written (a resume compares them with the server's)."""
+        return await anyio.to_thread.run_sync(_read_at, self.fd, size, self.size - size)
 
     async def truncate(self) -> None:
         """Empty the file (a download starting over)."""
@@ -261,6 +266,24 @@ def _write_all(fd: int, chunks: Sequence[bytes | memoryview], offset: int, md5: 
     if _FADVISE_DONTNEED is not None and written:
         with suppress(OSError):  # advice only: the fsync still makes the bytes durable
             os.posix_fadvise(fd, offset, written, _FADVISE_DONTNEED)
+
+
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    if not hasattr(os, "pread"):  # Windows: seek there and back (no write runs meanwhile)
+        os.lseek(fd, offset, os.SEEK_SET)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.lseek(fd, 0, os.SEEK_END)
+    parts: list[bytes] = []
+    while size > 0:  # os.pread may return less than asked
+        data = os.pread(fd, size, offset)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+        offset += len(data)
+    return b"".join(parts)
 
 
 def _truncate(fd: int) -> None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import anyio
 import httpx
@@ -20,6 +20,9 @@ import httpx
 from ._names import safe_destination
 from ._status import read_field
 from .downloads import download_many
+
+if TYPE_CHECKING:
+    from .._config import RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,7 @@ async def download_result_files(
     dest_dir: str | os.PathLike[str],
     *,
     concurrency: int = 4,
+    retry: RetryPolicy | None = None,
 ) -> list[Path]:
     """Save ``files`` into ``dest_dir`` (created if needed) and return the paths, in order.
 
@@ -142,4 +146,5 @@ async def download_result_files(
         http,
         [(item.url, path) for item, path in zip(files, taken, strict=True)],
         concurrency=concurrency,
+        retry=retry,
     )

@@ -220,7 +220,11 @@ class Task(Generic[ResultT]):
         result = await self.wait()  # returns at once, without a query, once finished
         files = result_files(self.kind, self.task_id, result, script_id=self.script_id)
         return await download_result_files(
-            self._client._storage_http, files, dest_dir, concurrency=concurrency
+            self._client._storage_http,
+            files,
+            dest_dir,
+            concurrency=concurrency,
+            retry=self._client.retry,
         )
 
     async def refresh(self) -> ResultT:
