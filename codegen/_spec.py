@@ -119,12 +119,38 @@ class ErrorCode:
     description: str
 
 
+@dataclass(frozen=True)
+class ResultStep:
+    """One step of a ``resultFiles`` path: a field (or alternatives) and whether it is a list."""
+
+    names: tuple[tuple[str, str], ...]
+    """``(wire name, Python name)`` pairs; the first one present wins."""
+    each: bool
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """Everything the SDK knows about one task kind, from the submit's ``x-topview-task``."""
+
+    kind: str
+    submit: Op
+    query: Op
+    result_model: str
+    biz_types: tuple[str, ...]
+    status_field: tuple[str, str]
+    status_fallbacks: tuple[tuple[str, str], ...]
+    result_files: tuple[tuple[ResultStep, ...], ...]
+
+
 @dataclass
 class Spec:
     resources: list[Resource]
     operations: list[Op]
     error_codes: list[ErrorCode]
     model_names: set[str]
+    task_kinds: list[TaskFacts] = field(default_factory=list)
+    upload_formats: dict[str, str] = field(default_factory=dict)
+    """Upload format -> the Content-Type sent with the storage PUT (``x-topview-content-types``)."""
 
 
 class _Types:
@@ -242,7 +268,91 @@ def load(path: Path) -> Spec:
         operations=operations,
         error_codes=error_codes,
         model_names=types.used_models,
+        task_kinds=_task_facts(document, by_id, types),
+        upload_formats=_upload_formats(document),
     )
+
+
+def _wire_and_python(wire_name: str) -> tuple[str, str]:
+    return (wire_name, snake_case(wire_name))
+
+
+def _result_path(operation_id: str, text: str) -> tuple[ResultStep, ...]:
+    """``videos[].originVideo.filePath`` -> three steps; ``a|b`` = alternatives of one step."""
+    steps: list[ResultStep] = []
+    for part in text.split("."):
+        each = part.endswith("[]")
+        names = part.removesuffix("[]").split("|")
+        if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) for name in names):
+            raise SpecError(f"{operation_id}: bad resultFiles path {text!r}")
+        steps.append(ResultStep(tuple(_wire_and_python(n) for n in names), each))
+    return tuple(steps)
+
+
+def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -> list[TaskFacts]:
+    """The ``x-topview-task`` objects of the submits, checked (see docs/ARCHITECTURE.md)."""
+    facts: list[TaskFacts] = []
+    seen_biz: dict[str, str] = {}
+    for item in document.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None or raw.get("x-sdk-skip") or not raw.get("x-topview-task"):
+                continue
+            task = raw["x-topview-task"]
+            op = by_id[raw["operationId"]]
+            missing = {"kind", "queryOperation", "bizTypes", "statusField", "resultFiles"} - set(
+                task
+            )
+            if missing:
+                raise SpecError(f"{op.operation_id}: x-topview-task lacks {sorted(missing)}")
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", task["kind"]):
+                raise SpecError(f"{op.operation_id}: task kind {task['kind']!r} is not snake_case")
+            query = by_id[task["queryOperation"]]
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", query.result_annotation):
+                raise SpecError(f"{query.operation_id}: a task query must return one model")
+            types.used_models.add(query.result_annotation)
+            for biz_type in task["bizTypes"]:
+                if biz_type in seen_biz:
+                    raise SpecError(f"bizType {biz_type} belongs to {seen_biz[biz_type]} too")
+                seen_biz[biz_type] = task["kind"]
+            facts.append(
+                TaskFacts(
+                    kind=task["kind"],
+                    submit=op,
+                    query=query,
+                    result_model=query.result_annotation,
+                    biz_types=tuple(str(b) for b in task["bizTypes"]),
+                    status_field=_wire_and_python(task["statusField"]),
+                    status_fallbacks=tuple(
+                        _wire_and_python(name) for name in task.get("statusFieldFallbacks", [])
+                    ),
+                    result_files=tuple(
+                        _result_path(op.operation_id, path) for path in task["resultFiles"]
+                    ),
+                )
+            )
+    kinds = [f.kind for f in facts]
+    if len(kinds) != len(set(kinds)):
+        raise SpecError(f"duplicate task kinds: {kinds}")
+    return facts
+
+
+def _upload_formats(document: dict[str, Any]) -> dict[str, str]:
+    """The one query parameter schema with ``x-topview-content-types`` (the upload format)."""
+    found: list[dict[str, Any]] = []
+    for item in document.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            for parameter in (item.get(method) or {}).get("parameters", []):
+                schema = parameter.get("schema", {})
+                if "x-topview-content-types" in schema:
+                    found.append(schema)
+    if len(found) != 1:
+        raise SpecError("exactly one parameter schema must carry x-topview-content-types")
+    schema = found[0]
+    content_types = {str(k): str(v) for k, v in schema["x-topview-content-types"].items()}
+    if list(content_types) != [str(v) for v in schema.get("enum", [])]:
+        raise SpecError("x-topview-content-types must list the enum's formats, in order")
+    return content_types
 
 
 def _operation(

@@ -14,7 +14,8 @@ import yaml
 
 import topview_async._generated.models as models
 import topview_async.resources as resources
-from topview_async._generated.operations import OPERATIONS, TASK_KINDS
+from topview_async._generated.operations import OPERATIONS
+from topview_async._generated.task_kinds import TASK_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "topview.yaml"

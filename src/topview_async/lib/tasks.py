@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 from .. import _sleep
-from .._exceptions import TopviewError
+from .._exceptions import InvalidInputError, TopviewError
 from .._operation import Operation, TaskKindSpec
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
@@ -148,7 +148,7 @@ class Task(Generic[ResultT]):
         spec = _task_kinds().get(kind)
         if spec is None:
             known = ", ".join(sorted(_task_kinds()))
-            raise ValueError(f"unknown task kind {kind!r}; known kinds: {known}")
+            raise InvalidInputError(f"unknown task kind {kind!r}; known kinds: {known}")
         return Task(client, spec, task_id, script_id=script_id)
 
     def __repr__(self) -> str:
@@ -392,8 +392,8 @@ class Task(Generic[ResultT]):
 
 
 def _task_kinds() -> Mapping[str, TaskKindSpec]:
-    """The generated table of task kinds (imported late: it pulls in every model)."""
-    from .._generated.operations import TASK_KINDS
+    """The generated table of task kinds (imported late: it pulls in every operation)."""
+    from .._generated.task_kinds import TASK_KINDS
 
     return TASK_KINDS
 

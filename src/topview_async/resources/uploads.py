@@ -30,7 +30,9 @@ class UploadsResource(Resource):
     async def get_credential(
         self,
         *,
-        format: Literal["mp4", "mov", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"],
+        format: Literal[
+            "mp4", "mov", "avi", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"
+        ],
         need_accelerate_url: bool | None = None,
     ) -> UploadCredential:
         """Get an upload credential
@@ -42,7 +44,7 @@ class UploadsResource(Resource):
         the docs use 24 h). What `needAccelerateUrl=true` changes in the response is UNCONFIRMED.
 
         Args:
-            format: ``format``. File extension without the dot. `avi` is accepted by Topview's skill but is not documented (UNCONFIRMED), so it is not listed.
+            format: ``format``. File extension without the dot. `avi` is accepted by Topview's official sample client (CORRECTIONS #17) though the reference docs do not list it. `x-topview-content-types` gives the Content-Type the SDK sends with the storage PUT for each format (not signed by S3, so any is accepted); it is the SDK's one list of upload formats (local path suffixes, simulator checks, Content-Types).
             need_accelerate_url: ``needAccelerateUrl``. Whether an accelerated (S3 Transfer Acceleration) upload URL is wanted.
 
         ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
