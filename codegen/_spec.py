@@ -222,7 +222,9 @@ def _doc(text: str | None) -> str:
 
 
 def load(path: Path) -> Spec:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # The C loader when PyYAML has it: the spec is large and the pure-Python one is slow.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
     types = _Types(schemas)
 
@@ -350,9 +352,10 @@ def _upload_formats(document: dict[str, Any]) -> dict[str, str]:
         raise SpecError("exactly one parameter schema must carry x-topview-content-types")
     schema = found[0]
     content_types = {str(k): str(v) for k, v in schema["x-topview-content-types"].items()}
-    if list(content_types) != [str(v) for v in schema.get("enum", [])]:
-        raise SpecError("x-topview-content-types must list the enum's formats, in order")
-    return content_types
+    formats = [str(v) for v in schema.get("enum", [])]
+    if set(content_types) != set(formats):
+        raise SpecError("x-topview-content-types must name exactly the enum's formats")
+    return {name: content_types[name] for name in formats}
 
 
 def _operation(
