@@ -66,6 +66,9 @@ def render(spec: Spec, package: Path) -> dict[Path, str]:
         result_models=sorted({f.result_model for f in spec.task_kinds}),
         upload_formats=spec.upload_formats,
     )
+    files[package / "_generated" / "rules.py"] = env.get_template("rules.py.j2").render(
+        header=HEADER, body_rules=spec.body_rules
+    )
     files[package / "_generated" / "error_codes.py"] = env.get_template("error_codes.py.j2").render(
         header=HEADER, error_codes=spec.error_codes
     )

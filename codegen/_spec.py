@@ -142,6 +142,19 @@ class TaskFacts:
     result_files: tuple[tuple[ResultStep, ...], ...]
 
 
+@dataclass(frozen=True)
+class BodyRule:
+    """One ``x-sdk-rules`` entry of a request schema, with ``(wire, Python)`` field names."""
+
+    any_of: tuple[tuple[str, str], ...]
+    required: tuple[tuple[str, str], ...]
+    min_items: tuple[tuple[tuple[str, str], int], ...]
+    absent: tuple[tuple[str, str], ...]
+    equals: tuple[tuple[tuple[str, str], tuple[object, ...]], ...]
+    not_equals: tuple[tuple[tuple[str, str], tuple[object, ...]], ...]
+    description: str
+
+
 @dataclass
 class Spec:
     resources: list[Resource]
@@ -150,6 +163,8 @@ class Spec:
     model_names: set[str]
     task_kinds: list[TaskFacts] = field(default_factory=list)
     upload_formats: dict[str, str] = field(default_factory=dict)
+    body_rules: dict[str, list[BodyRule]] = field(default_factory=dict)
+    """Request schema name -> its ``x-sdk-rules``, checked."""
     """Upload format -> the Content-Type sent with the storage PUT (``x-topview-content-types``)."""
 
 
@@ -272,7 +287,55 @@ def load(path: Path) -> Spec:
         model_names=types.used_models,
         task_kinds=_task_facts(document, by_id, types),
         upload_formats=_upload_formats(document),
+        body_rules=_body_rules(schemas),
     )
+
+
+_RULE_KEYS = {"anyOf", "required", "minItems", "when", "description"}
+_WHEN_KEYS = {"absent", "equals", "notEquals"}
+
+
+def _body_rules(schemas: dict[str, Any]) -> dict[str, list[BodyRule]]:
+    """The ``x-sdk-rules`` of every schema; unknown keys and unknown fields are errors, so a
+    typo cannot silently switch a rule off."""
+    found: dict[str, list[BodyRule]] = {}
+    for name, schema in schemas.items():
+        entries = schema.get("x-sdk-rules")
+        if not entries:
+            continue
+        properties = schema.get("properties", {})
+
+        def field_name(wire: str, name: str = name, properties: Any = properties) -> Any:
+            if wire not in properties:
+                raise SpecError(f"{name}: x-sdk-rules names unknown field {wire!r}")
+            return _wire_and_python(wire)
+
+        def values(value: Any) -> tuple[object, ...]:
+            return tuple(value) if isinstance(value, list) else (value,)
+
+        rules: list[BodyRule] = []
+        for entry in entries:
+            when = entry.get("when", {})
+            if set(entry) - _RULE_KEYS or set(when) - _WHEN_KEYS:
+                raise SpecError(f"{name}: unknown x-sdk-rules keys in {entry!r}")
+            rule = BodyRule(
+                any_of=tuple(field_name(f) for f in entry.get("anyOf", [])),
+                required=tuple(field_name(f) for f in entry.get("required", [])),
+                min_items=tuple(
+                    (field_name(f), int(n)) for f, n in entry.get("minItems", {}).items()
+                ),
+                absent=tuple(field_name(f) for f in when.get("absent", [])),
+                equals=tuple((field_name(f), values(v)) for f, v in when.get("equals", {}).items()),
+                not_equals=tuple(
+                    (field_name(f), values(v)) for f, v in when.get("notEquals", {}).items()
+                ),
+                description=" ".join(str(entry.get("description", "")).split()),
+            )
+            if not (rule.any_of or rule.required or rule.min_items):
+                raise SpecError(f"{name}: an x-sdk-rules entry demands nothing: {entry!r}")
+            rules.append(rule)
+        found[name] = rules
+    return found
 
 
 def _wire_and_python(wire_name: str) -> tuple[str, str]:

@@ -778,7 +778,9 @@ class M2vSubmitRequest(TopviewModel):
     """
     Body of `submitM2vTask`. At least one of `productLink` and `fileIds` is required; if both
     are given `fileIds` is ignored. `productName` and `productDescription` are required when
-    `productLink` is empty.
+    `productLink` is empty. Without a link, more than 10 images are needed (SEED:
+    "图片数量需要大于10张"; CORRECTIONS #1). `x-sdk-rules` makes the SDK check these locally,
+    before any upload.
 
     """
 
@@ -1698,6 +1700,7 @@ class VideoAvatarSubmitRequest(TopviewModel):
     `videoFileId`, 1 public avatar -> `aiAvatarId`, 2 custom avatar -> `aiAvatarId`, 3 photo ->
     `imageFileId` + `modeType="1"`); `audioSourceFrom` selects the audio input (0 ->
     `audioFileId`, 1 TTS -> `ttsText` + `voiceoverId` unless the avatar is public).
+    `x-sdk-rules` makes the SDK check these locally, before any upload.
 
     """
 

@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     M2vExportRequest,
@@ -56,6 +57,10 @@ class MarketingVideosResource(Resource):
 
         ``GET /v1/m2v/script/list`` (operation ``listM2vScripts``).
         """
+        _rules.require(
+            _operations.LIST_M2V_SCRIPTS,
+            task_id=task_id,
+        )
         result: builtins.list[M2vScript] | M2vScript = await self._request(
             _operations.LIST_M2V_SCRIPTS,
             query={
@@ -90,6 +95,11 @@ class MarketingVideosResource(Resource):
 
         ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
         """
+        _rules.require(
+            _operations.UPDATE_M2V_SCRIPT,
+            task_id=task_id,
+            script_contents=script_contents,
+        )
         result: M2vScriptUpdateResult = await self._request(
             _operations.UPDATE_M2V_SCRIPT,
             body={
@@ -368,6 +378,10 @@ class MarketingVideosResource(Resource):
 
         ``GET /v1/m2v/task/query`` (operation ``queryM2vTask``).
         """
+        _rules.require(
+            _operations.QUERY_M2V_TASK,
+            task_id=task_id,
+        )
         result: M2vTaskResult = await self._request(
             _operations.QUERY_M2V_TASK,
             query={
@@ -404,6 +418,10 @@ class MarketingVideosResource(Resource):
 
         ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
         """
+        _rules.require(
+            _operations.EXPORT_M2V_VIDEO,
+            task_id=task_id,
+        )
         return await self._submit_task(
             _operations.EXPORT_M2V_VIDEO,
             body={

@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._resource import Resource
 from .._types import FileInput  # noqa: F401
@@ -44,6 +45,10 @@ class NoticesResource(Resource):
 
         ``POST /notice/notice_url/check`` (operation ``checkNoticeUrl``).
         """
+        _rules.require(
+            _operations.CHECK_NOTICE_URL,
+            notice_url=notice_url,
+        )
         result: bool | str | dict[str, Any] | None = await self._request(
             _operations.CHECK_NOTICE_URL,
             query={

@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     UploadCredential,
@@ -49,6 +50,10 @@ class UploadsResource(Resource):
 
         ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
         """
+        _rules.require(
+            _operations.GET_UPLOAD_CREDENTIAL,
+            format=format,
+        )
         result: UploadCredential = await self._request(
             _operations.GET_UPLOAD_CREDENTIAL,
             query={
@@ -76,6 +81,10 @@ class UploadsResource(Resource):
 
         ``GET /v1/upload/check`` (operation ``checkUpload``).
         """
+        _rules.require(
+            _operations.CHECK_UPLOAD,
+            file_id=file_id,
+        )
         result: bool | str = await self._request(
             _operations.CHECK_UPLOAD,
             query={
