@@ -7,6 +7,7 @@ endpoint means editing only ``openapi/topview.yaml``.
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -44,8 +45,16 @@ class Param:
     annotation: str
     required: bool
     description: str
-    location: str  # "query" or "body"
+    location: str  # "query", "body" or "both" (the same field sent in the query and the body)
     is_file: bool
+
+    @property
+    def in_query(self) -> bool:
+        return self.location in ("query", "both")
+
+    @property
+    def in_body(self) -> bool:
+        return self.location in ("body", "both")
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class Op:
 
     @property
     def file_fields(self) -> tuple[str, ...]:
-        return tuple(p.wire_name for p in self.params if p.is_file and p.location == "body")
+        return tuple(p.wire_name for p in self.params if p.is_file and p.in_body)
 
 
 @dataclass
@@ -421,6 +430,22 @@ def _upload_formats(document: dict[str, Any]) -> dict[str, str]:
     return {name: content_types[name] for name in formats}
 
 
+def _success_envelope(operation_id: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [$ref Success, $ref ErrorEnvelope]`` -> the success envelope's ``$ref``.
+
+    Errors arrive as HTTP 200 too; the pipeline raises on their ``code`` before it looks at the
+    ``result``, so only the success envelope types a method's return value.
+    """
+    options = schema.get("anyOf")
+    if options is None:
+        return schema
+    refs = [option.get("$ref", "") for option in options]
+    if len(refs) != 2 or not refs[1].endswith("/ErrorEnvelope"):
+        raise SpecError(f"{operation_id}: a 200 response is [$ref envelope, $ref ErrorEnvelope]")
+    first: dict[str, Any] = options[0]
+    return first
+
+
 def _operation(
     path: str,
     method: str,
@@ -471,6 +496,12 @@ def _operation(
         required = set(body_schema.get("required", []))
         for wire_name, prop in body_schema.get("properties", {}).items():
             is_file = bool(prop.get("x-topview-file"))
+            twin = next((p for p in params if p.wire_name == wire_name), None)
+            if twin is not None and twin.location == "query":
+                # The same field documented in both places (the notice URL check): one Python
+                # argument, sent in both.
+                params[params.index(twin)] = dataclasses.replace(twin, location="both")
+                continue
             params.append(
                 Param(
                     wire_name=wire_name,
@@ -489,6 +520,7 @@ def _operation(
 
     response = raw.get("responses", {}).get("200", {})
     response_schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    response_schema = _success_envelope(operation_id, response_schema)
     if "$ref" not in response_schema:
         raise SpecError(f"{operation_id}: the 200 response must $ref a named envelope schema")
     envelope = types.schemas[types.ref_name(response_schema["$ref"])]

@@ -13,7 +13,7 @@ from .._generated import operations as _operations
 from .._generated.models import (
     M2vExportRequest,
     M2vScript,
-    M2vScriptSegment,
+    M2vScriptSegmentUpdate,
     M2vScriptUpdateRequest,
     M2vScriptUpdateResult,
     M2vSubmitRequest,
@@ -75,8 +75,8 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_id: str,
-        script_contents: Sequence[M2vScriptSegment],
-        script_id: int | None = None,
+        script_contents: Sequence[M2vScriptSegmentUpdate],
+        script_id: int | str | None = None,
     ) -> M2vScriptUpdateResult:
         """Replace the segments of one M2V script
 
@@ -91,7 +91,7 @@ class MarketingVideosResource(Resource):
         Args:
             task_id: ``taskId``. M2V task id.
             script_contents: ``scriptContents``. The new list of segments.
-            script_id: ``scriptId``. Which script to modify; `0` is the first script.
+            script_id: ``scriptId``. Which script to modify; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
 
         ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
         """
@@ -397,7 +397,7 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_id: str,
-        script_id: int | None = None,
+        script_id: int | str | None = None,
         notice_url: str | None = None,
     ) -> Task[M2vTaskResult]:
         """Export one script of an M2V task
@@ -413,7 +413,7 @@ class MarketingVideosResource(Resource):
 
         Args:
             task_id: ``taskId``. M2V task id.
-            script_id: ``scriptId``. Script to export; `0` is the first script.
+            script_id: ``scriptId``. Script to export; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
             notice_url: ``noticeUrl``. Callback URL (marked required on the Chinese page only; DISAGREE).
 
         ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
@@ -438,7 +438,7 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_id: str,
-        script_id: int | None = None,
+        script_id: int | str | None = None,
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,

@@ -68,7 +68,7 @@ class UploadsResource(Resource):
         self,
         *,
         file_id: str,
-    ) -> bool | str:
+    ) -> bool | str | None:
         """Check that an upload finished
 
         Step 3 of the upload flow: `result` is a bare boolean, `true` when the file behind
@@ -85,12 +85,12 @@ class UploadsResource(Resource):
             _operations.CHECK_UPLOAD,
             file_id=file_id,
         )
-        result: bool | str = await self._request(
+        result: bool | str | None = await self._request(
             _operations.CHECK_UPLOAD,
             query={
                 "fileId": file_id,
             },
-            result_type=bool | str,
+            result_type=bool | str | None,
             context={"file_id": file_id},
         )
         return result

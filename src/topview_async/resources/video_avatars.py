@@ -33,8 +33,8 @@ class VideoAvatarsResource(Resource):
     async def submit(
         self,
         *,
-        avatar_source_from: Literal[0, 1, 2, 3],
-        audio_source_from: Literal[0, 1],
+        avatar_source_from: Literal[0, 1, 2, 3] | Literal["0", "1", "2", "3"],
+        audio_source_from: Literal[0, 1] | Literal["0", "1"],
         video_file_id: FileInput | None = None,
         ai_avatar_id: str | None = None,
         image_file_id: FileInput | None = None,
@@ -118,8 +118,8 @@ class VideoAvatarsResource(Resource):
     async def run(
         self,
         *,
-        avatar_source_from: Literal[0, 1, 2, 3],
-        audio_source_from: Literal[0, 1],
+        avatar_source_from: Literal[0, 1, 2, 3] | Literal["0", "1", "2", "3"],
+        audio_source_from: Literal[0, 1] | Literal["0", "1"],
         video_file_id: FileInput | None = None,
         ai_avatar_id: str | None = None,
         image_file_id: FileInput | None = None,

@@ -108,6 +108,7 @@ def parse_notice(
     UNCONFIRMED would only make Topview deliver it again, forever.
     """
     data = _decode(body, max_body_size) if not isinstance(body, Mapping) else dict(body)
+    data = _wrap_bare_result(data)
     try:
         model = CallbackNotice.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -133,6 +134,25 @@ def parse_notice(
         raw=data,
         model=model,
     )
+
+
+def _wrap_bare_result(data: dict[str, Any]) -> dict[str, Any]:
+    """A bare query result (no ``uuid``/``bizType`` wrapper; the spec's ``BareCallbackResult``)
+    as a notice of unknown kind, identified by its ``taskId`` (CORRECTIONS #20).
+
+    Its ``uuid`` is derived from the task id and status, so a redelivery is still a duplicate.
+    """
+    task_id = data.get("taskId")
+    if "uuid" in data or "bizType" in data or not isinstance(task_id, str) or not task_id:
+        return data
+    status = data.get("status") or data.get("taskStatus") or ""
+    return {
+        "uuid": f"bare-{task_id}-{status}",
+        "taskId": task_id,
+        "status": str(status),
+        "errorMsg": data.get("errorMsg"),
+        "result": data,
+    }
 
 
 def typed_result(
