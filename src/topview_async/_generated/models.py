@@ -1015,7 +1015,10 @@ class M2vSubmitRequest(TopviewModel):
     """
     diy_script_style: Annotated[str | None, Field(alias="diyScriptStyle")] = None
     """
-    (newer docs) Script style.
+    (newer docs) Script style. docs.topview.ai lists preset styles (CORRECTIONS #10) whose
+    values were not captured in REFERENCE.md, so any string is passed on; pick one of the
+    styles the docs show.
+
     """
     diy_script_prompt: Annotated[str | None, Field(alias="diyScriptPrompt")] = None
     """

@@ -217,7 +217,7 @@ class MarketingVideosResource(Resource):
             is_diy_script: ``isDiyScript``. Use your own script instead of an AI-written one.
             diy_script_description: ``diyScriptDescription``. Your script text/description when `isDiyScript=true`.
             diy_style: ``diyStyle``. (newer docs) Which DIY mode to use.
-            diy_script_style: ``diyScriptStyle``. (newer docs) Script style.
+            diy_script_style: ``diyScriptStyle``. (newer docs) Script style. docs.topview.ai lists preset styles (CORRECTIONS #10) whose values were not captured in REFERENCE.md, so any string is passed on; pick one of the styles the docs show.
             diy_script_prompt: ``diyScriptPrompt``. (newer docs) Prompt for the script.
             target_audience: ``targetAudience``. (newer docs) Target audience description.
             music_file_id: ``musicFileId``. (newer docs) Background music audio (fileId).
