@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
         UnfinishedTaskError,
         WrongEventLoopError,
     )
+    from ._generated.task_kinds import TaskKind
     from ._transport import AiohttpTransport
     from ._types import FileInput
     from .lib._files import (
@@ -117,6 +118,7 @@ __all__ = [
     "SubmittedRequest",
     "Task",
     "TaskFailedError",
+    "TaskKind",
     "TaskState",
     "TaskTimeoutError",
     "TaskUpdate",
@@ -176,6 +178,7 @@ _LAZY: dict[str, str] = {
     "SubmittedRequest": "._exceptions",
     "Task": ".lib.tasks",
     "TaskFailedError": ".lib.tasks",
+    "TaskKind": "._generated.task_kinds",
     "TaskState": ".lib.tasks",
     "TaskTimeoutError": ".lib.tasks",
     "TaskUpdate": ".lib.tasks",

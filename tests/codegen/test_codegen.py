@@ -109,11 +109,15 @@ def _component_examples() -> list[tuple[str, Any]]:
         bodies += list(operation.get("responses", {}).values())
         for holder in bodies:
             media = holder.get("content", {}).get("application/json", {})
-            ref = media.get("schema", {}).get("$ref", "")
-            name = ref.rsplit("/", 1)[-1]
+            schema = media.get("schema", {})
+            # A 200 response is anyOf [success envelope, ErrorEnvelope]: an example is one of them.
+            branches = [b.get("$ref", "") for b in schema.get("anyOf", [schema])]
             values = [media["example"]] if "example" in media else []
             values += [e["value"] for e in media.get("examples", {}).values() if "value" in e]
-            cases.extend((name, value) for value in values)
+            for value in values:
+                is_error = isinstance(value, dict) and value.get("result", {}) is None
+                ref = branches[-1] if is_error else branches[0]
+                cases.append((ref.rsplit("/", 1)[-1], value))
     return cases
 
 

@@ -47,6 +47,7 @@ from ._task_types import (
 from .polling import DEFAULT_POLL_POLICY, PollPolicy, PollScheduler, poll_scheduler
 
 if TYPE_CHECKING:
+    from .._generated.task_kinds import TaskKind
     from .._models import TopviewModel
     from ..webhooks import NoticeHub
 
@@ -155,9 +156,9 @@ class Task(Generic[ResultT]):
         return f"<Task {self.kind} {self.task_id} {self.state.value}>"
 
     @property
-    def kind(self) -> str:
-        """The task kind, for example ``m2v`` or ``video_avatar``."""
-        return self._spec.kind
+    def kind(self) -> TaskKind:
+        """The task kind, for example ``m2v`` or ``video_avatar`` (what ``client.tasks.get`` takes)."""
+        return cast("TaskKind", self._spec.kind)
 
     @property
     def query_operation(self) -> Operation:
