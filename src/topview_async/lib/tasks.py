@@ -157,7 +157,7 @@ class Task(Generic[ResultT]):
 
     @property
     def kind(self) -> TaskKind:
-        """The task kind, for example ``m2v`` or ``video_avatar`` (what ``client.tasks.get`` takes)."""
+        """The task kind, for example ``m2v`` (what ``client.tasks.get`` takes)."""
         return cast("TaskKind", self._spec.kind)
 
     @property
