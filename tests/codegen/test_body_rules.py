@@ -172,3 +172,15 @@ async def test_video_avatar_rules_cost_no_request(
 
 def test_rules_come_from_the_spec() -> None:
     assert set(BODY_RULES) == {"M2vSubmitRequest", "VideoAvatarSubmitRequest"}
+
+
+@pytest.mark.parametrize("script_id", ["first", -1, "-2"])
+async def test_an_export_script_id_that_is_not_a_number_is_refused(
+    counted: tuple[AsyncTopview, Counter], script_id: int | str
+) -> None:
+    # scriptId is an integer or a string on the wire (CORRECTIONS #7); the export's handle
+    # needs the number, so anything else is refused before the export is submitted.
+    client, counter = counted
+    with pytest.raises(InvalidInputError, match="script_id must be a non-negative integer"):
+        await client.marketing_videos.export(task_id="a" * 32, script_id=script_id)
+    assert counter.requests == []

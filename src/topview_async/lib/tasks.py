@@ -422,6 +422,18 @@ async def submit_task(
     spec = _task_kinds().get(kind) if kind is not None else None
     if spec is None:
         raise ValueError(f"{operation} does not declare a known task kind ({kind!r})")
+    script_id: int | None = None
+    if kind == "m2v_export":
+        # scriptId may be an integer or a numeric string (CORRECTIONS #7); the handle needs
+        # the number, so a non-numeric one is refused here, before the export is submitted.
+        raw_script = body.get("scriptId", body.get("script_id"))
+        text = "0" if raw_script is None else str(raw_script).strip()
+        if not text.isdigit():
+            raise InvalidInputError(
+                f"script_id must be a non-negative integer, got {raw_script!r}",
+                operation=operation,
+            )
+        script_id = int(text)
     body = await upload_local_files(
         client, body, file_fields, operation=operation, body_model=body_model
     )
@@ -439,10 +451,6 @@ async def submit_task(
     task_id = read_field(submitted, "task_id", "taskId")
     if not task_id:
         raise TopviewError("the submit response carries no taskId", operation=operation)
-    script_id: int | None = None
-    if kind == "m2v_export":
-        raw_script = body.get("scriptId", body.get("script_id"))
-        script_id = 0 if raw_script is None else int(str(raw_script))
     return Task(
         client,
         spec,
