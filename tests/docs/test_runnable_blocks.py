@@ -20,8 +20,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from topview_async import _sleep
-from topview_async.testing import SimulatorConfig, SimulatorServer
+from topview_async.testing import SimulatorConfig, SimulatorServer, set_testing
 
 from .blocks import Block, all_blocks
 
@@ -73,14 +72,14 @@ def test_block_runs_against_the_simulator(
     monkeypatch.setenv("TOPVIEW_BASE_URL", topview_simulator.base_url)
     monkeypatch.setenv("TOPVIEW_API_KEY", topview_simulator.api_key)
     monkeypatch.setenv("TOPVIEW_UID", topview_simulator.uid)
-    monkeypatch.setattr(_sleep, "sleep_function", _short_sleeps(anyio.sleep))
     monkeypatch.chdir(tmp_path)
     for index, name in enumerate(SAMPLE_IMAGES):
         (tmp_path / name).write_bytes(_png((60 * index, 120, 200)))
     script = tmp_path / f"{block.name}.py"
     script.write_text(block.code, encoding="utf-8")
 
-    runpy.run_path(str(script), run_name="__main__")
+    with set_testing(True, sleep=_short_sleeps(anyio.sleep)):
+        runpy.run_path(str(script), run_name="__main__")
 
     assert capsys.readouterr().out.strip(), f"{block} printed nothing"
     assert topview_simulator.simulator.requests, f"{block} sent no request to the simulator"
