@@ -63,7 +63,7 @@ _CHUNK_SIZE = 1024 * 1024  # aiohttp buffers up to twice this per response body
 _AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 # httpx sets these itself; aiohttp must frame the body on its own (Content-Length is kept,
 # so a streamed upload with an explicit length is not sent chunked, which S3 rejects).
-_DROPPED_REQUEST_HEADERS = frozenset({"transfer-encoding"})
+_DROPPED_REQUEST_HEADERS = frozenset({b"transfer-encoding"})
 # Bodies up to this size are handed to aiohttp whole: they fit the socket buffers, so writing
 # them cannot stall. Larger ones are written chunk by chunk under the write timeout.
 _WRITE_CHUNK_SIZE = 64 * 1024
@@ -318,8 +318,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             route = self._proxies.for_origin(url.scheme, url.host or "", url.explicit_port)
             if route is not None:
                 options["proxy"] = route.url
-                if route.headers:
-                    options["proxy_headers"] = route.headers
+                if route.headers and url.scheme == "https":
+                    options["proxy_headers"] = route.headers  # sent with the CONNECT
+                elif route.headers:
+                    # A plain-HTTP request goes to the proxy itself, which reads and drops
+                    # these (aiohttp would send proxy_headers only with a CONNECT).
+                    items = headers.items() if isinstance(headers, Mapping) else headers
+                    headers = [*items, *route.headers.items()]
         timeout = self._client_timeout(timeouts)
         write = timeouts.get("write")
         if (
@@ -363,9 +368,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 session,
                 request.method,
                 URL(str(request.url), encoded=True),  # presigned URLs must not be re-encoded
-                [
-                    (name, value)
-                    for name, value in request.headers.multi_items()
+                [  # raw: as the caller spelt them (multi_items() would lowercase the names)
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in request.headers.raw
                     if name.lower() not in _DROPPED_REQUEST_HEADERS
                 ],
                 self._body(request),
