@@ -186,7 +186,7 @@ class HTTPConnections:
 
         return AiohttpTransport(
             max_connections=self.max_connections,
-            ssl=self._ssl_context(),
+            ssl=self._ssl_context,  # built at the first https request, shared by both
             trust_env=self._trust_env,
             proxy=self._proxy,
         )

@@ -229,8 +229,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
         httpx.AsyncClient(transport=AiohttpTransport(max_connections=32))
 
-    ``ssl``: an ``SSLContext``, or ``True``/``False`` for httpx's default context (certifi) or
-    none. ``proxy`` and ``trust_env`` (the ``*_PROXY``/``NO_PROXY`` variables) choose proxies as
+    ``ssl``: an ``SSLContext`` (or a function that makes one, called at the first https
+    request), or ``True``/``False`` for httpx's default context (certifi) or none. ``proxy``
+    and ``trust_env`` (the ``*_PROXY``/``NO_PROXY`` variables) choose proxies as
     ``httpx.AsyncClient`` does; like httpx's own transport, the environment is ignored unless
     ``trust_env=True``.
     """
@@ -239,7 +240,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self,
         *,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        ssl: ssl_module.SSLContext | bool = True,
+        ssl: ssl_module.SSLContext | bool | Callable[[], ssl_module.SSLContext] = True,
         keepalive_expiry: float = 15.0,
         trust_env: bool = False,
         proxy: ProxyTypes | None = None,
@@ -248,6 +249,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise ValueError("max_connections must be at least 1")
         self._max_connections = max_connections
         self._ssl = ssl
+        self._context: ssl_module.SSLContext | None = None
         self._keepalive_expiry = keepalive_expiry
         self._trust_env = trust_env
         self._proxies = ProxyRoutes(proxy, trust_env=trust_env)
@@ -268,17 +270,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._closed:
             raise RuntimeError("AiohttpTransport is closed")
         if self._session is None or self._slots is None:
-            context = (
-                self._ssl
-                if isinstance(self._ssl, ssl_module.SSLContext)
-                else ssl_context(self._ssl, trust_env=self._trust_env)
-            )
             connector = aiohttp.TCPConnector(
                 # The slots below are the one limit (with the pool timeout); a second, silent
                 # queue inside aiohttp would only hide waits from it.
                 limit=0,
                 limit_per_host=0,
-                ssl=context,
+                # The context is given per https request (_ssl_context): building one loads
+                # the CA bundle (~50 ms), which plain-HTTP use never needs.
+                ssl=False,
                 keepalive_timeout=self._keepalive_expiry,
             )
             self._session = aiohttp.ClientSession(
@@ -303,6 +302,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise RuntimeError("AiohttpTransport was opened in a different event loop")
         return self._session, self._slots
 
+    def _ssl_context(self) -> ssl_module.SSLContext:
+        context = self._context
+        if context is None:
+            ssl = self._ssl
+            if isinstance(ssl, ssl_module.SSLContext):
+                context = ssl
+            elif isinstance(ssl, bool):
+                context = ssl_context(ssl, trust_env=self._trust_env)
+            else:
+                context = ssl()
+            self._context = context
+        return context
+
     async def _send(
         self,
         session: aiohttp.ClientSession,
@@ -314,6 +326,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> aiohttp.ClientResponse:
         """``session.request`` with the proxy for ``url`` and the write timeout on ``body``."""
         options: dict[str, Any] = {}
+        if url.scheme == "https":
+            options["ssl"] = self._ssl_context()
         if self._has_proxies:
             route = self._proxies.for_origin(url.scheme, url.host or "", url.explicit_port)
             if route is not None:
