@@ -169,7 +169,8 @@ class HTTPConnections:
                 # _request_headers says every header; httpx's defaults would add to them.
                 self._http.headers.clear()
         if self._limiter is None and self._direct is None and self._user_limits():
-            pool = None if self._timeout is None else self._timeout.pool
+            # Not given with an http_client: that client's own pool timeout applies.
+            pool = (self._timeout or self._http.timeout).pool
             self._limiter = InFlightLimit(self.max_connections, pool)
         return self._http, self._limiter
 

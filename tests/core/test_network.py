@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -141,6 +143,52 @@ async def test_environment_proxy_serves_api_calls_and_storage(
     assert len(proxy.targets) == 5
     assert proxy.targets[0] == f"{server.url}/v1/thing"
     assert len(server.requests) == 5
+
+
+@contextmanager
+def servers_in_a_thread() -> Iterator[tuple[Any, Proxy]]:
+    """The loopback server and the proxy on an asyncio loop of their own, for trio clients."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def run() -> None:
+        async with serve() as server, forwarding_proxy() as proxy:
+            state.update(server=server, proxy=proxy, stop=asyncio.Event())
+            ready.set()
+            await state["stop"].wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
+    thread.start()
+    try:
+        assert ready.wait(GUARD)
+        yield state["server"], state["proxy"]
+    finally:
+        if "stop" in state:
+            loop.call_soon_threadsafe(state["stop"].set)
+        thread.join(GUARD)
+        loop.close()
+
+
+@pytest.mark.parametrize("configured_by", ["environment", "argument"])
+def test_trio_uses_the_proxy_on_the_httpx_send_path(
+    monkeypatch: pytest.MonkeyPatch, configured_by: str
+) -> None:
+    with servers_in_a_thread() as (server, proxy):
+        kwargs: dict[str, Any] = {}
+        if configured_by == "environment":
+            monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        else:
+            kwargs["proxy"] = proxy.url
+
+        async def main() -> None:
+            async with client_for(server.url, **kwargs) as client:
+                assert client._direct is None
+                await _use_every_path(client, server.url)
+
+        anyio.run(main, backend="trio")
+    assert len(proxy.targets) == 4
+    assert len(server.requests) == 4
 
 
 async def test_lowercase_and_all_proxy_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
