@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import ssl as ssl_module
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any
@@ -74,8 +75,10 @@ def _connect_message(exc: aiohttp.ClientConnectorError) -> str:
     cause: object = getattr(exc, "certificate_error", None) or exc.os_error
     if isinstance(cause, ssl_module.SSLError | ssl_module.CertificateError):
         reason = str(cause)
+    elif isinstance(cause, socket.gaierror):  # DNS: negative EAI_* codes, own messages
+        reason = cause.strerror or str(cause)
     elif isinstance(cause, OSError) and cause.errno:
-        reason = os.strerror(cause.errno)
+        reason = os.strerror(cause.errno)  # asyncio's text repeats the address
     else:
         reason = str(cause) or type(cause).__name__
     where = "proxy" if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import anyio
 import httpx
 import pytest
@@ -27,7 +29,7 @@ from topview_async._exceptions import (
 )
 from topview_async._generated import operations
 from topview_async._operation import Operation
-from topview_async._transport import AiohttpTransport
+from topview_async._transport import AiohttpTransport, map_aiohttp_exception
 
 from .helpers import API_KEY, READ, SUBMIT, UID, call
 from .loopback import refused_url, serve
@@ -497,3 +499,15 @@ def test_blank_credentials_given_as_arguments_are_refused(argument: str, value: 
 def test_tls_and_proxy_settings_do_not_mix_with_a_user_http_client() -> None:
     with pytest.raises(ConfigurationError, match="http_client"):
         AsyncTopview(api_key=API_KEY, uid=UID, http_client=httpx.AsyncClient(), verify=False)
+
+
+def test_dns_failure_message_is_clean_too() -> None:
+    # Built by hand: a real lookup would leave the loopback interface.
+    key = SimpleNamespace(host="api.topview.test", port=443, ssl=True, is_ssl=True)
+    failure = aiohttp.ClientConnectorDNSError(
+        key,  # type: ignore[arg-type]
+        socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+    )
+    mapped = map_aiohttp_exception(failure, httpx.Request("GET", "https://api.topview.test/"))
+    assert isinstance(mapped, httpx.ConnectError)
+    assert str(mapped) == "cannot connect to api.topview.test:443: Name or service not known"
