@@ -15,6 +15,7 @@ no free slot within the pool timeout       ``PoolTimeout``             no
 ``ClientConnectorError`` (DNS, refused,    ``ConnectError``            no
 TLS handshake, proxy connect)
 ``ClientHttpProxyError``                   ``ProxyError``              no
+a body chunk not written within ``write``  ``WriteTimeout``            maybe
 ``SocketTimeoutError`` / other timeouts    ``ReadTimeout``             maybe
 ``ServerDisconnectedError``, invalid HTTP  ``RemoteProtocolError``     maybe
 ``ClientOSError``, ``ClientPayloadError``  ``ReadError``               maybe
