@@ -58,6 +58,7 @@ from yarl import URL
 
 from ._config import DEFAULT_MAX_CONNECTIONS
 from ._network import ProxyRoutes, ProxyTypes, ssl_context
+from ._slots import Slots
 
 __all__ = ["AiohttpTransport"]
 
@@ -156,19 +157,6 @@ def _http_version(response: aiohttp.ClientResponse) -> bytes:
     return b"HTTP/1.1" if version is None else f"HTTP/{version.major}.{version.minor}".encode()
 
 
-async def _acquire(slots: asyncio.Semaphore, pool_timeout: float | None) -> bool:
-    """Take a connection slot; ``False`` if none was free within ``pool_timeout``."""
-    if not slots.locked():
-        await slots.acquire()  # free: returns at once, no timeout machinery needed
-        return True
-    try:
-        async with asyncio.timeout(pool_timeout):
-            await slots.acquire()
-    except TimeoutError:
-        return False
-    return True
-
-
 def _failed_request(
     method: str, url: str, headers: Mapping[str, str], content: bytes | None
 ) -> httpx.Request:
@@ -259,12 +247,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._proxies = ProxyRoutes(proxy, trust_env=trust_env)
         self._has_proxies = bool(self._proxies)
         self._session: aiohttp.ClientSession | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
-    def _ensure_session(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+    def _ensure_session(self) -> tuple[aiohttp.ClientSession, Slots]:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -300,7 +288,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # one of ClientSession's declared ones.)
             if hasattr(self._session, "_retry_connection"):
                 self._session._retry_connection = False
-            self._slots = asyncio.Semaphore(self._max_connections)
+            self._slots = Slots(self._max_connections)
             self._loop = loop
         elif self._loop is not loop:
             raise RuntimeError("AiohttpTransport was opened in a different event loop")
@@ -379,7 +367,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session, slots = self._ensure_session()
         timeouts = request.extensions.get("timeout", {})
-        if not await _acquire(slots, timeouts.get("pool")):
+        if not await slots.acquire(timeouts.get("pool")):
             raise httpx.PoolTimeout("no free connection slot", request=request)
         try:
             response = await self._send(
@@ -425,7 +413,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         ``httpx.Timeout.as_dict()``.
         """
         session, slots = self._ensure_session()
-        if not await _acquire(slots, timeouts.get("pool")):
+        if not await slots.acquire(timeouts.get("pool")):
             request = _failed_request(method, url, headers, content)
             raise httpx.PoolTimeout("no free connection slot", request=request)
         if content is not None and len(content) > _WRITE_CHUNK_SIZE:
