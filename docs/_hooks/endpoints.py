@@ -1,7 +1,8 @@
 """MkDocs hooks: the endpoint tables generated from ``openapi/topview.yaml``; docstring cleanup.
 
 A page that contains ``<!-- endpoint-table -->`` or ``<!-- task-kind-table -->`` gets the table
-in its place at build time, so the published list of endpoints can never drift from the spec.
+in its place at build time, and ``<!-- resource-classes -->`` becomes one mkdocstrings entry per
+generated resource class, so the published endpoints and resources can never drift from the spec.
 Each SDK method is an autorefs link to its reference entry: with ``mkdocs build --strict`` an
 operation whose method is missing from the generated resources fails the build.
 """
@@ -18,6 +19,7 @@ SPEC = Path(__file__).resolve().parents[2] / "openapi" / "topview.yaml"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 ENDPOINT_MARKER = "<!-- endpoint-table -->"
 TASK_KIND_MARKER = "<!-- task-kind-table -->"
+RESOURCES_MARKER = "<!-- resource-classes -->"
 
 
 def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,11 +99,23 @@ def task_kind_table(spec: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def resource_classes(spec: dict[str, Any]) -> str:
+    """A mkdocstrings directive per generated resource class, in the spec's tag order."""
+    directives = []
+    for tag in spec.get("tags", []):
+        resource, class_name = tag.get("x-sdk-resource"), tag.get("x-sdk-class")
+        if resource and class_name:
+            directives.append(f"::: {_module_of(resource)}.{class_name}Resource")
+    return "\n\n".join(dict.fromkeys(directives))
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
-    if ENDPOINT_MARKER not in markdown and TASK_KIND_MARKER not in markdown:
+    markers = (ENDPOINT_MARKER, TASK_KIND_MARKER, RESOURCES_MARKER)
+    if not any(marker in markdown for marker in markers):
         return markdown
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     markdown = markdown.replace(ENDPOINT_MARKER, endpoint_table(spec))
+    markdown = markdown.replace(RESOURCES_MARKER, resource_classes(spec))
     return markdown.replace(TASK_KIND_MARKER, task_kind_table(spec))
 
 
