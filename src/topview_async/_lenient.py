@@ -14,7 +14,7 @@ validation (pydantic's ``model_construct``), recursively:
 The outer shape must hold: a model needs an object, a list needs a list, and a ``bool`` or
 another plain value must validate. When it does not (an array where an object was
 declared, a string where a boolean was), nothing honest can be built, so
-:func:`build_leniently` raises :class:`ShapeMismatch` and the pipeline raises
+:func:`build_leniently` says why instead, and the pipeline raises
 :class:`ResponseValidationError` even in lenient mode. Inside a model, the same mismatch
 keeps the raw value in that field instead (that is what "without validation" means there).
 """
@@ -29,11 +29,11 @@ from typing import Any, Final
 import pydantic
 from pydantic_core import PydanticUndefined
 
-__all__ = ["ShapeMismatch", "build_leniently"]
+__all__ = ["build_leniently"]
 
 
-class ShapeMismatch(Exception):
-    """The value cannot be built into the declared type at all (internal to the pipeline)."""
+class _ShapeMismatch(Exception):
+    """The value cannot be built into the declared type at all."""
 
 
 _ADAPTERS: Final[dict[object, pydantic.TypeAdapter[Any]]] = {}
@@ -43,10 +43,14 @@ a task whose results keep failing comes again and again."""
 _UNION_ORIGINS: Final = (typing.Union, types.UnionType)
 
 
-def build_leniently(type_: Any, value: object) -> Any:
+def build_leniently(type_: Any, value: object) -> tuple[Any, str | None]:
     """``value`` as ``type_``: validated where it validates, built without validation where
-    it does not. Raises :class:`ShapeMismatch` when not even the outer shape fits."""
-    return _build(type_, value)
+    it does not. Returns ``(built, None)``, or ``(None, why)`` when not even the outer shape
+    fits."""
+    try:
+        return _build(type_, value), None
+    except _ShapeMismatch as mismatch:
+        return None, str(mismatch)
 
 
 def _validated(type_: Any, value: object) -> tuple[bool, Any]:
@@ -73,20 +77,20 @@ def _build(type_: Any, value: object) -> Any:
     if _is_model(type_):
         if isinstance(value, Mapping):
             return _model(type_, value)
-        raise ShapeMismatch(f"{type_.__name__} needs an object, got {type(value).__name__}")
+        raise _ShapeMismatch(f"{type_.__name__} needs an object, got {type(value).__name__}")
     if origin in _UNION_ORIGINS:
         for member in args:
             try:
                 return _build(member, value)
-            except ShapeMismatch:
+            except _ShapeMismatch:
                 continue
-        raise ShapeMismatch(f"no member of {type_} fits a {type(value).__name__}")
+        raise _ShapeMismatch(f"no member of {type_} fits a {type(value).__name__}")
     if origin is list and isinstance(value, list):
         return [_build(args[0], item) if args else item for item in value]
     if origin is dict and isinstance(value, Mapping):
         item_type = args[1] if len(args) == 2 else Any
         return {key: _build(item_type, item) for key, item in value.items()}
-    raise ShapeMismatch(f"{type(value).__name__} is not {type_}")
+    raise _ShapeMismatch(f"{type(value).__name__} is not {type_}")
 
 
 def _inner(type_: Any, value: object) -> Any:

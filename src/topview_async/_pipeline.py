@@ -204,11 +204,10 @@ class RequestPipeline:
             if not self._client.strict_responses:
                 # Lenient mode: still the declared type (so the signature holds), built
                 # without validation where the data does not fit; see _lenient.py.
-                from ._lenient import ShapeMismatch, build_leniently
+                from ._lenient import build_leniently
 
-                try:
-                    built = build_leniently(result_type, result)
-                except ShapeMismatch as mismatch:
+                built, mismatch = build_leniently(result_type, result)
+                if mismatch is not None:
                     # Not even the outer shape fits: no honest value of the declared type.
                     summary = f"{summary} (not buildable leniently either: {mismatch})"
                 else:
