@@ -5,6 +5,8 @@
     task = await client.marketing_videos.submit(product_link=url)
     print(task.task_id)                        # store it; Task.from_id(...) rebuilds the handle
     video = await task.wait()                  # the typed query result once finished
+    files = await task.result_files()          # its videos: list[ResultFile] (url, name)
+    paths = await task.download("out/")        # or saved to disk: list[Path]
 
     async for update in task.watch():          # or follow the status changes
         print(update.status, update.state)
