@@ -9,6 +9,7 @@ name the sources use.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,29 @@ def _scraper(result: object, _script_id: int | None) -> list[str | None]:
     return [_url(item, ("file_url", "fileUrl")) for item in media]
 
 
+def _wire_paths(*paths: str) -> Callable[[object, int | None], list[str | None]]:
+    """URLs at ``x-topview-task.resultFiles`` wire paths: dots nest, ``[]`` is every item."""
+
+    def extract(result: object, _script_id: int | None) -> list[str | None]:
+        found: list[str | None] = []
+        for path in paths:
+            values: list[object] = [result]
+            for part in path.split("."):
+                name = part.removesuffix("[]")
+                python_name = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+                values = [read_field(value, python_name, name) for value in values]
+                if part.endswith("[]"):
+                    values = [item for value in values for item in _items(value)]
+            found += [value if isinstance(value, str) else None for value in values]
+        return found
+
+    return extract
+
+
+_VIDEOS: Final = _wire_paths("videos[].filePath")
+_IMAGES: Final = _wire_paths("images[].filePath")
+_VOICE: Final = _wire_paths("voice.demoAudioUrl")
+
 _URL_FIELDS: Final = (("url", "url"), ("file_url", "fileUrl"), ("file_path", "filePath"))
 
 RESULT_FILES: Final[Mapping[str, Callable[[object, int | None], list[str | None]]]] = {
@@ -95,6 +119,20 @@ RESULT_FILES: Final[Mapping[str, Callable[[object, int | None], list[str | None]
     "anyshoot": _each(("images", "images"), *_URL_FIELDS, ("image_url", "imageUrl")),
     "image_to_video": _image_to_video,
     "scraper": _scraper,
+    "image_to_video_v2": _VIDEOS,
+    "text_to_video": _VIDEOS,
+    "omni_reference": _VIDEOS,
+    "storyboard": _VIDEOS,
+    "text_to_image": _IMAGES,
+    "image_edit": _IMAGES,
+    "anyshoot_product_model": _IMAGES,
+    "remove_background": _wire_paths("bgRemovedImagePath", "maskImagePath"),
+    "photo_avatar": _wire_paths("finishedVideoUrl"),
+    "product_avatar_image_to_video_v2": _wire_paths("finishedVideoUrl"),
+    "product_avatar_image_replace_v3": _wire_paths("replaceProductResult[].url"),
+    "text_to_speech": _VOICE,
+    "voice_clone": _VOICE,
+    "board_download": _wire_paths("downloadUrl"),
 }
 """Per task kind: the URLs of the files a finished result points to."""
 

@@ -96,9 +96,10 @@ class Tasks:
     def get(self, kind: str, task_id: str, *, script_id: int | None = None) -> Task[Any]:
         """A handle for a task submitted earlier (for example before a restart).
 
-        ``kind`` is the task kind (``m2v``, ``m2v_export``, ``video_avatar``,
-        ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``,
-        ``image_to_video``, ``scraper``); for ``m2v_export`` pass the exported ``script_id``.
+        ``kind`` is the task kind (the ``x-topview-task`` kinds of the spec: ``m2v``,
+        ``m2v_export``, ``video_avatar``, ``image_to_video_v2``, ``text_to_speech``, ...; the
+        README's endpoint table lists them all); for ``m2v_export`` pass the exported
+        ``script_id``.
         ``await handle.wait()`` then polls it like a fresh one.
         """
         return get_task(self._client, kind, task_id, script_id=script_id)

@@ -17,14 +17,23 @@ from typing import Any, Final
 import pydantic
 
 from .._generated.models import (
+    AnyShootProductModelResult,
     AnyShootTaskResult,
+    BoardDownloadResult,
     CallbackNotice,
+    GenerativeVideoTaskResult,
+    ImageGenerationTaskResult,
     ImageToVideoTaskResult,
     M2vTaskResult,
+    PhotoAvatarTaskResult,
     ProductAvatarImageReplaceResult,
+    ProductAvatarImageReplaceV3Result,
     ProductAvatarImageToVideoResult,
+    ProductAvatarImageToVideoV2Result,
+    RemoveBackgroundTaskResult,
     ScraperTaskResult,
     VideoAvatarTaskResult,
+    VoiceTaskResult,
 )
 from .._models import TopviewModel
 from ..lib._status import TaskState, normalize_status
@@ -55,6 +64,21 @@ BIZ_TYPE_KINDS: Final[Mapping[str, str]] = {
     "PRODUCT_ANY_SHOOT": "anyshoot",
     "COMMON_TASK_IMAGE2VIDEO": "image_to_video",
     "SCRAPER": "scraper",
+    # Newer endpoints: their x-topview-task bizTypes (several are the spec's assumption).
+    "COMMON_TASK_IMAGE2VIDEO_V2": "image_to_video_v2",
+    "COMMON_TASK_TEXT2VIDEO": "text_to_video",
+    "COMMON_TASK_OMNI_REFERENCE": "omni_reference",
+    "COMMON_TASK_STORYBOARD": "storyboard",
+    "COMMON_TASK_TEXT2IMAGE": "text_to_image",
+    "COMMON_TASK_IMAGE_EDIT": "image_edit",
+    "COMMON_TASK_REMOVE_BACKGROUND": "remove_background",
+    "PHOTO_AVATAR": "photo_avatar",
+    "PRODUCT_AVATAR_IMAGE2VIDEO_V2": "product_avatar_image_to_video_v2",
+    "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3": "product_avatar_image_replace_v3",
+    "PRODUCT_ANY_SHOOT_PRODUCT_MODEL": "anyshoot_product_model",
+    "VOICE_TEXT2VOICE": "text_to_speech",
+    "VOICE_CLONE": "voice_clone",
+    "BOARD_BATCH_DOWNLOAD": "board_download",
 }
 """Documented ``bizType`` -> the SDK's task kind (the ``x-topview-task`` kinds of the spec)."""
 
@@ -67,6 +91,20 @@ KIND_RESULT_MODELS: Final[Mapping[str, type[TopviewModel]]] = {
     "anyshoot": AnyShootTaskResult,
     "image_to_video": ImageToVideoTaskResult,
     "scraper": ScraperTaskResult,
+    "image_to_video_v2": GenerativeVideoTaskResult,
+    "text_to_video": GenerativeVideoTaskResult,
+    "omni_reference": GenerativeVideoTaskResult,
+    "storyboard": GenerativeVideoTaskResult,
+    "text_to_image": ImageGenerationTaskResult,
+    "image_edit": ImageGenerationTaskResult,
+    "remove_background": RemoveBackgroundTaskResult,
+    "photo_avatar": PhotoAvatarTaskResult,
+    "product_avatar_image_to_video_v2": ProductAvatarImageToVideoV2Result,
+    "product_avatar_image_replace_v3": ProductAvatarImageReplaceV3Result,
+    "anyshoot_product_model": AnyShootProductModelResult,
+    "text_to_speech": VoiceTaskResult,
+    "voice_clone": VoiceTaskResult,
+    "board_download": BoardDownloadResult,
 }
 """Task kind -> the generated model of its query result (what a callback's ``result`` is)."""
 
