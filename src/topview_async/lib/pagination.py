@@ -41,7 +41,7 @@ async def paginate(
     for page_no in range(first_page, first_page + MAX_PAGES):
         page = await fetch_page(page_no)
         # A board's result page names its items ``list`` ([SKILL] board.py), every other ``data``.
-        items = read_field(page, "data", "data") or read_field(page, "list", "list") or []
+        items = read_field(page, "data", "data") or read_field(page, "list_", "list") or []
         if not isinstance(items, list):
             raise TypeError(f"page {page_no} has no list of items: {type(items).__name__}")
         for item in items:

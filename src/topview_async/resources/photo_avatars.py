@@ -272,6 +272,7 @@ class PhotoAvatarsResource(Resource):
                 "categoryId": category_id,
             },
             body_model=PhotoAvatarTemplateCreateRequest,
+            file_fields=("templateImageFileId",),
             result_type=PhotoAvatarTemplate,
         )
         return result
