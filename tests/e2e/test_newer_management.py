@@ -130,6 +130,17 @@ async def test_photo_templates_and_custom_avatars(
         t.template_id async for t in client.photo_avatars.list_all_templates()
     ]
 
+    # A public template's photo can be animated directly.
+    public = sim.simulator.catalog.photo_templates[0]["templateImageFileId"]
+    talking = await client.photo_avatars.run(
+        mode="avatar4Fast",
+        script_mode="text",
+        template_image_file_id=public,
+        tts_text="Hello",
+        voice_id=sim.simulator.catalog.voices[0]["voiceId"],
+    )
+    assert talking.finished_video_url
+
     known = sim.simulator.catalog.custom_avatar_tasks[0]["taskId"]
     avatar = await client.ai_avatars.query_video_to_avatar(task_id=known)
     assert avatar.status == "success"

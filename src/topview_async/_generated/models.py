@@ -1537,7 +1537,7 @@ class ImageToVideoV2Request(TopviewModel):
     """
     resolution: int | None = None
     """
-    Vertical resolution: 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+    Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
     """
     duration: int | None = None
     """
@@ -2274,7 +2274,7 @@ class OmniReferenceRequest(TopviewModel):
     """
     resolution: int | None = None
     """
-    Vertical resolution (model-dependent).
+    Resolution in p (short side; model-dependent).
     """
     duration: int | None = None
     """
@@ -3701,7 +3701,7 @@ class TextToVideoRequest(TopviewModel):
     """
     resolution: int | None = None
     """
-    Vertical resolution (model-dependent).
+    Resolution in p (short side; model-dependent).
     """
     duration: int | None = None
     """

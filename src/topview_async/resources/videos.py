@@ -104,7 +104,7 @@ class VideosResource(Resource):
             reference_image_file_ids: ``referenceImageFileIds``. Reference images (fileIds) for multi-reference models (at least 2).
             prompt: ``prompt``. What should happen in the video.
             aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Vertical resolution: 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
             duration: ``duration``. Seconds (model-dependent, for example 4-15).
             sound: ``sound``. Native audio `on`/`off` (default `off`); only for models with native audio.
             generating_count: ``generatingCount``. Number of videos, 1-4.
@@ -303,7 +303,7 @@ class VideosResource(Resource):
             model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
             prompt: ``prompt``. What the video shows.
             aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Vertical resolution (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side; model-dependent).
             duration: ``duration``. Seconds (model-dependent).
             sound: ``sound``. Native audio `on`/`off` (default `off`); only for models with native audio.
             generating_count: ``generatingCount``. Number of videos, 1-4.
@@ -492,7 +492,7 @@ class VideosResource(Resource):
             input_images: ``inputImages``. Named reference images.
             input_videos: ``inputVideos``. Named reference videos.
             aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Vertical resolution (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side; model-dependent).
             duration: ``duration``. Seconds (model-dependent).
             generating_count: ``generatingCount``. Number of videos, 1-4.
             internet_search: ``internetSearch``. Let the model search the web (`Standard`/`Fast` only).

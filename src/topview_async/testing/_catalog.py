@@ -71,6 +71,8 @@ class Catalog:
             for n in PHOTO_TEMPLATE_CATEGORIES
         ]
         self.photo_templates = [self._photo_template(i) for i in range(12)]
+        self.file_ids = frozenset(t["templateImageFileId"] for t in self.photo_templates)
+        """Files every account may reference (the public photo templates' photos)."""
         self.custom_avatar_tasks = [self._custom_avatar_task(i) for i in range(2)]
         """Finished video-to-AI-avatar tasks (made on the website: the submit is not in the API)."""
 

@@ -146,7 +146,7 @@ class Simulator:
         """4004 unless every given id was issued to ``uid`` and its bytes were uploaded."""
         now = self.now()
         for file_id in file_ids:
-            if file_id is None:
+            if file_id is None or file_id in self.catalog.file_ids:
                 continue
             upload = self.uploads.get(file_id)
             if upload is None or upload.uid != uid or not upload.usable(now):
