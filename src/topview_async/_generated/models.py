@@ -2181,7 +2181,7 @@ class NamedMediaFile(TopviewModel):
     """
     file_id: Annotated[str, Field(alias="fileId")]
     """
-    fileId from the upload flow (upload local files with `client.uploads.upload` first).
+    fileId from the upload flow. Nested in an object, so the stub does not upload a local path here: use `client.uploads.upload` first.
     """
 
 
