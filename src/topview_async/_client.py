@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +33,7 @@ from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopEr
 from ._http import DEFAULT_PORTS, Credentials, HTTPConnections
 from ._logging import configure_from_environment
 from ._redact import mask_secret
+from .lib._notice_hub import NoticeHub
 from .lib.polling import (
     DEFAULT_MAX_IN_FLIGHT_POLLS,
     DEFAULT_POLL_POLICY,
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     import anyio.lowlevel
 
     from ._pipeline import RequestPipeline
-    from .lib._files import ProgressCallback
+    from .lib._files import TransferProgress
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
     from .resources import (
@@ -83,21 +85,35 @@ class AsyncTopview(HTTPConnections):
 
     * ``timeout``: seconds or an :class:`httpx.Timeout`; ``None`` disables timeouts.
       Default: :data:`~topview_async._config.DEFAULT_TIMEOUT` (10 s connect, 60 s read).
-    * ``retry``: a :class:`RetryPolicy`; ``None`` disables retries.
+    * ``retry``: a :class:`RetryPolicy` for API calls, upload PUTs and checks, and downloads
+      (readable as ``client.retry``); ``None`` disables retries everywhere.
     * ``max_connections``: Topview requests in flight at once; more callers wait their turn.
     * ``strict_responses``: when ``False``, a ``result`` that does not match the spec is
       returned as the raw JSON data (with a warning logged) instead of raising
       :class:`ResponseValidationError`.
     * ``poll``: the default :class:`PollPolicy` of ``task.wait()``; ``max_in_flight_polls``
       and ``poll_rate`` (queries per second, ``None``: unlimited) cap how hard all waits of
-      this client poll together.
+      this client poll together, through ``client.poll_scheduler``.
     * ``local_files``: when ``False``, a ``str`` in a file-id argument is always sent as a file
       id, never read from disk (use it when submits carry your users' input).
-    * ``http_client``: your own :class:`httpx.AsyncClient` (proxies, custom TLS, tests). You own
-      it: :meth:`aclose` does not close it. The SDK never sets credentials on it; they are added
-      to each Topview request only.
+    * ``proxy``: a proxy URL (``"http://user:pass@proxy:3128"``) or :class:`httpx.Proxy` for
+      every request, Topview calls and storage uploads/downloads alike.
+    * ``trust_env``: when ``True`` (the default, as in httpx), ``HTTP_PROXY``, ``HTTPS_PROXY``,
+      ``ALL_PROXY`` and ``NO_PROXY`` (either case) choose proxies when ``proxy`` is not given,
+      and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` the trust store; ``False`` ignores them.
+    * ``verify``: ``True`` (certifi's CA bundle, as httpx), ``False`` (no TLS verification), a
+      CA bundle file or directory, or an :class:`ssl.SSLContext`.
+    * ``cert``: a client certificate: a PEM file with the key, or ``(certfile, keyfile)`` or
+      ``(certfile, keyfile, password)``.
+    * ``http_client``: your own :class:`httpx.AsyncClient`. You own it: :meth:`aclose` does not
+      close it. The SDK never sets credentials on it; they are added to each Topview request
+      only. Its own proxy/TLS settings apply (``proxy``, ``verify``, ``cert`` are refused).
     * ``transport``: an httpx transport to use instead of the default aiohttp-backed one; it is
       closed by :meth:`aclose`, like ``httpx.AsyncClient(transport=...)`` does.
+
+    Every timeout of ``timeout`` holds on every path: ``connect``, ``read``, ``write`` (an
+    upload to a server that stops reading fails instead of hanging) and ``pool`` (waiting
+    longer than that for one of the ``max_connections`` slots raises :class:`APITimeoutError`).
 
     A client belongs to the event loop it is first used in; use one client per loop.
     """
@@ -118,11 +134,23 @@ class AsyncTopview(HTTPConnections):
         max_in_flight_polls: int = DEFAULT_MAX_IN_FLIGHT_POLLS,
         poll_rate: float | None = DEFAULT_POLL_RATE,
         local_files: bool = True,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        trust_env: bool = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        cert: str | tuple[str, str] | tuple[str, str, str] | None = None,
     ) -> None:
         configure_from_environment()
         self.poll_policy: PollPolicy = poll if poll is not None else DEFAULT_POLL_POLICY
-        self._poll_scheduler = PollScheduler(max_in_flight=max_in_flight_polls, rate=poll_rate)
+        self.poll_scheduler: PollScheduler = PollScheduler(
+            max_in_flight=max_in_flight_polls, rate=poll_rate
+        )
+        """Every task query of this client goes through it (caps, rate, learned durations)."""
+        self.notice_hub: NoticeHub = NoticeHub()
+        """Where receivers bound to this client (``client=``) hand over callbacks to waits."""
         self.local_files = local_files
+        for argument, value in (("api_key", api_key), ("uid", uid)):
+            if value is not None and not value.strip():
+                raise ConfigurationError(f"{argument} is blank: pass the value Topview gave you")
         api_key = api_key or os.environ.get(ENV_API_KEY, "").strip()
         uid = uid or os.environ.get(ENV_UID, "").strip()
         missing = [name for name, value in ((ENV_API_KEY, api_key), (ENV_UID, uid)) if not value]
@@ -133,6 +161,11 @@ class AsyncTopview(HTTPConnections):
             )
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
+        if http_client is not None and (proxy is not None or verify is not True or cert):
+            raise ConfigurationError(
+                "proxy, verify and cert configure the SDK's own connections; with http_client, "
+                "set them on your httpx.AsyncClient"
+            )
         if max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
         base = httpx.URL(base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL)
@@ -141,6 +174,7 @@ class AsyncTopview(HTTPConnections):
 
         self._credentials = Credentials(api_key, uid)
         self._base_prefix = str(base).rstrip("/")
+        self._credentials_scope = self._base_prefix + "/"
         self.base_url = httpx.URL(self._base_prefix)
         self.max_connections = max_connections
         self.strict_responses = strict_responses
@@ -159,6 +193,11 @@ class AsyncTopview(HTTPConnections):
         self._timeouts: dict[str, float | None] = (
             {} if self._timeout is None else self._timeout.as_dict()
         )
+        self._proxy = proxy
+        self._trust_env = trust_env
+        self._verify = verify
+        self._cert = cert
+        self._ssl = None
         self._user_http_client = http_client
         self._user_transport = transport
         self._http = http_client
@@ -369,14 +408,18 @@ class AsyncTopview(HTTPConnections):
         *,
         expected_size: int | None = None,
         expected_etag: str | None = None,
-        progress: ProgressCallback | None = None,
+        progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
     ) -> Path:
         """Stream ``url`` (a result video or image) to ``dest`` and return the path.
 
         Constant memory (2 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
-        where given) verified, resumed with a Range request if the connection drops, and renamed
-        into place only when complete: ``dest`` is never left half-written. No Topview
-        credentials are sent to the storage or CDN host.
+        where given) verified, resumed with a Range request if the connection drops (only when
+        the server proved the file unchanged), and renamed into place only when complete:
+        ``dest`` is never left half-written. No Topview credentials are sent to the storage or
+        CDN host. Attempts and backoff follow the client's ``retry`` policy; ``timeout``
+        (default ``retry.timeout``) bounds the whole download and raises
+        :class:`DownloadTimeoutError`.
 
             path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
         """
@@ -389,6 +432,8 @@ class AsyncTopview(HTTPConnections):
             expected_size=expected_size,
             expected_etag=expected_etag,
             progress=progress,
+            retry=self.retry,  # the client's one retry policy
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:

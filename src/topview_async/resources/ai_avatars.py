@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     AiAvatar,
@@ -122,6 +123,10 @@ class AiAvatarsResource(Resource):
 
         ``GET /v1/common_task/video2aiAvatar/query`` (operation ``queryVideoToAiAvatarTask``).
         """
+        _rules.require(
+            _operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
+            task_id=task_id,
+        )
         result: VideoToAiAvatarTaskResult = await self._request(
             _operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
             query={

@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     AnyShootProductModelRequest,
@@ -74,6 +75,12 @@ class AnyShootResource(Resource):
 
         ``POST /v1/product_anyShoot/task/submit`` (operation ``submitAnyShootTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_ANY_SHOOT_TASK,
+            product_image_file_id=product_image_file_id,
+            template_mask_file_id=template_mask_file_id,
+            mode=mode,
+        )
         return await self._submit_task(
             _operations.SUBMIT_ANY_SHOOT_TASK,
             body={
@@ -145,6 +152,10 @@ class AnyShootResource(Resource):
 
         ``GET /v1/product_anyShoot/task/result`` (operation ``queryAnyShootTask``).
         """
+        _rules.require(
+            _operations.QUERY_ANY_SHOOT_TASK,
+            task_id=task_id,
+        )
         result: AnyShootTaskResult = await self._request(
             _operations.QUERY_ANY_SHOOT_TASK,
             query={
@@ -324,6 +335,10 @@ class AnyShootResource(Resource):
 
         ``GET /v3/product_anyShoot/product_model/task/result`` (operation ``queryAnyShootProductModelTask``).
         """
+        _rules.require(
+            _operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
+            task_id=task_id,
+        )
         result: AnyShootProductModelResult = await self._request(
             _operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
             query={

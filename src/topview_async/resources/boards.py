@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     Board,
@@ -98,6 +99,10 @@ class BoardsResource(Resource):
 
         ``POST /boards/create`` (operation ``createBoard``).
         """
+        _rules.require(
+            _operations.CREATE_BOARD,
+            name=name,
+        )
         result: Board = await self._request(
             _operations.CREATE_BOARD,
             body={
@@ -122,6 +127,10 @@ class BoardsResource(Resource):
 
         ``GET /boards/detail`` (operation ``getBoard``).
         """
+        _rules.require(
+            _operations.GET_BOARD,
+            board_id=board_id,
+        )
         result: Board = await self._request(
             _operations.GET_BOARD,
             query={
@@ -147,6 +156,11 @@ class BoardsResource(Resource):
 
         ``PUT /boards/update`` (operation ``updateBoard``).
         """
+        _rules.require(
+            _operations.UPDATE_BOARD,
+            board_id=board_id,
+            name=name,
+        )
         result: Board = await self._request(
             _operations.UPDATE_BOARD,
             body={
@@ -172,6 +186,10 @@ class BoardsResource(Resource):
 
         ``DELETE /boards/delete`` (operation ``deleteBoard``).
         """
+        _rules.require(
+            _operations.DELETE_BOARD,
+            board_id=board_id,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_BOARD,
             query={
@@ -211,6 +229,10 @@ class BoardsResource(Resource):
 
         ``GET /boards/tasks/list`` (operation ``listBoardTasks``).
         """
+        _rules.require(
+            _operations.LIST_BOARD_TASKS,
+            board_id=board_id,
+        )
         result: BoardTaskPage = await self._request(
             _operations.LIST_BOARD_TASKS,
             query={
@@ -276,6 +298,10 @@ class BoardsResource(Resource):
 
         ``GET /boards/tasks/detail`` (operation ``getBoardTask``).
         """
+        _rules.require(
+            _operations.GET_BOARD_TASK,
+            task_id=task_id,
+        )
         result: BoardTask = await self._request(
             _operations.GET_BOARD_TASK,
             query={
@@ -302,6 +328,10 @@ class BoardsResource(Resource):
 
         ``POST /boards/tasks/batch-delete`` (operation ``deleteBoardTasks``).
         """
+        _rules.require(
+            _operations.DELETE_BOARD_TASKS,
+            task_ids=task_ids,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_BOARD_TASKS,
             body={
@@ -334,6 +364,10 @@ class BoardsResource(Resource):
 
         ``POST /boards/tasks/batch-download/submit`` (operation ``submitBoardDownload``).
         """
+        _rules.require(
+            _operations.SUBMIT_BOARD_DOWNLOAD,
+            board_id=board_id,
+        )
         return await self._submit_task(
             _operations.SUBMIT_BOARD_DOWNLOAD,
             body={
@@ -383,6 +417,10 @@ class BoardsResource(Resource):
 
         ``GET /boards/tasks/batch-download`` (operation ``queryBoardDownload``).
         """
+        _rules.require(
+            _operations.QUERY_BOARD_DOWNLOAD,
+            task_id=task_id,
+        )
         result: BoardDownloadResult = await self._request(
             _operations.QUERY_BOARD_DOWNLOAD,
             query={

@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     ImageEditRequest,
@@ -72,6 +73,10 @@ class ImagesResource(Resource):
 
         ``POST /v1/common_task/text2image/task/submit`` (operation ``submitTextToImageTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_TEXT_TO_IMAGE_TASK,
+            prompt=prompt,
+        )
         return await self._submit_task(
             _operations.SUBMIT_TEXT_TO_IMAGE_TASK,
             body={
@@ -146,6 +151,10 @@ class ImagesResource(Resource):
 
         ``GET /v1/common_task/text2image/task/query`` (operation ``queryTextToImageTask``).
         """
+        _rules.require(
+            _operations.QUERY_TEXT_TO_IMAGE_TASK,
+            task_id=task_id,
+        )
         result: ImageGenerationTaskResult = await self._request(
             _operations.QUERY_TEXT_TO_IMAGE_TASK,
             query={
@@ -200,6 +209,11 @@ class ImagesResource(Resource):
 
         ``POST /v1/common_task/image_edit/task/submit`` (operation ``submitImageEditTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_IMAGE_EDIT_TASK,
+            prompt=prompt,
+            input_image_file_ids=input_image_file_ids,
+        )
         return await self._submit_task(
             _operations.SUBMIT_IMAGE_EDIT_TASK,
             body={
@@ -277,6 +291,10 @@ class ImagesResource(Resource):
 
         ``GET /v1/common_task/image_edit/task/query`` (operation ``queryImageEditTask``).
         """
+        _rules.require(
+            _operations.QUERY_IMAGE_EDIT_TASK,
+            task_id=task_id,
+        )
         result: ImageGenerationTaskResult = await self._request(
             _operations.QUERY_IMAGE_EDIT_TASK,
             query={
@@ -307,6 +325,10 @@ class ImagesResource(Resource):
 
         ``POST /v1/common_task/remove_background/submit`` (operation ``submitRemoveBackgroundTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_REMOVE_BACKGROUND_TASK,
+            product_image_file_id=product_image_file_id,
+        )
         return await self._submit_task(
             _operations.SUBMIT_REMOVE_BACKGROUND_TASK,
             body={
@@ -353,6 +375,10 @@ class ImagesResource(Resource):
 
         ``GET /v1/common_task/remove_background/query`` (operation ``queryRemoveBackgroundTask``).
         """
+        _rules.require(
+            _operations.QUERY_REMOVE_BACKGROUND_TASK,
+            task_id=task_id,
+        )
         result: RemoveBackgroundTaskResult = await self._request(
             _operations.QUERY_REMOVE_BACKGROUND_TASK,
             query={

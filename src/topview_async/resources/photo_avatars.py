@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     PhotoAvatarRequest,
@@ -80,6 +81,11 @@ class PhotoAvatarsResource(Resource):
 
         ``POST /v1/photo_avatar/task/submit`` (operation ``submitPhotoAvatarTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_PHOTO_AVATAR_TASK,
+            mode=mode,
+            script_mode=script_mode,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PHOTO_AVATAR_TASK,
             body={
@@ -169,6 +175,10 @@ class PhotoAvatarsResource(Resource):
 
         ``GET /v1/photo_avatar/task/query`` (operation ``queryPhotoAvatarTask``).
         """
+        _rules.require(
+            _operations.QUERY_PHOTO_AVATAR_TASK,
+            task_id=task_id,
+        )
         result: PhotoAvatarTaskResult = await self._request(
             _operations.QUERY_PHOTO_AVATAR_TASK,
             query={
@@ -264,6 +274,10 @@ class PhotoAvatarsResource(Resource):
 
         ``POST /v1/photo_avatar/template/create`` (operation ``createPhotoAvatarTemplate``).
         """
+        _rules.require(
+            _operations.CREATE_PHOTO_AVATAR_TEMPLATE,
+            template_image_file_id=template_image_file_id,
+        )
         result: PhotoAvatarTemplate = await self._request(
             _operations.CREATE_PHOTO_AVATAR_TEMPLATE,
             body={
@@ -292,6 +306,10 @@ class PhotoAvatarsResource(Resource):
 
         ``DELETE /v1/photo_avatar/template/delete`` (operation ``deletePhotoAvatarTemplate``).
         """
+        _rules.require(
+            _operations.DELETE_PHOTO_AVATAR_TEMPLATE,
+            template_id=template_id,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_PHOTO_AVATAR_TEMPLATE,
             query={

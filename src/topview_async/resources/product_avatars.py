@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     ProductAvatarCategory,
@@ -79,6 +80,11 @@ class ProductAvatarsResource(Resource):
 
         ``POST /v1/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplace``).
         """
+        _rules.require(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE,
+            product_image_file_id=product_image_file_id,
+            image_edit_prompt=image_edit_prompt,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE,
             body={
@@ -147,6 +153,10 @@ class ProductAvatarsResource(Resource):
 
         ``GET /v1/product_avatar/task/image_replace/result`` (operation ``queryProductAvatarImageReplace``).
         """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE,
+            task_id=task_id,
+        )
         result: ProductAvatarImageReplaceResult = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE,
             query={
@@ -162,7 +172,7 @@ class ProductAvatarsResource(Resource):
         self,
         *,
         product_replace_result_key: str,
-        mode: Literal["lite", "pro"],
+        mode: Literal["lite", "pro", "avatar2"] | str,
         image2video_prompt: str | None = None,
         tts_text: str | None = None,
         voiceover_id: str | None = None,
@@ -194,6 +204,11 @@ class ProductAvatarsResource(Resource):
 
         ``POST /v1/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideo``).
         """
+        _rules.require(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
+            product_replace_result_key=product_replace_result_key,
+            mode=mode,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
             body={
@@ -213,7 +228,7 @@ class ProductAvatarsResource(Resource):
         self,
         *,
         product_replace_result_key: str,
-        mode: Literal["lite", "pro"],
+        mode: Literal["lite", "pro", "avatar2"] | str,
         image2video_prompt: str | None = None,
         tts_text: str | None = None,
         voiceover_id: str | None = None,
@@ -254,6 +269,10 @@ class ProductAvatarsResource(Resource):
 
         ``GET /v1/product_avatar/task/image2Video/result`` (operation ``queryProductAvatarImageToVideo``).
         """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
+            task_id=task_id,
+        )
         result: ProductAvatarImageToVideoResult = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
             query={
@@ -384,6 +403,13 @@ class ProductAvatarsResource(Resource):
 
         ``POST /v2/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideoV2``).
         """
+        _rules.require(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+            replace_product_task_image_id=replace_product_task_image_id,
+            mode=mode,
+            script_mode=script_mode,
+            caption_id=caption_id,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
             body={
@@ -451,6 +477,10 @@ class ProductAvatarsResource(Resource):
 
         ``GET /v2/product_avatar/task/image2Video/query`` (operation ``queryProductAvatarImageToVideoV2``).
         """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+            task_id=task_id,
+        )
         result: ProductAvatarImageToVideoV2Result = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
             query={
@@ -592,6 +622,10 @@ class ProductAvatarsResource(Resource):
 
         ``GET /v3/product_avatar/task/image_replace/query`` (operation ``queryProductAvatarImageReplaceV3``).
         """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+            task_id=task_id,
+        )
         result: ProductAvatarImageReplaceV3Result = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
             query={

@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     GenerativeVideoTaskResult,
@@ -232,6 +233,10 @@ class VideosResource(Resource):
 
         ``GET /v2/common_task/image2video/task/query`` (operation ``queryImageToVideoV2Task``).
         """
+        _rules.require(
+            _operations.QUERY_IMAGE_TO_VIDEO_V2_TASK,
+            task_id=task_id,
+        )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_IMAGE_TO_VIDEO_V2_TASK,
             query={
@@ -312,6 +317,11 @@ class VideosResource(Resource):
 
         ``POST /v1/common_task/text2video/task/submit`` (operation ``submitTextToVideoTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_TEXT_TO_VIDEO_TASK,
+            model=model,
+            prompt=prompt,
+        )
         return await self._submit_task(
             _operations.SUBMIT_TEXT_TO_VIDEO_TASK,
             body={
@@ -415,6 +425,10 @@ class VideosResource(Resource):
 
         ``GET /v1/common_task/text2video/task/query`` (operation ``queryTextToVideoTask``).
         """
+        _rules.require(
+            _operations.QUERY_TEXT_TO_VIDEO_TASK,
+            task_id=task_id,
+        )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_TEXT_TO_VIDEO_TASK,
             query={
@@ -501,6 +515,11 @@ class VideosResource(Resource):
 
         ``POST /v1/common_task/omni_reference/task/submit`` (operation ``submitOmniReferenceTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_OMNI_REFERENCE_TASK,
+            model=model,
+            prompt=prompt,
+        )
         return await self._submit_task(
             _operations.SUBMIT_OMNI_REFERENCE_TASK,
             body={
@@ -610,6 +629,10 @@ class VideosResource(Resource):
 
         ``GET /v1/common_task/omni_reference/task/query`` (operation ``queryOmniReferenceTask``).
         """
+        _rules.require(
+            _operations.QUERY_OMNI_REFERENCE_TASK,
+            task_id=task_id,
+        )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_OMNI_REFERENCE_TASK,
             query={
@@ -794,6 +817,10 @@ class VideosResource(Resource):
 
         ``GET /v1/common_task/storyboard/task/query`` (operation ``queryStoryboardTask``).
         """
+        _rules.require(
+            _operations.QUERY_STORYBOARD_TASK,
+            task_id=task_id,
+        )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_STORYBOARD_TASK,
             query={

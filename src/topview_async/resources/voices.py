@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     PronunciationRule,
@@ -144,6 +145,11 @@ class VoicesResource(Resource):
 
         ``POST /v1/voice/text2voice/task/submit`` (operation ``submitTextToSpeechTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_TEXT_TO_SPEECH_TASK,
+            voice_text=voice_text,
+            voice_id=voice_id,
+        )
         return await self._submit_task(
             _operations.SUBMIT_TEXT_TO_SPEECH_TASK,
             body={
@@ -212,6 +218,10 @@ class VoicesResource(Resource):
 
         ``GET /v1/voice/text2voice/task/query`` (operation ``queryTextToSpeechTask``).
         """
+        _rules.require(
+            _operations.QUERY_TEXT_TO_SPEECH_TASK,
+            task_id=task_id,
+        )
         result: VoiceTaskResult = await self._request(
             _operations.QUERY_TEXT_TO_SPEECH_TASK,
             query={
@@ -247,6 +257,10 @@ class VoicesResource(Resource):
 
         ``POST /v1/voice/clone/task/submit`` (operation ``submitVoiceCloneTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_VOICE_CLONE_TASK,
+            origin_voice_file_id=origin_voice_file_id,
+        )
         return await self._submit_task(
             _operations.SUBMIT_VOICE_CLONE_TASK,
             body={
@@ -302,6 +316,10 @@ class VoicesResource(Resource):
 
         ``GET /v1/voice/clone/task/query`` (operation ``queryVoiceCloneTask``).
         """
+        _rules.require(
+            _operations.QUERY_VOICE_CLONE_TASK,
+            task_id=task_id,
+        )
         result: VoiceTaskResult = await self._request(
             _operations.QUERY_VOICE_CLONE_TASK,
             query={
@@ -327,6 +345,10 @@ class VoicesResource(Resource):
 
         ``DELETE /v1/voice/clone/delete`` (operation ``deleteClonedVoice``).
         """
+        _rules.require(
+            _operations.DELETE_CLONED_VOICE,
+            voice_id=voice_id,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_CLONED_VOICE,
             query={

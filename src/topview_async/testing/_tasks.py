@@ -11,33 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._generated.task_kinds import TASK_KINDS
+
 BIZ_TYPES: dict[str, str] = {
-    "m2v_preview": "M2V_PREVIEW",
-    "m2v": "M2V_EXPORT",
-    "m2v_export": "M2V_EXPORT",
-    "video_avatar": "ZERO_SHOT_AVATAR",
-    "product_avatar_image_replace": "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE",
-    "product_avatar_image_to_video": "PRODUCT_AVATAR_IMAGE2VIDEO",
-    "anyshoot": "PRODUCT_ANY_SHOOT",
-    "image_to_video": "COMMON_TASK_IMAGE2VIDEO",
-    "scraper": "SCRAPER",
-    # Newer endpoints: the documented value where there is one, else the spec's assumption.
-    "image_to_video_v2": "COMMON_TASK_IMAGE2VIDEO_V2",
-    "text_to_video": "COMMON_TASK_TEXT2VIDEO",
-    "omni_reference": "COMMON_TASK_OMNI_REFERENCE",
-    "storyboard": "COMMON_TASK_STORYBOARD",
-    "text_to_image": "COMMON_TASK_TEXT2IMAGE",
-    "image_edit": "COMMON_TASK_IMAGE_EDIT",
-    "remove_background": "COMMON_TASK_REMOVE_BACKGROUND",
-    "photo_avatar": "PHOTO_AVATAR",
-    "product_avatar_image_to_video_v2": "PRODUCT_AVATAR_IMAGE2VIDEO_V2",
-    "product_avatar_image_replace_v3": "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3",
-    "anyshoot_product_model": "PRODUCT_ANY_SHOOT_PRODUCT_MODEL",
-    "text_to_speech": "VOICE_TEXT2VOICE",
-    "voice_clone": "VOICE_CLONE",
-    "board_download": "BOARD_BATCH_DOWNLOAD",
+    kind: facts.biz_types[0] for kind, facts in TASK_KINDS.items() if facts.biz_types
 }
-"""Callback ``bizType`` of each task kind (REFERENCE §4.1; ``x-topview-task.bizTypes``)."""
+"""Callback ``bizType`` of each task kind: the first of its ``x-topview-task.bizTypes``."""
+BIZ_TYPES["m2v_preview"] = BIZ_TYPES["m2v"]
+# An M2V submit with preview=false renders straight to an export and is announced as one.
+BIZ_TYPES["m2v"] = BIZ_TYPES["m2v_export"]
 
 FAILURE_MESSAGES: dict[str, str] = {
     "m2v": "Video generation failed: not enough usable product material",
