@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from topview_async import AsyncTopview, InsufficientCreditError, NotFoundError
+from topview_async import AsyncTopview, InsufficientCreditError, InvalidInputError, NotFoundError
 from topview_async.testing import SimulatorServer
 
 from .helpers import make_client, requests_to, write_png
@@ -171,3 +171,16 @@ async def test_credit_and_space_reflect_what_the_account_did(
         await client.images.submit_text_to_image(prompt="Another mug", generate_count=4)
     assert (await client.account.credit()).remain_credit == pytest.approx(1.0)
     assert len(sim.simulator.tasks) == 1  # the refused submit created no task
+
+
+async def test_cross_field_rules_refuse_before_any_upload(
+    client: AsyncTopview, sim: SimulatorServer, tmp_path: Path
+) -> None:
+    photo = write_png(tmp_path / "me.png")
+    with pytest.raises(InvalidInputError, match="voice_id"):
+        await client.photo_avatars.submit(
+            mode="avatar4", script_mode="text", template_image_file_id=photo, tts_text="Hi"
+        )
+    with pytest.raises(InvalidInputError, match="first_frame_file_id"):
+        await client.videos.submit_image_to_video(model="Veo 3.1", prompt="No image given")
+    assert not sim.simulator.requests  # nothing sent: no upload, no submit
