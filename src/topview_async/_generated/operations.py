@@ -38,6 +38,15 @@ SUBMIT_M2V_TASK: Final = Operation(
     task_kind="m2v",
 )
 
+LIST_M2V_TASKS: Final = Operation(
+    operation_id="listM2vTasks",
+    method="GET",
+    path="/v1/m2v/task/list",
+    kind="read",
+    resource="marketing_videos",
+    task_kind=None,
+)
+
 QUERY_M2V_TASK: Final = Operation(
     operation_id="queryM2vTask",
     method="GET",
@@ -263,11 +272,21 @@ LIST_CAPTIONS: Final = Operation(
     task_kind=None,
 )
 
+GET_CREDIT_DETAIL: Final = Operation(
+    operation_id="getCreditDetail",
+    method="GET",
+    path="/user/credit/detail",
+    kind="read",
+    resource="account",
+    task_kind=None,
+)
+
 
 OPERATIONS: Final[dict[str, Operation]] = {
     LIST_M2V_SCRIPTS.operation_id: LIST_M2V_SCRIPTS,
     UPDATE_M2V_SCRIPT.operation_id: UPDATE_M2V_SCRIPT,
     SUBMIT_M2V_TASK.operation_id: SUBMIT_M2V_TASK,
+    LIST_M2V_TASKS.operation_id: LIST_M2V_TASKS,
     QUERY_M2V_TASK.operation_id: QUERY_M2V_TASK,
     EXPORT_M2V_VIDEO.operation_id: EXPORT_M2V_VIDEO,
     SUBMIT_VIDEO_AVATAR_TASK.operation_id: SUBMIT_VIDEO_AVATAR_TASK,
@@ -293,6 +312,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     LIST_ETHNICITIES.operation_id: LIST_ETHNICITIES,
     LIST_AI_AVATARS.operation_id: LIST_AI_AVATARS,
     LIST_CAPTIONS.operation_id: LIST_CAPTIONS,
+    GET_CREDIT_DETAIL.operation_id: GET_CREDIT_DETAIL,
 }
 """All generated operations by ``operationId``."""
 

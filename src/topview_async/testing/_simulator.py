@@ -129,6 +129,12 @@ class Simulator:
         now = self.now()
         return sum(t.unfinished_count(now) for t in self.tasks.values() if t.uid == uid)
 
+    def remaining_credit(self, uid: str) -> float:
+        """``config.credits`` minus what the tasks of ``uid`` are charged at the moment."""
+        now = self.now()
+        spent = sum(t.cost_credit(now) for t in self.tasks.values() if t.uid == uid)
+        return self.config.credits - spent
+
     def create_task(
         self,
         kind: str,
@@ -143,6 +149,9 @@ class Simulator:
         limit = self.config.max_unfinished_tasks
         if limit is not None and self.unfinished_tasks(uid) >= limit:
             raise ApiError("4007")
+        cost = self.config.cost(kind)
+        if cost > self.remaining_credit(uid):
+            raise ApiError("4100")
         fails = self.chance(self.config.failure_probability.get(kind, 0.0))
         task = SimTask(
             task_id=parent.task_id if parent is not None else self.new_id(),
@@ -154,6 +163,7 @@ class Simulator:
             request=body,
             base_url=self.base_url(request),
             parent=parent,
+            cost=cost,
             **extra,
         )
         notice_url = body.get("noticeUrl")

@@ -107,6 +107,8 @@ class SimTask:
     """Product Avatar replace: the ``productReplaceResult[].key`` values."""
     files: list[dict[str, str]] = field(default_factory=list)
     """Scraper: the media found, each registered as an uploaded file."""
+    cost: float = 0.0
+    """Credits taken at submit; a failed task gives them back."""
 
     @property
     def finishes_at(self) -> float:
@@ -126,6 +128,11 @@ class SimTask:
         if self.status(now) == "fail":
             return FAILURE_MESSAGES.get(self.kind, "Task failed")
         return None
+
+    def cost_credit(self, now: float) -> float:
+        """Credits this task (with its exports) is charged so far; failed tasks are free."""
+        own = 0.0 if self.status(now) == "fail" else self.cost
+        return own + sum(e.cost_credit(now) for e in self.exports.values())
 
     def unfinished_count(self, now: float) -> int:
         """This task plus its exports that are not terminal yet."""
