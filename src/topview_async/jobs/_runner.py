@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from .._exceptions import (
     InsufficientCreditError,
     InvalidInputError,
     NotFoundError,
+    ServerBusyError,
     SubmitOutcomeUnknownError,
     TopviewError,
     UnfinishedTaskError,
@@ -372,8 +374,9 @@ class JobRunner:
                             if not await self._budget_allows(record):
                                 return
                             task = await self._send(record, method)
-                except UnfinishedTaskError as exc:
-                    # 4007: nothing was created. Wait for a running task to finish, retry.
+                except (UnfinishedTaskError, ServerBusyError) as exc:
+                    # 4007 / 5003 (after the client's own retries): nothing was created.
+                    # Wait for a running task to finish (or busy_wait), then submit again.
                     self._backpressure.hold()
                     await self._set(record, JobStatus.PENDING, error=_line(exc))
                     continue
@@ -485,8 +488,11 @@ class JobRunner:
                 digest, size = _sha256(path)
                 os.replace(path, final)
                 files.append({"path": final.name, "sha256": digest, "size": size})
-            with contextlib.suppress(OSError):  # something else is left in it: keep it
-                staging.rmdir()
+            # Every file is in place: what is left are the .part files of downloads a crash
+            # interrupted, which nothing will resume now.
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):  # other jobs still downloading: keep it
+                staging.parent.rmdir()
             return files
 
         return await anyio.to_thread.run_sync(finalize)
