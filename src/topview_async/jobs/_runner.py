@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from .. import _sleep
 from .._exceptions import (
     APIError,
     ConfigurationError,
@@ -96,12 +97,20 @@ class _Backpressure:
             self._released = anyio.Event()
 
     async def wait(self) -> None:
-        while self.held:
-            # The unfinished tasks may not be ours: after busy_wait, try again anyway.
-            with anyio.move_on_after(self.busy_wait):
-                await self._released.wait()
-                return
-            self.held = False
+        if not self.held:
+            return
+        released = self._released
+        async with anyio.create_task_group() as group:
+
+            async def expire() -> None:
+                # The unfinished tasks may not be ours: after busy_wait, try again anyway.
+                await _sleep.sleep(self.busy_wait)
+                group.cancel_scope.cancel()
+
+            group.start_soon(expire)
+            await released.wait()
+            group.cancel_scope.cancel()
+        self.held = False
 
 
 class JobRunner:
@@ -337,7 +346,7 @@ class JobRunner:
             return False
         delay = max(waiting) + self.reconcile_grace - time.time()
         if delay > 0:
-            await anyio.sleep(delay)
+            await _sleep.sleep(delay)
         return True
 
     # -- driving jobs ----------------------------------------------------------------------
