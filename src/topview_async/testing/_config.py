@@ -108,8 +108,8 @@ class SimulatorConfig:
     media_size: int = DEFAULT_MEDIA_SIZE
     """Bytes of every served media file; can also be changed at runtime on the simulator."""
     credits: float = DEFAULT_CREDITS
-    """The account's balance: every submit takes its kind's cost (a failed task gives it back);
-    a submit that would overdraw it answers 4100."""
+    """The account's balance: every submit takes its kind's cost (a task that is going to fail
+    is never charged); a submit that would overdraw it answers 4100."""
     task_costs: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TASK_COSTS))
     max_unfinished_tasks: int | None = None
     """Answer 4007 once a uid has this many unfinished tasks (``None``: no limit)."""

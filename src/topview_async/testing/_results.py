@@ -35,7 +35,7 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     builder = _BUILDERS[task.kind]
     result = builder(task, now, base, cdn)
     if task.finished(now):
-        result["costCredit"] = task.cost_credit(now)
+        result["costCredit"] = task.charged
     return result
 
 

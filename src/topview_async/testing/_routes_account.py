@@ -34,7 +34,7 @@ def _list_item(task: SimTask, now: float) -> dict[str, Any]:
     }
     item |= {k: task.request[k] for k in LISTED_SUBMIT_FIELDS if k in task.request}
     if task.finished(now):
-        item["costCredit"] = task.cost_credit(now)
+        item["costCredit"] = task.charged
     return item
 
 

@@ -44,6 +44,8 @@ class Simulator:
         self.notice_checks: list[tuple[str, DeliveryAttempt]] = []
         """Every notice URL check: the URL and what its test notice got back."""
         self.replace_keys: dict[str, SimTask] = {}
+        self.charged: dict[str, float] = {}
+        """Credits charged per uid (see :meth:`remaining_credit`)."""
         self.catalog = Catalog(self.config.seed)
         self.media = MediaStore(self.config.seed, self.config.media_size)
         self.faults = FaultSet(self.config.faults, self.config.seed)
@@ -130,10 +132,8 @@ class Simulator:
         return sum(t.unfinished_count(now) for t in self.tasks.values() if t.uid == uid)
 
     def remaining_credit(self, uid: str) -> float:
-        """``config.credits`` minus what the tasks of ``uid`` are charged at the moment."""
-        now = self.now()
-        spent = sum(t.cost_credit(now) for t in self.tasks.values() if t.uid == uid)
-        return self.config.credits - spent
+        """``config.credits`` minus what the tasks of ``uid`` were charged."""
+        return self.config.credits - self.charged.get(uid, 0.0)
 
     def create_task(
         self,
@@ -166,6 +166,8 @@ class Simulator:
             cost=cost,
             **extra,
         )
+        if not fails:
+            self.charged[uid] = self.charged.get(uid, 0.0) + cost
         notice_url = body.get("noticeUrl")
         if isinstance(notice_url, str) and notice_url:
             biz = "m2v_preview" if kind == "m2v" and task.preview else kind

@@ -108,7 +108,7 @@ class SimTask:
     files: list[dict[str, str]] = field(default_factory=list)
     """Scraper: the media found, each registered as an uploaded file."""
     cost: float = 0.0
-    """Credits taken at submit; a failed task gives them back."""
+    """Credits its kind costs; taken at submit unless the task is going to fail."""
 
     @property
     def finishes_at(self) -> float:
@@ -129,10 +129,11 @@ class SimTask:
             return FAILURE_MESSAGES.get(self.kind, "Task failed")
         return None
 
-    def cost_credit(self, now: float) -> float:
-        """Credits this task (with its exports) is charged so far; failed tasks are free."""
-        own = 0.0 if self.status(now) == "fail" else self.cost
-        return own + sum(e.cost_credit(now) for e in self.exports.values())
+    @property
+    def charged(self) -> float:
+        """Credits this task (with its exports) costs; a task that fails costs nothing."""
+        own = 0.0 if self.fails else self.cost
+        return own + sum(e.charged for e in self.exports.values())
 
     def unfinished_count(self, now: float) -> int:
         """This task plus its exports that are not terminal yet."""
