@@ -55,7 +55,7 @@ DEFAULT_TASK_COSTS: Mapping[str, float] = {
     "image_to_video": 1.0,
     "scraper": 0.0,
 }
-"""Simulated credits a task of each kind costs (reported as ``costCredit``; not Topview's prices)."""
+"""Simulated credits each kind of task costs (reported as ``costCredit``); not Topview's prices."""
 
 DEFAULT_CREDITS = 1_000_000.0
 

@@ -54,6 +54,4 @@ async def m2v_task_list(request: Request, sim: Simulator) -> Response:
 async def credit_detail(request: Request, sim: Simulator) -> Response:
     """GET /user/credit/detail: what is left of ``SimulatorConfig.credits``."""
     uid = sim.uid_of(request)
-    return envelope(
-        {"uid": uid, "remainCredit": sim.remaining_credit(uid), "expiredTime": None}
-    )
+    return envelope({"uid": uid, "remainCredit": sim.remaining_credit(uid), "expiredTime": None})
