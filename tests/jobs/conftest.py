@@ -25,7 +25,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def topview_simulator_config() -> SimulatorConfig:
-    return SimulatorConfig(seed=11, time_scale=200.0, media_size=4096)
+    # The server's callback delivery loop sleeps: a test delivers callbacks from its own loop.
+    return SimulatorConfig(seed=11, time_scale=200.0, media_size=4096, delivery_interval=3600)
 
 
 @pytest.fixture(autouse=True)

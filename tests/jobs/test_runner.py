@@ -260,3 +260,37 @@ def test_job_files_are_checked_line_by_line(tmp_path: Path) -> None:
         read_jobs(path)
     path.write_text('{"key": "a", "kind": "m2v", "params": {"product_link": "x"}}\n')
     assert read_jobs(path) == [Job("a", "m2v", {"product_link": "x"})]
+
+
+async def test_the_notice_app_records_the_task_of_a_lost_response(
+    topview_simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """End to end: the submit's response is lost; the simulator's callback reaches the
+    runner's notice endpoint, which names the job; the next run just downloads."""
+    import httpx
+
+    from topview_async.jobs import JobNoticeApp
+    from topview_async.webhooks import build_notice_url
+
+    sim = topview_simulator
+    sim.faults.add(path="/v1/scraper/task/submit", drop_connection=True, times=1)
+    secret = "0123456789abcdef0123"
+    notice = build_notice_url("https://hooks.test/topview", secret)
+    job = Job("page", "scraper", {"product_link": "https://shop.test/p/1"})
+    async with make_client(sim) as client:
+        runner = JobRunner(client, tmp_path, journal=MemoryJournal(), notice_url=notice)
+        app = JobNoticeApp(runner, secret=secret, client=client)
+        sim.simulator.config.callback_transport = httpx.ASGITransport(app=app)
+        (record,) = (await runner.run([job])).records
+        assert record.status is JobStatus.OUTCOME_UNKNOWN
+        (task,) = sim.simulator.tasks.values()
+        assert task.notice is not None
+        await client.tasks.get("scraper", task.task_id).wait()  # the callback is due
+        # Delivered from this event loop (the server's own loop sleeps: see conftest), so the
+        # receiver's verification uses the client on the loop it belongs to.
+        assert await sim.simulator.deliver_notices() == 1
+        assert task.notice.acknowledged
+        assert (await runner.records())[0].task_id == task.task_id
+        summary = await runner.run([job])
+    assert summary.complete
+    assert len(sim.simulator.tasks) == 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ._journal import Journal, MemoryJournal
 from ._model import Job, JobRecord, JobStatus, read_jobs
+from ._notices import JobNoticeApp, job_reference
 from ._runner import DEFAULT_JOURNAL_NAME, MANIFEST_NAME, JobRunner, RunSummary
 from ._sqlite import SqliteJournal
 from ._submit import job_notice_url, submit_method, task_kinds
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_JOURNAL_NAME",
     "MANIFEST_NAME",
     "Job",
+    "JobNoticeApp",
     "JobRecord",
     "JobRunner",
     "JobStatus",
@@ -36,6 +38,7 @@ __all__ = [
     "RunSummary",
     "SqliteJournal",
     "job_notice_url",
+    "job_reference",
     "read_jobs",
     "submit_method",
     "task_kinds",
