@@ -120,7 +120,7 @@ async def wait_for_task(client: Any, task_id: str) -> Any:
     and it sleeps through ``topview_async._sleep.sleep``, both of which follow the loop.
     """
     task_class = _attribute("topview_async.lib.tasks", "Task")
-    scheduler = _attribute("topview_async.lib.polling", "poll_scheduler")(client)
-    kinds = _attribute("topview_async._generated.operations", "TASK_KINDS")
+    scheduler = client.poll_scheduler
+    kinds = _attribute("topview_async._generated.task_kinds", "TASK_KINDS")
     handle = task_class(client, kinds["m2v"], task_id, submitted_at=scheduler.clock())
     return await handle.wait()

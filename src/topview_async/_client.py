@@ -32,6 +32,7 @@ from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopEr
 from ._http import DEFAULT_PORTS, Credentials, HTTPConnections
 from ._logging import configure_from_environment
 from ._redact import mask_secret
+from .lib._notice_hub import NoticeHub
 from .lib.polling import (
     DEFAULT_MAX_IN_FLIGHT_POLLS,
     DEFAULT_POLL_POLICY,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     import anyio.lowlevel
 
     from ._pipeline import RequestPipeline
-    from .lib._files import ProgressCallback
+    from .lib._files import TransferProgress
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
     from .resources import (
@@ -79,14 +80,15 @@ class AsyncTopview(HTTPConnections):
 
     * ``timeout``: seconds or an :class:`httpx.Timeout`; ``None`` disables timeouts.
       Default: :data:`~topview_async._config.DEFAULT_TIMEOUT` (10 s connect, 60 s read).
-    * ``retry``: a :class:`RetryPolicy`; ``None`` disables retries.
+    * ``retry``: a :class:`RetryPolicy` for API calls, upload PUTs and checks, and downloads
+      (readable as ``client.retry``); ``None`` disables retries everywhere.
     * ``max_connections``: Topview requests in flight at once; more callers wait their turn.
     * ``strict_responses``: when ``False``, a ``result`` that does not match the spec is
       returned as the raw JSON data (with a warning logged) instead of raising
       :class:`ResponseValidationError`.
     * ``poll``: the default :class:`PollPolicy` of ``task.wait()``; ``max_in_flight_polls``
       and ``poll_rate`` (queries per second, ``None``: unlimited) cap how hard all waits of
-      this client poll together.
+      this client poll together, through ``client.poll_scheduler``.
     * ``local_files``: when ``False``, a ``str`` in a file-id argument is always sent as a file
       id, never read from disk (use it when submits carry your users' input).
     * ``http_client``: your own :class:`httpx.AsyncClient` (proxies, custom TLS, tests). You own
@@ -117,7 +119,12 @@ class AsyncTopview(HTTPConnections):
     ) -> None:
         configure_from_environment()
         self.poll_policy: PollPolicy = poll if poll is not None else DEFAULT_POLL_POLICY
-        self._poll_scheduler = PollScheduler(max_in_flight=max_in_flight_polls, rate=poll_rate)
+        self.poll_scheduler: PollScheduler = PollScheduler(
+            max_in_flight=max_in_flight_polls, rate=poll_rate
+        )
+        """Every task query of this client goes through it (caps, rate, learned durations)."""
+        self.notice_hub: NoticeHub = NoticeHub()
+        """Where receivers bound to this client (``client=``) hand over callbacks to waits."""
         self.local_files = local_files
         api_key = api_key or os.environ.get(ENV_API_KEY, "").strip()
         uid = uid or os.environ.get(ENV_UID, "").strip()
@@ -337,14 +344,18 @@ class AsyncTopview(HTTPConnections):
         *,
         expected_size: int | None = None,
         expected_etag: str | None = None,
-        progress: ProgressCallback | None = None,
+        progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
     ) -> Path:
         """Stream ``url`` (a result video or image) to ``dest`` and return the path.
 
         Constant memory (2 MiB chunks) into a ``.part`` file beside ``dest``, length (and ETag
-        where given) verified, resumed with a Range request if the connection drops, and renamed
-        into place only when complete: ``dest`` is never left half-written. No Topview
-        credentials are sent to the storage or CDN host.
+        where given) verified, resumed with a Range request if the connection drops (only when
+        the server proved the file unchanged), and renamed into place only when complete:
+        ``dest`` is never left half-written. No Topview credentials are sent to the storage or
+        CDN host. Attempts and backoff follow the client's ``retry`` policy; ``timeout``
+        (default ``retry.timeout``) bounds the whole download and raises
+        :class:`DownloadTimeoutError`.
 
             path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
         """
@@ -357,6 +368,8 @@ class AsyncTopview(HTTPConnections):
             expected_size=expected_size,
             expected_etag=expected_etag,
             progress=progress,
+            retry=self.retry,  # the client's one retry policy
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "NOT_GIVEN",
     "NotGiven",
     "RetryPolicy",
+    "jittered",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.topview.ai"
@@ -59,20 +60,52 @@ class NotGiven:
 NOT_GIVEN: Final = NotGiven()
 
 
+def jittered(wait: float, jitter: float, *, rng: random.Random | None = None) -> float:
+    """``wait`` with up to the fraction ``jitter`` of it taken off at random.
+
+    The one meaning of ``wait_jitter`` in :class:`RetryPolicy` and ``PollPolicy``: the actual
+    wait is drawn uniformly from ``[wait * (1 - jitter), wait]``. ``1.0`` is "full jitter"
+    (anywhere between 0 and ``wait``), ``0.0`` no jitter; a wait never exceeds its computed
+    value, so ``wait_max`` stays a true maximum.
+    """
+    if jitter <= 0.0 or wait <= 0.0:
+        return max(wait, 0.0)
+    return (rng or random).uniform(wait * (1.0 - jitter), wait)
+
+
+def _jitter_fraction(owner: str, value: float | bool) -> float:
+    # ``True``/``False`` were RetryPolicy's jitter before it became a fraction: keep them working.
+    fraction = (1.0 if value else 0.0) if isinstance(value, bool) else float(value)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"{owner}.wait_jitter must be a fraction in [0, 1]")
+    return fraction
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How failed calls are retried.
+    """How failed calls, upload PUTs, upload checks and downloads are retried.
+
+    The client's policy (``AsyncTopview(retry=...)``, readable as ``client.retry``) governs
+    every retry of the SDK: Topview API calls, the PUT of an upload and the upload check that
+    confirms it, and result downloads (``client.download``, ``task.download``). ``retry=None``
+    means one attempt everywhere.
 
     The wait before retry ``n`` (1-based) is
-    ``min(wait_max, wait_initial * wait_exp_base ** (n - 1))``; with ``wait_jitter`` (full
-    jitter) the actual wait is drawn uniformly between 0 and that value, so many clients
-    failing together do not retry in lockstep. A ``Retry-After`` header (seconds or an HTTP
-    date) replaces the computed wait, capped at ``retry_after_max``.
+    ``min(wait_max, wait_initial * wait_exp_base ** (n - 1))``, minus up to the fraction
+    ``wait_jitter`` of it at random (see :func:`jittered`; ``1.0``, the default, is full
+    jitter), so many clients failing together do not retry in lockstep. A ``Retry-After``
+    header (seconds or an HTTP date) replaces the computed wait, capped at ``retry_after_max``.
+
+    ``timeout`` is an overall deadline in seconds for all attempts of one call, upload or
+    download (``None``: none): no retry starts, and no backoff is waited, past it; the last
+    error is raised instead. (Like stamina's ``timeout``, it does not cut an attempt short;
+    the client's ``timeout=`` bounds each request.)
 
     Which failures are retried depends on the kind of call (see the README): reads on any transient
     failure, paid submits and writes only when the request provably never reached processing.
 
-    ``RetryPolicy(attempts=1)`` (or :meth:`disabled`) turns retries off.
+    ``RetryPolicy(attempts=1)`` (or :meth:`disabled`) turns retries off. In tests, use
+    :func:`topview_async.testing.set_testing` instead of patching anything.
     """
 
     attempts: int = 3
@@ -80,10 +113,13 @@ class RetryPolicy:
     wait_initial: float = 0.5
     wait_max: float = 8.0
     wait_exp_base: float = 2.0
-    wait_jitter: bool = True
-    """Full jitter: wait a uniformly random time between 0 and the computed backoff."""
+    wait_jitter: float = 1.0
+    """Fraction of each wait taken off at random (``1.0`` = full jitter; ``True``/``False``
+    are accepted as ``1.0``/``0.0``)."""
     retry_after_max: float = 60.0
     """Longest ``Retry-After`` honoured; longer values are cut to this."""
+    timeout: float | None = None
+    """Overall deadline in seconds for all attempts of one call, upload or download."""
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -92,6 +128,9 @@ class RetryPolicy:
             raise ValueError("RetryPolicy waits must not be negative")
         if self.wait_exp_base < 1:
             raise ValueError("RetryPolicy.wait_exp_base must be at least 1")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError("RetryPolicy.timeout must be positive (or None for no deadline)")
+        object.__setattr__(self, "wait_jitter", _jitter_fraction("RetryPolicy", self.wait_jitter))
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -103,9 +142,7 @@ class RetryPolicy:
         exponent = max(0, retry_number - 1)
         # Cap the exponent so huge attempt counts cannot overflow a float.
         ceiling = min(self.wait_max, self.wait_initial * self.wait_exp_base ** min(exponent, 64))
-        if not self.wait_jitter:
-            return ceiling
-        return (rng or random).uniform(0.0, ceiling)
+        return jittered(ceiling, self.wait_jitter, rng=rng)
 
     def wait_for_retry(
         self, retry_number: int, retry_after: str | None, *, rng: random.Random | None = None

@@ -1,4 +1,4 @@
-"""Every exception the SDK raises, under one root.
+"""Every exception the SDK raises, under one root, defined here and nowhere else.
 
 Catch :class:`TopviewError` to handle anything this package raises::
 
@@ -8,36 +8,64 @@ Catch :class:`TopviewError` to handle anything this package raises::
     │   ├── ClientClosedError         used after aclose()
     │   └── WrongEventLoopError       used from another event loop than the one it was opened in
     ├── InvalidInputError             arguments failed local validation; nothing sent (ValueError)
+    │   ├── UnknownTaskKindError      client.tasks.get("nope", ...): not a task kind
+    │   └── InvalidFileError          local file rejected before any request (also TransferError)
+    │       ├── UnsupportedFormatError    not a format Topview accepts for upload
+    │       └── MaskSizeMismatchError     AnyShoot mask pixel size differs from its image
     ├── APIConnectionError            no usable HTTP response (connection failed or was lost)
     │   └── APITimeoutError           ... because a connect, read, write or pool timeout expired
     ├── HTTPStatusError               Topview (or a proxy in front of it) answered a non-2xx status
     ├── ResponseValidationError       the body is no Topview envelope, or `result` breaks the spec
     ├── SubmitOutcomeUnknownError     a paid submit may or may not have been accepted; reconcile
-    └── APIError                      Topview answered with a business `code` other than "200"
-        ├── AuthenticationError           401
-        ├── InvalidRequestError           4000-4003
-        ├── NotFoundError                 4004
-        ├── DuplicateNameError            4005
-        ├── RequestRefusedError           4006
-        ├── UnfinishedTaskError           4007
-        ├── InsufficientCreditError       4100
-        ├── ContentSecurityError          6001
-        └── ServerError                   5000-5005
-            └── ServerBusyError           5003
+    ├── APIError                      Topview answered with a business `code` other than "200"
+    │   ├── AuthenticationError           401
+    │   ├── InvalidRequestError           4000, 4001, 4002, 4003
+    │   ├── NotFoundError                 4004
+    │   ├── DuplicateNameError            4005
+    │   ├── RequestRefusedError           4006
+    │   ├── UnfinishedTaskError           4007
+    │   ├── InsufficientCreditError       4100
+    │   ├── ContentSecurityError          6001
+    │   ├── ServerError                   5000, 5001, 5004, 5005
+    │   │   └── ServerBusyError           5003
+    │   └── NoticeUrlRejectedError        client.notices.check(url): Topview refused the URL
+    ├── TaskFailedError               Topview reported the task as failed
+    ├── TaskTimeoutError              the poll policy's timeout passed before the task finished
+    ├── TransferError                 uploads, downloads and local files
+    │   ├── InvalidFileError          (see InvalidInputError)
+    │   ├── UploadError               PUT or upload check failed
+    │   ├── DownloadError             download failed after its attempts
+    │   │   ├── DownloadTimeoutError  the download's overall deadline passed (also TimeoutError)
+    │   │   └── IntegrityError        downloaded bytes do not match length, ETag or MD5
+    │   ├── UploadManyError           some uploads of a batch failed (also an ExceptionGroup)
+    │   └── DownloadManyError         some downloads of a batch failed (also an ExceptionGroup)
+    └── WebhookError                  a callback could not be accepted
+        ├── InvalidWebhookPayloadError    the body is not a valid callback (also a ValueError)
+        ├── WebhookTooLargeError          the body is larger than the configured limit
+        ├── WebhookSignatureError         the URL token or the Topview-Uid does not match
+        └── WebhookVerificationError      the task could not be confirmed through the API
+
+Which business code raises which class, and which codes are retried, comes from the spec's
+``x-topview-error-codes`` (generated into :mod:`._generated.error_codes`); a test keeps the codes
+drawn above equal to it. A code the spec does not list raises :class:`APIError` itself.
 
 Every error carries ``message``, ``code`` (the business code as a string, when there is one),
 ``operation`` (the :class:`~topview_async._operation.Operation` being called, when there is one),
-``task_id`` and ``file_id``. No exception built here ever holds request headers, so neither the
-API key nor the uid can leak through ``str(exc)``, ``repr(exc)`` or a traceback.
+``task_id`` and ``file_id``. No exception here holds request headers or credentials, and none
+is chained to one that does (see :mod:`._retrying`), so neither the API key nor the uid can be
+reached through ``str(exc)``, ``repr(exc)``, attributes, ``__cause__`` or ``__context__``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._operation import Operation
+    from .lib.tasks import Task
 
 __all__ = [
     "APIConnectionError",
@@ -48,20 +76,39 @@ __all__ = [
     "ClientStateError",
     "ConfigurationError",
     "ContentSecurityError",
+    "DownloadError",
+    "DownloadManyError",
+    "DownloadTimeoutError",
     "DuplicateNameError",
     "HTTPStatusError",
     "InsufficientCreditError",
+    "IntegrityError",
+    "InvalidFileError",
     "InvalidInputError",
     "InvalidRequestError",
+    "InvalidWebhookPayloadError",
+    "MaskSizeMismatchError",
     "NotFoundError",
+    "NoticeUrlRejectedError",
     "RequestRefusedError",
     "ResponseValidationError",
     "ServerBusyError",
     "ServerError",
     "SubmitOutcomeUnknownError",
     "SubmittedRequest",
+    "TaskFailedError",
+    "TaskTimeoutError",
     "TopviewError",
+    "TransferError",
     "UnfinishedTaskError",
+    "UnknownTaskKindError",
+    "UnsupportedFormatError",
+    "UploadError",
+    "UploadManyError",
+    "WebhookError",
+    "WebhookSignatureError",
+    "WebhookTooLargeError",
+    "WebhookVerificationError",
     "WrongEventLoopError",
     "exception_class_for_code",
 ]
@@ -136,8 +183,10 @@ class APITimeoutError(APIConnectionError):
 class HTTPStatusError(TopviewError):
     """A non-2xx HTTP status. Topview itself answers 200; this usually comes from a gateway.
 
-    ``status_code`` is the HTTP status, ``body`` the raw response text. When the body
-    happens to be a Topview envelope, ``code`` and ``message`` come from it.
+    The message names the host that answered and a short excerpt of the body; ``status_code``
+    is the HTTP status, ``body`` the whole response text, both with the API key, uid and any
+    bearer token masked (a misconfigured proxy may echo the request). When the body happens to
+    be a Topview envelope, ``code`` comes from it.
     """
 
     def __init__(
@@ -243,7 +292,7 @@ class AuthenticationError(APIError):
 
 
 class InvalidRequestError(APIError):
-    """4000-4003: Topview rejected a parameter (value, format, signature, or missing field)."""
+    """4000-4003: Topview rejected a parameter (value, format, signature, missing field)."""
 
 
 class NotFoundError(APIError):
@@ -259,7 +308,11 @@ class RequestRefusedError(APIError):
 
 
 class UnfinishedTaskError(APIError):
-    """4007: an earlier task is still running; wait for it before submitting the next one."""
+    """4007: an earlier task is still running; wait for it before submitting the next one.
+
+    No task was created, so submitting again later cannot charge twice. The SDK does not
+    repeat it on its own: the wait is as long as a running task, not a retry backoff.
+    """
 
 
 class InsufficientCreditError(APIError):
@@ -271,34 +324,303 @@ class ContentSecurityError(APIError):
 
 
 class ServerError(APIError):
-    """5000-5005: Topview failed internally. Reads are retried on 5000, 5001, 5003 and 5004."""
+    """5000, 5001, 5004, 5005: Topview failed internally. Reads are retried; submits are not,
+    since the task may have been stored before the failure."""
 
 
 class ServerBusyError(ServerError):
     """5003: Topview is busy. Retried for every kind of call, since nothing was processed."""
 
 
-_CODE_CLASSES: dict[str, type[APIError]] = {
-    "401": AuthenticationError,
-    "4000": InvalidRequestError,
-    "4001": InvalidRequestError,
-    "4002": InvalidRequestError,
-    "4003": InvalidRequestError,
-    "4004": NotFoundError,
-    "4005": DuplicateNameError,
-    "4006": RequestRefusedError,
-    "4007": UnfinishedTaskError,
-    "4100": InsufficientCreditError,
-    "5000": ServerError,
-    "5001": ServerError,
-    "5002": ServerError,
-    "5003": ServerBusyError,
-    "5004": ServerError,
-    "5005": ServerError,
-    "6001": ContentSecurityError,
-}
+class NoticeUrlRejectedError(APIError):
+    """Topview refused a URL given to ``client.notices.check(url)``.
+
+    Usually its test notice got no valid acknowledgement: the URL is not reachable from the
+    internet, the secret in it is not one the receiver accepts, or the receiver answered
+    something else than the acknowledgement. ``code`` and ``topview_message`` are Topview's
+    (``topview_message`` with the URL's secret masked); ``error_class`` is the
+    :class:`APIError` subclass the code maps to (``InvalidRequestError`` for 4000). The URL's
+    ``token`` is never part of the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        topview_message: str,
+        error_class: type[APIError],
+        operation: Operation | None = None,
+    ) -> None:
+        self.topview_message = topview_message
+        self.error_class = error_class
+        super().__init__(message, code=code, operation=operation)
+
+
+# --- tasks --------------------------------------------------------------------------------
+
+
+class UnknownTaskKindError(InvalidInputError):
+    """A task kind that Topview has no poller for, for example ``client.tasks.get("nope", id)``.
+
+    ``kind`` is what was given, ``known`` the task kinds there are.
+    """
+
+    def __init__(self, kind: str, known: Iterable[str]) -> None:
+        self.kind = kind
+        self.known = tuple(sorted(known))
+        super().__init__(f"unknown task kind {kind!r}; known kinds: {', '.join(self.known)}")
+
+
+class TaskFailedError(TopviewError):
+    """Topview reported the task as failed.
+
+    ``task_id`` and ``kind`` identify the task, ``error_msg`` is Topview's ``errorMsg``
+    (``None`` when it gave none), ``status`` the raw failure status and ``result`` the
+    last query result, with everything Topview sent.
+    """
+
+    def __init__(
+        self, *, task_id: str, kind: str, error_msg: str | None, status: str | None, result: object
+    ) -> None:
+        self.kind = kind
+        self.error_msg = error_msg
+        self.status = status
+        self.result = result
+        detail = f": {error_msg}" if error_msg else ""
+        super().__init__(f"{kind} task failed (status {status!r}){detail}", task_id=task_id)
+
+
+class TaskTimeoutError(TopviewError):
+    """The poll policy's ``timeout`` passed before the task finished.
+
+    The task itself may still finish: ``task`` is the handle, and ``await task.wait()``
+    resumes waiting. ``last_status`` is the raw status seen last (``None`` if never polled).
+    From :func:`wait_all` and :func:`as_completed`, ``unfinished`` lists every handle that
+    had not finished; ``task`` is the first of them.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: Task[Any],
+        timeout: float | None,
+        unfinished: Sequence[Task[Any]] = (),
+    ) -> None:
+        self.task = task
+        self.kind = task.kind
+        self.last_status = task.status
+        self.timeout = timeout
+        self.unfinished: tuple[Task[Any], ...] = tuple(unfinished) or (task,)
+        count = len(self.unfinished)
+        what = f"{task.kind} task" if count == 1 else f"{count} tasks (first: {task.kind})"
+        super().__init__(
+            f"{what} not finished after {timeout} s (last status {task.status!r})",
+            task_id=task.task_id,
+        )
+
+
+# --- uploads, downloads, local files ---------------------------------------------------------
+
+
+class TransferError(TopviewError):
+    """Base of the upload, download and local file errors."""
+
+
+class InvalidFileError(TransferError, InvalidInputError):
+    """A local file (or in-memory content) cannot be uploaded; nothing was sent.
+
+    ``path`` is the offending path, or ``None`` for bytes and streams.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, reason: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+        where = str(self.path) if self.path is not None else "<in-memory content>"
+        super().__init__(f"{where}: {reason}")
+
+
+class UnsupportedFormatError(InvalidFileError):
+    """The file format is not one Topview accepts for upload (``allowed`` lists those)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None, format: str, *, allowed: Iterable[str] = ()
+    ) -> None:
+        self.format = format
+        self.allowed = tuple(sorted(allowed))
+        shown = repr(format) if format else "no file extension"
+        accepts = f"; Topview accepts {', '.join(self.allowed)}" if self.allowed else ""
+        super().__init__(path, f"unsupported format {shown}{accepts}")
+
+
+class MaskSizeMismatchError(InvalidFileError):
+    """An AnyShoot mask does not have exactly the pixel size of its image."""
+
+    def __init__(
+        self,
+        mask: str | os.PathLike[str] | None,
+        *,
+        image_size: tuple[int, int],
+        mask_size: tuple[int, int],
+    ) -> None:
+        self.image_size = image_size
+        self.mask_size = mask_size
+        super().__init__(
+            mask,
+            f"mask is {mask_size[0]}x{mask_size[1]} px but its image is "
+            f"{image_size[0]}x{image_size[1]} px; they must be the same size",
+        )
+
+
+class UploadError(TransferError):
+    """Uploading to the presigned storage URL, or confirming the upload, failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: object = None,
+        file_id: str | None = None,
+        status_code: int | None = None,
+        storage_code: str | None = None,
+    ) -> None:
+        super().__init__(message, file_id=file_id)
+        self.source = source
+        self.status_code = status_code
+        self.storage_code = storage_code
+        """The S3 ``<Code>`` of the storage error response, when there was one."""
+
+
+class DownloadError(TransferError):
+    """A download failed; nothing was written at the destination."""
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class DownloadTimeoutError(DownloadError, TimeoutError):
+    """A download did not finish within its ``timeout`` (attempts and waits included)."""
+
+
+class IntegrityError(DownloadError):
+    """The downloaded bytes do not match the expected length, ETag or MD5."""
+
+
+class _BatchError(TransferError, ExceptionGroup[Exception]):
+    """A TopviewError that is also an ExceptionGroup of the batch's failures.
+
+    ``ExceptionGroup`` owns ``message`` (read-only) and builds itself in ``__new__``, so the
+    TopviewError attributes are set here instead of through ``TopviewError.__init__``. Parts
+    split off by ``except*`` / ``split()`` are plain ``ExceptionGroup`` objects: only the
+    whole error carries the batch's per-item results.
+    """
+
+    failures: dict[int, Exception]
+
+    def __init__(self, message: str, *args: Any) -> None:
+        self.code = None
+        self.operation = None
+        self.task_id = None
+        self.file_id = None
+        ExceptionGroup.__init__(self, message, list(self.failures.values()))
+
+
+class UploadManyError(_BatchError):
+    """Some uploads of :func:`~topview_async.lib.uploads.upload_many` failed.
+
+    ``file_ids`` is in input order, with ``None`` where that input failed, so the
+    successful uploads are not lost; ``failures`` maps input index to its exception.
+    Being an :class:`ExceptionGroup`, it also works with ``except*`` (the split parts
+    are plain groups: only the whole error carries ``file_ids``).
+    """
+
+    file_ids: list[str | None]
+
+    def __new__(
+        cls, message: str, file_ids: Sequence[str | None], failures: Mapping[int, Exception]
+    ) -> UploadManyError:
+        self = super().__new__(cls, message, list(failures.values()))
+        self.file_ids = list(file_ids)
+        self.failures = dict(failures)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle through __new__'s own arguments
+        return (type(self), (self.message, self.file_ids, self.failures))
+
+
+class DownloadManyError(_BatchError):
+    """Some downloads of :func:`~topview_async.lib.downloads.download_many` failed.
+
+    ``paths`` is in input order, with ``None`` where that item failed; ``failures`` maps
+    input index to its exception.
+    """
+
+    paths: list[Path | None]
+
+    def __new__(
+        cls, message: str, paths: Sequence[Path | None], failures: Mapping[int, Exception]
+    ) -> DownloadManyError:
+        self = super().__new__(cls, message, list(failures.values()))
+        self.paths = list(paths)
+        self.failures = dict(failures)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle through __new__'s own arguments
+        return (type(self), (self.message, self.paths, self.failures))
+
+
+# --- callbacks (webhooks) ---------------------------------------------------------------------
+# None of them ever holds the secret or the raw body in its message; the receiver maps each
+# WebhookError to an HTTP status (400, 413, 401/403, 503) instead of letting it escape as a 500.
+
+
+class WebhookError(TopviewError):
+    """A callback could not be accepted. ``status_code`` is the HTTP status to answer with."""
+
+    status_code = 400
+
+
+class InvalidWebhookPayloadError(WebhookError, ValueError):
+    """The body is not JSON, not an object, or breaks the ``CallbackNotice`` schema."""
+
+
+class WebhookTooLargeError(WebhookError):
+    """The body is larger than the receiver's ``max_body_size``."""
+
+    status_code = 413
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
+class WebhookSignatureError(WebhookError):
+    """The request does not prove it comes from Topview through *our* notice URL.
+
+    Raised for a missing token (401), a wrong token (403) and a ``Topview-Uid`` header that
+    names another account (403).
+    """
+
+    def __init__(self, message: str, *, status_code: int = 403) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class WebhookVerificationError(WebhookError):
+    """Re-fetching the task from the API failed, or the API does not (yet) agree it finished.
+
+    The callback is not acknowledged, so Topview can deliver it again later.
+    """
+
+    status_code = 503
 
 
 def exception_class_for_code(code: str | int) -> type[APIError]:
     """The exception class raised for a business ``code``; :class:`APIError` when unknown."""
-    return _CODE_CLASSES.get(str(code).strip(), APIError)
+    # Imported here: the generated table imports the classes of this module.
+    from ._generated.error_codes import ERROR_CODES
+
+    info = ERROR_CODES.get(str(code).strip())
+    return APIError if info is None else info.exception

@@ -48,6 +48,11 @@ class Credentials:
         # The prepared header dicts of direct calls hold the credentials too, so they live here.
         self.header_sets: dict[tuple[str, bool], dict[str, str]] = {}
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Both values, for scrubbing them out of text that may echo a request."""
+        return (self.api_key, self.uid)
+
     def __repr__(self) -> str:
         return f"Credentials(api_key={mask_secret(self.api_key)!r}, uid={mask_secret(self.uid)!r})"
 

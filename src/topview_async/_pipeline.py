@@ -80,27 +80,30 @@ class RequestPipeline:
             json_body=None if body is None else validate_body(operation, body, body_model),
             task_id=context.get("task_id"),
             file_id=context.get("file_id"),
+            secrets=client._credentials.secrets,
         )
         adapter = self._adapter(result_type)
         envelope = self._envelope(result_type)
-        policy = client.retry
+        budget = _sleep.RetryBudget(client.retry)
         attempt = 1
         while True:
             outcome = await self._attempt(call, adapter, envelope, attempt)
             if not isinstance(outcome, Failure):
                 return outcome
-            if not outcome.retryable or attempt >= policy.attempts:
+            if not outcome.retryable:
                 raise outcome.error
-            wait = policy.wait_for_retry(attempt, outcome.retry_after)
+            wait = budget.backoff(attempt, outcome.retry_after)
+            if not budget.allows(attempt, wait):
+                raise outcome.error
             logger.debug(
                 "retrying %s after %s (attempt %d of %d failed), waiting %.2fs",
                 operation.operation_id,
                 outcome.reason,
                 attempt,
-                policy.attempts,
+                budget.attempts,
                 wait,
             )
-            await _sleep.sleep(wait)
+            await budget.wait(wait)
             attempt += 1
 
     async def _attempt(

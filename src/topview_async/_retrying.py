@@ -6,24 +6,36 @@ many attempts and how long to wait between them is the client's :class:`RetryPol
 
 Retry rules (the reason this module exists once):
 
-* ``read`` calls retry on connection failures, timeouts, HTTP 429/502/503/504 and business codes
-  5000, 5001, 5003, 5004.
+* ``read`` calls retry on connection failures, timeouts, HTTP 429/500/502/503/504, a complete
+  2xx reply that is not a Topview envelope (malformed JSON, a proxy's HTML page), and the
+  business codes whose spec entry says ``retry: read`` or ``retry: always``.
 * ``submit`` and ``write`` calls retry only when the request provably never reached processing:
-  it could not connect (connect error, connect or pool timeout), HTTP 429/503, business code 5003.
+  it could not connect (connect error, connect or pool timeout), HTTP 429/503, and the business
+  codes whose spec entry says ``retry: always`` (5003 busy).
 * A ``submit`` whose response was lost after sending (read timeout, dropped connection, a 5xx
   other than 503, a body that is not an envelope) raises :class:`SubmitOutcomeUnknownError` and is
   never sent again: a second submit could create, and charge for, a second task.
+
+The business codes and their ``retry`` rule come only from the spec's ``x-topview-error-codes``
+(:mod:`._generated.error_codes`); an unlisted code is never retried.
+
+Errors never reach the API key or uid: a transport failure is chained to a copy of httpx's
+exception whose ``request`` carries no credential headers and that has no further chain, and
+reply bodies kept in errors are scrubbed of both values.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    AuthenticationError,
     HTTPStatusError,
     ResponseValidationError,
     SubmitOutcomeUnknownError,
@@ -31,14 +43,14 @@ from ._exceptions import (
     TopviewError,
     exception_class_for_code,
 )
+from ._generated.error_codes import ERROR_CODES
 from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 
-__all__ = ["Failure", "transport_failure", "unwrap_reply"]
+__all__ = ["Failure", "code_is_retried", "transport_failure", "unwrap_reply"]
 
-_READ_RETRY_CODES = frozenset({"5000", "5001", "5003", "5004"})
-_UNPROCESSED_CODES = frozenset({"5003"})
-_READ_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _UNPROCESSED_STATUSES = frozenset({429, 503})
+_AUTH_STATUSES = frozenset({401, 403})
 # Failures that happen before any byte of the request reached the server.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Failures after the request may have been (partly) received: the outcome is unknown.
@@ -50,6 +62,10 @@ _MAYBE_SENT_ERRORS = (
     httpx.RemoteProtocolError,
     httpx.DecodingError,
 )
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"topview-uid", b"proxy-authorization"})
+_EXCERPT_LIMIT = 200
+"""How many characters of a non-2xx body go into the message (the scrubbed body is ``.body``)."""
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +78,21 @@ class Failure:
     retry_after: str | None = None
 
 
+def code_is_retried(code: str, kind: str) -> bool:
+    """Whether the pipeline repeats a call of ``kind`` that got business ``code`` (spec rule)."""
+    info = ERROR_CODES.get(code)
+    if info is None:
+        return False
+    return info.retry == "always" or (info.retry == "read" and kind == "read")
+
+
 def transport_failure(call: Call, exc: httpx.RequestError) -> Failure:
     """The failure of an attempt that got no HTTP response at all."""
     kind = call.operation.kind
     error_class = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     error = error_class(f"{reason} calling {call.operation}", **call.ids())
-    error.__cause__ = exc
+    error.__cause__ = _credential_free(exc)
     if isinstance(exc, _NOT_SENT_ERRORS):
         return Failure(error, retryable=True, reason=reason)
     if isinstance(exc, _MAYBE_SENT_ERRORS):
@@ -85,10 +109,18 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
     envelope = parse_envelope(reply.content)
     status = reply.status
     if not 200 <= status < 300:
+        body = _scrub(reply.text, call.secrets)
+        host = urlsplit(call.url).netloc
+        excerpt = " ".join(body.split())
+        if len(excerpt) > _EXCERPT_LIMIT:
+            excerpt = excerpt[:_EXCERPT_LIMIT] + "..."
+        message = f"HTTP {status} from {host}" + (f": {excerpt}" if excerpt else " (empty body)")
+        if status in _AUTH_STATUSES:
+            message += f"; {_credentials_hint(call)}"
         error: TopviewError = HTTPStatusError(
-            f"HTTP {status} from Topview",
+            message,
             status_code=status,
-            body=reply.text,
+            body=body,
             code=envelope[0] if envelope else None,
             **call.ids(),
         )
@@ -101,18 +133,75 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
     if envelope is None:
         error = ResponseValidationError(
             f"response of {call.operation} is not a Topview envelope",
-            body=reply.text,
+            body=_scrub(reply.text, call.secrets),
             **call.ids(),
         )
         if kind == "submit":
-            error = _outcome_unknown(call, error)
-        return Failure(error, False, "malformed body")
+            return Failure(_outcome_unknown(call, error), False, "malformed body")
+        # A read is safe to repeat, and a garbled reply (a proxy's page, a cut body) is
+        # usually transient. A write may have been applied: report it.
+        return Failure(error, kind == "read", "malformed body", reply.retry_after)
     code, message, result = envelope
     if code == SUCCESS_CODE:
         return message, result
-    error = exception_class_for_code(code)(message or "Topview error", code=code, **call.ids())
-    retryable = code in (_READ_RETRY_CODES if kind == "read" else _UNPROCESSED_CODES)
-    return Failure(error, retryable, f"code {code}", reply.retry_after)
+    error_class = exception_class_for_code(code)
+    text = message or "Topview error"
+    if issubclass(error_class, AuthenticationError):
+        text = f"{text}; {_credentials_hint(call)}"
+    error = error_class(text, code=code, **call.ids())
+    return Failure(error, code_is_retried(code, kind), f"code {code}", reply.retry_after)
+
+
+def _credentials_hint(call: Call) -> str:
+    return (
+        "check TOPVIEW_API_KEY and TOPVIEW_UID (or api_key= and uid=) are the key and uid of "
+        f"the account for {_base_url(call)}"
+    )
+
+
+def _base_url(call: Call) -> str:
+    """The client's base URL as far as the call shows it (never credentials: there are none)."""
+    url = call.url.split("?", 1)[0]
+    if url.endswith(call.operation.path):
+        return url[: len(url) - len(call.operation.path)]
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with the API key, the uid and any bearer token masked (a proxy may echo them)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _BEARER.sub(r"\1***", text)
+
+
+def _credential_free(exc: httpx.RequestError) -> BaseException:
+    """A copy of ``exc`` safe to chain: no credential headers, no chain of its own.
+
+    httpx's exceptions hold the request, headers included, and their own ``__cause__`` (an
+    aiohttp or httpcore error) can hold more of it; error trackers serialise all of that.
+    The copy keeps the type (callers may test it) and the message; the original is dropped.
+    """
+    try:
+        request: httpx.Request | None = exc.request
+    except RuntimeError:  # raised without a request (a hand-made transport)
+        request = None
+    clean_request = None
+    if request is not None:
+        headers = [
+            (name, value)
+            for name, value in request.headers.raw
+            if name.lower() not in _CREDENTIAL_HEADERS
+        ]
+        clean_request = httpx.Request(request.method, request.url, headers=headers)
+    message = str(exc)
+    try:
+        copy: BaseException = type(exc)(message, request=clean_request)
+    except TypeError:  # a subclass with another constructor: keep the facts, not the type
+        copy = httpx.TransportError(f"{type(exc).__name__}: {message}", request=clean_request)
+    copy.__suppress_context__ = True
+    return copy
 
 
 def _outcome_unknown(call: Call, cause: TopviewError) -> SubmitOutcomeUnknownError:

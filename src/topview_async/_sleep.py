@@ -1,24 +1,147 @@
-"""The one sleep every wait in the SDK goes through.
+"""The one sleep every wait in the SDK goes through, its testing switch, and retry budgets.
 
-Backoff between retries, poll intervals and Retry-After waits all call :func:`sleep`,
-so tests (and users) can replace it once instead of waiting on the wall clock::
+Backoff between retries, poll intervals, upload checks and Retry-After waits all call
+:func:`sleep`. Tests switch waiting off (or record it) with the public testing switch, the
+way stamina's ``set_testing`` works, instead of patching this module::
 
-    from topview_async import _sleep
-    monkeypatch.setattr(_sleep, "sleep_function", fake_sleep)
+    from topview_async.testing import set_testing
+
+    with set_testing(True, attempts=1):       # no waits, no retries
+        ...
+    set_testing(True, sleep=recorder)         # every wait goes to ``recorder`` instead
+    set_testing(False)
+
+:class:`RetryBudget` is how every retry loop (API calls, upload PUTs, upload checks,
+downloads) reads the client's :class:`~topview_async.RetryPolicy`: attempts (capped in
+testing mode) and the policy's overall ``timeout``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
+
+if TYPE_CHECKING:
+    from ._config import RetryPolicy
+
+__all__ = ["RetryBudget", "SleepFunction", "TestingMode", "set_testing", "sleep"]
 
 SleepFunction = Callable[[float], Awaitable[None]]
 
 sleep_function: SleepFunction = anyio.sleep
-"""Replace to change how the SDK waits (for example with a recorder in tests)."""
+"""The real wait. Replacing it still works outside testing mode (older tests do that);
+:func:`set_testing` is the public way, and wins while it is on."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Testing:
+    attempts: int | None
+    sleep: SleepFunction | None
+
+
+_testing: _Testing | None = None
+
+
+async def _no_wait(seconds: float) -> None:
+    await anyio.lowlevel.checkpoint()  # still a scheduling point, like a real sleep
 
 
 async def sleep(seconds: float) -> None:
-    """Wait ``seconds`` through the current :data:`sleep_function`."""
-    await sleep_function(max(0.0, seconds))
+    """Wait ``seconds``: for real, or as testing mode says."""
+    seconds = max(0.0, seconds)
+    testing = _testing
+    if testing is None:
+        await sleep_function(seconds)
+    else:
+        await (testing.sleep or _no_wait)(seconds)
+
+
+class TestingMode:
+    """What :func:`set_testing` returns: leaving it as a context manager restores the mode
+    that was active before the call."""
+
+    __test__ = False  # not a pytest test class despite the name
+
+    def __init__(self, previous: _Testing | None) -> None:
+        self._previous = previous
+
+    def __enter__(self) -> TestingMode:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        global _testing
+        _testing = self._previous
+
+
+def set_testing(
+    testing: bool = True, *, attempts: int | None = None, sleep: SleepFunction | None = None
+) -> TestingMode:
+    """Switch the SDK's testing mode on or off, for the whole process.
+
+    In testing mode no SDK wait touches the wall clock: retry backoff, ``Retry-After``,
+    poll intervals and upload checks return at once (or call ``sleep(seconds)`` instead, for
+    example to record the waits or advance a fake clock). ``attempts`` caps the attempts of
+    every retry loop (``1``: no retries), whatever the client's :class:`RetryPolicy` says;
+    ``None`` keeps the policies' own. Use it as a plain call or as a context manager::
+
+        with topview_async.testing.set_testing(True, attempts=2):
+            ...
+    """
+    global _testing
+    if attempts is not None and attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    previous = _testing
+    _testing = _Testing(attempts, sleep) if testing else None
+    return TestingMode(previous)
+
+
+class RetryBudget:
+    """The attempts and deadline left to one call, upload or download under a policy.
+
+    ``RetryBudget(None)`` allows a single attempt (``retry=None``: no retries anywhere).
+    """
+
+    __slots__ = ("_started", "_timeout", "_virtual", "attempts", "policy")
+
+    def __init__(self, policy: RetryPolicy | None) -> None:
+        self.policy = policy
+        attempts = 1 if policy is None else policy.attempts
+        if _testing is not None and _testing.attempts is not None:
+            attempts = min(attempts, _testing.attempts)
+        self.attempts = attempts
+        self._started = time.monotonic()
+        self._virtual = 0.0  # waits skipped in testing mode still count against the deadline
+        self._timeout = None if policy is None else policy.timeout
+
+    def elapsed(self) -> float:
+        """Seconds spent so far (skipped test waits included)."""
+        return time.monotonic() - self._started + self._virtual
+
+    def allows(self, attempt: int, wait: float = 0.0) -> bool:
+        """Whether attempt ``attempt + 1`` may start after waiting ``wait`` seconds."""
+        if attempt >= self.attempts:
+            return False
+        return self._timeout is None or self.elapsed() + wait <= self._timeout
+
+    def backoff(self, retry_number: int, retry_after: str | None = None) -> float:
+        """The policy's wait before retry ``retry_number`` (0 without a policy)."""
+        if self.policy is None:
+            return 0.0
+        return self.policy.wait_for_retry(retry_number, retry_after)
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` through :func:`sleep`."""
+        if _testing is not None:
+            self._virtual += max(0.0, seconds)
+        await sleep(seconds)

@@ -93,8 +93,8 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         try:
-            content = self._response.content
             # Let aiohttp read ahead while the consumer is busy (a download writing to disk)
             # instead of pausing the socket at 128 KiB: the receiving then overlaps the disk
             # writes, and the memory stays bounded. (Public since aiohttp 3.14: older ones
@@ -108,7 +108,24 @@ class _ResponseStream(httpx.AsyncByteStream):
                 if chunk:
                     yield chunk
         except _AIOHTTP_ERRORS as exc:
+            # A broken connection's error is raised before the bytes aiohttp had already
+            # buffered (up to 2 MiB); they are good body bytes, so hand them out first and a
+            # download resumes right after them instead of fetching them again.
+            leftover = self._buffered_bytes(content)
+            if leftover:
+                yield leftover
             raise map_aiohttp_exception(exc, self._request) from exc
+
+    @staticmethod
+    def _buffered_bytes(content: aiohttp.StreamReader) -> bytes:
+        """What ``content`` received but did not hand out (its public reads raise instead)."""
+        read_buffered = getattr(content, "_read_nowait", None)
+        if not getattr(content, "_buffer", None) or read_buffered is None:
+            return b""  # nothing buffered, or an aiohttp without these internals
+        try:
+            return bytes(read_buffered(-1))
+        except Exception:
+            return b""
 
     async def aclose(self) -> None:
         if self._closed:

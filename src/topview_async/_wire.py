@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote_plus
@@ -21,8 +21,10 @@ import pydantic
 import pydantic_core
 
 from ._exceptions import InvalidInputError
+from ._generated.rules import BODY_RULES
 from ._models import TopviewModel
 from ._operation import Operation
+from ._rules import check_body_rules
 
 if TYPE_CHECKING:
     import httpx
@@ -55,6 +57,8 @@ class Call:
     json_body: dict[str, object] | None
     task_id: str | None
     file_id: str | None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The API key and uid, only to scrub them from reply bodies kept in error messages."""
 
     def ids(self) -> dict[str, Any]:
         return {"operation": self.operation, "task_id": self.task_id, "file_id": self.file_id}
@@ -124,7 +128,11 @@ def validate_body(
             f"invalid arguments for {operation}: {summarise_validation_error(exc)}",
             operation=operation,
         ) from exc
-    return model.to_wire()
+    wire = model.to_wire()
+    rules = BODY_RULES.get(body_model.__name__)
+    if rules:
+        check_body_rules(operation, wire, rules)
+    return wire
 
 
 def json_bytes(body: dict[str, object]) -> bytes:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from topview_async import _sleep
+from topview_async.testing import set_testing
 
 
 @pytest.fixture
@@ -19,12 +21,12 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every wait the SDK asks for, recorded instead of slept."""
+def sleeps() -> Iterator[list[float]]:
+    """Every wait the SDK asks for, recorded instead of slept (the public testing switch)."""
     recorded: list[float] = []
 
     async def record(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(_sleep, "sleep_function", record)
-    return recorded
+    with set_testing(True, sleep=record):
+        yield recorded

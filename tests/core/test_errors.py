@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 
 from topview_async import _exceptions as exc
+from topview_async._config import RetryPolicy
 from topview_async._exceptions import exception_class_for_code
 
-from .helpers import READ, Recorder, call, code, make_client
+from .helpers import API_KEY, READ, SUBMIT, UID, WRITE, Recorder, call, code, make_client, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -111,3 +115,101 @@ async def test_missing_api_key_is_a_configuration_error_naming_variables() -> No
     assert "TOPVIEW_UID" not in str(caught.value)
     with pytest.raises(exc.ConfigurationError, match="TOPVIEW_API_KEY and TOPVIEW_UID"):
         make_client(Recorder(code("200")), api_key=None, uid=None)
+
+
+# --- the spec decides: class and retry rule of every code (issue 10.3) ---------------------
+
+SPEC = Path(__file__).parents[2] / "openapi" / "topview.yaml"
+
+
+def _spec_codes() -> list[dict[str, object]]:
+    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return list(document["x-topview-error-codes"])
+
+
+def test_the_spec_lists_every_documented_code_and_nothing_else() -> None:
+    # REFERENCE §2; no source has 5002, so neither the spec nor the SDK knows it.
+    assert {str(entry["code"]) for entry in _spec_codes()} == set(DOCUMENTED)
+    assert exception_class_for_code("5002") is exc.APIError
+
+
+@pytest.mark.parametrize("entry", _spec_codes(), ids=lambda entry: str(entry["code"]))
+async def test_every_spec_code_raises_its_class_and_follows_its_retry_rule(
+    entry: dict[str, object], sleeps: list[float]
+) -> None:
+    wire_code = str(entry["code"])
+    assert exception_class_for_code(wire_code) is getattr(exc, str(entry["exception"]))
+    assert entry["retry"] in ("never", "read", "always")
+    if not entry["retryable"]:
+        assert entry["retry"] == "never"
+    for operation in (READ, WRITE, SUBMIT):
+        retried = entry["retry"] == "always" or (entry["retry"] == "read" and operation is READ)
+        recorder = Recorder(code(wire_code, "from the spec"), ok({"taskId": "t"}))
+        body: dict[str, object] | None = None if operation is READ else {}
+        async with make_client(recorder, retry=RetryPolicy(attempts=2)) as client:
+            if retried:
+                assert await call(client, operation, body=body) == {"taskId": "t"}
+            else:
+                with pytest.raises(exc.APIError) as caught:
+                    await call(client, operation, body=body)
+                assert type(caught.value).__name__ == entry["exception"]
+                assert caught.value.code == wire_code
+        assert len(recorder.requests) == (2 if retried else 1), operation.kind
+
+
+# --- messages say what to do (issue 11.12) --------------------------------------------------
+
+
+async def test_authentication_error_names_the_variables_and_the_base_url() -> None:
+    recorder = Recorder(code("401", "Unauthorized, need to login again"))
+    async with make_client(recorder, base_url="https://api.topview.test/prefix") as client:
+        with pytest.raises(exc.AuthenticationError) as caught:
+            await call(client)
+    text = str(caught.value)
+    assert "Unauthorized, need to login again" in text
+    assert "TOPVIEW_API_KEY" in text
+    assert "TOPVIEW_UID" in text
+    assert "https://api.topview.test/prefix" in text
+    assert API_KEY not in text
+    assert UID not in text
+
+
+async def test_http_401_from_a_gateway_also_says_which_credentials_to_check() -> None:
+    async with make_client(Recorder(httpx.Response(401, text="denied"))) as client:
+        with pytest.raises(exc.HTTPStatusError) as caught:
+            await call(client)
+    assert "TOPVIEW_API_KEY" in str(caught.value)
+    assert "https://api.topview.test" in str(caught.value)
+
+
+async def test_http_status_error_names_the_host_and_a_short_redacted_excerpt() -> None:
+    echoed = f"upstream said no\n\nAuthorization: Bearer {API_KEY}\nTopview-Uid: {UID}\n"
+    body = echoed + "x" * 5000
+    async with make_client(Recorder(httpx.Response(418, text=body))) as client:
+        with pytest.raises(exc.HTTPStatusError) as caught:
+            await call(client)
+    error = caught.value
+    text = str(error)
+    assert text.startswith("HTTP 418 from api.topview.test: upstream said no Authorization:")
+    assert len(text) < 400  # bounded, whatever the body's size
+    assert text.count("x") < 300
+    for where in (text, error.body):
+        assert API_KEY not in where
+        assert UID not in where
+    assert "Bearer ***" in text
+    assert error.body.endswith("x" * 5000)  # the rest of the body is kept, scrubbed
+
+
+async def test_bearer_tokens_of_other_keys_are_masked_too() -> None:
+    body = '{"echo": {"authorization": "Bearer sk-someone-else-123"}}'
+    async with make_client(Recorder(httpx.Response(400, text=body))) as client:
+        with pytest.raises(exc.HTTPStatusError) as caught:
+            await call(client)
+    assert "sk-someone-else-123" not in str(caught.value)
+    assert "sk-someone-else-123" not in caught.value.body
+
+
+async def test_empty_error_body_is_said_so() -> None:
+    async with make_client(Recorder(httpx.Response(502))) as client:
+        with pytest.raises(exc.HTTPStatusError, match=r"HTTP 502 from api.topview.test \(empty"):
+            await call(client, WRITE, body={})

@@ -13,6 +13,7 @@ import pytest
 from topview_async._config import RetryPolicy, parse_retry_after
 from topview_async._exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     HTTPStatusError,
     InvalidRequestError,
@@ -74,6 +75,13 @@ def test_attempts_must_be_positive() -> None:
         code("5001"),
         code("5003"),
         code("5004"),
+        # Issue 11.1: a read is safe to repeat, so these transient replies are retried too.
+        httpx.Response(500),
+        code("5005"),
+        httpx.Response(200, text="not json"),
+        httpx.Response(200, text='{"code": "200", "mess'),
+        httpx.Response(200, json={"unexpected": "shape"}),
+        httpx.Response(200, text="<html>gateway</html>", headers={"Content-Type": "text/html"}),
     ],
 )
 async def test_reads_retry_transient_failures(
@@ -89,9 +97,12 @@ async def test_reads_retry_transient_failures(
 @pytest.mark.parametrize(
     ("failure", "expected"),
     [
-        (code("5005"), ServerError),
         (code("4000"), InvalidRequestError),
-        (httpx.Response(500), HTTPStatusError),
+        (code("4007"), UnfinishedTaskError),
+        (code("9999"), APIError),
+        (code("5002"), APIError),
+        (httpx.Response(400), HTTPStatusError),
+        (httpx.Response(501), HTTPStatusError),
     ],
 )
 async def test_reads_do_not_retry_definite_failures(
@@ -179,14 +190,57 @@ async def test_ambiguous_submit_failure_raises_outcome_unknown_without_resubmitt
     assert UID not in text
 
 
-@pytest.mark.parametrize("failure", [httpx.ReadTimeout("slow"), httpx.Response(502), code("5000")])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.Response(502),
+        httpx.Response(500),
+        code("5000"),
+        code("5005"),
+        httpx.Response(200, text="not json"),
+    ],
+)
 async def test_writes_are_not_retried_on_ambiguous_failure(
     failure: httpx.Response | Exception,
 ) -> None:
     recorder = Recorder(failure, ok())
     async with make_client(recorder, retry=NO_JITTER) as client:
-        with pytest.raises((APITimeoutError, HTTPStatusError, ServerError)):
+        with pytest.raises(
+            (APITimeoutError, HTTPStatusError, ServerError, ResponseValidationError)
+        ):
             await call(client, WRITE, body={})
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.parametrize("failure", [code("5000"), code("5001"), code("5004"), code("5005")])
+async def test_submits_are_not_retried_on_server_error_codes(
+    failure: httpx.Response, sleeps: list[float]
+) -> None:
+    # The task may have been stored before Topview failed: a retry could charge twice.
+    recorder = Recorder(failure, ok({"taskId": "t"}))
+    async with make_client(recorder, retry=NO_JITTER) as client:
+        with pytest.raises(ServerError):
+            await call(client, SUBMIT, body={})
+    assert len(recorder.requests) == 1
+    assert sleeps == []
+
+
+async def test_read_gives_up_on_malformed_replies_after_its_attempts(sleeps: list[float]) -> None:
+    recorder = Recorder(httpx.Response(200, text="garbage"))
+    async with make_client(recorder, retry=NO_JITTER) as client:
+        with pytest.raises(ResponseValidationError):
+            await call(client, READ)
+    assert len(recorder.requests) == NO_JITTER.attempts
+    assert len(sleeps) == NO_JITTER.attempts - 1
+
+
+async def test_result_that_breaks_the_spec_is_not_retried() -> None:
+    # A valid envelope whose result has the wrong type is deterministic, not transient.
+    recorder = Recorder(ok("not a bool"), ok(True))
+    async with make_client(recorder, retry=NO_JITTER) as client:
+        with pytest.raises(ResponseValidationError):
+            await call(client, READ, result_type=bool)
     assert len(recorder.requests) == 1
 
 

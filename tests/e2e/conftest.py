@@ -6,20 +6,20 @@ transport pointed at it. Three things make runs fast without making them timing 
 
 * the simulator runs tasks 50 times faster than Topview (the longest, M2V, takes 0.12 s);
 * the client polls every 10-50 ms and has no query rate limit;
-* the SDK's one sleep (``topview_async._sleep``) is capped at 10 ms, so retry and upload
+* every SDK sleep is capped at 10 ms (``topview_async.testing.set_testing``), so retry and upload
   backoffs cost nothing. Poll loops stay correct when a sleep returns early: they only
   look at the clock again. Nothing here asserts how long anything took.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import pytest
 
-from topview_async import AsyncTopview, _sleep
-from topview_async.testing import SimulatorConfig, SimulatorServer
+from topview_async import AsyncTopview
+from topview_async.testing import SimulatorConfig, SimulatorServer, set_testing
 
 from .helpers import MAX_SDK_SLEEP, TIME_SCALE, make_client
 
@@ -36,7 +36,7 @@ def topview_simulator_config() -> SimulatorConfig:
 
 
 @pytest.fixture(autouse=True)
-def fast_sdk_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def fast_sdk_sleep() -> Iterator[list[float]]:
     """Cap every SDK sleep at 10 ms; returns the requested durations (for inspection)."""
     requested: list[float] = []
 
@@ -44,8 +44,8 @@ def fast_sdk_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         requested.append(seconds)
         await anyio.sleep(min(seconds, MAX_SDK_SLEEP))
 
-    monkeypatch.setattr(_sleep, "sleep_function", capped)
-    return requested
+    with set_testing(True, sleep=capped):
+        yield requested
 
 
 @pytest.fixture

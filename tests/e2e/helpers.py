@@ -31,7 +31,7 @@ def make_client(sim: SimulatorServer, **options: object) -> AsyncTopview:
         **options,  # type: ignore[arg-type]
     )
     client.poll_policy = FAST_POLL  # type: ignore[attr-defined]
-    client._poll_scheduler = PollScheduler(max_in_flight=QUERY_CAP, rate=None)  # type: ignore[attr-defined]
+    client.poll_scheduler = PollScheduler(max_in_flight=QUERY_CAP, rate=None)
     return client
 
 

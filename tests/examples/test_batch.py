@@ -12,14 +12,14 @@ import hashlib
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import anyio
 import pytest
 
-from topview_async import _sleep
-from topview_async.testing import SimulatorConfig, SimulatorServer
+from topview_async.testing import SimulatorConfig, SimulatorServer, set_testing
 
 pytestmark = pytest.mark.anyio
 
@@ -60,13 +60,14 @@ def topview_simulator_config() -> SimulatorConfig:
 
 
 @pytest.fixture(autouse=True)
-def short_sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+def short_sdk_sleeps() -> Iterator[None]:
     """The client's retry backoff and poll waits, capped at 10 ms (loops re-check the clock)."""
 
     async def capped(seconds: float) -> None:
         await anyio.sleep(min(seconds, 0.01))
 
-    monkeypatch.setattr(_sleep, "sleep_function", capped)
+    with set_testing(True, sleep=capped):
+        yield
 
 
 async def test_batch_accounts_for_every_link_once(

@@ -1,16 +1,21 @@
-"""Fakes for the task layer: a scripted pipeline, a client, tiny models, a fake clock."""
+"""For the task layer tests: a scripted Topview behind a real client, tiny models, a fake clock."""
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 import anyio.lowlevel
+import httpx
 from pydantic import Field
 
+from topview_async import AsyncTopview
 from topview_async._models import TopviewModel
 from topview_async._operation import Operation, TaskKindSpec
+from topview_async.lib.polling import PollScheduler
 
 
 class SubmitResult(TopviewModel):
@@ -53,6 +58,10 @@ class SubmitBody(TopviewModel):
     pass
 
 
+class FileIdsBody(TopviewModel):
+    file_ids: list[str] | None = Field(None, alias="fileIds")
+
+
 def _operation(operation_id: str, kind: str, task_kind: str, method: str = "POST") -> Operation:
     return Operation(
         operation_id=operation_id,
@@ -81,11 +90,14 @@ TASK_KINDS: dict[str, TaskKindSpec] = {
 }
 
 
-class FakePipeline:
-    """Answers task queries from per-task scripts; counts queries and in-flight calls.
+class FakeTopview:
+    """A scripted Topview behind ``httpx.MockTransport``: a real :class:`AsyncTopview` talks
+    to it, so the task layer runs exactly as in production (pipeline, retries, scheduler).
 
     ``script[task_id]`` is a list of raw ``result`` dicts; each query takes the next one and
-    the last one repeats. A callable entry is called with the current fake time instead.
+    the last one repeats. A callable entry is called instead (it may return an
+    ``httpx.Response`` to answer with, for example a 502). Uploads (credential, PUT, check)
+    are answered too; the stored bytes are in ``stored``.
     """
 
     def __init__(self) -> None:
@@ -98,71 +110,87 @@ class FakePipeline:
         self.submit_extra: dict[str, Any] = {}
         self.latency = 0.0
         """Seconds each query takes (on the event loop's clock; used with Trio's MockClock)."""
+        self.on_query: Callable[[str], None] | None = None
+        self.stored: dict[str, bytes] = {}
+        """File id -> the bytes PUT to storage for it."""
+        self.credentials = 0
+        self.checks = 0
 
     @property
     def total_queries(self) -> int:
         return sum(self.queries.values())
 
-    async def request(
-        self,
-        operation: Operation,
-        *,
-        query: Mapping[str, object] | None,
-        body: Mapping[str, object] | None,
-        body_model: Any,
-        result_type: Any,
-        context: Any,
-    ) -> Any:
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.url.host == STORAGE_HOST:
+            self.stored[path.rsplit("/", 1)[-1]] = await request.aread()
+            return httpx.Response(200)
+        if path == "/v1/upload/credential":
+            self.credentials += 1
+            file_id = f"{self.credentials:032x}"
+            url = f"https://{STORAGE_HOST}/put/{file_id}"
+            return _envelope({"fileId": file_id, "uploadUrl": url})
+        if path == "/v1/upload/check":
+            self.checks += 1
+            return _envelope(True)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             # Stay "in flight" across a few scheduling points, like a real request would.
             for _ in range(3):
                 await anyio.lowlevel.checkpoint()
-            if self.latency and operation.kind != "submit":
-                await anyio.sleep(self.latency)
-            if operation.kind == "submit":
-                assert body is not None
-                self.submits.append(dict(body))
+            if path.endswith("Submit"):
+                self.submits.append(json.loads(request.content))
                 self.next_task_id += 1
-                raw = {"taskId": f"{self.next_task_id:032x}", "status": "init"}
+                raw: Any = {"taskId": f"{self.next_task_id:032x}", "status": "init"}
                 raw.update(self.submit_extra)
-                return result_type.model_validate(raw)
-            assert query is not None
-            task_id = str(query["taskId"])
+                return _envelope(raw)
+            if self.latency:
+                await anyio.sleep(self.latency)
+            task_id = request.url.params["taskId"]
             self.queries[task_id] += 1
+            if self.on_query is not None:
+                self.on_query(task_id)
             steps = self.script[task_id]
             raw = steps.pop(0) if len(steps) > 1 else steps[0]
             if callable(raw):
                 raw = raw()
-            return result_type.model_validate(raw)
+            return raw if isinstance(raw, httpx.Response) else _envelope(raw)
         finally:
             self.in_flight -= 1
 
 
-class FakeUploads:
-    def __init__(self) -> None:
-        self.uploaded: list[object] = []
-
-    async def upload(self, path: object) -> str:
-        self.uploaded.append(path)
-        return f"{len(self.uploaded):032x}"
+STORAGE_HOST = "storage.test"
 
 
-class FakeUploadsMany(FakeUploads):
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[object]] = []
-
-    async def upload_many(self, paths: list[object]) -> list[str]:
-        self.batches.append(list(paths))
-        return [await self.upload(p) for p in paths]
+def _envelope(result: object) -> httpx.Response:
+    return httpx.Response(200, json={"code": "200", "message": "Success", "result": result})
 
 
-class FakeClient:
-    def __init__(self) -> None:
-        self._pipeline = FakePipeline()
-        self.uploads: FakeUploads = FakeUploads()
+_SERVERS: weakref.WeakKeyDictionary[AsyncTopview, FakeTopview] = weakref.WeakKeyDictionary()
+
+
+def make_client(
+    server: FakeTopview | None = None, *, scheduler: PollScheduler | None = None, **options: Any
+) -> AsyncTopview:
+    """A real client whose every request (API and storage) goes to ``server``."""
+    server = server or FakeTopview()
+    client = AsyncTopview(
+        api_key="test-key",
+        uid="test-uid",
+        base_url="https://api.test",
+        transport=httpx.MockTransport(server.handle),
+        **options,
+    )
+    if scheduler is not None:
+        client.poll_scheduler = scheduler
+    _SERVERS[client] = server
+    return client
+
+
+def server_of(client: AsyncTopview) -> FakeTopview:
+    """The scripted server behind a client made by :func:`make_client`."""
+    return _SERVERS[client]
 
 
 class FakeClock:

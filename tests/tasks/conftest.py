@@ -1,14 +1,17 @@
-"""Fixtures for the task layer tests (fakes live in ``_task_fakes``)."""
+"""Fixtures for the task layer tests (the scripted server lives in ``_task_fakes``)."""
 
 from __future__ import annotations
 
-import pytest
-from _task_fakes import TASK_KINDS, FakeClient, FakeClock
+from collections.abc import Iterator
 
-from topview_async import _sleep
+import pytest
+from _task_fakes import TASK_KINDS, FakeClock, make_client
+
+from topview_async import AsyncTopview
 from topview_async._operation import TaskKindSpec
 from topview_async.lib import tasks as tasks_module
 from topview_async.lib.polling import PollScheduler
+from topview_async.testing import set_testing
 
 
 @pytest.fixture
@@ -23,14 +26,12 @@ def task_kinds(monkeypatch: pytest.MonkeyPatch) -> dict[str, TaskKindSpec]:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+def clock() -> Iterator[FakeClock]:
     fake = FakeClock()
-    monkeypatch.setattr(_sleep, "sleep_function", fake.sleep)
-    return fake
+    with set_testing(True, sleep=fake.sleep):  # every SDK wait advances the fake clock
+        yield fake
 
 
 @pytest.fixture
-def client(clock: FakeClock) -> FakeClient:
-    fake = FakeClient()
-    fake._poll_scheduler = PollScheduler(clock=clock, rate=None)  # type: ignore[attr-defined]
-    return fake
+def client(clock: FakeClock) -> AsyncTopview:
+    return make_client(scheduler=PollScheduler(clock=clock, rate=None))

@@ -7,15 +7,25 @@ The end-to-end version, with real callbacks over loopback HTTP, is
 from __future__ import annotations
 
 import dataclasses
+import gc
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import anyio.lowlevel
 import pytest
-from _task_fakes import TASK_KINDS, FakeClient, FakeClock, M2vResult, StatusResult, SubmitBody
+from _task_fakes import (
+    TASK_KINDS,
+    FakeClock,
+    M2vResult,
+    StatusResult,
+    SubmitBody,
+    make_client,
+    server_of,
+)
 from _task_fakes import SubmitResult as FakeSubmitResult
 
-from topview_async import _sleep
+from topview_async import AsyncTopview
 from topview_async.lib.polling import PollPolicy
 from topview_async.lib.tasks import (
     SAFETY_NET_WAIT_MAX,
@@ -29,7 +39,8 @@ from topview_async.lib.tasks import (
     safety_net_policy,
     submit_task,
 )
-from topview_async.webhooks import NoticeHub, TaskNotice, notice_hub, parse_notice
+from topview_async.testing import set_testing
+from topview_async.webhooks import NoticeHub, NoticeReceiver, TaskNotice, notice_hub, parse_notice
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +48,7 @@ NO_JITTER = PollPolicy(wait_jitter=0.0, learn=False)
 NOTICE_URL = "https://backend.example/topview/notice?token=secret-0123456789abcdef"
 
 
-async def _submit(client: FakeClient, kind: str = "video_avatar", **body: Any) -> Task[Any]:
+async def _submit(client: AsyncTopview, kind: str = "video_avatar", **body: Any) -> Task[Any]:
     return await submit_task(
         client,
         TASK_KINDS[kind].submit_operation,
@@ -47,8 +58,8 @@ async def _submit(client: FakeClient, kind: str = "video_avatar", **body: Any) -
     )
 
 
-def _script(client: FakeClient, task: Task[Any], *steps: dict[str, Any]) -> None:
-    client._pipeline.script[task.task_id] = list(steps)
+def _script(client: AsyncTopview, task: Task[Any], *steps: dict[str, Any]) -> None:
+    server_of(client).script[task.task_id] = list(steps)
 
 
 def _notice(
@@ -58,15 +69,17 @@ def _notice(
     return dataclasses.replace(parse_notice(body), result=result, verified=verified)
 
 
-def _receiving_hub(client: FakeClient) -> NoticeHub:
-    """The client's hub, as a receiver built with ``client=`` would leave it."""
-    hub = notice_hub(client)
-    hub.receivers += 1
-    return hub
+_RECEIVERS: list[NoticeReceiver] = []  # kept alive: a hub only counts live receivers
+
+
+def _receiving_hub(client: AsyncTopview) -> NoticeHub:
+    """The client's hub, fed by a receiver bound to the client (``client=``)."""
+    _RECEIVERS.append(NoticeReceiver(secret="secret-0123456789abcdef", client=client))
+    return client.notice_hub
 
 
 @pytest.fixture
-def blocking_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def blocking_sleep(clock: FakeClock) -> Iterator[list[float]]:
     """Every SDK sleep blocks forever (the safety net never comes); returns the requests."""
     requested: list[float] = []
 
@@ -74,8 +87,8 @@ def blocking_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         requested.append(seconds)
         await anyio.sleep_forever()
 
-    monkeypatch.setattr(_sleep, "sleep_function", sleep)
-    return requested
+    with set_testing(True, sleep=sleep):
+        yield requested
 
 
 async def _until(predicate: Any) -> None:
@@ -88,7 +101,7 @@ async def _until(predicate: Any) -> None:
 
 
 async def test_submit_remembers_that_a_notice_url_was_given_but_not_the_url(
-    client: FakeClient,
+    client: AsyncTopview,
 ) -> None:
     with_url = await _submit(client, noticeUrl=NOTICE_URL)
     without = await _submit(client, noticeUrl=None)
@@ -100,7 +113,7 @@ async def test_submit_remembers_that_a_notice_url_was_given_but_not_the_url(
 
 
 async def test_without_a_receiver_a_notice_url_task_polls_as_usual(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     notice_hub(client)  # a hub, but nothing publishes to it
     task = await _submit(client, noticeUrl=NOTICE_URL)
@@ -111,8 +124,32 @@ async def test_without_a_receiver_a_notice_url_task_polls_as_usual(
     assert clock.sleeps == [2.0, 3.0]  # the normal schedule, not the safety net's
 
 
+async def test_a_receiver_merely_constructed_does_not_switch_waits_to_callbacks(
+    client: AsyncTopview, clock: FakeClock
+) -> None:
+    # Issue 10.6: with several workers, only one gets a task's callback. A receiver that is
+    # not bound to this client (another client's, or one given just the hub) must not make
+    # this client's waits rely on callbacks, nor may one that no longer exists.
+    other = make_client()
+    kept = [
+        NoticeReceiver(secret="secret-0123456789abcdef", client=other),
+        NoticeReceiver(secret="secret-0123456789abcdef", hub=client.notice_hub, topview_uid="u"),
+    ]
+    NoticeReceiver(secret="secret-0123456789abcdef", client=client)  # dropped at once
+    gc.collect()
+    task = await _submit(client, noticeUrl=NOTICE_URL)
+    _script(client, task, {"status": "running"}, {"status": "success"})
+
+    await task.wait(poll=NO_JITTER)
+
+    assert not client.notice_hub.fed
+    assert other.notice_hub.fed
+    assert clock.sleeps == [2.0, 3.0]  # the normal schedule, not the safety net's 30 s
+    assert len(kept) == 2
+
+
 async def test_callback_false_polls_even_with_a_receiver(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
@@ -138,7 +175,7 @@ def test_safety_net_policy_slows_polling_and_keeps_the_deadline() -> None:
 
 
 async def test_a_notice_during_the_wait_ends_it_with_one_query(
-    client: FakeClient, clock: FakeClock, blocking_sleep: list[float]
+    client: AsyncTopview, clock: FakeClock, blocking_sleep: list[float]
 ) -> None:
     hub = _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
@@ -155,13 +192,13 @@ async def test_a_notice_during_the_wait_ends_it_with_one_query(
         hub.publish(_notice(task))  # not verified: the wait asks the API itself
 
     assert results[0].status == "success"
-    assert client._pipeline.queries[task.task_id] == 1
+    assert server_of(client).queries[task.task_id] == 1
     assert blocking_sleep == [SAFETY_NET_WAIT_MIN]  # the safety net was armed, never fired
     assert hub.waiting == 0
 
 
 async def test_a_verified_notice_is_used_without_a_query(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     hub = _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
@@ -172,13 +209,13 @@ async def test_a_verified_notice_is_used_without_a_query(
     result = await task.wait(on_progress=updates.append)
 
     assert result is verified
-    assert client._pipeline.total_queries == 0
+    assert server_of(client).total_queries == 0
     assert clock.sleeps == []
     assert [u.state for u in updates] == [TaskState.SUCCEEDED]
 
 
 async def test_an_unverified_body_is_trusted_only_when_asked(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     hub = _receiving_hub(client)
     trusting = await _submit(client, noticeUrl=NOTICE_URL)
@@ -186,7 +223,7 @@ async def test_an_unverified_body_is_trusted_only_when_asked(
     hub.publish(_notice(trusting, result=posted))
 
     assert await trusting.wait(verify_with_api=False) is posted
-    assert client._pipeline.total_queries == 0
+    assert server_of(client).total_queries == 0
 
     careful = await _submit(client, noticeUrl=NOTICE_URL)
     _script(client, careful, {"status": "running"}, {"status": "success"})
@@ -195,10 +232,10 @@ async def test_an_unverified_body_is_trusted_only_when_asked(
     # (to the safety net, which the fake clock runs at once).
     result = await careful.wait()
     assert result.status == "success"
-    assert client._pipeline.queries[careful.task_id] == 2
+    assert server_of(client).queries[careful.task_id] == 2
 
 
-async def test_a_failure_notice_raises_task_failed(client: FakeClient) -> None:
+async def test_a_failure_notice_raises_task_failed(client: AsyncTopview) -> None:
     hub = _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
     failed = StatusResult.model_validate(
@@ -213,7 +250,7 @@ async def test_a_failure_notice_raises_task_failed(client: FakeClient) -> None:
 
 
 async def test_an_export_notice_for_another_script_only_triggers_a_refresh(
-    client: FakeClient, blocking_sleep: list[float]
+    client: AsyncTopview, blocking_sleep: list[float]
 ) -> None:
     hub = _receiving_hub(client)
     task = get_task(client, "m2v_export", "a" * 32, script_id=7)
@@ -232,20 +269,20 @@ async def test_an_export_notice_for_another_script_only_triggers_a_refresh(
 
         group.start_soon(waiter)
         # A rebuilt handle looks once at once, then arms the safety net.
-        await _until(lambda: client._pipeline.queries[task.task_id] == 1 and hub.waiting == 1)
+        await _until(lambda: server_of(client).queries[task.task_id] == 1 and hub.waiting == 1)
         # Even trusted blindly, an export notice does not say which script it is about.
         hub.publish(_notice(task, "export-3", result=M2vResult.model_validate(m2v(3))))
-        await _until(lambda: client._pipeline.queries[task.task_id] == 2 and hub.waiting == 1)
+        await _until(lambda: server_of(client).queries[task.task_id] == 2 and hub.waiting == 1)
         assert not task.done
         hub.publish(_notice(task, "export-7"))
 
     assert task.state is TaskState.SUCCEEDED
-    assert client._pipeline.queries[task.task_id] == 3
+    assert server_of(client).queries[task.task_id] == 3
     assert isinstance(result[0], M2vResult)
 
 
 async def test_a_lost_callback_is_caught_by_the_safety_net(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
@@ -259,7 +296,7 @@ async def test_a_lost_callback_is_caught_by_the_safety_net(
 
 
 async def test_the_deadline_still_applies_and_the_handle_stays_usable(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     hub = _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
@@ -278,13 +315,13 @@ async def test_the_deadline_still_applies_and_the_handle_stays_usable(
 
 
 async def test_a_callback_finish_teaches_the_scheduler_the_arrival_time(
-    client: FakeClient, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    client: AsyncTopview, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = _receiving_hub(client)
     task = await _submit(client, noticeUrl=NOTICE_URL)
     _script(client, task, {"status": "success"})
     recorded: list[tuple[str, float]] = []
-    scheduler = client._poll_scheduler  # type: ignore[attr-defined]
+    scheduler = client.poll_scheduler
     monkeypatch.setattr(scheduler, "record_duration", lambda k, s: recorded.append((k, s)))
 
     async def sleep(seconds: float) -> None:
@@ -292,8 +329,8 @@ async def test_a_callback_finish_teaches_the_scheduler_the_arrival_time(
         hub.publish(_notice(task))
         await anyio.sleep_forever()
 
-    monkeypatch.setattr(_sleep, "sleep_function", sleep)
-    await task.wait(poll=NO_JITTER)
+    with set_testing(True, sleep=sleep):
+        await task.wait(poll=NO_JITTER)
 
     # Not the midpoint between submit and now (6 s): the callback marks the end.
     assert recorded == [("video_avatar", 12.0)]

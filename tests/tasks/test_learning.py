@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
-from _task_fakes import TASK_KINDS, FakeClient, SubmitBody, SubmitResult
+from _task_fakes import TASK_KINDS, SubmitBody, SubmitResult, make_client, server_of
 from trio.testing import MockClock
 
 from topview_async.lib._poll_planner import LearnedSchedule, PollPlanner
@@ -108,9 +108,9 @@ def anyio_backend() -> tuple[str, dict[str, Any]]:
 
 @pytest.mark.anyio
 async def test_waits_teach_the_scheduler() -> None:
-    client = FakeClient()
+    client = make_client()
     scheduler = PollScheduler(rate=None)
-    client._poll_scheduler = scheduler  # type: ignore[attr-defined]
+    client.poll_scheduler = scheduler
     spec = TASK_KINDS["video_avatar"]
     tasks = []
     for i in range(40):
@@ -123,7 +123,7 @@ async def test_waits_teach_the_scheduler() -> None:
             done = anyio.current_time() >= finish_at
             return {"status": "success" if done else "running"}
 
-        client._pipeline.script[task.task_id] = [answer]
+        server_of(client).script[task.task_id] = [answer]
         tasks.append(task)
     await wait_all(tasks)
     stats = scheduler.planner.stats("video_avatar")

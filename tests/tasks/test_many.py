@@ -10,9 +10,10 @@ from typing import Any
 
 import anyio
 import pytest
-from _task_fakes import TASK_KINDS, FakeClient, SubmitBody, SubmitResult
+from _task_fakes import TASK_KINDS, SubmitBody, SubmitResult, make_client, server_of
 from trio.testing import MockClock
 
+from topview_async import AsyncTopview
 from topview_async.lib.polling import PollPolicy, PollScheduler
 from topview_async.lib.tasks import (
     Task,
@@ -31,7 +32,7 @@ def anyio_backend() -> tuple[str, dict[str, Any]]:
     return ("trio", {"clock": MockClock(autojump_threshold=0)})
 
 
-async def _submit_many(client: FakeClient, finish_after: list[float]) -> list[Task[Any]]:
+async def _submit_many(client: AsyncTopview, finish_after: list[float]) -> list[Task[Any]]:
     """Submit one task per entry; each succeeds ``finish_after[i]`` seconds after submit."""
     tasks = []
     spec = TASK_KINDS["video_avatar"]
@@ -49,16 +50,16 @@ async def _submit_many(client: FakeClient, finish_after: list[float]) -> list[Ta
             done = anyio.current_time() >= finish_at
             return {"taskId": task_id, "status": "success" if done else "running"}
 
-        client._pipeline.script[task.task_id] = [answer]
+        server_of(client).script[task.task_id] = [answer]
         tasks.append(task)
     return tasks
 
 
-def _client(*, max_in_flight: int = 16, rate: float | None = 20.0) -> FakeClient:
-    client = FakeClient()
-    client._pipeline.latency = 0.5
+def _client(*, max_in_flight: int = 16, rate: float | None = 20.0) -> AsyncTopview:
+    client = make_client()
+    server_of(client).latency = 0.5
     scheduler = PollScheduler(max_in_flight=max_in_flight, rate=rate)
-    client._poll_scheduler = scheduler  # type: ignore[attr-defined]
+    client.poll_scheduler = scheduler
     return client
 
 
@@ -71,27 +72,20 @@ async def test_thousand_concurrent_waits_never_exceed_the_cap() -> None:
             group.start_soon(task.wait)
 
     assert all(task.done for task in tasks)
-    assert client._pipeline.max_in_flight == 16  # reached, never exceeded
-    assert client._pipeline.in_flight == 0
+    assert server_of(client).max_in_flight == 16  # reached, never exceeded
+    assert server_of(client).in_flight == 0
 
 
 async def test_wait_all_caps_in_flight_and_rate() -> None:
     client = _client(max_in_flight=8, rate=20.0)
     tasks = await _submit_many(client, [10.0 + (i % 7) for i in range(300)])
     stamps: list[float] = []
-    original = client._pipeline.request
-
-    async def stamped(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("query"):
-            stamps.append(anyio.current_time())
-        return await original(*args, **kwargs)
-
-    client._pipeline.request = stamped  # type: ignore[method-assign]
+    server_of(client).on_query = lambda task_id: stamps.append(anyio.current_time())
 
     results = await wait_all(tasks)
 
     assert [r.task_id for r in results] == [t.task_id for t in tasks]  # input order
-    assert client._pipeline.max_in_flight <= 8
+    assert server_of(client).max_in_flight <= 8
     # Token bucket: a burst of at most 20, then 20 per second.
     for start in stamps:
         assert sum(1 for s in stamps if start <= s < start + 1.0) <= 40
@@ -112,7 +106,7 @@ async def test_as_completed_yields_in_finishing_order_with_few_pollers() -> None
 async def test_wait_all_raises_the_first_failure_itself() -> None:
     client = _client()
     tasks = await _submit_many(client, [5.0, 50.0])
-    client._pipeline.script[tasks[0].task_id] = [{"status": "fail", "errorMsg": "bad input"}]
+    server_of(client).script[tasks[0].task_id] = [{"status": "fail", "errorMsg": "bad input"}]
 
     with pytest.raises(TaskFailedError) as caught:
         await wait_all(tasks)
@@ -125,7 +119,7 @@ async def test_wait_all_raises_the_first_failure_itself() -> None:
 async def test_wait_all_return_exceptions() -> None:
     client = _client()
     tasks = await _submit_many(client, [5.0, 20.0])
-    client._pipeline.script[tasks[0].task_id] = [{"status": "failure"}]
+    server_of(client).script[tasks[0].task_id] = [{"status": "failure"}]
     outcomes = await wait_all(tasks, return_exceptions=True)
     assert isinstance(outcomes[0], TaskFailedError)
     assert outcomes[1].status == "success"  # type: ignore[union-attr]
@@ -154,9 +148,9 @@ async def test_leaving_as_completed_early_stops_polling() -> None:
     async with as_completed(tasks) as finished:
         async for _task in finished:
             break
-    queries = client._pipeline.total_queries
+    queries = server_of(client).total_queries
     await anyio.sleep(600)
-    assert client._pipeline.total_queries == queries
+    assert server_of(client).total_queries == queries
 
 
 async def test_progress_callback_for_many() -> None:

@@ -5,9 +5,26 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
-from _task_fakes import TASK_KINDS, FakeClient, FakeClock, FakeUploadsMany, SubmitBody, SubmitResult
+from _task_fakes import (
+    TASK_KINDS,
+    FakeClock,
+    FileIdsBody,
+    SubmitBody,
+    SubmitResult,
+    make_client,
+    server_of,
+)
 
+from topview_async import (
+    AsyncTopview,
+    AuthenticationError,
+    HTTPStatusError,
+    InvalidFileError,
+    InvalidInputError,
+    NotFoundError,
+)
 from topview_async.lib.polling import PollPolicy, PollScheduler
 from topview_async.lib.tasks import (
     Task,
@@ -17,6 +34,7 @@ from topview_async.lib.tasks import (
     TaskUpdate,
     get_task,
     submit_task,
+    wait_all,
 )
 
 pytestmark = pytest.mark.anyio
@@ -25,7 +43,7 @@ THOUSAND = 1000
 NO_JITTER = PollPolicy(wait_jitter=0.0, learn=False)
 
 
-async def _submit(client: FakeClient, kind: str = "video_avatar", **body: Any) -> Task[Any]:
+async def _submit(client: AsyncTopview, kind: str = "video_avatar", **body: Any) -> Task[Any]:
     spec = TASK_KINDS[kind]
     return await submit_task(
         client,
@@ -36,11 +54,11 @@ async def _submit(client: FakeClient, kind: str = "video_avatar", **body: Any) -
     )
 
 
-def _script(client: FakeClient, task: Task[Any], *steps: dict[str, Any]) -> None:
-    client._pipeline.script[task.task_id] = list(steps)
+def _script(client: AsyncTopview, task: Task[Any], *steps: dict[str, Any]) -> None:
+    server_of(client).script[task.task_id] = list(steps)
 
 
-async def test_wait_returns_typed_result_on_success(client: FakeClient, clock: FakeClock) -> None:
+async def test_wait_returns_typed_result_on_success(client: AsyncTopview, clock: FakeClock) -> None:
     task = await _submit(client)
     _script(client, task, {"status": "init"}, {"status": "running"}, {"status": "success"})
 
@@ -50,13 +68,13 @@ async def test_wait_returns_typed_result_on_success(client: FakeClient, clock: F
     assert type(result).__name__ == "StatusResult"
     assert task.done
     assert task.state is TaskState.SUCCEEDED
-    assert client._pipeline.queries[task.task_id] == 3
+    assert server_of(client).queries[task.task_id] == 3
     # Geometric backoff from the submit: 2 s, then 3 s, then 4.5 s.
     assert clock.sleeps == [2.0, 3.0, 4.5]
 
 
-async def test_handle_knows_kind_id_query_and_submit_result(client: FakeClient) -> None:
-    client._pipeline.submit_extra = {"noticeUuid": "n-1"}
+async def test_handle_knows_kind_id_query_and_submit_result(client: AsyncTopview) -> None:
+    server_of(client).submit_extra = {"noticeUuid": "n-1"}
     task = await _submit(client)
     assert task.kind == "video_avatar"
     assert task.query_operation is TASK_KINDS["video_avatar"].query_operation
@@ -66,7 +84,7 @@ async def test_handle_knows_kind_id_query_and_submit_result(client: FakeClient) 
     assert task.result is None
 
 
-async def test_failure_raises_with_task_id_and_error_msg(client: FakeClient) -> None:
+async def test_failure_raises_with_task_id_and_error_msg(client: AsyncTopview) -> None:
     task = await _submit(client)
     _script(client, task, {"status": "running"}, {"status": "failed", "errorMsg": "no face found"})
 
@@ -80,14 +98,14 @@ async def test_failure_raises_with_task_id_and_error_msg(client: FakeClient) -> 
     assert error.status == "failed"
     assert "no face found" in str(error)
     # A finished handle answers again without another query.
-    queries = client._pipeline.total_queries
+    queries = server_of(client).total_queries
     with pytest.raises(TaskFailedError):
         await task.wait()
-    assert client._pipeline.total_queries == queries
+    assert server_of(client).total_queries == queries
 
 
 async def test_deadline_raises_and_wait_again_succeeds(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     task = await _submit(client)
     _script(client, task, *([{"status": "running"}] * 6), {"status": "success"})
@@ -106,7 +124,7 @@ async def test_deadline_raises_and_wait_again_succeeds(
     assert result.status == "success"
 
 
-async def test_cancelled_wait_leaves_the_handle_usable(client: FakeClient) -> None:
+async def test_cancelled_wait_leaves_the_handle_usable(client: AsyncTopview) -> None:
     task = await _submit(client)
     _script(client, task, {"status": "running"}, {"status": "running"}, {"status": "success"})
     seen: list[TaskUpdate[Any]] = []
@@ -120,25 +138,25 @@ async def test_cancelled_wait_leaves_the_handle_usable(client: FakeClient) -> No
         await task.wait(poll=NO_JITTER, on_progress=cancel_on_first)
     assert scope.cancelled_caught
     assert not task.done
-    assert client._pipeline.in_flight == 0
+    assert server_of(client).in_flight == 0
 
     result = await task.wait(poll=NO_JITTER)
     assert result.status == "success"
     assert [u.status for u in seen] == ["running"]
 
 
-async def test_cancel_during_query_leaves_the_handle_usable(client: FakeClient) -> None:
+async def test_cancel_during_query_leaves_the_handle_usable(client: AsyncTopview) -> None:
     task = await _submit(client)
     _script(client, task, {"status": "success"})
     with anyio.CancelScope() as scope:
         scope.cancel()
         await task.wait(poll=NO_JITTER)
     assert not task.done
-    assert client._pipeline.in_flight == 0
+    assert server_of(client).in_flight == 0
     assert (await task.wait(poll=NO_JITTER)).status == "success"
 
 
-async def test_progress_callback_sync_and_async_on_each_change(client: FakeClient) -> None:
+async def test_progress_callback_sync_and_async_on_each_change(client: AsyncTopview) -> None:
     steps = [{"status": "init"}, {"status": "init"}, {"status": "running"}, {"status": "success"}]
     sync_seen: list[tuple[str | None, TaskState]] = []
     async_seen: list[tuple[str | None, TaskState]] = []
@@ -164,7 +182,7 @@ async def test_progress_callback_sync_and_async_on_each_change(client: FakeClien
     assert async_seen == expected
 
 
-async def test_watch_iterates_status_changes(client: FakeClient) -> None:
+async def test_watch_iterates_status_changes(client: AsyncTopview) -> None:
     task = await _submit(client)
     _script(client, task, {"status": "init"}, {"status": "running"}, {"status": "fail"})
 
@@ -181,7 +199,7 @@ async def test_watch_iterates_status_changes(client: FakeClient) -> None:
     assert [u.state async for u in task.watch()] == [TaskState.FAILED]
 
 
-async def test_task_status_field_of_product_avatar_replace(client: FakeClient) -> None:
+async def test_task_status_field_of_product_avatar_replace(client: AsyncTopview) -> None:
     task = await _submit(client, "product_avatar_image_replace")
     _script(
         client,
@@ -193,7 +211,7 @@ async def test_task_status_field_of_product_avatar_replace(client: FakeClient) -
     assert result.product_replace_result[0].key == "k1"
 
 
-async def test_m2v_export_waits_for_its_script(client: FakeClient) -> None:
+async def test_m2v_export_waits_for_its_script(client: AsyncTopview) -> None:
     task = await _submit(client, "m2v_export", taskId="t" * 32, scriptId=2)
     assert task.script_id == 2
     other = {"scriptId": 1, "status": "success", "videoUrl": "https://x/1.mp4"}
@@ -209,17 +227,17 @@ async def test_m2v_export_waits_for_its_script(client: FakeClient) -> None:
         },
     )
     result = await task.wait(poll=NO_JITTER)
-    assert client._pipeline.queries[task.task_id] == 4
+    assert server_of(client).queries[task.task_id] == 4
     assert result.export_videos[1].video_url == "u2"
 
 
-async def test_m2v_export_defaults_to_script_zero(client: FakeClient) -> None:
+async def test_m2v_export_defaults_to_script_zero(client: AsyncTopview) -> None:
     task = await _submit(client, "m2v_export", taskId="t" * 32, scriptId=None)
     assert task.script_id == 0
 
 
 async def test_rebuild_from_id_polls_at_once_and_waits(
-    client: FakeClient, clock: FakeClock
+    client: AsyncTopview, clock: FakeClock
 ) -> None:
     task = Task.from_id(client, "video_avatar", "a" * 32)
     assert task.submit_result is None
@@ -236,24 +254,24 @@ async def test_rebuild_from_id_polls_at_once_and_waits(
         get_task(client, "nope", "c" * 32)
 
 
-async def test_refresh_queries_once(client: FakeClient) -> None:
+async def test_refresh_queries_once(client: AsyncTopview) -> None:
     task = await _submit(client)
     _script(client, task, {"status": "running"}, {"status": "success"})
     assert (await task.refresh()).status == "running"
     assert task.status == "running"
     assert (await task.refresh()).status == "success"
     assert task.done
-    assert client._pipeline.total_queries == 2
+    assert server_of(client).total_queries == 2
 
 
 async def test_submit_uploads_local_files_and_keeps_file_ids(
-    client: FakeClient, tmp_path: Path
+    client: AsyncTopview, tmp_path: Path
 ) -> None:
     file_id = "0123456789abcdef0123456789abcdef"
     spec = TASK_KINDS["m2v"]
     (tmp_path / "shots").mkdir()
     for name in ("a.mp4", "shots/b.PNG", "logo.jpg"):
-        (tmp_path / name).write_bytes(b"local bytes")
+        (tmp_path / name).write_bytes(name.encode())
     b_png, logo = str(tmp_path / "shots/b.PNG"), str(tmp_path / "logo.jpg")
     await submit_task(
         client,
@@ -268,41 +286,49 @@ async def test_submit_uploads_local_files_and_keeps_file_ids(
         file_fields=("fileIds", "logoFileId", "endcardFileId", "musicFileId"),
         result_type=SubmitResult,
     )
-    sent = client._pipeline.submits[0]
-    assert client.uploads.uploaded == [tmp_path / "a.mp4", b_png, logo]
-    assert sent["fileIds"] == [f"{1:032x}", file_id, f"{2:032x}"]
-    assert sent["logoFileId"] == f"{3:032x}"
+    server = server_of(client)
+    sent = server.submits[0]
+    assert len(server.stored) == 3  # one upload each, through the real upload flow
+    assert [server.stored.get(i, i) for i in sent["fileIds"]] == [b"a.mp4", file_id, b"shots/b.PNG"]
+    assert server.stored[sent["logoFileId"]] == b"logo.jpg"
     assert sent["endcardFileId"] == file_id
     assert sent["productName"] == "x.png"
 
 
-async def test_submit_uploads_through_upload_many_when_present(
-    client: FakeClient, tmp_path: Path
+@pytest.mark.parametrize(
+    "url", ["https://cdn.example.com/shoe.png", "http://cdn.example.com/a/b.mp4", "s3://b/k.jpg"]
+)
+async def test_a_url_in_a_file_field_is_refused_naming_the_argument(
+    client: AsyncTopview, url: str
 ) -> None:
-    client.uploads = FakeUploadsMany()
+    # Issue 11.7: not "https:/cdn.example.com/shoe.png: file does not exist".
     spec = TASK_KINDS["m2v"]
-    for name in ("a.mov", "b.webp", "c.bmp"):
-        (tmp_path / name).write_bytes(b"local bytes")
-    a_mov, b_webp, c_bmp = str(tmp_path / "a.mov"), str(tmp_path / "b.webp"), tmp_path / "c.bmp"
-    await submit_task(
-        client,
-        spec.submit_operation,
-        body={"fileIds": [a_mov, b_webp], "logoFileId": c_bmp},
-        body_model=SubmitBody,
-        file_fields=("fileIds", "logoFileId"),
-        result_type=SubmitResult,
-    )
-    assert client.uploads.batches == [[a_mov, b_webp, c_bmp]]
-    assert client._pipeline.submits[0]["logoFileId"] == f"{3:032x}"
+    with pytest.raises(InvalidInputError) as caught:
+        await submit_task(
+            client,
+            spec.submit_operation,
+            body={"fileIds": ["0" * 32, url]},
+            body_model=FileIdsBody,
+            file_fields=("fileIds",),
+            result_type=SubmitResult,
+        )
+    message = str(caught.value)
+    assert message.startswith("file_ids: ")
+    assert url in message  # not mangled to "https:/..."
+    assert "Topview file id or a local path" in message
+    assert not isinstance(caught.value, InvalidFileError)
+    assert server_of(client).submits == []
+    assert server_of(client).credentials == 0
 
 
-async def test_submit_without_uploads_sends_nothing_to_upload(client: FakeClient) -> None:
+async def test_submit_without_uploads_sends_nothing_to_upload(client: AsyncTopview) -> None:
     await _submit(client, fileIds=None)
-    assert client.uploads.uploaded == []
+    assert server_of(client).credentials == 0
+    assert server_of(client).stored == {}
 
 
-async def test_thousand_waits_on_asyncio_with_fake_sleep(client: FakeClient) -> None:
-    client._poll_scheduler = PollScheduler(clock=client._poll_scheduler.clock, max_in_flight=16)  # type: ignore[attr-defined]
+async def test_thousand_waits_on_asyncio_with_fake_sleep(client: AsyncTopview) -> None:
+    client.poll_scheduler = PollScheduler(clock=client.poll_scheduler.clock, max_in_flight=16)
     tasks = [await _submit(client) for _ in range(THOUSAND)]
     for task in tasks:
         _script(client, task, {"status": "running"}, {"status": "success"})
@@ -313,4 +339,93 @@ async def test_thousand_waits_on_asyncio_with_fake_sleep(client: FakeClient) -> 
             group.start_soon(partial(task.wait, poll=PollPolicy(timeout=None)))
 
     assert all(task.done for task in tasks)
-    assert client._pipeline.max_in_flight == 16
+    assert server_of(client).max_in_flight == 16
+
+
+# -- transient query failures (issue 11.2) -------------------------------------------------
+
+
+def _bad_gateway() -> httpx.Response:
+    return httpx.Response(502, text="<html>bad gateway</html>")
+
+
+def _dropped() -> httpx.Response:
+    raise httpx.RemoteProtocolError("server disconnected without sending a response")
+
+
+async def test_wait_rides_out_a_run_of_502s_and_dropped_connections(
+    client: AsyncTopview, clock: FakeClock
+) -> None:
+    task = await _submit(client)
+    # Nine failed queries in a row (three waits' worth of pipeline retries), then it finishes.
+    failures = [_bad_gateway] * 6 + [_dropped] * 3
+    _script(client, task, {"status": "running"}, *failures, {"status": "success"})  # type: ignore[arg-type]
+    started = clock.now
+
+    result = await task.wait(poll=PollPolicy(wait_jitter=0.0, learn=False, timeout=600.0))
+
+    assert result.status == "success"
+    assert server_of(client).queries[task.task_id] == 11
+    assert clock.now - started < 600.0
+
+
+async def test_wait_on_constant_502s_lasts_until_its_own_deadline(
+    client: AsyncTopview, clock: FakeClock
+) -> None:
+    task = await _submit(client)
+    _script(client, task, _bad_gateway)  # type: ignore[arg-type]
+    started = clock.now
+
+    with pytest.raises(TaskTimeoutError) as caught:
+        await task.wait(poll=PollPolicy(wait_jitter=0.0, learn=False, timeout=600.0))
+
+    # Not after 0.4 s: the wait kept trying, with backoff, until its 600 s were up (the last
+    # query's own pipeline retries may run a few seconds past it).
+    assert 600.0 <= clock.now - started <= 600.0 + 2 * client.retry.wait_max
+    assert isinstance(caught.value.__cause__, HTTPStatusError)
+    assert max(clock.sleeps) <= client.retry.wait_max + 1e-9
+    assert server_of(client).queries[task.task_id] < 600  # backed off, not hammering
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [(200, "401", AuthenticationError), (200, "4004", NotFoundError), (400, None, HTTPStatusError)],
+)
+async def test_a_permanent_query_error_ends_the_wait_at_once(
+    client: AsyncTopview, clock: FakeClock, status: int, code: str | None, error: type[Exception]
+) -> None:
+    task = await _submit(client)
+
+    def answer() -> httpx.Response:
+        if code is None:
+            return httpx.Response(status, text="bad request")
+        return httpx.Response(status, json={"code": code, "message": "no", "result": None})
+
+    _script(client, task, answer)  # type: ignore[arg-type]
+
+    with pytest.raises(error):
+        await task.wait(poll=NO_JITTER)
+    assert server_of(client).queries[task.task_id] == 1
+
+
+async def test_retry_none_means_a_transient_query_error_ends_the_wait(clock: FakeClock) -> None:
+    client = make_client(retry=None, scheduler=PollScheduler(clock=clock, rate=None))
+    task = await _submit(client)
+    _script(client, task, _bad_gateway)  # type: ignore[arg-type]
+
+    with pytest.raises(HTTPStatusError):
+        await task.wait(poll=NO_JITTER)
+    assert server_of(client).queries[task.task_id] == 1
+
+
+async def test_wait_all_backs_off_one_failing_task_and_finishes_the_others(
+    client: AsyncTopview, clock: FakeClock
+) -> None:
+    flaky, steady = await _submit(client), await _submit(client)
+    _script(client, flaky, *[_bad_gateway] * 5, {"status": "success"})  # type: ignore[arg-type]
+    _script(client, steady, {"status": "running"}, {"status": "success"})
+
+    results = await wait_all([flaky, steady], poll=NO_JITTER)
+
+    assert [r.status for r in results] == ["success", "success"]  # type: ignore[union-attr]
+    assert server_of(client).queries[flaky.task_id] == 6

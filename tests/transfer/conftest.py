@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from aiohttp import web
 from transfer_server import FakeUploadApi, StorageServer
 
-from topview_async import _sleep
+from topview_async.testing import set_testing
 
 
 @pytest.fixture
@@ -16,15 +16,15 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record every SDK sleep instead of waiting."""
+def sleeps() -> Iterator[list[float]]:
+    """Record every SDK sleep instead of waiting (the SDK's public testing switch)."""
     recorded: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(_sleep, "sleep_function", fake_sleep)
-    return recorded
+    with set_testing(True, sleep=fake_sleep):
+        yield recorded
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from transfer_server import StorageServer
 from topview_async._transport import AiohttpTransport
 from topview_async.lib import _files
 from topview_async.lib._files import PartFile
-from topview_async.lib.downloads import download
+from topview_async.lib.downloads import RESUME_OVERLAP, download
 
 pytestmark = pytest.mark.anyio
 
@@ -132,13 +132,16 @@ async def test_download_through_the_aiohttp_transport_resumes_exactly(
     assert dest.read_bytes() == video
     first, second = storage_server.requests
     assert "Range" not in first.headers
-    resumed_at = int(second.headers["Range"].removeprefix("bytes=").rstrip("-"))
-    assert 0 < resumed_at <= 3_000_001
+    # Every byte that reached the client before the drop was kept (aiohttp's read-ahead
+    # buffer included): the resume asks again only for the fixed overlap it compares.
+    assert first.sent == 3_000_001
+    assert second.range_start == first.sent - RESUME_OVERLAP
+    assert second.sent == SIZE - second.range_start
     # Progress after each full 1 MiB chunk of a response, and for the bytes that had
-    # arrived when the connection dropped (kept: the resume starts right after them).
+    # arrived when the connection dropped (kept: the resume continues right after them).
     mib = 1 << 20
-    before = [*range(mib, resumed_at, mib), resumed_at]
-    after = [*range(resumed_at + mib, SIZE, mib), SIZE]
+    before = [*range(mib, first.sent, mib), first.sent]
+    after = [*range(first.sent + mib, SIZE, mib), SIZE]
     assert seen == before + after
 
 
@@ -220,3 +223,34 @@ async def test_download_works_under_trio(tmp_path: Path) -> None:
         server.server_close()
         thread.join()
     assert dest.read_bytes() == body
+
+
+async def test_aiohttp_stream_hands_out_buffered_bytes_before_the_error() -> None:
+    """aiohttp raises a broken connection's error ahead of what it had buffered; the
+    transport yields those bytes first so that a resume does not fetch them again."""
+    import asyncio
+    from unittest import mock
+
+    import aiohttp
+
+    from topview_async._transport import _ResponseStream
+
+    content = aiohttp.StreamReader(
+        mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop()
+    )
+    content.feed_data(b"a" * 1000)
+    content.feed_data(b"b" * 500)
+    content.set_exception(aiohttp.ClientPayloadError("Response payload is not completed"))
+    response = mock.Mock(content=content)
+    request = httpx.Request("GET", "http://127.0.0.1/v.mp4")
+    stream = _ResponseStream(response, request, lambda: None)
+
+    received = bytearray()
+
+    async def read_all() -> None:
+        async for data in stream:
+            received.extend(data)
+
+    with pytest.raises(httpx.ReadError):
+        await read_all()
+    assert bytes(received) == b"a" * 1000 + b"b" * 500

@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from transfer_server import CREDENTIAL, SIGNATURE, Credential, FakeUploadApi, StorageServer
+from trio.testing import MockClock
 
+from topview_async import AuthenticationError, InsufficientCreditError, RetryPolicy
 from topview_async.lib._files import (
     InvalidFileError,
     UnsupportedFormatError,
@@ -18,6 +21,7 @@ from topview_async.lib._files import (
     UploadManyError,
 )
 from topview_async.lib.uploads import upload, upload_many
+from topview_async.testing import set_testing
 
 pytestmark = pytest.mark.anyio
 
@@ -117,7 +121,7 @@ async def test_put_failures_exhaust_attempts(
     storage_server.fail_next = 5
 
     with pytest.raises(UploadError) as caught:
-        await upload(upload_api, storage_http, source, attempts=2)
+        await upload(upload_api, storage_http, source, retry=RetryPolicy(attempts=2))
 
     assert caught.value.status_code == 500
     assert caught.value.storage_code == "InternalError"
@@ -135,14 +139,17 @@ async def test_check_is_polled_until_present_then_gives_up(
     source = tmp_path / "a.webp"
     write(source, 10)
     upload_api.check_answers = [False, "false", None]
-    assert await upload(upload_api, storage_http, source, poll=0.5) == "file-1"
+    # The checks follow the retry policy: its attempts and its backoff.
+    policy = RetryPolicy(attempts=4, wait_initial=0.5, wait_jitter=0.0)
+    assert await upload(upload_api, storage_http, source, retry=policy) == "file-1"
     assert len(upload_api.check_calls) == 4
     assert sleeps == [0.5, 1.0, 2.0]
 
     upload_api.check_answers = [False] * 10
     with pytest.raises(UploadError, match="did not confirm") as caught:
-        await upload(upload_api, storage_http, source, check_attempts=3)
+        await upload(upload_api, storage_http, source, retry=RetryPolicy(attempts=3))
     assert caught.value.file_id == "file-2"
+    assert len(upload_api.check_calls) == 4 + 3
 
 
 async def test_bytes_and_streams_need_a_format_and_upload(
@@ -366,3 +373,122 @@ async def test_upload_many_validates_everything_first(
     assert caught.value.file_ids == [None, None, None]
     assert upload_api.calls == 0
     assert storage_server.requests == []
+
+
+# -- one retry policy (issue 10.5) --------------------------------------------------------
+
+
+async def test_retry_none_means_one_put_and_one_check(
+    tmp_path: Path,
+    storage_server: StorageServer,
+    storage_http: httpx.AsyncClient,
+    upload_api: FakeUploadApi,
+    sleeps: list[float],
+) -> None:
+    source = tmp_path / "voice.wav"
+    write(source, 100)
+    storage_server.fail_next = 1
+    with pytest.raises(UploadError):
+        await upload(upload_api, storage_http, source, retry=None)
+    assert len(storage_server.requests) == 1
+    assert sleeps == []
+
+    upload_api.check_answers = [False]
+    with pytest.raises(UploadError, match="after 1 check"):
+        await upload(upload_api, storage_http, source, retry=None)
+    assert sleeps == []
+
+
+async def test_the_policy_timeout_stops_retrying_puts(
+    tmp_path: Path,
+    storage_server: StorageServer,
+    storage_http: httpx.AsyncClient,
+    upload_api: FakeUploadApi,
+    sleeps: list[float],
+) -> None:
+    source = tmp_path / "voice.wav"
+    write(source, 100)
+    storage_server.fail_next = 10
+    # 10 attempts allowed, but waits of 4 s each cannot fit more than two into 10 s.
+    policy = RetryPolicy(
+        attempts=10, wait_initial=4.0, wait_exp_base=1.0, wait_jitter=0.0, timeout=10.0
+    )
+    with pytest.raises(UploadError):
+        await upload(upload_api, storage_http, source, retry=policy)
+    assert sleeps == [4.0, 4.0]
+    assert len(storage_server.requests) == 3
+
+
+@pytest.mark.parametrize(
+    "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio")]
+)
+async def test_an_upload_timeout_is_an_overall_deadline(tmp_path: Path) -> None:
+    # Trio's auto-jumping mock clock: the 30 s pass in virtual time, nothing waits for real.
+    class StuckApi:
+        async def get_credential(self, *, format: str) -> Credential:
+            await anyio.sleep_forever()
+            raise AssertionError
+
+        async def check(self, *, file_id: str) -> object:
+            return True
+
+    source = tmp_path / "a.png"
+    write(source, 10)
+    async with httpx.AsyncClient() as http:
+        started = anyio.current_time()
+        with pytest.raises(UploadError, match=r"did not finish within 30\.0 s"):
+            await upload(StuckApi(), http, source, timeout=30.0)
+    assert anyio.current_time() - started == pytest.approx(30.0)
+
+
+async def test_testing_mode_caps_attempts_without_patching(
+    tmp_path: Path,
+    storage_server: StorageServer,
+    storage_http: httpx.AsyncClient,
+    upload_api: FakeUploadApi,
+) -> None:
+    source = tmp_path / "voice.wav"
+    write(source, 100)
+    storage_server.fail_next = 5
+    with set_testing(True, attempts=2), pytest.raises(UploadError, match="after 2 attempts"):
+        await upload(upload_api, storage_http, source, retry=RetryPolicy(attempts=5))
+    assert len(storage_server.requests) == 2
+
+
+# -- upload_many stops on an error every file would hit (issue 11.3) ----------------------
+
+
+@pytest.mark.parametrize(
+    "fatal",
+    [
+        AuthenticationError("Unauthorized", code="401"),
+        InsufficientCreditError("not enough credit", code="4100"),
+    ],
+)
+async def test_upload_many_starts_no_new_upload_after_a_fatal_error(
+    tmp_path: Path,
+    storage_server: StorageServer,
+    storage_http: httpx.AsyncClient,
+    fatal: Exception,
+) -> None:
+    sources = [tmp_path / f"f{i}.png" for i in range(10)]
+    for i, path in enumerate(sources):
+        write(path, 100 + i)
+
+    class FailingAfterTwo(FakeUploadApi):
+        async def get_credential(self, *, format: str) -> Credential:
+            if len(self.credential_calls) >= 2:
+                self.credential_calls.append(format)
+                raise fatal
+            return await super().get_credential(format=format)
+
+    api = FailingAfterTwo(storage_server)
+    with pytest.raises(UploadManyError) as caught:
+        await upload_many(api, storage_http, sources, concurrency=1)
+
+    error = caught.value
+    assert len(api.credential_calls) == 3  # two uploads, one failure, then nothing more
+    assert error.file_ids[:2] == ["file-1", "file-2"]  # the finished ones are reported
+    assert error.file_ids[2:] == [None] * 8
+    assert sorted(error.failures) == list(range(2, 10))
+    assert all(exc is fatal for exc in error.failures.values())

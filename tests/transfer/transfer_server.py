@@ -34,6 +34,13 @@ class Recorded:
     raw_path: str
     headers: dict[str, str]
     body_size: int = 0
+    sent: int = 0
+    """GET: body bytes the server wrote before finishing or dropping the connection."""
+
+    @property
+    def range_start(self) -> int | None:
+        match = _RANGE.match(self.headers.get("Range", ""))
+        return int(match.group(1)) if match else None
 
 
 @dataclass
@@ -44,9 +51,20 @@ class StorageServer:
     """Per file, how many body bytes to send before dropping, one entry per response."""
     served_body: dict[str, bytes] = field(default_factory=dict)
     """Per file, bytes served instead of the real ones (the ETag stays the real MD5)."""
+    served_in_turn: dict[str, list[bytes]] = field(default_factory=dict)
+    """Per file, bytes served by successive answers (then the usual ones)."""
     replace_after_drop: dict[str, bytes] = field(default_factory=dict)
     """Per file, a new version that replaces it once the connection has been dropped."""
     ignore_range: bool = False
+    ignore_if_range: bool = False
+    """Answer a Range request with 206 whatever its If-Range says (a lying server)."""
+    send_etag: bool = True
+    etag_on_partial: bool = True
+    """Whether 206 answers carry the ETag too."""
+    fixed_etags: dict[str, str] = field(default_factory=dict)
+    """Per file, an ETag served whatever the content (a server reusing a strong ETag)."""
+    last_modified: dict[str, str] = field(default_factory=dict)
+    """Per file, a Last-Modified date to serve (and to accept as If-Range)."""
     s3_headers: bool = True
     objects: dict[str, bytes] = field(default_factory=dict)
     expire_next: int = 0
@@ -66,6 +84,8 @@ class StorageServer:
         )
 
     def etag(self, name: str) -> str:
+        if name in self.fixed_etags:
+            return self.fixed_etags[name]
         return '"' + hashlib.md5(self.files[name]).hexdigest() + '"'
 
     def app(self) -> web.Application:
@@ -75,25 +95,39 @@ class StorageServer:
         return app
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(Recorded("GET", request.raw_path, dict(request.headers)))
+        record = Recorded("GET", request.raw_path, dict(request.headers))
+        self.requests.append(record)
         name = request.match_info["name"]
         if name not in self.files:
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         data = self.files[name]
         served = self.served_body.get(name, data)
+        if self.served_in_turn.get(name):
+            served = self.served_in_turn[name].pop(0)
         etag = self.etag(name)
-        headers = {"ETag": etag, "Accept-Ranges": "bytes"}
+        headers = {"Accept-Ranges": "bytes"}
+        if self.send_etag:
+            headers["ETag"] = etag
+        if name in self.last_modified:
+            headers["Last-Modified"] = self.last_modified[name]
         if self.s3_headers:
             headers |= {"Server": "AmazonS3", "x-amz-request-id": "TESTREQ"}
         start, status = 0, 200
         match = _RANGE.match(request.headers.get("Range", ""))
         if_range = request.headers.get("If-Range")
-        if match and not self.ignore_range and (if_range is None or if_range == etag):
+        valid = {etag if self.send_etag else None, self.last_modified.get(name)}
+        if (
+            match
+            and not self.ignore_range
+            and (if_range is None or if_range in valid or self.ignore_if_range)
+        ):
             start = int(match.group(1))
             if start >= len(served):
                 return web.Response(status=416, headers={"Content-Range": f"bytes */{len(data)}"})
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(served) - 1}/{len(served)}"
+            if not self.etag_on_partial:
+                headers.pop("ETag", None)
         payload = served[start:]
         response = web.StreamResponse(status=status, headers=headers)
         response.content_length = len(payload)
@@ -102,12 +136,16 @@ class StorageServer:
         if pending:
             cut = pending.pop(0)
             await response.write(payload[:cut])
+            record.sent = len(payload[:cut])
             assert request.transport is not None
-            request.transport.abort()
+            # close(), not abort(): the bytes written so far still reach the client, so
+            # ``sent`` is exactly what it received before the connection ended early.
+            request.transport.close()
             if name in self.replace_after_drop:
                 self.files[name] = self.replace_after_drop.pop(name)
             return response
         await response.write(payload)
+        record.sent = len(payload)
         await response.write_eof()
         return response
 

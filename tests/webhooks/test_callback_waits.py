@@ -319,6 +319,7 @@ async def test_forged_and_malformed_callbacks_do_not_end_a_wait(
     assert bad_secret.status_code == 403
     assert malformed.status_code == 400
     assert leaked.status_code == 503
+    assert leaked.json()["code"] == "503"
     assert leaked.json()["result"]["result"] == "fail"
     assert still_waiting == 1
     assert not task.done

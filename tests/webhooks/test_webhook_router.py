@@ -179,7 +179,11 @@ async def test_failing_handler_is_not_acknowledged_and_redelivery_retries_it() -
 
     failed = await post(app, notice_body())
     assert failed.status_code == 500
-    assert failed.json() == build_acknowledgement(notice_body()["uuid"], UID, accepted=False)
+    # Issue 11.11: nothing in a refusal reads as delivered.
+    refused = failed.json()
+    assert refused["code"] == "500"
+    assert "handler failed" in refused["message"]
+    assert refused["result"] == {"uuid": notice_body()["uuid"], "topviewUid": UID, "result": "fail"}
     assert not await store.is_processed(notice_body()["uuid"])
 
     redelivered = await post(app, notice_body())
@@ -358,6 +362,8 @@ async def test_unconfirmed_notice_is_not_acknowledged(fetched: Any) -> None:
     app = fastapi_app(handler=handler, fetcher=FakeFetcher(fetched), store=store)
     response = await post(app, notice_body("ZERO_SHOT_AVATAR"))
     assert response.status_code == 503
+    assert response.json()["code"] == "503"
+    assert "not processed" in response.json()["message"]
     assert response.json()["result"]["result"] == "fail"
     assert handler.notices == []
     assert len(store) == 0

@@ -82,3 +82,60 @@ async def test_simulator_callback_is_verified_handled_and_acknowledged() -> None
     assert notice.succeeded
     assert isinstance(notice.result, ScraperTaskResult)
     assert fetcher.calls == [("scraper", submitted["taskId"])]
+
+
+def test_the_simulator_reads_a_refusal_as_not_delivered_by_its_body_alone() -> None:
+    # Issue 11.11: even if a proxy rewrote the status to 200, the body says "not delivered".
+    from topview_async.testing._callbacks import ack_problem
+    from topview_async.webhooks import build_acknowledgement
+
+    refused = build_acknowledgement("n-1", "uid-1", accepted=False, code="500", reason="boom")
+    assert ack_problem(httpx.Response(500, json=refused), "n-1", "uid-1") == "HTTP 500"
+    assert ack_problem(httpx.Response(200, json=refused), "n-1", "uid-1") is not None
+    accepted = build_acknowledgement("n-1", "uid-1")
+    assert ack_problem(httpx.Response(200, json=accepted), "n-1", "uid-1") is None
+
+
+async def test_a_refused_callback_is_delivered_again_by_the_simulator() -> None:
+    clock = ManualClock()
+    calls: list[str] = []
+
+    async def on_notice(notice: TaskNotice) -> None:
+        calls.append(notice.uuid)
+        if len(calls) == 1:
+            raise RuntimeError("database is down")
+
+    backend = FastAPI()
+    config = SimulatorConfig(
+        clock=clock,
+        callback_transport=httpx.ASGITransport(app=backend),
+        callback_max_attempts=3,
+        callback_retry_interval=5,
+    )
+    sim = Simulator(config)
+    headers = {"Authorization": f"Bearer {sim.api_key}", "Topview-Uid": sim.uid}
+    backend.include_router(
+        topview_webhook_router(
+            secret=SECRET, handler=on_notice, topview_uid=sim.uid, verify_with_api=False
+        )
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sim.app), base_url="http://topview.test", headers=headers
+    ) as api:
+        submit = await api.post(
+            "/v1/scraper/task/submit",
+            json={
+                "productLink": "https://shop.example.com/p/1",
+                "noticeUrl": build_notice_url(WEBHOOK_BASE, SECRET),
+            },
+        )
+        uuid = submit.json()["result"]["noticeUuid"]
+        clock.advance(3600)
+        await sim.deliver_notices()
+        [owed] = sim.notices
+        assert not owed.acknowledged  # the refusal was not taken as a delivery
+        clock.advance(10)
+        await sim.deliver_notices()
+
+    assert owed.acknowledged
+    assert calls == [uuid, uuid]

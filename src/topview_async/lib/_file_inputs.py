@@ -6,7 +6,9 @@ The rule that tells a local file from a Topview file id:
 * a ``str`` is a local file when it ends with an upload suffix Topview accepts
   (:data:`UPLOAD_SUFFIXES`, case-insensitive), for example ``"shots/front.png"``;
 * any other ``str`` is sent unchanged: Topview file ids are 32 hex characters with no dot,
-  so they can never end with one of those suffixes.
+  so they can never end with one of those suffixes;
+* a URL (``https://cdn.example.com/shoe.png``) is neither: Topview does not fetch URLs in
+  file-id fields, so it is refused with :class:`InvalidInputError` naming the argument.
 
 A server that forwards its users' input into submits should create its client with
 ``AsyncTopview(local_files=False)``: then no ``str`` is ever read from disk (a path-like still
@@ -20,14 +22,20 @@ with placeholder ids, so a bad argument never costs an upload.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final, TypeGuard
 
+from .._exceptions import InvalidInputError
+from .._generated.task_kinds import UPLOAD_FORMATS
 from .._models import TopviewModel
 from .._operation import Operation
 from .._wire import validate_body
 from ._files import check_file, validate_mask_pair
 from ._status import read_field
+
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
 
 __all__ = ["UPLOAD_SUFFIXES", "is_local_file", "upload_local_files"]
 
@@ -41,13 +49,14 @@ MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
 
 _PLACEHOLDER_ID: Final = "0" * 32
 
-UPLOAD_SUFFIXES: Final = frozenset(
-    {".mp4", ".mov", ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".mp3", ".wav", ".m4a"}
-)
-"""The file formats Topview's upload accepts (REFERENCE §3; ``.avi`` is unconfirmed)."""
+UPLOAD_SUFFIXES: Final = frozenset("." + upload_format for upload_format in UPLOAD_FORMATS)
+"""The file formats Topview's upload accepts (the spec's upload ``format`` enum), dotted."""
+
+_URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+"""A scheme and ``//``: what a URL starts with and neither a file id nor a local path does."""
 
 
-def is_local_file(value: object, *, strings: bool = True) -> bool:
+def is_local_file(value: object, *, strings: bool = True) -> TypeGuard[str | os.PathLike[str]]:
     """Whether ``value`` names a local file to upload rather than a Topview file id.
 
     ``strings=False`` (a client made with ``local_files=False``) never reads a ``str`` from disk.
@@ -69,8 +78,31 @@ def _file_id(uploaded: object) -> str:
     return str(value)
 
 
+def _refuse_urls(
+    body: Mapping[str, object], file_fields: Sequence[str], model: type[TopviewModel]
+) -> None:
+    """Raise for a URL in a file-id field, naming the Python argument (not the wire name)."""
+    for name in file_fields:
+        value = body.get(name)
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, str) and _URL.match(item.strip()):
+                argument = _python_name(model, name)
+                raise InvalidInputError(
+                    f"{argument}: got the URL {item!r}, but a Topview file id or a local path "
+                    "is needed; download the file and pass its path (it is uploaded first) or "
+                    "upload it with client.uploads.upload() and pass the file id"
+                )
+
+
+def _python_name(model: type[TopviewModel], wire_name: str) -> str:
+    for python_name, info in model.model_fields.items():
+        if info.alias == wire_name or python_name == wire_name:
+            return str(python_name)
+    return wire_name
+
+
 async def upload_local_files(
-    client: Any,
+    client: AsyncTopview,
     body: Mapping[str, object],
     file_fields: Sequence[str],
     *,
@@ -84,9 +116,10 @@ async def upload_local_files(
     ``client.uploads.upload_many`` (concurrently, with its own limits). Values that are not
     local files are left alone.
     """
-    strings = bool(getattr(client, "local_files", True))
+    _refuse_urls(body, file_fields, body_model)
+    strings = client.local_files
     result = dict(body)
-    local: list[object] = []
+    local: list[str | os.PathLike[str]] = []
     for name in file_fields:
         value = result.get(name)
         if is_local_file(value, strings=strings):
@@ -95,22 +128,17 @@ async def upload_local_files(
             local.extend(item for item in value if is_local_file(item, strings=strings))
 
     for path in local:
-        check_file(path)  # type: ignore[arg-type]
+        check_file(path)
     for image_field, mask_field in MASK_PAIRS.get(operation.task_kind or "", ()):
         image, mask = result.get(image_field), result.get(mask_field)
         if is_local_file(image, strings=strings) and is_local_file(mask, strings=strings):
-            validate_mask_pair(image, mask)  # type: ignore[arg-type]
+            validate_mask_pair(image, mask)
     if not local:
         return result  # nothing to upload: the pipeline validates the body before sending
     # Validate with placeholder ids before any upload, so a bad argument costs no request.
     validate_body(operation, _substitute(result, file_fields, strings, None), body_model)
 
-    uploads = client.uploads
-    upload_many = getattr(uploads, "upload_many", None)
-    if upload_many is not None:
-        file_ids = [_file_id(item) for item in await upload_many(local)]
-    else:
-        file_ids = [_file_id(await uploads.upload(path)) for path in local]
+    file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
     if len(file_ids) != len(local):
         raise RuntimeError(f"uploaded {len(local)} files but got {len(file_ids)} file ids")
     return _substitute(result, file_fields, strings, iter(file_ids))

@@ -5,17 +5,8 @@ Everything here runs before any network call, so bad input costs nothing: a miss
 empty file, a format Topview does not accept, or an AnyShoot mask whose pixel size
 differs from its image is reported with a typed error naming the file.
 
-Transfer error tree (placeholder until these move into ``_exceptions.py``)::
-
-    TransferError
-    ├── InvalidFileError            local input rejected before any request (has .path, .reason)
-    │   ├── UnsupportedFormatError  not one of ALLOWED_FORMATS (has .format)
-    │   └── MaskSizeMismatchError   AnyShoot mask pixel size differs from its image
-    ├── UploadError                 PUT or upload check failed (has .source, .file_id, .status_code)
-    ├── DownloadError               download failed after its attempts (has .url, .status_code)
-    │   └── IntegrityError          downloaded bytes do not match length, ETag or MD5
-    ├── UploadManyError             also an ExceptionGroup: some uploads of a batch failed
-    └── DownloadManyError           also an ExceptionGroup: some downloads of a batch failed
+The transfer errors are defined in :mod:`topview_async._exceptions` (the one exception tree)
+and re-exported here for the modules that import them from this one.
 """
 
 from __future__ import annotations
@@ -35,157 +26,29 @@ import anyio.to_thread
 import httpx
 import imagesize
 
-from .._exceptions import InvalidInputError, TopviewError
+# The transfer errors live in _exceptions.py; re-exported from their old home.
+from .._exceptions import DownloadError as DownloadError
+from .._exceptions import DownloadManyError as DownloadManyError
+from .._exceptions import DownloadTimeoutError as DownloadTimeoutError
+from .._exceptions import IntegrityError as IntegrityError
+from .._exceptions import InvalidFileError as InvalidFileError
+from .._exceptions import MaskSizeMismatchError as MaskSizeMismatchError
+from .._exceptions import TransferError as TransferError
+from .._exceptions import UnsupportedFormatError as UnsupportedFormatError
+from .._exceptions import UploadError as UploadError
+from .._exceptions import UploadManyError as UploadManyError
+from .._generated.task_kinds import CONTENT_TYPES as _CONTENT_TYPES
+from .._generated.task_kinds import UPLOAD_FORMATS
 
-ALLOWED_FORMATS: frozenset[str] = frozenset(
-    {"mp4", "mov", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"}
-)
-"""The upload formats Topview documents for ``/v1/upload/credential`` (REFERENCE §3.1)."""
+ALLOWED_FORMATS: frozenset[str] = frozenset(UPLOAD_FORMATS)
+"""The upload formats ``/v1/upload/credential`` accepts (its ``format`` enum in the spec)."""
 
-CONTENT_TYPES: Mapping[str, str] = {
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "bmp": "image/bmp",
-    "webp": "image/webp",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "m4a": "audio/mp4",
-}
-"""Content-Type sent with the storage PUT, by format (not signed by S3, so any is accepted)."""
+CONTENT_TYPES: Mapping[str, str] = _CONTENT_TYPES
+"""Content-Type sent with the storage PUT, by format (the spec's ``x-topview-content-types``;
+not signed by S3, so any is accepted)."""
 
 ImageSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview
 """A local image: a path, or its bytes."""
-
-
-# --- errors -----------------------------------------------------------------------------
-# They live beside the transfer code that raises them, under the package's one root.
-
-
-class TransferError(TopviewError):
-    """Base of the upload, download and local file errors."""
-
-
-class InvalidFileError(TransferError, InvalidInputError):
-    """A local file (or in-memory content) cannot be uploaded; nothing was sent.
-
-    ``path`` is the offending path, or ``None`` for bytes and streams.
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None, reason: str) -> None:
-        self.path = Path(path) if path is not None else None
-        self.reason = reason
-        where = str(self.path) if self.path is not None else "<in-memory content>"
-        super().__init__(f"{where}: {reason}")
-
-
-class UnsupportedFormatError(InvalidFileError):
-    """The file format is not one Topview accepts for upload."""
-
-    def __init__(self, path: str | os.PathLike[str] | None, format: str) -> None:
-        self.format = format
-        allowed = ", ".join(sorted(ALLOWED_FORMATS))
-        shown = repr(format) if format else "no file extension"
-        super().__init__(path, f"unsupported format {shown}; Topview accepts {allowed}")
-
-
-class MaskSizeMismatchError(InvalidFileError):
-    """An AnyShoot mask does not have exactly the pixel size of its image."""
-
-    def __init__(
-        self,
-        mask: str | os.PathLike[str] | None,
-        *,
-        image_size: tuple[int, int],
-        mask_size: tuple[int, int],
-    ) -> None:
-        self.image_size = image_size
-        self.mask_size = mask_size
-        super().__init__(
-            mask,
-            f"mask is {mask_size[0]}x{mask_size[1]} px but its image is "
-            f"{image_size[0]}x{image_size[1]} px; they must be the same size",
-        )
-
-
-class UploadError(TransferError):
-    """Uploading to the presigned storage URL, or confirming the upload, failed."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: object = None,
-        file_id: str | None = None,
-        status_code: int | None = None,
-        storage_code: str | None = None,
-    ) -> None:
-        super().__init__(message, file_id=file_id)
-        self.source = source
-        self.status_code = status_code
-        self.storage_code = storage_code
-        """The S3 ``<Code>`` of the storage error response, when there was one."""
-
-
-class DownloadError(TransferError):
-    """A download failed; nothing was written at the destination."""
-
-    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status_code = status_code
-
-
-class IntegrityError(DownloadError):
-    """The downloaded bytes do not match the expected length, ETag or MD5."""
-
-
-class UploadManyError(ExceptionGroup[Exception]):
-    """Some uploads of :func:`~topview_async.lib.uploads.upload_many` failed.
-
-    ``file_ids`` is in input order, with ``None`` where that input failed, so the
-    successful uploads are not lost; ``failures`` maps input index to its exception.
-    Being an :class:`ExceptionGroup`, it also works with ``except*`` (the split parts
-    are plain groups: only the whole error carries ``file_ids``).
-    """
-
-    file_ids: list[str | None]
-    failures: dict[int, Exception]
-
-    def __new__(
-        cls, message: str, file_ids: Sequence[str | None], failures: Mapping[int, Exception]
-    ) -> UploadManyError:
-        self = super().__new__(cls, message, list(failures.values()))
-        self.file_ids = list(file_ids)
-        self.failures = dict(failures)
-        return self
-
-    def __init__(self, message: str, *args: Any) -> None:
-        super().__init__(message, list(self.failures.values()))
-
-
-class DownloadManyError(ExceptionGroup[Exception]):
-    """Some downloads of :func:`~topview_async.lib.downloads.download_many` failed.
-
-    ``paths`` is in input order, with ``None`` where that item failed; ``failures`` maps
-    input index to its exception.
-    """
-
-    paths: list[Path | None]
-    failures: dict[int, Exception]
-
-    def __new__(
-        cls, message: str, paths: Sequence[Path | None], failures: Mapping[int, Exception]
-    ) -> DownloadManyError:
-        self = super().__new__(cls, message, list(failures.values()))
-        self.paths = list(paths)
-        self.failures = dict(failures)
-        return self
-
-    def __init__(self, message: str, *args: Any) -> None:
-        super().__init__(message, list(self.failures.values()))
 
 
 # --- formats ----------------------------------------------------------------------------
@@ -195,7 +58,7 @@ def normalize_format(format: str, *, path: str | os.PathLike[str] | None = None)
     """Return ``format`` lower-cased without a leading dot, or raise UnsupportedFormatError."""
     normalized = format.strip().lstrip(".").lower()
     if normalized not in ALLOWED_FORMATS:
-        raise UnsupportedFormatError(path, normalized)
+        raise UnsupportedFormatError(path, normalized, allowed=ALLOWED_FORMATS)
     return normalized
 
 
@@ -282,11 +145,15 @@ def validate_mask_pair(image: ImageSource, mask: ImageSource) -> tuple[int, int]
 
 # --- plumbing shared by uploads and downloads ---------------------------------------------
 
-ProgressCallback: TypeAlias = Callable[[Any, int, int | None], Awaitable[None] | None]
-"""Called as ``progress(item, bytes_done, total)``, sync or async.
+TransferProgress: TypeAlias = Callable[[Any, int, int | None], Awaitable[None] | None]
+"""``progress(item, bytes_done, total)`` of uploads and downloads, sync or async.
 
 ``item`` is the upload source or the download destination; ``bytes_done`` may go back
-down when a transfer restarts from the beginning."""
+down when a transfer restarts from the beginning; ``total`` is ``None`` when unknown.
+(Status changes of a task are :data:`~topview_async.TaskProgress`.)"""
+
+ProgressCallback: TypeAlias = TransferProgress
+"""The old name of :data:`TransferProgress` in this module."""
 
 _CREDENTIAL_HEADERS = ("authorization", "topview-uid")
 
@@ -350,13 +217,17 @@ class PartFile:
     @classmethod
     def create(cls, path: Path) -> PartFile:
         """Create ``path`` exclusively (``FileExistsError`` if it exists), mode 0666 & ~umask."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         return cls(os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666))
 
     async def append(self, chunks: Sequence[bytes | memoryview], md5: Any | None) -> None:
         """Write ``chunks`` in order at the end; feed them to ``md5`` too when given."""
         await anyio.to_thread.run_sync(_write_all, self.fd, chunks, self.size, md5)
         self.size += sum(len(chunk) for chunk in chunks)
+
+    async def read_tail(self, size: int) -> bytes:
+        """The last ``size`` bytes written (a resume compares them with the server's)."""
+        return await anyio.to_thread.run_sync(_read_at, self.fd, size, self.size - size)
 
     async def truncate(self) -> None:
         """Empty the file (a download starting over)."""
@@ -385,6 +256,24 @@ def _write_all(fd: int, chunks: Sequence[bytes | memoryview], offset: int, md5: 
     if _FADVISE_DONTNEED is not None and written:
         with suppress(OSError):  # advice only: the fsync still makes the bytes durable
             os.posix_fadvise(fd, offset, written, _FADVISE_DONTNEED)
+
+
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    if not hasattr(os, "pread"):  # Windows: seek there and back (no write runs meanwhile)
+        os.lseek(fd, offset, os.SEEK_SET)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.lseek(fd, 0, os.SEEK_END)
+    parts: list[bytes] = []
+    while size > 0:  # os.pread may return less than asked
+        data = os.pread(fd, size, offset)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+        offset += len(data)
+    return b"".join(parts)
 
 
 def _truncate(fd: int) -> None:

@@ -19,10 +19,12 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .. import _sleep
-from .polling import PollPolicy, PollScheduler, poll_scheduler
+from .._exceptions import TopviewError
+from .polling import PollPolicy, PollScheduler
 
 if TYPE_CHECKING:
-    from .tasks import ProgressCallback, Task
+    from ._task_types import TaskProgress
+    from .tasks import Task
 
 __all__ = ["as_completed", "wait_all"]
 
@@ -35,7 +37,7 @@ class _Driver:
         tasks: Sequence[Task[Any]],
         scheduler: PollScheduler,
         policy: PollPolicy,
-        on_progress: ProgressCallback | None,
+        on_progress: TaskProgress | None,
     ) -> None:
         self.tasks = tasks
         self.scheduler = scheduler
@@ -44,6 +46,8 @@ class _Driver:
         clock = scheduler.clock
         self.deadline = None if policy.timeout is None else clock() + policy.timeout
         self.heap: list[tuple[float, int]] = []
+        self.failures: dict[int, int] = {}
+        """Consecutive transient query failures per task index (they back off, then retry)."""
         self.error: BaseException | None = None
         self.timed_out = False
 
@@ -82,10 +86,28 @@ class _Driver:
             task = self.tasks[index]
             try:
                 update = await task._poll_once(self.scheduler)
+                self.failures.pop(index, None)
                 if update is not None and self.on_progress is not None:
                     from ._task_types import _notify
 
                     await _notify(self.on_progress, update)
+            except TopviewError as exc:
+                if not task._rides_out(exc):
+                    self.error = exc
+                    group_scope.cancel()
+                    return
+                # Transient: this task backs off and is tried again; the others go on.
+                failures = self.failures[index] = self.failures.get(index, 0) + 1
+                retry_at = clock() + task._client.retry.backoff(failures)
+                if self.deadline is not None:
+                    if clock() >= self.deadline:
+                        self.timed_out = True
+                        heapq.heappush(self.heap, (due, index))
+                        group_scope.cancel()
+                        return
+                    retry_at = min(retry_at, self.deadline)
+                heapq.heappush(self.heap, (retry_at, index))
+                continue
             except Exception as exc:
                 # Keep the first failure and stop everything; raised after the group exits,
                 # so callers see the exception itself rather than an exception group.
@@ -120,7 +142,7 @@ async def as_completed(
     tasks: Sequence[Task[ResultT]],
     *,
     poll: PollPolicy | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: TaskProgress | None = None,
 ) -> AsyncIterator[AsyncIterator[Task[ResultT]]]:
     """Yield task handles as they finish (succeeded or failed), polled by a bounded pool::
 
@@ -134,7 +156,8 @@ async def as_completed(
     All tasks must belong to one client. Leaving the block early stops the polling. The
     poll policy's ``timeout`` covers the whole block: when it passes, leaving the block
     raises :class:`TaskTimeoutError` with every ``unfinished`` handle (each still usable).
-    A query error (after the pipeline's retries) stops the polling and is raised too.
+    A transient query failure backs that task off and polls it again; a permanent query
+    error stops the polling and is raised.
     """
     if not tasks:
 
@@ -145,7 +168,7 @@ async def as_completed(
         yield _nothing()
         return
     client = tasks[0]._client
-    driver = _Driver(tasks, poll_scheduler(client), tasks[0]._policy(poll), on_progress)
+    driver = _Driver(tasks, client.poll_scheduler, tasks[0]._policy(poll), on_progress)
     # Bounded: at most one finished handle per worker waits for the consumer.
     send, receive = anyio.create_memory_object_stream["Task[Any]"](
         max_buffer_size=driver.scheduler.max_in_flight
@@ -170,7 +193,7 @@ async def wait_all(
     tasks: Sequence[Task[ResultT]],
     *,
     poll: PollPolicy | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: TaskProgress | None = None,
     return_exceptions: bool = False,
 ) -> list[ResultT | BaseException]:
     """Wait for every task; results in the order of ``tasks``.

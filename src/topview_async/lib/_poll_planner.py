@@ -29,6 +29,8 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from .._config import jittered
+
 if TYPE_CHECKING:
     from .polling import PollPolicy
 
@@ -200,6 +202,4 @@ class PollPlanner:
             assert age is not None
             wait = schedule.next_age(age, policy.target_delay) - age
         wait = min(max(wait, policy.wait_min), policy.wait_max)
-        if policy.wait_jitter:
-            wait *= 1.0 + (rng or random).uniform(-policy.wait_jitter, policy.wait_jitter)
-        return max(wait, 0.0)
+        return jittered(wait, policy.wait_jitter, rng=rng)

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from .._generated.task_kinds import TaskGetter
 from ..resources import NoticesResource, UploadsResource
 from . import uploads as _uploads
 from .tasks import get_task
@@ -18,7 +19,7 @@ from .tasks import get_task
 if TYPE_CHECKING:
     from .._client import AsyncTopview
     from .._generated.models import UploadCredential
-    from ._files import ProgressCallback
+    from ._files import TransferProgress
     from .tasks import Task
 
 
@@ -45,7 +46,8 @@ class Uploads(UploadsResource):
         *,
         format: str | None = None,
         content_type: str | None = None,
-        progress: ProgressCallback | None = None,
+        progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a deadline argument, as in httpx)
     ) -> str:
         """Upload a local file (or bytes, or an async byte stream) and return its file id.
 
@@ -53,6 +55,8 @@ class Uploads(UploadsResource):
         and streams) and is checked against the formats Topview accepts before any request.
         The bytes go straight to the presigned storage URL, never with Topview credentials; an
         expired or rejected URL gets a fresh credential; the upload check confirms the file.
+        PUTs and checks are retried by the client's :class:`RetryPolicy` (``client.retry``);
+        ``timeout`` is an overall deadline in seconds for this upload.
 
             file_id = await client.uploads.upload("product.png")
         """
@@ -63,6 +67,8 @@ class Uploads(UploadsResource):
             format=format,
             content_type=content_type,
             progress=progress,
+            retry=self._client.retry,
+            timeout=timeout,
         )
 
     async def upload_many(
@@ -70,13 +76,16 @@ class Uploads(UploadsResource):
         sources: Sequence[str | os.PathLike[str]],
         *,
         concurrency: int = 8,
-        progress: ProgressCallback | None = None,
+        progress: TransferProgress | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a deadline argument, as in httpx)
     ) -> list[str]:
         """Upload files concurrently; return their file ids in input order.
 
         Every path is checked before anything is sent. If some uploads fail, the others still
         finish and :class:`UploadManyError` is raised with ``file_ids`` (``None`` where that file
-        failed) and ``failures``, so finished uploads are not lost.
+        failed) and ``failures``, so finished uploads are not lost. After an error that every
+        file would hit (bad credentials, no credit left), no new upload is started.
+        ``timeout`` is an overall deadline in seconds for each upload.
         """
         return await _uploads.upload_many(
             _UploadApi(self),
@@ -84,23 +93,22 @@ class Uploads(UploadsResource):
             sources,
             concurrency=concurrency,
             progress=progress,
+            retry=self._client.retry,
+            timeout=timeout,
         )
 
 
-class Tasks:
-    """Task handles rebuilt from stored ids: ``client.tasks.get("m2v", task_id)``."""
+class Tasks(TaskGetter):
+    """Task handles rebuilt from stored ids: ``client.tasks.get("m2v", task_id)``.
+
+    ``get`` is generated (one typed overload per kind of the spec): ``get("video_avatar", id)``
+    is a ``Task[VideoAvatarTaskResult]``.
+    """
 
     def __init__(self, client: AsyncTopview) -> None:
         self._client = client
 
-    def get(self, kind: str, task_id: str, *, script_id: int | None = None) -> Task[Any]:
-        """A handle for a task submitted earlier (for example before a restart).
-
-        ``kind`` is the task kind (``m2v``, ``m2v_export``, ``video_avatar``,
-        ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``,
-        ``image_to_video``, ``scraper``); for ``m2v_export`` pass the exported ``script_id``.
-        ``await handle.wait()`` then polls it like a fresh one.
-        """
+    def _get_task(self, kind: str, task_id: str, *, script_id: int | None) -> Task[Any]:
         return get_task(self._client, kind, task_id, script_id=script_id)
 
 

@@ -7,13 +7,24 @@
 The body is streamed in chunks of ``chunk_size`` bytes (2 MiB by default) to a uniquely
 named ``.<name>.<random>.part`` file beside the destination; a worker thread writes one
 chunk while the next arrives, and starts its writeback to disk (see
-:class:`~topview_async.lib._files.PartFile`). A dropped connection resumes
-from the last byte received with ``Range: bytes=N-`` (and ``If-Range`` on a strong
-ETag, so a changed object restarts from zero). When the body is complete its length
-is checked, and its MD5 when the server is S3 with a single-part ETag; the file is
-fsynced and only then renamed onto the destination with :func:`os.replace`. A failure
-or cancellation removes the ``.part`` file, so the destination is either untouched or
-complete.
+:class:`~topview_async.lib._files.PartFile`). When the body is complete its length is
+checked, and its MD5 when the server is S3 with a single-part ETag; the file is fsynced
+and only then renamed onto the destination with :func:`os.replace`. A failure,
+cancellation or timeout removes the ``.part`` file, so the destination is either
+untouched or complete.
+
+A dropped connection resumes with ``Range`` only when the first answer carried a strong
+validator (a strong ``ETag``, or ``Last-Modified`` with a ``Content-Length``), sent back as
+``If-Range``; without one the download starts again from byte 0, because a resumed body
+could belong to another version of the file. Servers lie (an ETag reused for new
+content, ``If-Range`` ignored), so a resume asks for the last :data:`RESUME_OVERLAP`
+bytes again and compares them with what was kept: a changed object is caught for 64 KiB
+and the download restarts from 0. A 200 answer to a Range request is the whole object:
+it restarts cleanly. A file whose MD5 check fails after a resume is fetched again whole.
+
+Attempts and backoff follow a :class:`~topview_async.RetryPolicy` (the client's, for
+``client.download``); ``timeout`` (or ``RetryPolicy.timeout``) bounds the whole
+download, backoff included, and raises :class:`DownloadTimeoutError`.
 
 Bytes are saved as stored (``Accept-Encoding: identity``, raw body): that keeps Range
 offsets, Content-Length and the S3 MD5 all about the same bytes.
@@ -25,9 +36,9 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +48,35 @@ import anyio.to_thread
 import httpx
 
 from .. import _sleep
+from .._config import RetryPolicy
 from ._files import (
     DownloadError,
     DownloadManyError,
+    DownloadTimeoutError,
     IntegrityError,
     PartFile,
-    ProgressCallback,
-    backoff_delay,
+    TransferProgress,
     check_storage_client,
     report_progress,
 )
 
 DEFAULT_CHUNK_SIZE = 2 << 20
+RESUME_OVERLAP = 64 * 1024
+"""Bytes a resume fetches again and compares, to catch an object that changed under it."""
+DEFAULT_DOWNLOAD_RETRY = RetryPolicy(attempts=5)
+"""Attempts and backoff of :func:`download` when no policy is given (``client.download``
+uses the client's own :class:`RetryPolicy`)."""
+
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
 class _RetryableFailure(Exception):
     """This attempt failed; another request may succeed (resuming where possible)."""
+
+    def __init__(self, message: str, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -65,12 +87,23 @@ class _Progress:
     received: int = 0
     total: int | None = None
     etag: str | None = None
+    last_modified: str | None = None
+    """Only kept when the server also gave the length (then it is a usable validator)."""
     md5: Any = None  # a running hashlib.md5 when the ETag is an S3 MD5 of the bytes
+    spliced: bool = False
+    """Whether the bytes kept come from more than one response."""
+
+    def validator(self) -> str | None:
+        """The ``If-Range`` value that makes a resume safe, or ``None`` (restart instead)."""
+        if self.etag is not None and not self.etag.lstrip().startswith("W/"):
+            return self.etag
+        return self.last_modified
 
     def restart(self) -> None:
         self.received = 0
-        self.etag = None
+        self.etag = self.last_modified = None
         self.md5 = None
+        self.spliced = False
 
 
 async def download(
@@ -80,9 +113,11 @@ async def download(
     *,
     expected_size: int | None = None,
     expected_etag: str | None = None,
-    progress: ProgressCallback | None = None,
+    progress: TransferProgress | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    attempts: int = 5,
+    attempts: int | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
 ) -> Path:
     """Download ``url`` to ``dest`` atomically; return ``dest`` as a :class:`Path`.
 
@@ -90,14 +125,24 @@ async def download(
     * ``expected_size``/``expected_etag``: checked against the server's answer.
     * ``progress(dest, bytes_received, total_or_None)`` after each chunk (sync or async).
     * ``chunk_size``: bytes per write and per progress call; a download holds about three.
-    * ``attempts`` bounds the requests; failed transfers resume with a Range request.
+    * ``retry``: attempts and backoff (default :data:`DEFAULT_DOWNLOAD_RETRY`);
+      ``attempts`` overrides its attempt count. Failed transfers resume where safe.
+    * ``timeout``: seconds for the whole download, all attempts and waits included
+      (default ``retry.timeout``; ``None``: no deadline). An argument rather than the
+      caller's own ``anyio.fail_after``, so that it ends in a typed
+      :class:`DownloadTimeoutError` that says how far the download got.
 
     An existing ``dest`` is replaced only by a complete, verified download. Raises
-    :class:`DownloadError` (HTTP error or attempts exhausted) or :class:`IntegrityError`.
+    :class:`DownloadError` (HTTP error or attempts exhausted), :class:`DownloadTimeoutError`
+    or :class:`IntegrityError`.
     """
     check_storage_client(http)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1 byte")
+    policy = _policy(retry, attempts)
+    deadline = timeout if timeout is not None else policy.timeout
+    if deadline is not None and deadline <= 0:
+        raise ValueError("timeout must be positive (or None for no deadline)")
     dest_path = Path(dest)
     await anyio.Path(dest_path.parent).mkdir(parents=True, exist_ok=True)
     # A random name opened exclusively ("xb"): concurrent downloads never share a .part file,
@@ -112,9 +157,24 @@ async def download(
             owns_part = False  # another download's file: never delete it
             raise
         try:
-            await _transfer(
-                http, url, file, state, expected_size, expected_etag, progress, chunk_size, attempts
-            )
+            with anyio.move_on_after(deadline) as scope:
+                await _transfer(
+                    http,
+                    url,
+                    file,
+                    state,
+                    expected_size,
+                    expected_etag,
+                    progress,
+                    chunk_size,
+                    policy,
+                )
+            if scope.cancelled_caught:
+                raise DownloadTimeoutError(
+                    f"downloading to {state.dest} did not finish within {deadline} s "
+                    f"({state.received} bytes received)",
+                    url=_redact(url),
+                )
             await file.sync()
         finally:
             file.close()
@@ -130,17 +190,27 @@ async def download(
     return dest_path
 
 
+def _policy(retry: RetryPolicy | None, attempts: int | None) -> RetryPolicy:
+    policy = retry if retry is not None else DEFAULT_DOWNLOAD_RETRY
+    if attempts is not None:
+        policy = replace(policy, attempts=max(1, attempts))
+    return policy
+
+
 async def download_many(
     http: httpx.AsyncClient,
     items: Sequence[tuple[str, str | os.PathLike[str]]],
     *,
     concurrency: int = 4,
-    progress: ProgressCallback | None = None,
+    progress: TransferProgress | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    attempts: int = 5,
+    attempts: int | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
 ) -> list[Path]:
     """Download ``(url, dest)`` pairs concurrently; return the paths in input order.
 
+    ``retry``, ``attempts`` and ``timeout`` apply to each download as in :func:`download`.
     When some downloads fail the others still finish, and :class:`DownloadManyError`
     carries ``paths`` (``None`` for failed items) and ``failures`` (index -> exception).
     Two items with the same destination are refused before any request.
@@ -156,7 +226,14 @@ async def download_many(
         async with limiter:
             try:
                 paths[index] = await download(
-                    http, url, dest, progress=progress, chunk_size=chunk_size, attempts=attempts
+                    http,
+                    url,
+                    dest,
+                    progress=progress,
+                    chunk_size=chunk_size,
+                    attempts=attempts,
+                    retry=retry,
+                    timeout=timeout,
                 )
             except Exception as exc:
                 # One failure must not cancel the others: record it and keep going.
@@ -194,35 +271,47 @@ async def _transfer(
     state: _Progress,
     expected_size: int | None,
     expected_etag: str | None,
-    progress: ProgressCallback | None,
+    progress: TransferProgress | None,
     chunk_size: int,
-    attempts: int,
+    policy: RetryPolicy,
 ) -> None:
-    attempts = max(1, attempts)
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, policy.attempts + 1):
         try:
             await _attempt(
                 http, url, file, state, expected_size, expected_etag, progress, chunk_size
             )
-            break
+            await _verify(file, state, progress, url)
+            return
         except (_RetryableFailure, httpx.TransportError) as exc:
-            if attempt == attempts:
+            if attempt == policy.attempts:
                 raise DownloadError(
-                    f"downloading to {state.dest} failed after {attempts} attempts: {exc}",
+                    f"downloading to {state.dest} failed after {policy.attempts} attempts: {exc}",
                     url=_redact(url),
                 ) from exc
-            await _sleep.sleep(backoff_delay(attempt))
+            retry_after = exc.retry_after if isinstance(exc, _RetryableFailure) else None
+            await _sleep.sleep(policy.wait_for_retry(attempt, retry_after))
 
+
+async def _verify(
+    file: PartFile, state: _Progress, progress: TransferProgress | None, url: str
+) -> None:
+    """Check the complete body's length and, where the ETag is an S3 MD5, its digest."""
     if state.total is not None and state.received != state.total:
         raise IntegrityError(
             f"received {state.received} bytes, expected {state.total}", url=_redact(url)
         )
-    if state.md5 is not None and state.etag is not None:
-        actual = state.md5.hexdigest()
-        if actual != _etag_value(state.etag):
-            raise IntegrityError(
-                f"content MD5 {actual} does not match the S3 ETag {state.etag}", url=_redact(url)
-            )
+    if state.md5 is None or state.etag is None:
+        return
+    actual = state.md5.hexdigest()
+    if actual == _etag_value(state.etag):
+        return
+    if state.spliced:
+        # Pieces of two versions (a server that reused its ETag): one whole answer may verify.
+        await _start_over(file, state, progress)
+        raise _RetryableFailure("the resumed file does not match its MD5: fetching it whole")
+    raise IntegrityError(
+        f"content MD5 {actual} does not match the S3 ETag {state.etag}", url=_redact(url)
+    )
 
 
 async def _attempt(
@@ -232,33 +321,43 @@ async def _attempt(
     state: _Progress,
     expected_size: int | None,
     expected_etag: str | None,
-    progress: ProgressCallback | None,
+    progress: TransferProgress | None,
     chunk_size: int,
 ) -> None:
     headers = {"Accept-Encoding": "identity"}
+    validator = state.validator()
+    if state.received > 0 and validator is None:
+        # Nothing proves that a resumed body is the same object: start from byte 0.
+        await _start_over(file, state, progress)
+    overlap = min(RESUME_OVERLAP, state.received)
     resuming = state.received > 0
     if resuming:
-        headers["Range"] = f"bytes={state.received}-"
-        # If-Range needs a strong validator; without one the checks below still catch a change.
-        if state.etag is not None and not state.etag.startswith("W/"):
-            headers["If-Range"] = state.etag
+        assert validator is not None
+        headers["Range"] = f"bytes={state.received - overlap}-"
+        headers["If-Range"] = validator
     async with http.stream("GET", url, headers=headers) as response:
         status = response.status_code
+        body = response.aiter_raw()
+        first = b""
         if resuming and status == 206:
-            if not _continues(response, state):
+            if not _continues(response, state, state.received - overlap):
                 await _start_over(file, state, progress)
                 raise _RetryableFailure("the server's partial answer does not continue the file")
+            beyond = await _check_overlap(body, file, overlap)
+            if beyond is None:
+                await _start_over(file, state, progress)
+                raise _RetryableFailure("the file changed on the server: starting again")
+            first = beyond
+            state.spliced = True
         elif status == 200:
             if resuming:  # the server ignored Range, or If-Range saw a changed object
                 await _start_over(file, state, progress)
             _begin(response, state, url, expected_size, expected_etag)
         elif resuming and status == 416:
-            if state.total is not None and state.received == state.total:
-                return  # everything had arrived before the connection dropped
             await _start_over(file, state, progress)
             raise _RetryableFailure("the server refused the resume range")
         elif status in (408, 429) or status >= 500:
-            raise _RetryableFailure(f"HTTP {status}")
+            raise _RetryableFailure(f"HTTP {status}", response.headers.get("Retry-After"))
         else:
             hint = " (a presigned URL may have expired: query the task again)" * (status == 403)
             raise DownloadError(
@@ -266,10 +365,31 @@ async def _attempt(
                 url=_redact(url),
                 status_code=status,
             )
-        await _receive(response, file, state, progress, chunk_size, url)
+        await _receive(body, first, file, state, progress, chunk_size, url)
     if state.total is not None and state.received < state.total:
         # A close that h11 did not flag (no Content-Length) is still a truncated body.
         raise _RetryableFailure(f"connection closed after {state.received} of {state.total} bytes")
+
+
+async def _check_overlap(body: AsyncIterator[bytes], file: PartFile, overlap: int) -> bytes | None:
+    """Compare the first ``overlap`` bytes of ``body`` with the end of ``file``.
+
+    Returns the bytes received beyond the overlap (to be written), or ``None`` when the
+    overlap differs: the object changed even though the server kept its validator.
+    """
+    if overlap == 0:
+        return b""
+    received = bytearray()
+    async for data in body:
+        received += data
+        if len(received) >= overlap:
+            break
+    if len(received) < overlap:
+        raise _RetryableFailure("connection closed before the resume overlap arrived")
+    kept = await file.read_tail(overlap)
+    if received[:overlap] != kept:
+        return None
+    return bytes(received[overlap:])
 
 
 _Chunk = tuple[list[memoryview], int]
@@ -277,14 +397,15 @@ _Chunk = tuple[list[memoryview], int]
 
 
 async def _receive(
-    response: httpx.Response,
+    body: AsyncIterator[bytes],
+    first: bytes,
     file: PartFile,
     state: _Progress,
-    progress: ProgressCallback | None,
+    progress: TransferProgress | None,
     chunk_size: int,
     url: str,
 ) -> None:
-    """Stream the body into ``file``, writing one chunk while the next one arrives.
+    """Stream ``first`` then ``body`` into ``file``, writing one chunk while the next arrives.
 
     Chunked here rather than with ``aiter_raw(chunk_size)``: httpx would drop the bytes it
     holds back for a full chunk when the connection breaks, and the resume would then fetch
@@ -305,7 +426,7 @@ async def _receive(
             pending: list[memoryview] = []
             pending_size = 0
             try:
-                async for data in response.aiter_raw():
+                async for data in _prepend(first, body):
                     view = memoryview(data)
                     if state.total is not None and queued + pending_size + len(view) > state.total:
                         raise IntegrityError(
@@ -338,6 +459,13 @@ async def _receive(
         raise failure
 
 
+async def _prepend(first: bytes, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for data in body:
+        yield data
+
+
 class _ChunkWriter:
     """The task that appends chunks to the ``.part`` file and reports progress after each.
 
@@ -345,7 +473,7 @@ class _ChunkWriter:
     writer, which makes the receiving side's next send fail; :func:`_receive` raises it.
     """
 
-    def __init__(self, file: PartFile, state: _Progress, progress: ProgressCallback | None) -> None:
+    def __init__(self, file: PartFile, state: _Progress, progress: TransferProgress | None) -> None:
         self.file = file
         self.state = state
         self.progress = progress
@@ -380,6 +508,8 @@ def _begin(
         )
     state.total = total if total is not None else expected_size
     state.etag = response.headers.get("ETag")
+    # A date alone is a weak validator: only with the length does it pin down the object.
+    state.last_modified = response.headers.get("Last-Modified") if total is not None else None
     if expected_etag is not None and (
         state.etag is None or _etag_value(state.etag) != _etag_value(expected_etag)
     ):
@@ -390,10 +520,10 @@ def _begin(
     state.md5 = hashlib.md5(usedforsecurity=False) if _etag_is_s3_md5(response) else None
 
 
-def _continues(response: httpx.Response, state: _Progress) -> bool:
-    """Whether a 206 answer is the rest of the same object, from the right offset."""
+def _continues(response: httpx.Response, state: _Progress, start: int) -> bool:
+    """Whether a 206 answer is the same object from ``start`` (validators permitting)."""
     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    if match is None or int(match.group(1)) != state.received:
+    if match is None or int(match.group(1)) != start:
         return False
     total = None if match.group(3) == "*" else int(match.group(3))
     if state.total is not None and total is not None and total != state.total:
@@ -402,7 +532,7 @@ def _continues(response: httpx.Response, state: _Progress) -> bool:
     return not (state.etag is not None and etag is not None and etag != state.etag)
 
 
-async def _start_over(file: PartFile, state: _Progress, progress: ProgressCallback | None) -> None:
+async def _start_over(file: PartFile, state: _Progress, progress: TransferProgress | None) -> None:
     await file.truncate()
     state.restart()
     await report_progress(progress, state.dest, 0, state.total)

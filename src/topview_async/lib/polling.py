@@ -12,13 +12,17 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
 from .. import _sleep
+from .._config import _jitter_fraction
 from .._operation import Operation
 from ._poll_planner import PollPlanner
+
+if TYPE_CHECKING:
+    from .._pipeline import RequestPipeline
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT_POLLS",
@@ -27,7 +31,6 @@ __all__ = [
     "Clock",
     "PollPolicy",
     "PollScheduler",
-    "poll_scheduler",
 ]
 
 Clock = Callable[[], float]
@@ -52,8 +55,15 @@ class PollPolicy:
     Afterwards (with ``learn=True``) the interval follows the learned duration distribution
     of the kind, aiming at a mean detection delay of ``target_delay``: a smaller value
     costs more requests, a larger one saves requests. Every interval is kept within
-    ``[wait_min, wait_max]`` and spread by ``± wait_jitter`` (a fraction) so tasks submitted
-    together do not poll in lockstep.
+    ``[wait_min, wait_max]``; up to the fraction ``wait_jitter`` of it is taken off at random
+    (the same meaning as :attr:`RetryPolicy.wait_jitter <topview_async.RetryPolicy.wait_jitter>`,
+    see :func:`~topview_async._config.jittered`) so tasks submitted together do not poll in
+    lockstep.
+
+    A query that fails transiently (HTTP 5xx, a dropped connection, a timeout, a code marked
+    retryable), after the pipeline's own retries, does not end the wait: it is tried again
+    with the client's retry backoff until ``timeout``. Only permanent errors (401, not found,
+    invalid request, validation) end a wait early.
 
     ``timeout`` bounds one ``wait()`` (seconds from its start; ``None`` waits forever).
     When it expires, :class:`~topview_async.lib.tasks.TaskTimeoutError` is raised and the
@@ -75,8 +85,7 @@ class PollPolicy:
             raise ValueError("PollPolicy needs 0 <= wait_min <= wait_max and wait_initial >= 0")
         if self.wait_exp_base < 1:
             raise ValueError("PollPolicy.wait_exp_base must be at least 1")
-        if not 0 <= self.wait_jitter < 1:
-            raise ValueError("PollPolicy.wait_jitter must be in [0, 1)")
+        object.__setattr__(self, "wait_jitter", _jitter_fraction("PollPolicy", self.wait_jitter))
         if self.timeout is not None and self.timeout < 0:
             raise ValueError("PollPolicy.timeout must not be negative")
         if self.target_delay <= 0:
@@ -84,19 +93,6 @@ class PollPolicy:
 
 
 DEFAULT_POLL_POLICY: Final = PollPolicy()
-
-
-class _Pipeline(Protocol):
-    async def request(
-        self,
-        operation: Operation,
-        *,
-        query: Any = None,
-        body: Any = None,
-        body_model: Any = None,
-        result_type: Any,
-        context: Any = None,
-    ) -> Any: ...
 
 
 class _TokenBucket:
@@ -128,9 +124,9 @@ class PollScheduler:
     ``max_in_flight`` caps simultaneous queries (an :class:`anyio.CapacityLimiter`);
     ``rate`` caps queries per second (a token bucket on ``clock`` that waits through
     ``_sleep.sleep``; ``None`` disables it). ``planner`` holds what has been learned about
-    task durations; it is bounded per kind. Created lazily per client by
-    :func:`poll_scheduler`; assign ``client._poll_scheduler`` to inject one (tests do, to
-    pass a fake clock).
+    task durations; it is bounded per kind. Every client owns one as
+    ``client.poll_scheduler``; assign another there to inject one (tests do, to pass a
+    fake clock).
     """
 
     def __init__(
@@ -162,7 +158,7 @@ class PollScheduler:
         return self._limiter
 
     async def query(
-        self, pipeline: _Pipeline, operation: Operation, task_id: str, result_type: Any
+        self, pipeline: RequestPipeline, operation: Operation, task_id: str, result_type: Any
     ) -> Any:
         """Query one task through the caps; returns the typed ``result``."""
         async with self.limiter:
@@ -186,12 +182,3 @@ class PollScheduler:
     def record_duration(self, kind: str, seconds: float) -> None:
         """Learn from a finished task."""
         self.planner.record(kind, seconds)
-
-
-def poll_scheduler(client: object) -> PollScheduler:
-    """The client's scheduler, created on first use and stored as ``client._poll_scheduler``."""
-    scheduler = getattr(client, "_poll_scheduler", None)
-    if not isinstance(scheduler, PollScheduler):
-        scheduler = PollScheduler()
-        client._poll_scheduler = scheduler  # type: ignore[attr-defined]
-    return scheduler

@@ -15,10 +15,14 @@ Failure raises :class:`TaskFailedError`; the policy's deadline raises
 :class:`TaskTimeoutError`. Either way, and after a cancellation, the handle stays usable:
 ``await task.wait()`` again resumes where it left off.
 
+A query that fails transiently (5xx, a dropped connection, a timeout, a code marked
+retryable) after the pipeline's retries does not end a wait: it is retried with the client's
+retry backoff until the wait's own deadline. Only permanent errors end it early.
+
 A task submitted with a ``notice_url`` whose callbacks reach this process (a receiver built
 with ``client=``, see :mod:`topview_async.webhooks`) is waited on by callback instead: the
 wait ends when the notice lands, and polls only every :data:`SAFETY_NET_WAIT_MIN` s or
-more in case the callback is lost.
+more in case the callback is lost. Callbacks resolve waits within one process only.
 """
 
 from __future__ import annotations
@@ -31,7 +35,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 from .. import _sleep
-from .._exceptions import TopviewError
+from .._exceptions import (
+    APIConnectionError,
+    APIError,
+    HTTPStatusError,
+    InvalidInputError,
+    ServerError,
+    TopviewError,
+    UnknownTaskKindError,
+)
 from .._operation import Operation, TaskKindSpec
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
@@ -40,15 +52,18 @@ from ._status import Outcome, TaskState, evaluate, read_field
 from ._task_types import (
     ProgressCallback,
     TaskFailedError,
+    TaskProgress,
     TaskTimeoutError,
     TaskUpdate,
     _notify,
 )
-from .polling import DEFAULT_POLL_POLICY, PollPolicy, PollScheduler, poll_scheduler
+from .polling import PollPolicy, PollScheduler
 
 if TYPE_CHECKING:
+    from .._client import AsyncTopview
+    from .._generated.task_kinds import TaskKind
     from .._models import TopviewModel
-    from ..webhooks import NoticeHub
+    from ._notice_hub import NoticeHub
 
 __all__ = [
     "SAFETY_NET_WAIT_MAX",
@@ -56,11 +71,13 @@ __all__ = [
     "ProgressCallback",
     "Task",
     "TaskFailedError",
+    "TaskProgress",
     "TaskState",
     "TaskTimeoutError",
     "TaskUpdate",
     "as_completed",
     "get_task",
+    "is_transient",
     "safety_net_policy",
     "submit_task",
     "wait_all",
@@ -113,7 +130,7 @@ class Task(Generic[ResultT]):
 
     def __init__(
         self,
-        client: Any,
+        client: AsyncTopview,
         spec: TaskKindSpec,
         task_id: str,
         *,
@@ -141,23 +158,22 @@ class Task(Generic[ResultT]):
 
     @classmethod
     def from_id(
-        cls, client: Any, kind: str, task_id: str, *, script_id: int | None = None
+        cls, client: AsyncTopview, kind: str, task_id: str, *, script_id: int | None = None
     ) -> Task[Any]:
         """Rebuild a handle from a stored task id (``script_id``: the export's script, for
         ``m2v_export``; Topview's default ``0`` when not given)."""
         spec = _task_kinds().get(kind)
         if spec is None:
-            known = ", ".join(sorted(_task_kinds()))
-            raise ValueError(f"unknown task kind {kind!r}; known kinds: {known}")
+            raise UnknownTaskKindError(kind, _task_kinds())
         return Task(client, spec, task_id, script_id=script_id)
 
     def __repr__(self) -> str:
         return f"<Task {self.kind} {self.task_id} {self.state.value}>"
 
     @property
-    def kind(self) -> str:
-        """The task kind, for example ``m2v`` or ``video_avatar``."""
-        return self._spec.kind
+    def kind(self) -> TaskKind:
+        """The task kind, for example ``m2v`` (what ``client.tasks.get`` takes)."""
+        return cast("TaskKind", self._spec.kind)
 
     @property
     def query_operation(self) -> Operation:
@@ -206,19 +222,23 @@ class Task(Generic[ResultT]):
         result = await self.wait()  # returns at once, without a query, once finished
         files = result_files(self.kind, self.task_id, result, script_id=self.script_id)
         return await download_result_files(
-            self._client._storage_http, files, dest_dir, concurrency=concurrency
+            self._client._storage_http,
+            files,
+            dest_dir,
+            concurrency=concurrency,
+            retry=self._client.retry,
         )
 
     async def refresh(self) -> ResultT:
         """Query the task once and return the result, whatever its state."""
-        await self._poll_once(poll_scheduler(self._client))
+        await self._poll_once(self._client.poll_scheduler)
         return cast(ResultT, self._result)
 
     async def wait(
         self,
         *,
         poll: PollPolicy | None = None,
-        on_progress: ProgressCallback | None = None,
+        on_progress: TaskProgress | None = None,
         callback: bool | None = None,
         safety_net: PollPolicy | None = None,
         verify_with_api: bool = True,
@@ -231,9 +251,13 @@ class Task(Generic[ResultT]):
         ``anyio.fail_after``/``move_on_after`` to bound it by a scope instead; cancelling
         leaves the handle ready to be waited on again.
 
-        Waiting by callback: with ``callback=True``, or by default for a task submitted with
-        a ``notice_url`` once a receiver built with ``client=`` feeds this client's
-        :func:`~topview_async.webhooks.notice_hub`, the wait ends as soon as the task's
+        A query that fails transiently (HTTP 5xx or 429, a dropped connection, a timeout, a
+        code marked retryable) is retried with the client's retry backoff until the deadline;
+        permanent errors (401, not found, invalid request, validation) are raised at once.
+
+        Waiting by callback (explicit, and within one process only): with ``callback=True``,
+        or by default for a task submitted with a ``notice_url`` once a receiver built with
+        ``client=`` feeds this client's ``client.notice_hub``, the wait ends as soon as the task's
         notice arrives, while polling with the ``safety_net`` policy (default:
         :func:`safety_net_policy` of ``poll``) in case the callback is lost; whichever
         sees the end first wins and the other is stopped. A notice the receiver verified
@@ -251,7 +275,7 @@ class Task(Generic[ResultT]):
                         if on_progress is not None:
                             await _notify(on_progress, update)
             else:
-                from ..webhooks._waiting import wait_with_callbacks
+                from ._callback_wait import wait_with_callbacks
 
                 await wait_with_callbacks(
                     self,
@@ -266,13 +290,12 @@ class Task(Generic[ResultT]):
         """The hub to wait on, or ``None`` to just poll."""
         if callback is False:
             return None
-        hub: NoticeHub | None = getattr(self._client, "_notice_hub", None)
+        hub = self._client.notice_hub
         if callback is None:
-            # Only rely on callbacks by default when something in this process receives them.
-            return hub if self._notice_requested and hub is not None and hub.receivers else None
-        from ..webhooks import notice_hub
-
-        return notice_hub(self._client)
+            # Only by default when a receiver bound to this client feeds its hub: a receiver
+            # that merely exists (or feeds another hub) must not delay this wait.
+            return hub if self._notice_requested and hub.fed else None
+        return hub
 
     def watch(self, *, poll: PollPolicy | None = None) -> AsyncIterator[TaskUpdate[ResultT]]:
         """Iterate over status changes until the task finishes::
@@ -289,10 +312,7 @@ class Task(Generic[ResultT]):
     # -- the poll loop ------------------------------------------------------------------
 
     def _policy(self, poll: PollPolicy | None) -> PollPolicy:
-        if poll is not None:
-            return poll
-        configured = getattr(self._client, "poll_policy", None)
-        return configured if isinstance(configured, PollPolicy) else DEFAULT_POLL_POLICY
+        return poll if poll is not None else self._client.poll_policy
 
     def _final(self) -> ResultT:
         outcome = self._outcome
@@ -372,17 +392,30 @@ class Task(Generic[ResultT]):
         if self.done:
             yield self._snapshot()
             return
-        scheduler = poll_scheduler(self._client)
+        scheduler = self._client.poll_scheduler
         clock = scheduler.clock
         deadline = None if policy.timeout is None else clock() + policy.timeout
+        failures = 0
         while True:
             due = self._next_poll_at(scheduler, policy)
+            if failures:
+                # A failed query: back off by the client's retry policy, not the poll schedule.
+                due = clock() + self._client.retry.backoff(failures)
             if deadline is not None:
                 due = min(due, deadline)  # one last look at the deadline itself
             now = clock()
             if due > now:
                 await _sleep.sleep(due - now)
-            update = await self._poll_once(scheduler)
+            try:
+                update = await self._poll_once(scheduler)
+            except TopviewError as exc:
+                if not self._rides_out(exc):
+                    raise
+                failures += 1
+                if deadline is not None and clock() >= deadline:
+                    raise TaskTimeoutError(task=self, timeout=policy.timeout) from exc
+                continue
+            failures = 0
             if update is not None:
                 yield update
             if self.done:
@@ -390,21 +423,47 @@ class Task(Generic[ResultT]):
             if deadline is not None and clock() >= deadline:
                 raise TaskTimeoutError(task=self, timeout=policy.timeout)
 
+    def _rides_out(self, error: TopviewError) -> bool:
+        """Whether a wait keeps going after ``error`` (a transient query failure)."""
+        # retry=None means no retries anywhere, waits included.
+        return is_transient(error) and _sleep.RetryBudget(self._client.retry).attempts > 1
+
 
 def _task_kinds() -> Mapping[str, TaskKindSpec]:
-    """The generated table of task kinds (imported late: it pulls in every model)."""
-    from .._generated.operations import TASK_KINDS
+    """The generated table of task kinds (imported late: it pulls in every operation)."""
+    from .._generated.task_kinds import TASK_KINDS
 
     return TASK_KINDS
 
 
-def get_task(client: Any, kind: str, task_id: str, *, script_id: int | None = None) -> Task[Any]:
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` from a task query may go away by itself (so a wait rides it out).
+
+    Transient: no usable response (connection dropped, timeout), HTTP 408, 429 or 5xx, and
+    business codes the spec marks retryable (server errors). Anything else (401, not found,
+    invalid request, a response that fails validation) is permanent.
+    """
+    if isinstance(error, APIConnectionError):
+        return True
+    if isinstance(error, HTTPStatusError):
+        return error.status_code in (408, 429) or error.status_code >= 500
+    if isinstance(error, APIError) and error.code is not None:
+        from .._generated.error_codes import ERROR_CODES
+
+        info = ERROR_CODES.get(error.code)
+        return info.retryable if info is not None else isinstance(error, ServerError)
+    return False
+
+
+def get_task(
+    client: AsyncTopview, kind: str, task_id: str, *, script_id: int | None = None
+) -> Task[Any]:
     """Rebuild a task handle from a stored id; same as :meth:`Task.from_id`."""
     return Task.from_id(client, kind, task_id, script_id=script_id)
 
 
 async def submit_task(
-    client: Any,
+    client: AsyncTopview,
     operation: Operation,
     *,
     body: Mapping[str, object],
@@ -421,10 +480,22 @@ async def submit_task(
     spec = _task_kinds().get(kind) if kind is not None else None
     if spec is None:
         raise ValueError(f"{operation} does not declare a known task kind ({kind!r})")
+    script_id: int | None = None
+    if kind == "m2v_export":
+        # scriptId may be an integer or a numeric string (CORRECTIONS #7); the handle needs
+        # the number, so a non-numeric one is refused here, before the export is submitted.
+        raw_script = body.get("scriptId", body.get("script_id"))
+        text = "0" if raw_script is None else str(raw_script).strip()
+        if not text.isdigit():
+            raise InvalidInputError(
+                f"script_id must be a non-negative integer, got {raw_script!r}",
+                operation=operation,
+            )
+        script_id = int(text)
     body = await upload_local_files(
         client, body, file_fields, operation=operation, body_model=body_model
     )
-    scheduler = poll_scheduler(client)
+    scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()
     submitted = await client._pipeline.request(
@@ -438,10 +509,6 @@ async def submit_task(
     task_id = read_field(submitted, "task_id", "taskId")
     if not task_id:
         raise TopviewError("the submit response carries no taskId", operation=operation)
-    script_id: int | None = None
-    if kind == "m2v_export":
-        raw_script = body.get("scriptId", body.get("script_id"))
-        script_id = 0 if raw_script is None else int(str(raw_script))
     return Task(
         client,
         spec,

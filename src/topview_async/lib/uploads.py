@@ -30,14 +30,15 @@ import aiofiles.os
 import anyio
 import httpx
 
-from .. import _sleep
+from .._config import DEFAULT_RETRY, RetryPolicy
+from .._exceptions import AuthenticationError, ConfigurationError, InsufficientCreditError
+from .._sleep import RetryBudget
 from ._files import (
     CONTENT_TYPES,
     InvalidFileError,
-    ProgressCallback,
+    TransferProgress,
     UploadError,
     UploadManyError,
-    backoff_delay,
     check_file,
     check_storage_client,
     normalize_format,
@@ -52,9 +53,6 @@ UploadSource: TypeAlias = (
 DEFAULT_CHUNK_SIZE = 1 << 20
 """Bytes read from disk and handed to the HTTP client at a time."""
 
-DEFAULT_CHECK_ATTEMPTS = 6
-DEFAULT_POLL = 1.0
-"""Seconds before the second upload check; doubles after each further check (max 8 s)."""
 
 # S3 error codes that mean "this presigned URL will never work": get a fresh credential.
 # 403 always means that (expired, bad signature, access denied).
@@ -71,6 +69,14 @@ _URL_REJECTED_CODES = frozenset(
 )
 # S3 answers 400 RequestTimeout when the body arrived too slowly: resend to the same URL.
 _RETRY_SAME_URL_CODES = frozenset({"RequestTimeout", "SlowDown", "InternalError"})
+FATAL_ERRORS: tuple[type[Exception], ...] = (
+    AuthenticationError,
+    InsufficientCreditError,
+    ConfigurationError,
+)
+"""Errors of one upload that every other upload of the batch would hit too (bad credentials,
+no credit left, a misconfigured client): ``upload_many`` starts no new upload after one."""
+
 _S3_CODE = re.compile(rb"<Code>\s*([A-Za-z0-9_.-]{1,100})\s*</Code>")
 _S3_MESSAGE = re.compile(rb"<Message>([^<]{0,300})</Message>")
 
@@ -126,35 +132,38 @@ async def upload(
     *,
     format: str | None = None,
     content_type: str | None = None,
-    progress: ProgressCallback | None = None,
-    attempts: int = 3,
-    check_attempts: int = DEFAULT_CHECK_ATTEMPTS,
-    poll: float = DEFAULT_POLL,
+    progress: TransferProgress | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    timeout: float | None = None,  # noqa: ASYNC109 (a deadline argument, as in httpx)
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> str:
     """Upload one file and return its Topview ``fileId``.
 
     * ``format`` is taken from the file suffix unless given (required for bytes and
       streams); it must be one of the formats Topview accepts, checked before any request.
-    * ``attempts`` bounds the PUTs: a failed PUT is resent from the first byte after a
-      backoff; a rejected or expired URL (HTTP 403, or 400 with an S3 auth error) gets a
-      fresh credential (so a new file id) first.
-    * ``check_attempts``/``poll`` bound the upload check that confirms the file is present.
+    * ``retry`` (the client's :class:`RetryPolicy`; ``None``: one try) bounds the PUTs: a
+      failed PUT is resent from the first byte after the policy's backoff; a rejected or
+      expired URL (HTTP 403, or 400 with an S3 auth error) gets a fresh credential (so a new
+      file id) first. The same policy bounds the upload checks that confirm the file, and its
+      ``timeout`` stops retrying once that many seconds have passed.
+    * ``timeout``: an overall deadline in seconds for this upload (credential, PUTs, checks);
+      when it passes, the upload is stopped and :class:`UploadError` raised.
     * ``progress(source, bytes_sent, total)`` is called after each chunk (sync or async).
 
     Raises :class:`InvalidFileError` (nothing sent) or :class:`UploadError`.
     """
     check_storage_client(storage_http)
+    if timeout is not None and timeout <= 0:
+        raise ValueError("timeout must be positive (or None for no deadline)")
     async with _prepare(source, format=format, content_type=content_type) as prepared:
-        return await _upload_prepared(
-            api,
-            storage_http,
-            prepared,
-            progress=progress,
-            attempts=attempts,
-            check_attempts=check_attempts,
-            poll=poll,
-            chunk_size=chunk_size,
+        with anyio.move_on_after(timeout) as scope:
+            return await _upload_prepared(
+                api, storage_http, prepared, progress=progress, retry=retry, chunk_size=chunk_size
+            )
+        assert scope.cancelled_caught
+        raise UploadError(
+            f"uploading {_describe(prepared.source)} did not finish within {timeout} s",
+            source=prepared.source,
         )
 
 
@@ -164,10 +173,9 @@ async def upload_many(
     sources: Sequence[str | os.PathLike[str]],
     *,
     concurrency: int = 8,
-    progress: ProgressCallback | None = None,
-    attempts: int = 3,
-    check_attempts: int = DEFAULT_CHECK_ATTEMPTS,
-    poll: float = DEFAULT_POLL,
+    progress: TransferProgress | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    timeout: float | None = None,  # noqa: ASYNC109 (a deadline argument, as in httpx)
 ) -> list[str]:
     """Upload several files concurrently; return their file ids in input order.
 
@@ -177,7 +185,10 @@ async def upload_many(
 
     When some uploads fail, the others still finish and :class:`UploadManyError` is
     raised with ``file_ids`` (``None`` for the failed inputs) and ``failures`` (input
-    index -> exception), so no successful upload is lost::
+    index -> exception), so no successful upload is lost. An error that would hit every
+    file (:data:`FATAL_ERRORS`: bad credentials, no credit, a misconfiguration) stops
+    starting new uploads; the inputs never started are reported in ``failures`` with that
+    same error. ``retry`` and ``timeout`` apply to each upload as in :func:`upload`::
 
         try:
             ids = await upload_many(client.uploads, storage_http, paths)
@@ -204,21 +215,24 @@ async def upload_many(
     failures: dict[int, Exception] = {}
     limiter = anyio.CapacityLimiter(max(1, concurrency))
 
+    fatal: list[Exception] = []
+
     async def run(index: int, source: str | os.PathLike[str]) -> None:
         async with limiter:
+            if fatal:
+                # Every file would fail the same way: do not spend a request on this one.
+                failures[index] = fatal[0]
+                return
             try:
                 file_ids[index] = await upload(
-                    api,
-                    storage_http,
-                    source,
-                    progress=progress,
-                    attempts=attempts,
-                    check_attempts=check_attempts,
-                    poll=poll,
+                    api, storage_http, source, progress=progress, retry=retry, timeout=timeout
                 )
             except Exception as exc:
-                # One failure must not cancel the others: record it and keep going.
+                # One failure must not cancel the others: record it and keep going, unless
+                # it is one that every other file would hit too.
                 failures[index] = exc
+                if isinstance(exc, FATAL_ERRORS):
+                    fatal.append(exc)
 
     async with anyio.create_task_group() as group:
         for index, source in enumerate(sources):
@@ -238,36 +252,37 @@ async def _upload_prepared(
     storage_http: httpx.AsyncClient,
     prepared: _Prepared,
     *,
-    progress: ProgressCallback | None,
-    attempts: int,
-    check_attempts: int,
-    poll: float,
+    progress: TransferProgress | None,
+    retry: RetryPolicy | None,
     chunk_size: int,
 ) -> str:
     credential = await api.get_credential(format=prepared.format)
+    budget = RetryBudget(retry)
     put_failures = 0
-    attempts = max(1, attempts)
-    for attempt in range(1, attempts + 1):
+    attempt = 1
+    while True:
         try:
             await _put(storage_http, credential, prepared, progress, chunk_size)
             break
         except _PutAttemptFailed as exc:
-            if attempt == attempts:
+            # No backoff for a dead URL: a fresh credential is the fix.
+            wait = 0.0 if exc.renew_url else budget.backoff(put_failures + 1)
+            if not budget.allows(attempt, wait):
                 raise UploadError(
-                    f"uploading {_describe(prepared.source)} failed after {attempts} "
-                    f"attempts: {exc.reason}",
+                    f"uploading {_describe(prepared.source)} failed after {attempt} "
+                    f"attempt{'s' if attempt > 1 else ''}: {exc.reason}",
                     source=prepared.source,
                     file_id=credential.file_id,
                     status_code=exc.status_code,
                     storage_code=exc.storage_code,
                 ) from exc
             if exc.renew_url:
-                # No backoff: the URL is dead and a fresh one is the fix.
                 credential = await api.get_credential(format=prepared.format)
             else:
                 put_failures += 1
-                await _sleep.sleep(backoff_delay(put_failures))
-    await _wait_until_present(api, credential.file_id, prepared, check_attempts, poll)
+                await budget.wait(wait)
+            attempt += 1
+    await _wait_until_present(api, credential.file_id, prepared, retry)
     return credential.file_id
 
 
@@ -275,7 +290,7 @@ async def _put(
     http: httpx.AsyncClient,
     credential: CredentialLike,
     prepared: _Prepared,
-    progress: ProgressCallback | None,
+    progress: TransferProgress | None,
     chunk_size: int,
 ) -> None:
     async def body() -> AsyncIterator[bytes]:
@@ -327,17 +342,23 @@ def _s3_error(body: bytes) -> tuple[str | None, str]:
 
 
 async def _wait_until_present(
-    api: UploadApi, file_id: str, prepared: _Prepared, check_attempts: int, poll: float
+    api: UploadApi, file_id: str, prepared: _Prepared, retry: RetryPolicy | None
 ) -> None:
-    for attempt in range(max(1, check_attempts)):
-        if attempt:
-            await _sleep.sleep(min(8.0, poll * 2 ** (attempt - 1)))
+    """Ask Topview until it confirms the file, within the retry policy's attempts and timeout."""
+    budget = RetryBudget(retry)
+    checks = 1
+    while True:
         result = await api.check(file_id=file_id)
         if result is True or (isinstance(result, str) and result.strip().lower() == "true"):
             return
+        wait = budget.backoff(checks)
+        if not budget.allows(checks, wait):
+            break
+        await budget.wait(wait)
+        checks += 1
     raise UploadError(
         f"uploaded {_describe(prepared.source)} but Topview did not confirm file {file_id} "
-        f"after {check_attempts} checks",
+        f"after {checks} check{'s' if checks > 1 else ''}",
         source=prepared.source,
         file_id=file_id,
     )
@@ -429,6 +450,7 @@ def _describe(source: object) -> str:
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "FATAL_ERRORS",
     "CredentialLike",
     "UploadApi",
     "UploadSource",

@@ -28,6 +28,9 @@ Behaviour worth knowing (where REFERENCE.md leaves the real API open):
   acknowledged.
 * Upload check of a never-issued file id -> 4004; of an issued, not yet PUT one -> ``false``.
 
+:func:`set_testing` is the SDK's testing switch (no waits on the wall clock, optionally capped
+retries), for tests of code that uses the SDK, with or without the simulator.
+
 Names are imported lazily, so loading the pytest plugin costs nothing until used.
 """
 
@@ -37,6 +40,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._sleep import set_testing
     from ._config import ManualClock, SimulatorConfig
     from ._faults import Fault, FaultSet
     from ._log import RecordedRequest, RequestLog
@@ -52,6 +56,7 @@ __all__ = [
     "Simulator",
     "SimulatorConfig",
     "SimulatorServer",
+    "set_testing",
 ]
 
 _HOMES = {
@@ -63,6 +68,7 @@ _HOMES = {
     "Simulator": "._simulator",
     "SimulatorConfig": "._config",
     "SimulatorServer": "._server",
+    "set_testing": ".._sleep",
 }
 
 

@@ -21,7 +21,7 @@ from . import _uploads as uploads
 from ._auth import authenticate
 from ._callbacks import check_notice_url, delivery_loop
 from ._errors import ApiError, error_response
-from ._faults import FaultMiddleware
+from ._faults import FaultMiddleware, FaultPicker
 from ._log import RequestLogMiddleware
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def _endpoint(
 
 
 def build_app(sim: Simulator) -> ASGIApp:
-    """The ASGI app of ``sim``: request log -> faults -> routes."""
+    """The ASGI app of ``sim``: fault choice -> request log -> faults -> routes."""
     routes = [
         Route(path, _endpoint(sim, handler, auth=True), methods=[method], name=name)
         for method, path, name, handler in OPERATIONS
@@ -175,5 +175,7 @@ def build_app(sim: Simulator) -> ASGIApp:
                 group.cancel_scope.cancel()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    faulty = FaultMiddleware(app, sim.faults, operation_name, sim.sleep)
-    return RequestLogMiddleware(faulty, sim.requests, sim.now)
+    # The picker is outermost so that a fault can cut the request body while it arrives.
+    faulty = FaultMiddleware(app, sim.sleep)
+    logged = RequestLogMiddleware(faulty, sim.requests, sim.now)
+    return FaultPicker(logged, sim.faults, operation_name)

@@ -11,26 +11,13 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from .._generated.error_codes import ERROR_CODES
+
 CODE_MESSAGES: dict[str, str] = {
     "200": "Success",
-    "401": "Unauthorized, need to login again",
-    "4000": "Request parameter error",
-    "4001": "Request data format does not match!",
-    "4002": "Request digital signature does not match!",
-    "4003": "Required parameter cannot be null",
-    "4004": "Resource not found!",
-    "4005": "Name duplicated",
-    "4006": "Request refuse",
-    "4007": "Exists unfinished task, please wait until the previous task is completed.",
-    "4100": "Credit not enough",
-    "5000": "Internal server error!",
-    "5001": "Feign invoke error",
-    "5003": "Server is busy, please try again later!",
-    "5004": "I/O error occurred",
-    "5005": "Unknown error occurred",
-    "6001": "Security problem detect",
+    **{code: info.message for code, info in ERROR_CODES.items()},
 }
-"""Documented message of every business code (REFERENCE §2)."""
+"""Documented message of every business code (the spec's ``x-topview-error-codes``)."""
 
 
 class ApiError(Exception):

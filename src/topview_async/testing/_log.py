@@ -122,24 +122,18 @@ class RequestLogMiddleware:
             return
         chunks: list[bytes] = []
         more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
+        try:
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+        except BaseException:
+            self._record(scope, b"".join(chunks))  # a body cut short (a fault) is logged too
+            raise
         body = b"".join(chunks)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        record = RecordedRequest(
-            method=scope["method"],
-            path=scope["path"],
-            query=query,
-            headers=headers,
-            body=body,
-            time=self.clock(),
-        )
-        self.log.append(record)
+        record = self._record(scope, body)
         replayed = False
 
         async def replay() -> Message:
@@ -168,3 +162,17 @@ class RequestLogMiddleware:
             await self.app(scope, replay, counting_send)
         finally:
             finish()
+
+    def _record(self, scope: Scope, body: bytes) -> RecordedRequest:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        record = RecordedRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=query,
+            headers=headers,
+            body=body,
+            time=self.clock(),
+        )
+        self.log.append(record)
+        return record

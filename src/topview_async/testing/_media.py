@@ -1,7 +1,10 @@
 """Result media the simulator serves: deterministic bytes with Range and ETag support.
 
-The bytes of a file depend only on (seed, name, size), so they need not be stored:
-any range is generated on demand, in fixed chunks, which keeps large downloads cheap.
+The bytes of a file depend only on (seed, name, version, size), so they need not be
+stored: any range is generated on demand, in fixed chunks, which keeps large downloads
+cheap. A file starts at version 0; a ``change_content`` fault moves it to the next version
+(new bytes), with a new ETag, the old one (a lying server) or none. The media faults
+``ignore_range`` and ``ignore_if_range`` are applied here too.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
@@ -37,55 +41,101 @@ class MediaStore:
     def __init__(self, seed: int, size: int) -> None:
         self.seed = seed
         self.size = size
+        self.versions: dict[str, int] = {}
+        """The current version of each file that changed (absent: version 0)."""
+        self._pinned_etags: dict[str, str] = {}
+        self._without_etag: set[str] = set()
+        self._lock = threading.Lock()
 
     def extension(self, name: str) -> str:
         return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
-    def etag(self, name: str, size: int) -> str:
-        digest = hashlib.sha256(f"{self.seed}:{name}:{size}".encode()).hexdigest()[:32]
-        return f'"{digest}"'
+    def version(self, name: str) -> int:
+        return self.versions.get(name, 0)
 
-    def chunk(self, name: str, index: int) -> bytes:
-        data = random.Random(f"{self.seed}:{name}:{index}").randbytes(CHUNK)
+    def etag(self, name: str, size: int, version: int | None = None) -> str:
+        version = self.version(name) if version is None else version
+        key = f"{self.seed}:{name}:{size}" + (f":v{version}" if version else "")
+        return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+
+    def served_etag(self, name: str, size: int) -> str | None:
+        """The ETag the server sends now: the real one, a reused one, or none."""
+        if name in self._without_etag:
+            return None
+        return self._pinned_etags.get(name) or self.etag(name, size)
+
+    def change(self, name: str, how: str, size: int) -> None:
+        """Make ``name`` a new version; ``how`` is a ``Fault.change_content`` value."""
+        with self._lock:
+            if how == "same_etag":
+                self._pinned_etags.setdefault(name, self.etag(name, size))
+            else:
+                self._pinned_etags.pop(name, None)
+            self.versions[name] = self.version(name) + 1
+
+    def sha256(self, name: str, version: int | None = None) -> str:
+        """The sha256 of the whole file (of ``version``, default the current one)."""
+        version = self.version(name) if version is None else version
+        digest = hashlib.sha256()
+        for part in self._iter(name, 0, self.size - 1, version):
+            digest.update(part)
+        return digest.hexdigest()
+
+    def chunk(self, name: str, index: int, version: int = 0) -> bytes:
+        key = f"{self.seed}:{name}:{index}" + (f":v{version}" if version else "")
+        data = random.Random(key).randbytes(CHUNK)
         if index == 0:
             magic = _MAGIC.get(self.extension(name).replace("jpeg", "jpg"), b"")
             data = magic + data[len(magic) :]
         return data
 
-    def read(self, name: str, start: int, end: int) -> bytes:
+    def read(self, name: str, start: int, end: int, version: int | None = None) -> bytes:
         """Bytes ``start`` to ``end`` inclusive (the whole file is ``self.size`` bytes)."""
-        return b"".join(self._iter(name, start, end))
+        version = self.version(name) if version is None else version
+        return b"".join(self._iter(name, start, end, version))
 
-    def _iter(self, name: str, start: int, end: int) -> list[bytes]:
+    def _iter(self, name: str, start: int, end: int, version: int = 0) -> list[bytes]:
         parts: list[bytes] = []
         index = start // CHUNK
         while index * CHUNK <= end:
-            data = self.chunk(name, index)
+            data = self.chunk(name, index, version)
             base = index * CHUNK
             parts.append(data[max(start - base, 0) : end - base + 1])
             index += 1
         return parts
 
-    async def _stream(self, name: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def _stream(self, name: str, start: int, end: int, version: int) -> AsyncIterator[bytes]:
         position = start
         while position <= end:
             stop = min(end, (position // CHUNK + 1) * CHUNK - 1)
-            yield self.read(name, position, stop)
+            yield self.read(name, position, stop, version)
             position = stop + 1
 
     async def serve(self, request: Request) -> Response:
         """GET/HEAD of one media file, honouring a single ``Range: bytes=...``."""
         name = request.path_params["name"]
         size = self.size
+        fault = getattr(request.state, "fault", None)
+        change = getattr(fault, "change_content", None)
+        if change == "no_etag":
+            self._without_etag.add(name)  # from this answer on, as the fault says
+        version = self.version(name)  # this answer keeps the bytes it started with
+        etag = self.served_etag(name, size)
         headers = {
             "accept-ranges": "bytes",
-            "etag": self.etag(name, size),
             "content-type": CONTENT_TYPES.get(self.extension(name), "application/octet-stream"),
         }
+        if etag is not None:
+            headers["etag"] = etag
+        if change is not None:
+            self.change(name, change, size)
         start, end, status = 0, size - 1, 200
         wanted = request.headers.get("range")
+        if getattr(fault, "ignore_range", False):
+            wanted = None
         if_range = request.headers.get("if-range")
-        if wanted and (if_range is None or if_range == headers["etag"]):
+        if_range_holds = if_range is None or (etag is not None and if_range == etag)
+        if wanted and (if_range_holds or getattr(fault, "ignore_if_range", False)):
             parsed = _parse_range(wanted, size)
             if parsed is None:
                 headers["content-range"] = f"bytes */{size}"
@@ -98,7 +148,7 @@ class MediaStore:
         if request.method == "HEAD" or size == 0:
             return Response(b"", status_code=status, headers=headers)
         return StreamingResponse(
-            self._stream(name, start, end), status_code=status, headers=headers
+            self._stream(name, start, end, version), status_code=status, headers=headers
         )
 
 

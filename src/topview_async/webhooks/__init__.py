@@ -24,6 +24,11 @@ authenticated API and hands your handler (and the waiting task) that result, not
 one. Pass ``verify_with_api=False`` to trust the body. Notices are deduplicated on ``uuid``
 and acknowledged only after your handler returns.
 
+Callback mode is explicit: only a receiver built with ``client=`` (alive in this process) makes
+that client's waits rely on callbacks (or ``task.wait(callback=True)``). Callbacks resolve waits
+within one process only: with several workers, a wait in a worker the callback did not reach
+ends through its safety-net polling.
+
 Without FastAPI: :func:`topview_webhook_route` (Starlette), :class:`NoticeReceiver` (a plain
 ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`parse_notice` and
 :func:`build_acknowledgement` to do it by hand.

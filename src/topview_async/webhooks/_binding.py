@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
 
 __all__ = ["ClientTaskFetcher", "client_uid"]
 
@@ -14,7 +17,7 @@ class ClientTaskFetcher:
     the client's request pipeline and poll scheduler (so its retries, rate cap and typed
     results apply), exactly as ``client.tasks.get(kind, task_id).refresh()`` would."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: AsyncTopview) -> None:
         self._client = client
 
     async def fetch(self, kind: str, task_id: str) -> object:
@@ -24,10 +27,10 @@ class ClientTaskFetcher:
         return await get_task(self._client, kind, task_id).refresh()
 
 
-def client_uid(client: Any) -> str:
+def client_uid(client: AsyncTopview) -> str:
     """The Topview uid the client authenticates with (echoed in acknowledgements only)."""
-    credentials = getattr(client, "_credentials", None)
-    uid = getattr(credentials, "uid", None)
-    if not isinstance(uid, str) or not uid:
-        raise ConfigurationError("client= must be an AsyncTopview (it has no Topview uid)")
-    return uid
+    from .._client import AsyncTopview
+
+    if not isinstance(client, AsyncTopview):
+        raise ConfigurationError(f"client= must be an AsyncTopview, not {type(client).__name__}")
+    return client._credentials.uid

@@ -1,124 +1,18 @@
-"""In-process hand-off of notices to whoever waits for a task (``Task.wait()``, for one)."""
+"""The client's notice hub, as the webhooks package shows it (it lives in ``lib/``)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import anyio
+from ..lib._notice_hub import DEFAULT_MAX_RETAINED, NoticeHub
 
 if TYPE_CHECKING:
-    from ._parse import TaskNotice
+    from .._client import AsyncTopview
 
 __all__ = ["DEFAULT_MAX_RETAINED", "NoticeHub", "notice_hub"]
 
-DEFAULT_MAX_RETAINED = 1024
-"""How many tasks' latest notices a :class:`NoticeHub` keeps for late waiters."""
 
-
-@dataclass(eq=False)
-class _Waiter:
-    task_kind: str | None
-    skip: Collection[str]
-    arrived: anyio.Event = field(default_factory=anyio.Event)
-    notice: TaskNotice | None = None
-
-    def wants(self, notice: TaskNotice) -> bool:
-        kind_matches = self.task_kind is None or self.task_kind == notice.task_kind
-        return kind_matches and notice.uuid not in self.skip
-
-
-class NoticeHub:
-    """Publish notices as they arrive; let tasks wait for theirs.
-
-    Every client has one (:func:`notice_hub`); a receiver built with ``client=`` publishes
-    every accepted notice to it, and ``task.wait()`` of a task submitted with a
-    ``notice_url`` returns as soon as its notice lands. A hub of your own works too::
-
-        hub = NoticeHub()
-        app.include_router(topview_webhook_router(secret=..., handler=..., hub=hub))
-        ...
-        notice = await hub.wait_for(task_id)        # returns at once if it already arrived
-
-    The latest notice of the ``max_retained`` most recently notified tasks is kept, because a
-    fast task can call back before anyone starts waiting. Nothing runs in the background:
-    ``publish`` wakes the waiters and returns. Use a hub from one event loop only.
-    """
-
-    def __init__(self, *, max_retained: int = DEFAULT_MAX_RETAINED) -> None:
-        if max_retained < 1:
-            raise ValueError("max_retained must be at least 1")
-        self.max_retained = max_retained
-        self.receivers = 0
-        """How many :class:`NoticeReceiver` objects publish here. A task wait only relies on
-        callbacks by itself (without ``callback=True``) when at least one does."""
-        # task id -> {task kind: latest notice}; insertion order = arrival order.
-        self._retained: OrderedDict[str, dict[str | None, TaskNotice]] = OrderedDict()
-        self._waiters: dict[str, list[_Waiter]] = {}
-
-    def publish(self, notice: TaskNotice) -> None:
-        """Record ``notice`` and wake everyone waiting for its task."""
-        kinds = self._retained.pop(notice.task_id, {})
-        kinds.pop(notice.task_kind, None)
-        kinds[notice.task_kind] = notice
-        self._retained[notice.task_id] = kinds
-        while len(self._retained) > self.max_retained:
-            self._retained.popitem(last=False)
-        for waiter in self._waiters.get(notice.task_id, ()):
-            if waiter.notice is None and waiter.wants(notice):
-                waiter.notice = notice
-                waiter.arrived.set()
-
-    def latest(
-        self, task_id: str, *, task_kind: str | None = None, skip: Collection[str] = ()
-    ) -> TaskNotice | None:
-        """The most recent retained notice for ``task_id`` (of ``task_kind``, if given),
-        leaving out the notice uuids in ``skip``."""
-        probe = _Waiter(task_kind, skip)
-        kinds = self._retained.get(task_id) or {}
-        return next((n for n in reversed(kinds.values()) if probe.wants(n)), None)
-
-    async def wait_for(
-        self, task_id: str, *, task_kind: str | None = None, skip: Collection[str] = ()
-    ) -> TaskNotice:
-        """Wait until a notice for ``task_id`` arrives (or return the one already retained).
-
-        ``task_kind`` narrows it to one kind: an M2V task gets an ``m2v`` notice for its
-        preview and an ``m2v_export`` one per export, all with the same task id. Notices whose
-        uuid is in ``skip`` (ones the caller has dealt with) are passed over. Wrap the call in
-        ``anyio.fail_after`` / ``move_on_after`` for a deadline.
-        """
-        retained = self.latest(task_id, task_kind=task_kind, skip=skip)
-        if retained is not None:
-            return retained
-        waiter = _Waiter(task_kind, skip)
-        self._waiters.setdefault(task_id, []).append(waiter)
-        try:
-            await waiter.arrived.wait()
-        finally:
-            waiters = self._waiters[task_id]
-            waiters.remove(waiter)
-            if not waiters:
-                del self._waiters[task_id]
-        assert waiter.notice is not None  # set together with the event
-        return waiter.notice
-
-    @property
-    def waiting(self) -> int:
-        """How many ``wait_for`` calls are blocked right now."""
-        return sum(len(waiters) for waiters in self._waiters.values())
-
-
-def notice_hub(client: object) -> NoticeHub:
-    """The client's hub, created on first use and stored as ``client._notice_hub``.
-
-    The same pattern as :func:`topview_async.lib.polling.poll_scheduler`: one per client,
-    shared by the receivers built with ``client=`` and by that client's task waits.
-    """
-    hub = getattr(client, "_notice_hub", None)
-    if not isinstance(hub, NoticeHub):
-        hub = NoticeHub()
-        client._notice_hub = hub  # type: ignore[attr-defined]
-    return hub
+def notice_hub(client: AsyncTopview) -> NoticeHub:
+    """The client's own hub, ``client.notice_hub`` (kept for code written before it was an
+    attribute)."""
+    return client.notice_hub

@@ -12,12 +12,13 @@ import dataclasses
 import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
 from .._exceptions import ConfigurationError
 from .._models import TopviewModel
+from ..lib._notice_hub import NoticeHub
 from ..lib._status import TaskState, normalize_status, read_field, read_status, reports_finished
 from ._asgi import serve_asgi
 from ._binding import ClientTaskFetcher, client_uid
@@ -27,11 +28,13 @@ from ._errors import (
     WebhookTooLargeError,
     WebhookVerificationError,
 )
-from ._hub import NoticeHub, notice_hub
 from ._parse import DEFAULT_MAX_BODY_SIZE, TaskNotice, parse_notice, typed_result
 from ._reply import WebhookReply, build_acknowledgement
 from ._secret import SecretChecker
 from ._store import DeliveryStore, InMemoryDeliveryStore
+
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
 
 __all__ = ["NoticeHandler", "NoticeReceiver", "TaskResultFetcher"]
 
@@ -60,19 +63,24 @@ class NoticeReceiver:
     * ``secret``: the secret embedded in the notice URL by :func:`build_notice_url` (a list
       accepts several during a rotation). Missing -> 401, wrong -> 403; the handler never runs.
     * ``client``: your :class:`~topview_async.AsyncTopview`. It supplies the defaults of
-      ``fetcher`` (the task is re-read through it), ``hub`` (the client's own, so its task
-      waits end when the notice lands) and ``topview_uid`` (the uid it authenticates with).
+      ``fetcher`` (the task is re-read through it), ``hub`` (``client.notice_hub``) and
+      ``topview_uid`` (the uid it authenticates with). Binding a receiver to the client is
+      what puts that client's waits in callback mode: ``task.wait()`` of a task submitted
+      with a ``notice_url`` then ends when its notice lands (this process only; see the
+      README). A receiver without ``client=`` never changes how waits behave.
     * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the client's,
       else the ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another
       uid -> 403.
     * ``handler``: ``async`` callable receiving each new :class:`TaskNotice`. The notice is
-      acknowledged only after it returns; if it raises, the reply is HTTP 500 with
-      ``result: "fail"`` and the uuid is not marked processed, so a redelivery runs it again.
+      acknowledged only after it returns; if it raises, the reply is HTTP 500 with ``code``
+      ``"500"``, a message saying why and ``result: "fail"``, and the uuid is not marked
+      processed, so a redelivery runs it again.
     * ``fetcher`` / ``verify_with_api``: with a fetcher, ``result``, ``status`` and
       ``error_msg`` are re-read from the API before the handler sees them (``verified=True``);
       pass ``verify_with_api=False`` to trust the callback body instead.
     * ``store``: remembers processed uuids (default: in memory, this process only).
-    * ``hub``: a :class:`NoticeHub` that gets every accepted notice (so ``wait()`` returns early).
+    * ``hub``: a :class:`NoticeHub` that gets every accepted notice (waits use it with
+      ``wait(callback=True)``, or by default once a receiver with ``client=`` feeds it).
     * ``max_body_size``: larger bodies get 413 without being read in full.
     """
 
@@ -88,13 +96,13 @@ class NoticeReceiver:
         hub: NoticeHub | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         strict: bool = False,
-        client: object | None = None,
+        client: AsyncTopview | None = None,
     ) -> None:
         self._secret = SecretChecker(secret)
         if client is not None:
             topview_uid = client_uid(client) if topview_uid is None else topview_uid
             fetcher = ClientTaskFetcher(client) if fetcher is None else fetcher
-            hub = notice_hub(client) if hub is None else hub
+            hub = client.notice_hub if hub is None else hub
         uid = topview_uid if topview_uid is not None else os.environ.get("TOPVIEW_UID")
         if not uid:
             raise ConfigurationError(
@@ -111,8 +119,9 @@ class NoticeReceiver:
         self.verify_with_api = fetcher is not None if verify_with_api is None else verify_with_api
         self.store: DeliveryStore = store if store is not None else InMemoryDeliveryStore()
         self.hub = hub
-        if hub is not None:
-            hub.receivers += 1
+        if client is not None and hub is client.notice_hub:
+            # Explicit callback mode: only a receiver bound to this client switches its waits.
+            hub.attach_receiver(self)
         self.max_body_size = max_body_size
         self.strict = strict
         # uuid -> set when its processing ends: a concurrent duplicate waits for the outcome
@@ -169,15 +178,15 @@ class NoticeReceiver:
     async def _process(self, notice: TaskNotice) -> WebhookReply:
         try:
             if await self.store.is_processed(notice.uuid):
-                return self._ack(notice, accepted=True)
+                return self._ack(notice)
         except Exception:
             logger.exception("delivery store failed for notice %s", notice.uuid)
-            return self._ack(notice, accepted=False, status_code=503)
+            return self._refuse(notice, 503, "the receiver's delivery store failed; retry later")
         try:
             notice = await self._verified(notice)
         except WebhookVerificationError as exc:
             logger.warning("not acknowledging notice %s: %s", notice.uuid, exc.message)
-            return self._ack(notice, accepted=False, status_code=exc.status_code)
+            return self._refuse(notice, exc.status_code, f"not processed: {exc.message}")
         if self.hub is not None:
             self.hub.publish(notice)
         if self.handler is not None:
@@ -189,12 +198,12 @@ class NoticeReceiver:
                     notice.uuid,
                     notice.task_id,
                 )
-                return self._ack(notice, accepted=False, status_code=500)
+                return self._refuse(notice, 500, "the notice handler failed; deliver it again")
         try:
             await self.store.mark_processed(notice.uuid)
         except Exception:  # the handler did its work: acknowledge, a redelivery is the lesser harm
             logger.exception("could not record notice %s as processed", notice.uuid)
-        return self._ack(notice, accepted=True)
+        return self._ack(notice)
 
     async def _duplicate_reply(self, notice: TaskNotice) -> WebhookReply:
         try:
@@ -203,8 +212,8 @@ class NoticeReceiver:
             logger.exception("delivery store failed for notice %s", notice.uuid)
             processed = False
         if processed:
-            return self._ack(notice, accepted=True)
-        return self._ack(notice, accepted=False, status_code=500)
+            return self._ack(notice)
+        return self._refuse(notice, 500, "a concurrent delivery of this notice failed; retry")
 
     async def _verified(self, notice: TaskNotice) -> TaskNotice:
         kind = notice.task_kind
@@ -243,10 +252,15 @@ class NoticeReceiver:
             verified=True,
         )
 
-    def _ack(self, notice: TaskNotice, *, accepted: bool, status_code: int = 200) -> WebhookReply:
-        return WebhookReply(
-            status_code, build_acknowledgement(notice.uuid, self.topview_uid, accepted=accepted)
+    def _ack(self, notice: TaskNotice) -> WebhookReply:
+        return WebhookReply(200, build_acknowledgement(notice.uuid, self.topview_uid))
+
+    def _refuse(self, notice: TaskNotice, status_code: int, reason: str) -> WebhookReply:
+        """A reply nobody can read as delivered: HTTP error, ``code`` = that status, a reason."""
+        body = build_acknowledgement(
+            notice.uuid, self.topview_uid, accepted=False, code=str(status_code), reason=reason
         )
+        return WebhookReply(status_code, body)
 
 
 async def _read_limited(

@@ -10,19 +10,30 @@ from .._generated.models import CallbackAcknowledgement, CallbackAcknowledgement
 __all__ = ["WebhookReply", "build_acknowledgement"]
 
 
-def build_acknowledgement(uuid: str, topview_uid: str, *, accepted: bool = True) -> dict[str, Any]:
+def build_acknowledgement(
+    uuid: str,
+    topview_uid: str,
+    *,
+    accepted: bool = True,
+    code: str = "500",
+    reason: str = "the notice was not processed; deliver it again",
+) -> dict[str, Any]:
     """The exact JSON reply that acknowledges notice ``uuid`` (REFERENCE §4.1).
 
     >>> build_acknowledgement("8a1c", "uid123")  # doctest: +NORMALIZE_WHITESPACE
     {'code': '200', 'message': 'Success',
      'result': {'uuid': '8a1c', 'topviewUid': 'uid123', 'result': 'success'}}
 
-    ``accepted=False`` sets ``result.result`` to ``"fail"``: the notice reached us but was not
-    processed, so it should be delivered again.
+    ``accepted=False`` refuses it: the notice reached us but was not processed, so it must be
+    delivered again. Nothing in such a reply reads as delivered: ``code`` is ``code`` (never
+    ``"200"``), ``message`` says why (``reason``) and ``result.result`` is ``"fail"``; send it
+    with an HTTP error status (the receiver uses the same number as ``code``).
     """
+    if not accepted and code == "200":
+        raise ValueError("a refused notice must not carry code 200")
     ack = CallbackAcknowledgement(
-        code="200",
-        message="Success",
+        code="200" if accepted else code,
+        message="Success" if accepted else reason,
         result=CallbackAcknowledgementResult(
             uuid=uuid, topview_uid=topview_uid, result="success" if accepted else "fail"
         ),

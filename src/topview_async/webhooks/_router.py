@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.routing import Route
 
+    from .._client import AsyncTopview
+
 __all__ = ["DEFAULT_NOTICE_PATH", "topview_webhook_route", "topview_webhook_router"]
 
 DEFAULT_NOTICE_PATH = "/topview/notice"
@@ -29,7 +31,7 @@ def topview_webhook_router(
     *,
     secret: str | Sequence[str],
     handler: NoticeHandler | None,
-    client: object | None = None,
+    client: "AsyncTopview | None" = None,
     path: str = DEFAULT_NOTICE_PATH,
     topview_uid: str | None = None,
     fetcher: TaskResultFetcher | None = None,

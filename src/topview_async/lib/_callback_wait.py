@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..lib.polling import PollPolicy, poll_scheduler
+from .._exceptions import TopviewError
+from ._task_types import TaskProgress, TaskTimeoutError, _notify
+from .polling import PollPolicy
 
 if TYPE_CHECKING:
-    from ..lib.polling import PollScheduler
-    from ..lib.tasks import ProgressCallback, Task
-    from ._hub import NoticeHub
-    from ._parse import TaskNotice
+    from ..webhooks._parse import TaskNotice
+    from ._notice_hub import NoticeHub
+    from .polling import PollScheduler
+    from .tasks import Task
 
 __all__ = ["wait_with_callbacks"]
 
@@ -36,14 +38,12 @@ async def wait_with_callbacks(
     hub: NoticeHub,
     *,
     safety_net: PollPolicy,
-    on_progress: ProgressCallback | None,
+    on_progress: TaskProgress | None,
     verify_with_api: bool,
 ) -> None:
     """Return once ``task`` is done (its state tells how); raise ``TaskTimeoutError`` at the
     safety net policy's deadline."""
-    from ..lib._task_types import TaskTimeoutError, _notify
-
-    scheduler = poll_scheduler(task._client)
+    scheduler = task._client.poll_scheduler
     clock = scheduler.clock
     deadline = None if safety_net.timeout is None else clock() + safety_net.timeout
     while not task.done:
@@ -63,18 +63,22 @@ async def wait_with_callbacks(
                 return  # polling saw the end first
             notice, arrived_at = raced
         task._notices_seen.add(notice.uuid)
-        update = await _take(task, notice, scheduler, arrived_at, verify_with_api)
+        try:
+            update = await _take(task, notice, scheduler, arrived_at, verify_with_api)
+        except TopviewError as exc:
+            if not task._rides_out(exc):
+                raise
+            continue  # the re-read failed transiently: the safety-net polling carries on
+
         if update is not None and on_progress is not None:
             await _notify(on_progress, update)
 
 
 async def _race(
-    task: Task[Any], hub: NoticeHub, policy: PollPolicy, on_progress: ProgressCallback | None
+    task: Task[Any], hub: NoticeHub, policy: PollPolicy, on_progress: TaskProgress | None
 ) -> tuple[TaskNotice, float] | None:
     """Poll with ``policy`` until done, unless a new notice comes first (then return it)."""
-    from ..lib._task_types import _notify
-
-    clock = poll_scheduler(task._client).clock
+    clock = task._client.poll_scheduler.clock
     arrived: list[tuple[TaskNotice, float]] = []
     error: Exception | None = None
     async with anyio.create_task_group() as group:

@@ -1,0 +1,136 @@
+"""In-process hand-off of notices to whoever waits for a task (``Task.wait()``, for one).
+
+Every :class:`~topview_async.AsyncTopview` owns one hub (``client.notice_hub``). It lives in
+``lib/`` with the task code because task waits consume it; receivers in
+:mod:`topview_async.webhooks` feed it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import anyio
+
+if TYPE_CHECKING:
+    from ..webhooks._parse import TaskNotice
+
+__all__ = ["DEFAULT_MAX_RETAINED", "NoticeHub"]
+
+DEFAULT_MAX_RETAINED = 1024
+"""How many tasks' latest notices a :class:`NoticeHub` keeps for late waiters."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    task_kind: str | None
+    skip: Collection[str]
+    arrived: anyio.Event = field(default_factory=anyio.Event)
+    notice: TaskNotice | None = None
+
+    def wants(self, notice: TaskNotice) -> bool:
+        kind_matches = self.task_kind is None or self.task_kind == notice.task_kind
+        return kind_matches and notice.uuid not in self.skip
+
+
+class NoticeHub:
+    """Publish notices as they arrive; let tasks wait for theirs.
+
+    Every client has one (``client.notice_hub``); a receiver built with ``client=`` publishes
+    every accepted notice to it and marks it as fed (:attr:`fed`), and from then on
+    ``task.wait()`` of a task submitted with a ``notice_url`` returns as soon as its notice
+    lands. A receiver given only ``hub=`` publishes without switching waits to callback mode
+    (pass ``callback=True`` to ``wait()`` for that). A hub of your own works too::
+
+        hub = NoticeHub()
+        app.include_router(topview_webhook_router(secret=..., handler=..., hub=hub))
+        ...
+        notice = await hub.wait_for(task_id)        # returns at once if it already arrived
+
+    The latest notice of the ``max_retained`` most recently notified tasks is kept, because a
+    fast task can call back before anyone starts waiting. Nothing runs in the background:
+    ``publish`` wakes the waiters and returns. Use a hub from one event loop only.
+    """
+
+    def __init__(self, *, max_retained: int = DEFAULT_MAX_RETAINED) -> None:
+        if max_retained < 1:
+            raise ValueError("max_retained must be at least 1")
+        self.max_retained = max_retained
+        self._feeders: weakref.WeakSet[object] = weakref.WeakSet()
+        # task id -> {task kind: latest notice}; insertion order = arrival order.
+        self._retained: OrderedDict[str, dict[str | None, TaskNotice]] = OrderedDict()
+        self._waiters: dict[str, list[_Waiter]] = {}
+
+    def publish(self, notice: TaskNotice) -> None:
+        """Record ``notice`` and wake everyone waiting for its task."""
+        kinds = self._retained.pop(notice.task_id, {})
+        kinds.pop(notice.task_kind, None)
+        kinds[notice.task_kind] = notice
+        self._retained[notice.task_id] = kinds
+        while len(self._retained) > self.max_retained:
+            self._retained.popitem(last=False)
+        for waiter in self._waiters.get(notice.task_id, ()):
+            if waiter.notice is None and waiter.wants(notice):
+                waiter.notice = notice
+                waiter.arrived.set()
+
+    def latest(
+        self, task_id: str, *, task_kind: str | None = None, skip: Collection[str] = ()
+    ) -> TaskNotice | None:
+        """The most recent retained notice for ``task_id`` (of ``task_kind``, if given),
+        leaving out the notice uuids in ``skip``."""
+        probe = _Waiter(task_kind, skip)
+        kinds = self._retained.get(task_id) or {}
+        return next((n for n in reversed(kinds.values()) if probe.wants(n)), None)
+
+    async def wait_for(
+        self, task_id: str, *, task_kind: str | None = None, skip: Collection[str] = ()
+    ) -> TaskNotice:
+        """Wait until a notice for ``task_id`` arrives (or return the one already retained).
+
+        ``task_kind`` narrows it to one kind: an M2V task gets an ``m2v`` notice for its
+        preview and an ``m2v_export`` one per export, all with the same task id. Notices whose
+        uuid is in ``skip`` (ones the caller has dealt with) are passed over. Wrap the call in
+        ``anyio.fail_after`` / ``move_on_after`` for a deadline.
+        """
+        retained = self.latest(task_id, task_kind=task_kind, skip=skip)
+        if retained is not None:
+            return retained
+        waiter = _Waiter(task_kind, skip)
+        self._waiters.setdefault(task_id, []).append(waiter)
+        try:
+            await waiter.arrived.wait()
+        finally:
+            waiters = self._waiters[task_id]
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiters[task_id]
+        assert waiter.notice is not None  # set together with the event
+        return waiter.notice
+
+    def attach_receiver(self, receiver: object) -> None:
+        """Record that ``receiver`` (a receiver bound to this hub's client) feeds this hub.
+
+        Held weakly: a receiver that is dropped stops counting, so a hub is never left in
+        callback mode by a receiver that no longer exists.
+        """
+        self._feeders.add(receiver)
+
+    @property
+    def fed(self) -> bool:
+        """Whether a live receiver bound to the client feeds this hub (then waits of tasks
+        submitted with a ``notice_url`` rely on callbacks by default)."""
+        return len(self._feeders) > 0
+
+    @property
+    def receivers(self) -> int:
+        """How many live receivers bound to the client feed this hub (read-only)."""
+        return len(self._feeders)
+
+    @property
+    def waiting(self) -> int:
+        """How many ``wait_for`` calls are blocked right now."""
+        return sum(len(waiters) for waiters in self._waiters.values())
