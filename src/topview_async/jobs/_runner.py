@@ -170,6 +170,8 @@ class JobRunner:
         self._stopped: str | None = None
         self._start_balance: float | None = None
         self._cost_estimate = 0.0
+        """Credits one more submit may cost: the most seen so far."""
+        self._last_balance: float | None = None
 
     async def __aenter__(self) -> JobRunner:
         return self
@@ -409,7 +411,13 @@ class JobRunner:
         """Whether one more submit stays within ``max_credits`` (call under the budget lock)."""
         if self._stopped is None and self._start_balance is not None:
             assert self.max_credits is not None
-            spent = self._start_balance - await self._balance()
+            balance = await self._balance()
+            if self._last_balance is not None:
+                # Submits are checked one at a time: what the balance fell since the last
+                # check is what one submit costs (where Topview charges at submit).
+                self._cost_estimate = max(self._cost_estimate, self._last_balance - balance)
+            self._last_balance = balance
+            spent = self._start_balance - balance
             if spent + self._cost_estimate > self.max_credits or spent >= self.max_credits:
                 self._stopped = f"credit budget of {self.max_credits:g} reached ({spent:g} spent)"
         if self._stopped is not None:
