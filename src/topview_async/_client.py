@@ -53,15 +53,20 @@ if TYPE_CHECKING:
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
     from .resources import (
+        AccountResource,
         AiAvatarsResource,
         AnyShootResource,
+        BoardsResource,
         CaptionsResource,
         EthnicitiesResource,
+        ImagesResource,
         ImageToVideoResource,
         MarketingVideosResource,
+        PhotoAvatarsResource,
         ProductAvatarsResource,
         ScraperResource,
         VideoAvatarsResource,
+        VideosResource,
         VoicesResource,
     )
 
@@ -332,6 +337,41 @@ class AsyncTopview(HTTPConnections):
         from .lib._resources import Tasks
 
         return Tasks(self)
+
+    @cached_property
+    def videos(self) -> VideosResource:
+        """Generative video: image-to-video v2, text-to-video, omni reference, storyboard."""
+        from .resources import VideosResource
+
+        return VideosResource(self)
+
+    @cached_property
+    def images(self) -> ImagesResource:
+        """Text-to-image, image editing and background removal."""
+        from .resources import ImagesResource
+
+        return ImagesResource(self)
+
+    @cached_property
+    def photo_avatars(self) -> PhotoAvatarsResource:
+        """Photo avatars (Avatar 4) and their templates."""
+        from .resources import PhotoAvatarsResource
+
+        return PhotoAvatarsResource(self)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        """Credit balance, credit log and storage space."""
+        from .resources import AccountResource
+
+        return AccountResource(self)
+
+    @cached_property
+    def boards(self) -> BoardsResource:
+        """Boards (projects) that group results, and their ZIP download."""
+        from .resources import BoardsResource
+
+        return BoardsResource(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
