@@ -30,6 +30,7 @@ import aiohttp
 from yarl import URL
 
 from ._config import DEFAULT_MAX_CONNECTIONS
+from ._deadlines import Deadlines
 from ._network import ProxyRoutes, ProxyTypes, ssl_context
 from ._slots import Slots
 
@@ -61,6 +62,10 @@ def _raise_mapped(
 
 class _WriteTimedOut(asyncio.TimeoutError):
     """aiohttp spent longer than the write timeout on one chunk of a request body."""
+
+
+class _ReadTimedOut(asyncio.TimeoutError):
+    """A direct call's response was not complete within its read deadline."""
 
 
 class _WriteDeadline:
@@ -136,6 +141,7 @@ class AiohttpPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+        self._deadlines = Deadlines()
 
     def _ensure_session(self) -> tuple[aiohttp.ClientSession, Slots]:
         try:
@@ -200,8 +206,13 @@ class AiohttpPool:
         headers: Any,
         body: bytes | AsyncIterator[bytes] | None,
         timeouts: Mapping[str, float | None],
+        *,
+        sock_read: bool = True,
     ) -> aiohttp.ClientResponse:
-        """``session.request`` with the proxy for ``url`` and the write timeout on ``body``."""
+        """``session.request`` with the proxy for ``url`` and the write timeout on ``body``.
+
+        ``sock_read=False``: the caller bounds the read itself (``send_bytes``' deadline).
+        """
         options: dict[str, Any] = {}
         if url.scheme == "https":
             options["ssl"] = self._ssl_context()
@@ -216,7 +227,7 @@ class AiohttpPool:
                     # these (aiohttp would send proxy_headers only with a CONNECT).
                     items = headers.items() if isinstance(headers, Mapping) else headers
                     headers = [*items, *route.headers.items()]
-        timeout = self._client_timeout(timeouts)
+        timeout = self._client_timeout(timeouts, sock_read=sock_read)
         write = timeouts.get("write")
         if (
             write is None
@@ -271,17 +282,37 @@ class AiohttpPool:
         if content is not None and len(content) > WRITE_CHUNK_SIZE:
             # Written in chunks under the write timeout: aiohttp needs the length said.
             headers = {**headers, "Content-Length": str(len(content))}
+        # The read timeout as one shared deadline instead of aiohttp's sock_read timers (see
+        # _deadlines.py): from the slot to the whole body, plus the connect timeout, so a
+        # slow connect (bounded by aiohttp) does not eat into the time for the response.
+        read = timeouts.get("read")
+        deadline = None
+        if read is not None:
+            deadline = self._deadlines.enter(read + (timeouts.get("connect") or 0.0))
         try:
-            response = await self._send(
-                session, method, URL(url, encoded=True), headers, content, timeouts
-            )
             try:
-                body = await response.read()
-            finally:
-                response.release()
+                response = await self._send(
+                    session,
+                    method,
+                    URL(url, encoded=True),
+                    headers,
+                    content,
+                    timeouts,
+                    sock_read=deadline is None,
+                )
+                try:
+                    body = await response.read()
+                finally:
+                    response.release()
+            except asyncio.CancelledError:
+                if deadline is None or not self._deadlines.expired(deadline):
+                    raise
+                raise _ReadTimedOut(f"no complete response within {read}s") from None
         except AIOHTTP_ERRORS as exc:
             _raise_mapped(exc, method, url, headers, content)
         finally:
+            if deadline is not None:
+                self._deadlines.leave(deadline)
             slots.release()
         response_headers = response.headers
         if "Content-Encoding" in response_headers:
@@ -296,8 +327,10 @@ class AiohttpPool:
             ).content
         return response.status, response_headers.get("Retry-After"), body
 
-    def _client_timeout(self, timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
-        key = (timeouts.get("connect"), timeouts.get("read"))
+    def _client_timeout(
+        self, timeouts: Mapping[str, float | None], *, sock_read: bool = True
+    ) -> aiohttp.ClientTimeout:
+        key = (timeouts.get("connect"), timeouts.get("read") if sock_read else None)
         timeout = self._timeouts.get(key)
         if timeout is None:
             timeout = aiohttp.ClientTimeout(
