@@ -19,6 +19,7 @@ SECTIONS = (
     "== 4. Polling efficiency",
     "== 5. Scale",
     "== 6. Import time",
+    "== 7. Cold start",
 )
 
 
@@ -31,7 +32,7 @@ def test_smoke_mode_runs_every_section(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
