@@ -1,4 +1,4 @@
-"""Section 7: cold start. Import + client + first typed call in a fresh interpreter.
+"""Section 8: cold start. Import + client + first typed call in a fresh interpreter.
 
 Each client runs in a new ``python -c`` process against the same loopback server (started by
 the section) and times, from its first statement, importing its library, creating its client
@@ -84,7 +84,7 @@ def _cold_run(name: str, base_url: str) -> dict[str, object]:
 
 
 def run(mode: Mode) -> Section:
-    section = Section(7, "Cold start")
+    section = Section(8, "Cold start")
     names = list(_SCRIPTS)
     times: dict[str, list[float]] = {name: [] for name in names}
     last: dict[str, dict[str, object]] = {}

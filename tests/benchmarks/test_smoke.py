@@ -19,7 +19,8 @@ SECTIONS = (
     "== 4. Polling efficiency",
     "== 5. Scale",
     "== 6. Import time",
-    "== 7. Cold start",
+    "== 7. Job runner",
+    "== 8. Cold start",
 )
 
 
