@@ -55,10 +55,8 @@ def typecheck(session: nox.Session) -> None:
 def doctypes(session: nox.Session) -> None:
     """mypy --strict on every Python block of README.md and docs/, and on examples/."""
     _install_project(session)
-    # README.md is pending until its short version lands (the lead rewrites it last);
-    # drop the flag then, so its blocks fail the run like every other page.
-    # (posargs are ignored: `./dev test -- -x` hands them to every session, meant for pytest.)
-    session.run("python", "-m", "tests.docs.blocks", "--pending", "README.md")
+    # posargs are ignored: `./dev test -- -x` hands them to every session, meant for pytest.
+    session.run("python", "-m", "tests.docs.blocks")
 
 
 @nox.session

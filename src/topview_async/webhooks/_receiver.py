@@ -67,7 +67,7 @@ class NoticeReceiver:
       ``topview_uid`` (the uid it authenticates with). Binding a receiver to the client is
       what puts that client's waits in callback mode: ``task.wait()`` of a task submitted
       with a ``notice_url`` then ends when its notice lands (this process only; see the
-      README). A receiver without ``client=`` never changes how waits behave.
+      docs/guides/callbacks-fastapi.md). A receiver without ``client=`` never changes how waits behave.
     * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the client's,
       else the ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another
       uid -> 403.
