@@ -141,8 +141,9 @@ class RetryPolicy:
     error is raised instead. (Like stamina's ``timeout``, it does not cut an attempt short;
     the client's ``timeout=`` bounds each request.)
 
-    Which failures are retried depends on the kind of call (see docs/guides/configuration.md): reads on any transient
-    failure, paid submits and writes only when the request provably never reached processing.
+    Which failures are retried depends on the kind of call (see docs/guides/configuration.md):
+    reads on any transient failure, paid submits and writes only when the request provably
+    never reached processing.
 
     ``RetryPolicy(attempts=1)`` (or :meth:`disabled`) turns retries off. In tests, use
     :func:`topview_async.testing.set_testing` instead of patching anything.
