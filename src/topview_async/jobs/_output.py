@@ -30,10 +30,11 @@ def staging_dir(out_dir: Path, key: str) -> Path:
 
 def prepare_staging(staging: Path) -> None:
     """Create ``staging``; remove whole files an earlier run left there (they are fetched
-    again under the same names), keep ``.part`` files (a download may resume them)."""
+    again under the same names), keep ``.part`` files and their ``.part.json`` sidecars:
+    the resumable download of the same file continues them."""
     staging.mkdir(parents=True, exist_ok=True)
     for path in staging.iterdir():
-        if not path.name.endswith(".part"):
+        if not path.name.endswith((".part", ".part.json")):
             path.unlink()
 
 
