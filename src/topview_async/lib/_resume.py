@@ -100,6 +100,7 @@ def read_kept(fd: int, part: Path, source: str) -> Kept | None:
     kept = _read(fd, part, source)
     if kept is None:
         os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_END)  # PartFile appends at the descriptor's position
     return kept
 
 
@@ -125,9 +126,10 @@ def _read(fd: int, part: Path, source: str) -> Kept | None:
     md5 = None
     if data.get("md5") is True:
         md5 = hashlib.md5(usedforsecurity=False)
+        os.lseek(fd, 0, os.SEEK_SET)
         offset = 0
         while offset < size:
-            block = os.pread(fd, min(_READ_SIZE, size - offset), offset)
+            block = os.read(fd, min(_READ_SIZE, size - offset))
             if not block:
                 return None
             md5.update(block)
