@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,20 +77,20 @@ def open_locked(part: Path) -> int:
 
 
 def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    if sys.platform == "win32":
         import msvcrt
 
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError as exc:
             raise Locked(str(exc)) from None
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise Locked("locked") from None
+    else:
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Locked("locked") from None
 
 
 def read_kept(fd: int, part: Path, source: str) -> Kept | None:
