@@ -10,8 +10,8 @@ chunk while the next arrives, and starts its writeback to disk (see
 :class:`~topview_async.lib._files.PartFile`). When the body is complete its length is
 checked, and its MD5 when the server is S3 with a single-part ETag; the file is fsynced
 and only then renamed onto the destination with :func:`os.replace`. A failure,
-cancellation or timeout removes the ``.part`` file, so the destination is either
-untouched or complete.
+cancellation or timeout removes the ``.part`` file (a resumable download keeps it, see
+below), so the destination is either untouched or complete.
 
 A dropped connection resumes with ``Range`` only when the first answer carried a strong
 validator (a strong ``ETag``, or ``Last-Modified`` with a ``Content-Length``), sent back as
@@ -25,6 +25,10 @@ it restarts cleanly. A file whose MD5 check fails after a resume is fetched agai
 Attempts and backoff follow a :class:`~topview_async.RetryPolicy` (the client's, for
 ``client.download``); ``timeout`` (or ``RetryPolicy.timeout``) bounds the whole
 download, backoff included, and raises :class:`DownloadTimeoutError`.
+
+With ``resumable=True`` the ``.part`` file has a fixed name and a sidecar of validators
+(:mod:`._resume`) and survives a failure or a crash: the next resumable download of the same
+file resumes it exactly as a retry within one call would (same overlap and MD5 checks).
 
 Bytes are saved as stored (``Accept-Encoding: identity``, raw body): that keeps Range
 offsets, Content-Length and the S3 MD5 all about the same bytes.
