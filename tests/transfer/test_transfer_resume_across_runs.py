@@ -205,3 +205,19 @@ async def test_a_second_download_of_the_same_destination_is_refused(
 
     assert dest.read_bytes() == data  # the first one was not disturbed
     assert not any(path.exists() for path in leftovers(dest))
+
+
+async def test_a_part_kept_for_another_expected_etag_is_not_resumed(
+    tmp_path: Path, storage_server: StorageServer, data: bytes
+) -> None:
+    dest = tmp_path / NAME
+    await interrupt_by_drop(storage_server, dest)
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        with pytest.raises(IntegrityError):
+            await download(
+                http, storage_server.url(NAME), dest, expected_etag='"other"', resumable=True
+            )
+
+    assert "Range" not in storage_server.requests[-1].headers
+    assert not any(path.exists() for path in leftovers(dest))

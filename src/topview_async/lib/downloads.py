@@ -164,7 +164,7 @@ async def download(
     state = _Progress(dest=dest_path, total=expected_size)
     if resumable:
         part = dest_path.with_name(f".{dest_path.name}.part")
-        file = await _open_resumable(part, state, url)
+        file = await _open_resumable(part, state, url, expected_etag)
         state.resumable_part = part
     else:
         # A random name opened exclusively ("xb"): concurrent downloads never share a .part
@@ -217,7 +217,17 @@ async def download(
     return dest_path
 
 
-async def _open_resumable(part: Path, state: _Progress, url: str) -> PartFile:
+def _may_continue(kept: _resume.Kept, expected_size: int | None, expected_etag: str | None) -> bool:
+    if expected_size is not None and kept.total is not None and kept.total != expected_size:
+        return False
+    return expected_etag is None or (
+        kept.etag is not None and _etag_value(kept.etag) == _etag_value(expected_etag)
+    )
+
+
+async def _open_resumable(
+    part: Path, state: _Progress, url: str, expected_etag: str | None
+) -> PartFile:
     """Lock ``part`` and take over what an earlier run left in it (see :mod:`._resume`)."""
 
     def open_and_read() -> tuple[int, _resume.Kept | None]:
@@ -237,6 +247,9 @@ async def _open_resumable(part: Path, state: _Progress, url: str) -> PartFile:
             part=part,
         ) from None
     file = PartFile(fd)
+    if kept is not None and not _may_continue(kept, state.total, expected_etag):
+        await file.truncate()  # kept for another size or version than the caller expects
+        kept = None
     if kept is not None:
         file.size = state.received = kept.size
         state.total = kept.total if kept.total is not None else state.total
