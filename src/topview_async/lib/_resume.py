@@ -29,7 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RENAME_WHILE_OPEN", "Kept", "Locked", "open_locked", "read_kept", "write_sidecar"]
+__all__ = [
+    "RENAME_WHILE_OPEN",
+    "Kept",
+    "discard",
+    "open_locked",
+    "read_kept",
+    "sidecar_path",
+    "write_sidecar",
+]
 
 RENAME_WHILE_OPEN = os.name == "posix"
 """POSIX renames (and unlinks) the locked file while still holding its lock."""
@@ -38,7 +46,7 @@ _FORMAT = 1
 _READ_SIZE = 1 << 20
 
 
-class Locked(Exception):
+class _Locked(Exception):
     """The ``.part`` file is locked by another download."""
 
 
@@ -58,7 +66,7 @@ def sidecar_path(part: Path) -> Path:
 
 
 def open_locked(part: Path) -> int:
-    """Open (or create) ``part`` and lock it exclusively; raise :class:`Locked` if taken."""
+    """Open (or create) ``part`` and lock it exclusively; raise :class:`_Locked` if taken."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(5):
         fd = os.open(part, flags, 0o666)
@@ -73,7 +81,7 @@ def open_locked(part: Path) -> int:
             if os.path.samestat(os.fstat(fd), os.stat(part)):
                 return fd
         os.close(fd)
-    raise Locked(f"{part} keeps being replaced by another download")
+    raise _Locked(f"{part} keeps being replaced by another download")
 
 
 def _lock(fd: int) -> None:
@@ -83,14 +91,14 @@ def _lock(fd: int) -> None:
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError as exc:
-            raise Locked(str(exc)) from None
+            raise _Locked(str(exc)) from None
     else:
         import fcntl
 
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Locked("locked") from None
+            raise _Locked("locked") from None
 
 
 def read_kept(fd: int, part: Path, source: str) -> Kept | None:

@@ -240,7 +240,7 @@ async def _open_resumable(
 
     try:
         fd, kept = await anyio.to_thread.run_sync(open_and_read)
-    except _resume.Locked:
+    except _resume._Locked:
         raise DownloadInProgressError(
             f"another download is writing {part}: not starting a second one",
             url=_redact(url),
