@@ -36,7 +36,8 @@ Catch :class:`TopviewError` to handle anything this package raises::
     │   ├── UploadError               PUT or upload check failed
     │   ├── DownloadError             download failed after its attempts
     │   │   ├── DownloadTimeoutError  the download's overall deadline passed (also TimeoutError)
-    │   │   └── IntegrityError        downloaded bytes do not match length, ETag or MD5
+    │   │   ├── IntegrityError        downloaded bytes do not match length, ETag or MD5
+    │   │   └── DownloadInProgressError  another process holds the resumable .part file
     │   ├── UploadManyError           some uploads of a batch failed (also an ExceptionGroup)
     │   └── DownloadManyError         some downloads of a batch failed (also an ExceptionGroup)
     └── WebhookError                  a callback could not be accepted
@@ -507,6 +508,18 @@ class DownloadTimeoutError(DownloadError, TimeoutError):
 
 class IntegrityError(DownloadError):
     """The downloaded bytes do not match the expected length, ETag or MD5."""
+
+
+class DownloadInProgressError(DownloadError):
+    """A resumable download's ``.part`` file is locked by another download (of this or
+    another process); nothing was sent and that download's file was left alone.
+
+    ``part`` is the locked file.
+    """
+
+    def __init__(self, message: str, *, url: str, part: Path) -> None:
+        super().__init__(message, url=url)
+        self.part = part
 
 
 class _BatchError(TransferError, ExceptionGroup[Exception]):

@@ -11,12 +11,14 @@ import hashlib
 import random
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
 
+from topview_async.lib.downloads import RESUME_OVERLAP
 from topview_async.testing import Fault, SimulatorConfig, SimulatorServer
 
 from .helpers import SUBMIT, m2v_tasks_by_link, read_manifest, start_batch, write_jobs
@@ -164,3 +166,80 @@ def test_a_kill_while_the_submit_is_in_flight_is_reconciled_not_resubmitted(
     assert submits == len(keys)  # the killed submit was never sent again
     assert created in {row["task_id"] for row in manifest.values()}
     assert all(row["status"] == "downloaded" for row in manifest.values())
+
+
+MEDIA_SIZE = 3 << 20
+STALL = 300.0
+"""The stall of the first media answer: ended early once the command was killed."""
+
+
+def test_a_kill_mid_download_resumes_the_part_file_with_a_range(tmp_path: Path) -> None:
+    """The first media answer stalls after 2.5 MiB, so the command's first 2 MiB chunk is
+    on disk in the ``.part`` file when it is killed; the next run asks for the rest with
+    ``Range`` and ``If-Range`` instead of downloading from zero."""
+    holder: dict[str, SimulatorServer] = {}
+    killed = threading.Event()
+    out = tmp_path / "out"
+
+    def kept_part() -> int:
+        parts = list(out.glob(".staging/*/.*.part"))
+        sidecars = list(out.glob(".staging/*/.*.part.json"))
+        return parts[0].stat().st_size if len(parts) == 1 and sidecars else 0
+
+    async def sleep(seconds: float) -> None:
+        server = holder.get("server")
+        if seconds != STALL:
+            if server is not None:
+                server.simulator.notify()
+            await anyio.sleep(seconds)
+            return
+        # The stall: wake the test now and then (it watches the file system) until the
+        # command is killed; bounded by STALL in any case.
+        for _ in range(int(STALL / 0.02)):
+            if killed.is_set():
+                return
+            if server is not None:
+                server.simulator.notify()
+            await anyio.sleep(0.02)
+
+    config = SimulatorConfig(
+        seed=7,
+        time_scale=60.0,
+        media_size=MEDIA_SIZE,
+        faults=[
+            Fault(path="/_storage/media/*", stall=STALL, stall_after=5 << 19, times=1),
+        ],
+        sleep=sleep,  # type: ignore[arg-type]
+    )
+    jobs = tmp_path / "jobs.jsonl"
+    write_jobs(jobs, 1)
+    with SimulatorServer(config) as server:
+        holder["server"] = server
+        sim = server.simulator
+        process = start_batch(server, jobs, out)
+        assert sim.wait_for(lambda: kept_part() > 0, timeout=RUN_TIMEOUT)
+        kept = kept_part()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=RUN_TIMEOUT)
+        killed.set()
+
+        code, output = _finish(start_batch(server, jobs, out))
+        assert code == 0, output
+        media = [r for r in sim.requests if r.path.startswith("/_storage/media/")]
+
+    assert kept == 2 << 20  # one whole chunk
+    # The task has several files; the stalled one (the first asked for) is the one resumed.
+    stalled = media[0].path
+    assert media[0].header("range") is None
+    resumes = [r for r in media if r.header("range") is not None]
+    assert [r.path for r in resumes] == [stalled]
+    assert resumes[0].header("range") == f"bytes={kept - RESUME_OVERLAP}-"
+    assert resumes[0].header("if-range")
+    (row,) = read_manifest(out).values()
+    assert row["status"] == "downloaded"
+    assert row["files"]
+    for entry in row["files"]:
+        data = (out / entry["path"]).read_bytes()
+        assert len(data) == MEDIA_SIZE
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    assert not (out / ".staging").exists()

@@ -30,10 +30,19 @@ def staging_dir(out_dir: Path, key: str) -> Path:
 
 def prepare_staging(staging: Path) -> None:
     """Create ``staging``; remove whole files an earlier run left there (they are fetched
-    again under the same names), keep ``.part`` files (a download may resume them)."""
-    staging.mkdir(parents=True, exist_ok=True)
+    again under the same names), keep ``.part`` files and their ``.part.json`` sidecars:
+    the resumable download of the same file continues them."""
+    for attempt in range(3):
+        try:
+            staging.mkdir(parents=True, exist_ok=True)
+            break
+        except FileNotFoundError:
+            # Another job's place_files removed the empty parent between its creation and
+            # ours (mkdir(parents=True) is two steps); once ours exists it is not empty.
+            if attempt == 2:
+                raise
     for path in staging.iterdir():
-        if not path.name.endswith(".part"):
+        if not path.name.endswith((".part", ".part.json")):
             path.unlink()
 
 

@@ -469,7 +469,8 @@ class JobRunner:
     async def _download(self, record: JobRecord, task: Any) -> list[dict[str, Any]]:
         staging = staging_dir(self.out_dir, record.key)
         await anyio.to_thread.run_sync(prepare_staging, staging)
-        paths = await task.download(staging)
+        # Resumable: a run after a crash continues the .part files this one leaves.
+        paths = await task.download(staging, resumable=True)
         return await anyio.to_thread.run_sync(
             place_files, paths, str(task.task_id), record.key, self.out_dir, staging
         )

@@ -28,6 +28,7 @@ import imagesize
 
 # The transfer errors live in _exceptions.py; re-exported from their old home.
 from .._exceptions import DownloadError as DownloadError
+from .._exceptions import DownloadInProgressError as DownloadInProgressError
 from .._exceptions import DownloadManyError as DownloadManyError
 from .._exceptions import DownloadTimeoutError as DownloadTimeoutError
 from .._exceptions import IntegrityError as IntegrityError

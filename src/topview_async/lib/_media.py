@@ -127,11 +127,13 @@ async def download_result_files(
     *,
     concurrency: int = 4,
     retry: RetryPolicy | None = None,
+    resumable: bool = False,
 ) -> list[Path]:
     """Save ``files`` into ``dest_dir`` (created if needed) and return the paths, in order.
 
     Names go through :func:`safe_destination`, so nothing from a URL can escape ``dest_dir``,
     and an existing file is never overwritten (a ``-1`` suffix is added instead).
+    ``resumable``: see :func:`~topview_async.lib.downloads.download`.
     """
 
     def plan() -> list[Path]:
@@ -149,4 +151,5 @@ async def download_result_files(
         [(item.url, path) for item, path in zip(files, taken, strict=True)],
         concurrency=concurrency,
         retry=retry,
+        resumable=resumable,
     )

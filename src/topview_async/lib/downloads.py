@@ -10,8 +10,8 @@ chunk while the next arrives, and starts its writeback to disk (see
 :class:`~topview_async.lib._files.PartFile`). When the body is complete its length is
 checked, and its MD5 when the server is S3 with a single-part ETag; the file is fsynced
 and only then renamed onto the destination with :func:`os.replace`. A failure,
-cancellation or timeout removes the ``.part`` file, so the destination is either
-untouched or complete.
+cancellation or timeout removes the ``.part`` file (a resumable download keeps it, see
+below), so the destination is either untouched or complete.
 
 A dropped connection resumes with ``Range`` only when the first answer carried a strong
 validator (a strong ``ETag``, or ``Last-Modified`` with a ``Content-Length``), sent back as
@@ -25,6 +25,10 @@ it restarts cleanly. A file whose MD5 check fails after a resume is fetched agai
 Attempts and backoff follow a :class:`~topview_async.RetryPolicy` (the client's, for
 ``client.download``); ``timeout`` (or ``RetryPolicy.timeout``) bounds the whole
 download, backoff included, and raises :class:`DownloadTimeoutError`.
+
+With ``resumable=True`` the ``.part`` file has a fixed name and a sidecar of validators
+(:mod:`._resume`) and survives a failure or a crash: the next resumable download of the same
+file resumes it exactly as a retry within one call would (same overlap and MD5 checks).
 
 Bytes are saved as stored (``Accept-Encoding: identity``, raw body): that keeps Range
 offsets, Content-Length and the S3 MD5 all about the same bytes.
@@ -49,8 +53,10 @@ import httpx
 
 from .. import _sleep
 from .._config import RetryPolicy
+from . import _resume
 from ._files import (
     DownloadError,
+    DownloadInProgressError,
     DownloadManyError,
     DownloadTimeoutError,
     IntegrityError,
@@ -92,6 +98,8 @@ class _Progress:
     md5: Any = None  # a running hashlib.md5 when the ETag is an S3 MD5 of the bytes
     spliced: bool = False
     """Whether the bytes kept come from more than one response."""
+    resumable_part: Path | None = None
+    """The ``.part`` file whose sidecar records the validators (resumable downloads only)."""
 
     def validator(self) -> str | None:
         """The ``If-Range`` value that makes a resume safe, or ``None`` (restart instead)."""
@@ -118,6 +126,7 @@ async def download(
     attempts: int | None = None,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
+    resumable: bool = False,
 ) -> Path:
     """Download ``url`` to ``dest`` atomically; return ``dest`` as a :class:`Path`.
 
@@ -131,6 +140,13 @@ async def download(
       (default ``retry.timeout``; ``None``: no deadline). An argument rather than the
       caller's own ``anyio.fail_after``, so that it ends in a typed
       :class:`DownloadTimeoutError` that says how far the download got.
+    * ``resumable``: survive the process. The bytes go to ``.<name>.part`` with the first
+      answer's validators in ``.<name>.part.json`` (never the URL's query); a failure,
+      cancellation or timeout keeps them, and the next ``resumable`` download of the same
+      ``url`` (query aside) to ``dest`` resumes them, safely as within one call. Only an
+      :class:`IntegrityError` discards them. While it runs the ``.part`` file is locked: a
+      second download of ``dest`` raises :class:`DownloadInProgressError` (see
+      :mod:`topview_async.lib._resume`).
 
     An existing ``dest`` is replaced only by a complete, verified download. Raises
     :class:`DownloadError` (HTTP error or attempts exhausted), :class:`DownloadTimeoutError`
@@ -145,17 +161,18 @@ async def download(
         raise ValueError("timeout must be positive (or None for no deadline)")
     dest_path = Path(dest)
     await anyio.Path(dest_path.parent).mkdir(parents=True, exist_ok=True)
-    # A random name opened exclusively ("xb"): concurrent downloads never share a .part file,
-    # and unlike mkstemp the final file gets the usual umask permissions, not 0600.
-    part = dest_path.with_name(f".{dest_path.name}.{secrets.token_hex(6)}.part")
     state = _Progress(dest=dest_path, total=expected_size)
-    owns_part = True
+    if resumable:
+        part = dest_path.with_name(f".{dest_path.name}.part")
+        file = await _open_resumable(part, state, url, expected_etag)
+        state.resumable_part = part
+    else:
+        # A random name opened exclusively ("xb"): concurrent downloads never share a .part
+        # file, and unlike mkstemp the final file gets the usual umask permissions, not 0600.
+        part = dest_path.with_name(f".{dest_path.name}.{secrets.token_hex(6)}.part")
+        file = PartFile.create(part)  # FileExistsError: another download's file, left alone
+    renamed = False
     try:
-        try:
-            file = PartFile.create(part)
-        except FileExistsError:
-            owns_part = False  # another download's file: never delete it
-            raise
         try:
             with anyio.move_on_after(deadline) as scope:
                 await _transfer(
@@ -176,18 +193,87 @@ async def download(
                     url=_redact(url),
                 )
             await file.sync()
+            if _resume.RENAME_WHILE_OPEN:
+                # Still locked: no other download can take the file between here and the rename.
+                # A rename within one directory is atomic: readers see the old file or the new one.
+                os.replace(part, dest_path)
+                renamed = True
+        except BaseException as exc:
+            if _resume.RENAME_WHILE_OPEN:
+                _clean_up(part, state, exc)
+            raise
         finally:
             file.close()
-        # A rename within one directory is atomic: readers see the old file or the new one.
-        os.replace(part, dest_path)
-    except BaseException:
-        # Synchronous on purpose: cleanup must not be interrupted by a second cancellation.
-        if owns_part:
-            with suppress(FileNotFoundError):
-                os.unlink(part)
+        if not renamed:
+            os.replace(part, dest_path)
+    except BaseException as exc:
+        if not _resume.RENAME_WHILE_OPEN:
+            _clean_up(part, state, exc)
         raise
+    if resumable:
+        with suppress(FileNotFoundError):
+            os.unlink(_resume.sidecar_path(part))
     await anyio.to_thread.run_sync(_fsync_directory, dest_path.parent)
     return dest_path
+
+
+def _may_continue(kept: _resume.Kept, expected_size: int | None, expected_etag: str | None) -> bool:
+    if expected_size is not None and kept.total is not None and kept.total != expected_size:
+        return False
+    return expected_etag is None or (
+        kept.etag is not None and _etag_value(kept.etag) == _etag_value(expected_etag)
+    )
+
+
+async def _open_resumable(
+    part: Path, state: _Progress, url: str, expected_etag: str | None
+) -> PartFile:
+    """Lock ``part`` and take over what an earlier run left in it (see :mod:`._resume`)."""
+
+    def open_and_read() -> tuple[int, _resume.Kept | None]:
+        fd = _resume.open_locked(part)
+        try:
+            return fd, _resume.read_kept(fd, part, _redact(url))
+        except BaseException:
+            os.close(fd)
+            raise
+
+    try:
+        fd, kept = await anyio.to_thread.run_sync(open_and_read)
+    except _resume._Locked:
+        raise DownloadInProgressError(
+            f"another download is writing {part}: not starting a second one",
+            url=_redact(url),
+            part=part,
+        ) from None
+    file = PartFile(fd)
+    if kept is not None and not _may_continue(kept, state.total, expected_etag):
+        await file.truncate()  # kept for another size or version than the caller expects
+        kept = None
+    if kept is not None:
+        file.size = state.received = kept.size
+        state.total = kept.total if kept.total is not None else state.total
+        state.etag, state.last_modified, state.md5 = kept.etag, kept.last_modified, kept.md5
+        state.spliced = True  # the bytes beyond come from another answer
+    return file
+
+
+def _clean_up(part: Path, state: _Progress, exc: BaseException) -> None:
+    """Remove the ``.part`` file of a failed download, unless a later run may resume it."""
+    # Synchronous on purpose: cleanup must not be interrupted by a second cancellation.
+    keep = (
+        state.resumable_part is not None
+        and state.received > 0
+        and state.validator() is not None
+        and not isinstance(exc, IntegrityError)
+    )
+    if keep:
+        return
+    if state.resumable_part is not None:
+        _resume.discard(part)
+    else:
+        with suppress(FileNotFoundError):
+            os.unlink(part)
 
 
 def _policy(retry: RetryPolicy | None, attempts: int | None) -> RetryPolicy:
@@ -207,10 +293,12 @@ async def download_many(
     attempts: int | None = None,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
+    resumable: bool = False,
 ) -> list[Path]:
     """Download ``(url, dest)`` pairs concurrently; return the paths in input order.
 
-    ``retry``, ``attempts`` and ``timeout`` apply to each download as in :func:`download`.
+    ``retry``, ``attempts``, ``timeout`` and ``resumable`` apply to each download as in
+    :func:`download`.
     When some downloads fail the others still finish, and :class:`DownloadManyError`
     carries ``paths`` (``None`` for failed items) and ``failures`` (index -> exception).
     Two items with the same destination are refused before any request.
@@ -234,6 +322,7 @@ async def download_many(
                     attempts=attempts,
                     retry=retry,
                     timeout=timeout,
+                    resumable=resumable,
                 )
             except Exception as exc:
                 # One failure must not cancel the others: record it and keep going.
@@ -353,6 +442,8 @@ async def _attempt(
             if resuming:  # the server ignored Range, or If-Range saw a changed object
                 await _start_over(file, state, progress)
             _begin(response, state, url, expected_size, expected_etag)
+            if state.resumable_part is not None:
+                await _record_validators(state.resumable_part, state, url)
         elif resuming and status == 416:
             await _start_over(file, state, progress)
             raise _RetryableFailure("the server refused the resume range")
@@ -518,6 +609,19 @@ def _begin(
         )
     # Hashing costs about as much CPU as receiving: only when there is an MD5 to check.
     state.md5 = hashlib.md5(usedforsecurity=False) if _etag_is_s3_md5(response) else None
+
+
+async def _record_validators(part: Path, state: _Progress, url: str) -> None:
+    """Write the sidecar of a resumable ``part`` before the first byte of a new answer."""
+    await anyio.to_thread.run_sync(
+        _resume.write_sidecar,
+        part,
+        _redact(url),
+        state.etag,
+        state.last_modified,
+        state.total,
+        state.md5 is not None,
+    )
 
 
 def _continues(response: httpx.Response, state: _Progress, start: int) -> bool:

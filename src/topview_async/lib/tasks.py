@@ -210,7 +210,7 @@ class Task(Generic[ResultT]):
         return self._result
 
     async def download(
-        self, dest_dir: str | os.PathLike[str], *, concurrency: int = 4
+        self, dest_dir: str | os.PathLike[str], *, concurrency: int = 4, resumable: bool = False
     ) -> list[Path]:
         """Save every result video or image of the finished task into ``dest_dir``.
 
@@ -220,6 +220,9 @@ class Task(Generic[ResultT]):
         concurrency through the credential-free storage client, each atomically (see
         :meth:`AsyncTopview.download`); nothing from a URL can place a file outside
         ``dest_dir`` and an existing file is never overwritten. Returns the paths in order.
+        With ``resumable=True`` an interrupted download keeps its ``.part`` file and the next
+        resumable download into the same ``dest_dir`` continues it, even in a new process
+        (see :func:`~topview_async.lib.downloads.download`).
 
             paths = await task.download("out/videos")
         """
@@ -230,6 +233,7 @@ class Task(Generic[ResultT]):
             dest_dir,
             concurrency=concurrency,
             retry=self._client.retry,
+            resumable=resumable,
         )
 
     async def result_files(self) -> list[ResultFile]:
