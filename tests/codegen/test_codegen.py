@@ -199,17 +199,15 @@ def test_generated_files_carry_the_header() -> None:
 
 @pytest.fixture(scope="module")
 def expected() -> dict[Path, str]:
-    """What the spec generates, computed once: the generator runs the model generator and ruff
-    in subprocesses, and the nox ``codegen`` session already runs the full ``--check``."""
+    """The committed generated files, as the generator's output to compare with.
+
+    That the spec really generates them is the nox ``codegen`` session's ``--check`` (CI runs
+    it; generating takes the model generator and ~60 ruff subprocesses, seconds of the suite),
+    so these tests check only how a difference is found and reported.
+    """
     from codegen import _cli
 
-    return _cli.generate()
-
-
-def test_codegen_check_passes_on_committed_code(expected: dict[Path, str]) -> None:
-    from codegen import _cli
-
-    assert _cli.check(expected) == []
+    return _cli._existing()
 
 
 def test_codegen_check_reports_a_hand_edit_and_stray_files(
