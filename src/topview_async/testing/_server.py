@@ -6,7 +6,7 @@ bound before the thread starts, so the port is known at once and never races.
 
 Stopping is quick (milliseconds, not uvicorn's ~0.2 s): uvicorn looks at ``should_exit``
 every 0.1 s and waits for connections in 0.1 s steps, which cost seconds in a suite that
-starts a server per test. :class:`_QuickStopServer` wakes on request and polls in 5 ms steps;
+starts a server per test. :func:`_quick_server`'s server wakes on request and polls in 5 ms steps;
 requests still in progress get up to ``GRACEFUL_SHUTDOWN`` seconds to finish.
 """
 
@@ -38,36 +38,48 @@ _POLL = 0.005
 
 
 class _HideSimulatedDisconnects(logging.Filter):
-    """Keep uvicorn from logging the tracebacks of faults that abort a response on purpose."""
+    """Keep uvicorn from logging the tracebacks of requests aborted on purpose."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return type(exc).__name__ != "SimulatedDisconnect"
+        # Requests still running at a reset or stop are cancelled on purpose, too.
+        return not isinstance(exc, asyncio.CancelledError) and (
+            type(exc).__name__ != "SimulatedDisconnect"
+        )
 
 
 _HIDE_SIMULATED_DISCONNECTS = _HideSimulatedDisconnects()  # one instance: added once
 
 
-class _Stoppable(Protocol):
+class _Served(Protocol):
     def run(self, sockets: list[socket.socket] | None = None) -> None: ...
 
     def request_exit(self) -> None: ...
 
+    def call_when_idle(self, action: Callable[[], None], grace: float) -> None: ...
+
 
 @functools.cache
-def _quick_stop_server() -> Callable[[uvicorn.Config], _Stoppable]:
-    """``uvicorn.Server`` that stops when asked instead of at its next 0.1 s tick.
+def _quick_server() -> Callable[[uvicorn.Config], _Served]:
+    """``uvicorn.Server`` that stops when asked instead of at its next 0.1 s tick, and can
+    run an action once the requests in progress have ended (for :meth:`SimulatorServer.reset`).
 
     Built on first use so that importing this module does not import uvicorn.
     """
     import uvicorn
 
-    class _QuickStopServer(uvicorn.Server):
+    class _QuickServer(uvicorn.Server):
         def __init__(self, config: uvicorn.Config) -> None:
             super().__init__(config)
             self._lock = threading.Lock()
             self._loop: asyncio.AbstractEventLoop | None = None
             self._wake: asyncio.Event | None = None
+
+        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+            with self._lock:  # before the app starts: SimulatorServer.start waits for that
+                self._loop = asyncio.get_running_loop()
+                self._wake = asyncio.Event()
+            await super().serve(sockets)
 
         def request_exit(self) -> None:
             """Ask the server to stop (from any thread); returns at once."""
@@ -78,10 +90,35 @@ def _quick_stop_server() -> Callable[[uvicorn.Config], _Stoppable]:
                 with contextlib.suppress(RuntimeError):  # the loop has already ended
                     loop.call_soon_threadsafe(wake.set)
 
-        async def main_loop(self) -> None:
+        def call_when_idle(self, action: Callable[[], None], grace: float) -> None:
+            """From another thread: let the requests in progress end (cut off after
+            ``grace`` seconds), then run ``action`` in the server's loop, between requests."""
             with self._lock:
-                self._loop = asyncio.get_running_loop()
-                self._wake = wake = asyncio.Event()
+                loop = self._loop
+            if loop is None or loop.is_closed():
+                raise RuntimeError("the simulator server is not running")
+
+            async def settle_then_act() -> None:
+                await self._end_requests(grace)
+                action()
+
+            asyncio.run_coroutine_threadsafe(settle_then_act(), loop).result(
+                2 * grace + STARTUP_TIMEOUT
+            )
+
+        async def _end_requests(self, grace: float) -> None:
+            tasks = set(self.server_state.tasks)
+            if not tasks:
+                return
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=grace)
+
+        async def main_loop(self) -> None:
+            wake = self._wake
+            assert wake is not None
             # uvicorn refreshes its Date header on every tenth tick: once a second.
             while not await self.on_tick(0):
                 with contextlib.suppress(TimeoutError):
@@ -98,10 +135,7 @@ def _quick_stop_server() -> Callable[[uvicorn.Config], _Stoppable]:
                 connection.shutdown()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + GRACEFUL_SHUTDOWN
-            if state.tasks:  # requests in progress: let them answer, then cut them off
-                _, late = await asyncio.wait(set(state.tasks), timeout=GRACEFUL_SHUTDOWN)
-                for task in late:
-                    task.cancel()
+            await self._end_requests(GRACEFUL_SHUTDOWN)
             # A connection leaves the set a loop turn or two after it is closed; uvicorn
             # offers nothing to await for that, so look again in short steps.
             while state.connections and loop.time() < deadline:  # noqa: ASYNC110
@@ -111,7 +145,7 @@ def _quick_stop_server() -> Callable[[uvicorn.Config], _Stoppable]:
                     await asyncio.wait_for(server.wait_closed(), _POLL * 20)
             await self.lifespan.shutdown()
 
-    return _QuickStopServer
+    return _QuickServer
 
 
 class SimulatorServer:
@@ -135,7 +169,7 @@ class SimulatorServer:
         self._requested_port = port
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._server: _Stoppable | None = None
+        self._server: _Served | None = None
 
     @property
     def port(self) -> int:
@@ -182,7 +216,7 @@ class SimulatorServer:
             log_level="warning",
             access_log=False,
         )
-        server = _quick_stop_server()(config)
+        server = _quick_server()(config)
         self._server = server
         self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="topview-simulator", daemon=True
@@ -191,6 +225,23 @@ class SimulatorServer:
         if not self.simulator.serving.wait(STARTUP_TIMEOUT):
             self.stop()
             raise RuntimeError("the Topview simulator did not start")
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is started and its thread still serves."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def reset(self, config: SimulatorConfig | None = None) -> None:
+        """Make this a new simulator again (:meth:`Simulator.reset`), on the same port.
+
+        Requests still in progress get ``GRACEFUL_SHUTDOWN`` seconds to end and are then cut
+        off, so none of them touches the new state; the reset itself runs between two
+        requests. Much cheaper than a new server: one server can serve test after test.
+        """
+        if self._server is None or not self.running:
+            self.simulator.reset(config)
+            return
+        self._server.call_when_idle(lambda: self.simulator.reset(config), GRACEFUL_SHUTDOWN)
 
     def stop(self) -> None:
         """Ask uvicorn to exit, wait for the thread and release the port."""

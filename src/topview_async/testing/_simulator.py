@@ -59,6 +59,29 @@ class Simulator:
 
         self.app: ASGIApp = build_app(self)
 
+    _HELD_BY_APP = frozenset({"app", "serving", "_changed", "faults", "requests"})
+    """What the app (and so a running server) holds on to: kept by :meth:`reset`."""
+
+    def reset(self, config: SimulatorConfig | None = None) -> None:
+        """Become a new simulator again, with ``config`` when given: no tasks, uploads,
+        callbacks owed, notice checks, requests logged or media changes; the configuration's
+        faults, media size, clock and id sequence.
+
+        The ASGI app stays the same object, so one running server can serve test after test.
+        On a :class:`~topview_async.testing.SimulatorServer`, call its ``reset`` instead: it
+        first lets the requests in progress end, so none of them touches the new state.
+        """
+        # The state of a simulator built now: whatever __init__ sets up is reset, without a
+        # list here to keep in step with it. Only what the app holds is refreshed in place.
+        fresh = Simulator(config or self.config)
+        with self._changed:
+            for name, value in vars(fresh).items():
+                if name not in self._HELD_BY_APP:
+                    setattr(self, name, value)
+            self.faults.reset(self.config.faults, self.config.seed)
+            self.requests.clear()
+            self._changed.notify_all()
+
     @property
     def api_key(self) -> str:
         return self.config.api_key

@@ -2,7 +2,7 @@
 ``topview_async`` (entry point ``pytest11``).
 
 ``topview_simulator`` yields a running :class:`~topview_async.testing.SimulatorServer`
-(one per test) on a loopback port::
+on a loopback port, as new for every test::
 
     async def test_my_upload(topview_simulator):
         client = AsyncTopview(
@@ -13,6 +13,13 @@
         topview_simulator.faults.add(path="/v1/m2v/task/submit", business_code="5003", times=1)
 
 Override ``topview_simulator_config`` in a conftest to change the configuration.
+
+One server serves the whole session: before each test it is reset
+(:meth:`~topview_async.testing.SimulatorServer.reset`) to a new simulator with that test's
+configuration (no tasks, uploads, callbacks, logged requests or faults but the
+configuration's), which costs a millisecond where a server of its own costs tens. The port
+stays the same from test to test. A test that stops the server gets a new one next time.
+
 This module imports nothing heavy until a fixture is used: pytest loads it in every
 project that has the SDK installed.
 """
@@ -29,6 +36,41 @@ if TYPE_CHECKING:
     from ._server import SimulatorServer
 
 
+class _SharedServer:
+    """The session's one server, started on first use."""
+
+    def __init__(self) -> None:
+        self.server: SimulatorServer | None = None
+
+    def fresh(self, config: SimulatorConfig) -> SimulatorServer:
+        """The shared server, reset to a new simulator with ``config``."""
+        from ._server import SimulatorServer
+
+        server = self.server
+        if server is not None and server.running:
+            server.reset(config)
+            return server
+        if server is not None:
+            server.stop()  # stopped by a test, or its thread died: release the port
+        self.server = server = SimulatorServer(config)
+        server.start()
+        return server
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture(scope="session")
+def _topview_shared_simulator() -> Iterator[_SharedServer]:
+    shared = _SharedServer()
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
 @pytest.fixture
 def topview_simulator_config() -> SimulatorConfig:
     """The configuration of ``topview_simulator``: fast tasks, seed 0."""
@@ -38,9 +80,9 @@ def topview_simulator_config() -> SimulatorConfig:
 
 
 @pytest.fixture
-def topview_simulator(topview_simulator_config: SimulatorConfig) -> Iterator[SimulatorServer]:
-    """A running Topview simulator; see :class:`~topview_async.testing.SimulatorServer`."""
-    from ._server import SimulatorServer
-
-    with SimulatorServer(topview_simulator_config) as server:
-        yield server
+def topview_simulator(
+    topview_simulator_config: SimulatorConfig, _topview_shared_simulator: _SharedServer
+) -> SimulatorServer:
+    """A running Topview simulator, new for this test; see
+    :class:`~topview_async.testing.SimulatorServer`."""
+    return _topview_shared_simulator.fresh(topview_simulator_config)
