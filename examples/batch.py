@@ -187,15 +187,14 @@ async def _wait_and_download(
                 async for task in finished:
                     row = submitted[task.task_id][0]
                     try:
-                        result = await task.wait()  # finished: returns or raises at once
+                        files = await task.result_files()  # finished: returns or raises at once
                     except TaskFailedError as exc:
                         _record(row, "task_failed", exc.error_msg or str(exc))
                         continue
-                    url = _video_url(result)
-                    if url is None:
+                    if not files:
                         _record(row, "task_failed", "finished without an exported video")
                     else:
-                        downloads.start_soon(download, row, url)
+                        downloads.start_soon(download, row, files[0].url)
         except TaskTimeoutError:
             pass  # the unfinished tasks are recorded below
         except TopviewError as exc:
@@ -204,13 +203,6 @@ async def _wait_and_download(
     for row, task in submitted.values():
         if not task.done:
             _record(row, "unfinished", f"last status {task.status!r}")
-
-
-def _video_url(result: object) -> str | None:
-    for video in getattr(result, "export_videos", None) or []:
-        if getattr(video, "video_url", None):
-            return str(video.video_url)
-    return None
 
 
 # -- 4. summary -------------------------------------------------------------------------------

@@ -52,15 +52,20 @@ if TYPE_CHECKING:
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
     from .resources import (
+        AccountResource,
         AiAvatarsResource,
         AnyShootResource,
+        BoardsResource,
         CaptionsResource,
         EthnicitiesResource,
+        ImagesResource,
         ImageToVideoResource,
         MarketingVideosResource,
+        PhotoAvatarsResource,
         ProductAvatarsResource,
         ScraperResource,
         VideoAvatarsResource,
+        VideosResource,
         VoicesResource,
     )
 
@@ -84,8 +89,10 @@ class AsyncTopview(HTTPConnections):
       (readable as ``client.retry``); ``None`` disables retries everywhere.
     * ``max_connections``: Topview requests in flight at once; more callers wait their turn.
     * ``strict_responses``: when ``False``, a ``result`` that does not match the spec is
-      returned as the raw JSON data (with a warning logged) instead of raising
-      :class:`ResponseValidationError`.
+      still returned as the declared type (with a warning logged), built without
+      validation where it does not fit: fields keep the values as received, missing
+      required fields read as ``None``. Only a result whose outer shape does not fit (an
+      array where a model is declared) raises :class:`ResponseValidationError` then.
     * ``poll``: the default :class:`PollPolicy` of ``task.wait()``; ``max_in_flight_polls``
       and ``poll_rate`` (queries per second, ``None``: unlimited) cap how hard all waits of
       this client poll together, through ``client.poll_scheduler``.
@@ -305,6 +312,41 @@ class AsyncTopview(HTTPConnections):
         from .lib._resources import Tasks
 
         return Tasks(self)
+
+    @cached_property
+    def videos(self) -> VideosResource:
+        """Generative video: image-to-video v2, text-to-video, omni reference, storyboard."""
+        from .resources import VideosResource
+
+        return VideosResource(self)
+
+    @cached_property
+    def images(self) -> ImagesResource:
+        """Text-to-image, image editing and background removal."""
+        from .resources import ImagesResource
+
+        return ImagesResource(self)
+
+    @cached_property
+    def photo_avatars(self) -> PhotoAvatarsResource:
+        """Photo avatars (Avatar 4) and their templates."""
+        from .resources import PhotoAvatarsResource
+
+        return PhotoAvatarsResource(self)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        """Credit balance, credit log and storage space."""
+        from .resources import AccountResource
+
+        return AccountResource(self)
+
+    @cached_property
+    def boards(self) -> BoardsResource:
+        """Boards (projects) that group results, and their ZIP download."""
+        from .resources import BoardsResource
+
+        return BoardsResource(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -35,6 +35,20 @@ DEFAULT_TASK_DURATIONS: Mapping[str, float] = {
     "anyshoot": 2.0,
     "image_to_video": 4.0,
     "scraper": 2.0,
+    "image_to_video_v2": 5.0,
+    "text_to_video": 5.0,
+    "omni_reference": 6.0,
+    "storyboard": 6.0,
+    "text_to_image": 2.0,
+    "image_edit": 2.0,
+    "remove_background": 1.0,
+    "photo_avatar": 5.0,
+    "product_avatar_image_to_video_v2": 4.0,
+    "product_avatar_image_replace_v3": 2.0,
+    "anyshoot_product_model": 2.0,
+    "text_to_speech": 1.0,
+    "voice_clone": 3.0,
+    "board_download": 1.0,
 }
 """Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``)."""
 
@@ -86,6 +100,9 @@ class SimulatorConfig:
     """Scripts (and so preview videos) an M2V task produces."""
     media_size: int = DEFAULT_MEDIA_SIZE
     """Bytes of every served media file; can also be changed at runtime on the simulator."""
+    credit: float = 100_000.0
+    """Starting credit balance of the account. Every submit deducts its cost
+    (``costCredit``); one that costs more than is left is answered with 4100."""
     max_unfinished_tasks: int | None = None
     """Answer 4007 once a uid has this many unfinished tasks (``None``: no limit)."""
     upload_url_ttl: float = 3600.0

@@ -32,8 +32,11 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     """The query ``result`` of ``task`` (for an M2V export: of its parent task)."""
     if task.parent is not None:
         task = task.parent
-    builder = _BUILDERS[task.kind]
-    return builder(task, now, base, cdn)
+    if task.kind in _BUILDERS:
+        return _BUILDERS[task.kind](task, now, base, cdn)
+    from ._results_newer import BUILDERS  # it imports media_url from here
+
+    return BUILDERS[task.kind](task, now, base, cdn)
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:
