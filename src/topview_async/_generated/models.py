@@ -2307,7 +2307,10 @@ class NoticeUrlCheckRequest(TopviewModel):
         extra="allow",
         populate_by_name=True,
     )
-    notice_url: Annotated[str, Field(alias="noticeUrl")]
+    notice_url: Annotated[
+        str,
+        Field(alias="noticeUrl", examples=["http://127.0.0.1:8094/test/notice_url/accept"]),
+    ]
     """
     The callback URL to validate.
     """
