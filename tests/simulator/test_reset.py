@@ -24,17 +24,28 @@ LINK = {"productLink": "https://shop.test/p", "noticeUrl": NOTICE_URL}
 
 
 async def _story(sim: Simulator, client: httpx.AsyncClient) -> list[str]:
-    """An upload and a submit with a callback; the ids the simulator handed out."""
+    """An upload, a submit with a callback and a paid one; the ids the simulator handed out."""
     file_id = await upload(sim, client)
     task = ok(await client.post("/v1/scraper/task/submit", json=LINK))
-    return [file_id, task["taskId"], task["noticeUuid"]]
+    paid = ok(
+        await client.post(
+            "/v1/common_task/remove_background/submit", json={"productImageFileId": file_id}
+        )
+    )
+    return [file_id, task["taskId"], task["noticeUuid"], paid["taskId"]]
+
+
+async def _credit(client: httpx.AsyncClient) -> Any:
+    return ok(await client.get("/user/credit/detail"))["remainCredit"]
 
 
 @pytest.mark.anyio
 async def test_reset_forgets_everything_and_hands_out_the_same_ids_again(
     sim: Simulator, client: httpx.AsyncClient, clock: ManualClock
 ) -> None:
+    credit = await _credit(client)
     first = await _story(sim, client)
+    assert await _credit(client) < credit
     check = await client.post("/notice/notice_url/check", params={"noticeUrl": NOTICE_URL})
     assert code(check) == "4000"
     sim.faults.add(path="/v1/caption/list", business_code="5003")
@@ -58,6 +69,7 @@ async def test_reset_forgets_everything_and_hands_out_the_same_ids_again(
     assert len(sim.faults) == 0
     assert sim.media_size == sim.config.media_size
     assert code(await client.get("/v1/caption/list")) == "200"  # the same app still serves
+    assert await _credit(client) == credit
     assert await _story(sim, client) == first
 
 
