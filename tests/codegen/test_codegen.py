@@ -15,9 +15,12 @@ import topview_async.resources as resources
 from topview_async._generated.operations import OPERATIONS
 from topview_async._generated.task_kinds import TASK_KINDS
 
+# The C loader when PyYAML has it: the spec is large and the pure-Python one is slow.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "topview.yaml"
-SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SPEC: dict[str, Any] = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 
