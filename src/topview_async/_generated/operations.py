@@ -15,6 +15,7 @@ LIST_M2V_SCRIPTS: Final = Operation(
     kind="read",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="list_scripts",
 )
 
 UPDATE_M2V_SCRIPT: Final = Operation(
@@ -24,6 +25,7 @@ UPDATE_M2V_SCRIPT: Final = Operation(
     kind="write",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="update_script",
 )
 
 SUBMIT_M2V_TASK: Final = Operation(
@@ -33,6 +35,7 @@ SUBMIT_M2V_TASK: Final = Operation(
     kind="submit",
     resource="marketing_videos",
     task_kind="m2v",
+    sdk_method="submit",
 )
 
 QUERY_M2V_TASK: Final = Operation(
@@ -42,6 +45,7 @@ QUERY_M2V_TASK: Final = Operation(
     kind="read",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="query",
 )
 
 EXPORT_M2V_VIDEO: Final = Operation(
@@ -51,6 +55,7 @@ EXPORT_M2V_VIDEO: Final = Operation(
     kind="submit",
     resource="marketing_videos",
     task_kind="m2v_export",
+    sdk_method="export",
 )
 
 SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
@@ -60,6 +65,7 @@ SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
     kind="submit",
     resource="video_avatars",
     task_kind="video_avatar",
+    sdk_method="submit",
 )
 
 QUERY_VIDEO_AVATAR_TASK: Final = Operation(
@@ -69,6 +75,7 @@ QUERY_VIDEO_AVATAR_TASK: Final = Operation(
     kind="read",
     resource="video_avatars",
     task_kind=None,
+    sdk_method="query",
 )
 
 SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
@@ -78,6 +85,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     kind="submit",
     resource="product_avatars",
     task_kind="product_avatar_image_replace",
+    sdk_method="submit_image_replace",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
@@ -87,6 +95,7 @@ QUERY_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="query_image_replace",
 )
 
 SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
@@ -96,6 +105,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
     kind="submit",
     resource="product_avatars",
     task_kind="product_avatar_image_to_video",
+    sdk_method="submit_image_to_video",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
@@ -105,6 +115,7 @@ QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="query_image_to_video",
 )
 
 LIST_PRODUCT_AVATAR_CATEGORIES: Final = Operation(
@@ -114,6 +125,7 @@ LIST_PRODUCT_AVATAR_CATEGORIES: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="list_categories",
 )
 
 LIST_PUBLIC_PRODUCT_AVATARS: Final = Operation(
@@ -123,6 +135,7 @@ LIST_PUBLIC_PRODUCT_AVATARS: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="list_public_avatars",
 )
 
 SUBMIT_ANY_SHOOT_TASK: Final = Operation(
@@ -132,6 +145,7 @@ SUBMIT_ANY_SHOOT_TASK: Final = Operation(
     kind="submit",
     resource="anyshoot",
     task_kind="anyshoot",
+    sdk_method="submit",
 )
 
 QUERY_ANY_SHOOT_TASK: Final = Operation(
@@ -141,6 +155,7 @@ QUERY_ANY_SHOOT_TASK: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="query",
 )
 
 LIST_ANY_SHOOT_TEMPLATE_CATEGORIES: Final = Operation(
@@ -150,6 +165,7 @@ LIST_ANY_SHOOT_TEMPLATE_CATEGORIES: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="list_template_categories",
 )
 
 LIST_ANY_SHOOT_TEMPLATES: Final = Operation(
@@ -159,6 +175,7 @@ LIST_ANY_SHOOT_TEMPLATES: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="list_templates",
 )
 
 SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
@@ -168,6 +185,7 @@ SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
     kind="submit",
     resource="image_to_video",
     task_kind="image_to_video",
+    sdk_method="submit",
 )
 
 QUERY_IMAGE_TO_VIDEO_TASK: Final = Operation(
@@ -177,6 +195,7 @@ QUERY_IMAGE_TO_VIDEO_TASK: Final = Operation(
     kind="read",
     resource="image_to_video",
     task_kind=None,
+    sdk_method="query",
 )
 
 SUBMIT_SCRAPER_TASK: Final = Operation(
@@ -186,6 +205,7 @@ SUBMIT_SCRAPER_TASK: Final = Operation(
     kind="submit",
     resource="scraper",
     task_kind="scraper",
+    sdk_method="submit",
 )
 
 QUERY_SCRAPER_TASK: Final = Operation(
@@ -195,6 +215,7 @@ QUERY_SCRAPER_TASK: Final = Operation(
     kind="read",
     resource="scraper",
     task_kind=None,
+    sdk_method="query",
 )
 
 GET_UPLOAD_CREDENTIAL: Final = Operation(
@@ -204,6 +225,7 @@ GET_UPLOAD_CREDENTIAL: Final = Operation(
     kind="read",
     resource="uploads",
     task_kind=None,
+    sdk_method="get_credential",
 )
 
 CHECK_UPLOAD: Final = Operation(
@@ -213,6 +235,7 @@ CHECK_UPLOAD: Final = Operation(
     kind="read",
     resource="uploads",
     task_kind=None,
+    sdk_method="check",
 )
 
 CHECK_NOTICE_URL: Final = Operation(
@@ -222,6 +245,7 @@ CHECK_NOTICE_URL: Final = Operation(
     kind="write",
     resource="notices",
     task_kind=None,
+    sdk_method="check_url",
 )
 
 LIST_VOICES: Final = Operation(
@@ -231,6 +255,7 @@ LIST_VOICES: Final = Operation(
     kind="read",
     resource="voices",
     task_kind=None,
+    sdk_method="list",
 )
 
 LIST_ETHNICITIES: Final = Operation(
@@ -240,6 +265,7 @@ LIST_ETHNICITIES: Final = Operation(
     kind="read",
     resource="ethnicities",
     task_kind=None,
+    sdk_method="list",
 )
 
 LIST_AI_AVATARS: Final = Operation(
@@ -249,6 +275,7 @@ LIST_AI_AVATARS: Final = Operation(
     kind="read",
     resource="ai_avatars",
     task_kind=None,
+    sdk_method="list",
 )
 
 LIST_CAPTIONS: Final = Operation(
@@ -258,6 +285,7 @@ LIST_CAPTIONS: Final = Operation(
     kind="read",
     resource="captions",
     task_kind=None,
+    sdk_method="list",
 )
 
 SUBMIT_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
@@ -267,6 +295,7 @@ SUBMIT_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
     kind="submit",
     resource="videos",
     task_kind="image_to_video_v2",
+    sdk_method="submit_image_to_video",
 )
 
 QUERY_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
@@ -276,6 +305,7 @@ QUERY_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
     kind="read",
     resource="videos",
     task_kind=None,
+    sdk_method="query_image_to_video",
 )
 
 SUBMIT_TEXT_TO_VIDEO_TASK: Final = Operation(
@@ -285,6 +315,7 @@ SUBMIT_TEXT_TO_VIDEO_TASK: Final = Operation(
     kind="submit",
     resource="videos",
     task_kind="text_to_video",
+    sdk_method="submit_text_to_video",
 )
 
 QUERY_TEXT_TO_VIDEO_TASK: Final = Operation(
@@ -294,6 +325,7 @@ QUERY_TEXT_TO_VIDEO_TASK: Final = Operation(
     kind="read",
     resource="videos",
     task_kind=None,
+    sdk_method="query_text_to_video",
 )
 
 SUBMIT_OMNI_REFERENCE_TASK: Final = Operation(
@@ -303,6 +335,7 @@ SUBMIT_OMNI_REFERENCE_TASK: Final = Operation(
     kind="submit",
     resource="videos",
     task_kind="omni_reference",
+    sdk_method="submit_omni_reference",
 )
 
 QUERY_OMNI_REFERENCE_TASK: Final = Operation(
@@ -312,6 +345,7 @@ QUERY_OMNI_REFERENCE_TASK: Final = Operation(
     kind="read",
     resource="videos",
     task_kind=None,
+    sdk_method="query_omni_reference",
 )
 
 SUBMIT_STORYBOARD_TASK: Final = Operation(
@@ -321,6 +355,7 @@ SUBMIT_STORYBOARD_TASK: Final = Operation(
     kind="submit",
     resource="videos",
     task_kind="storyboard",
+    sdk_method="submit_storyboard",
 )
 
 QUERY_STORYBOARD_TASK: Final = Operation(
@@ -330,6 +365,7 @@ QUERY_STORYBOARD_TASK: Final = Operation(
     kind="read",
     resource="videos",
     task_kind=None,
+    sdk_method="query_storyboard",
 )
 
 SUBMIT_TEXT_TO_IMAGE_TASK: Final = Operation(
@@ -339,6 +375,7 @@ SUBMIT_TEXT_TO_IMAGE_TASK: Final = Operation(
     kind="submit",
     resource="images",
     task_kind="text_to_image",
+    sdk_method="submit_text_to_image",
 )
 
 QUERY_TEXT_TO_IMAGE_TASK: Final = Operation(
@@ -348,6 +385,7 @@ QUERY_TEXT_TO_IMAGE_TASK: Final = Operation(
     kind="read",
     resource="images",
     task_kind=None,
+    sdk_method="query_text_to_image",
 )
 
 SUBMIT_IMAGE_EDIT_TASK: Final = Operation(
@@ -357,6 +395,7 @@ SUBMIT_IMAGE_EDIT_TASK: Final = Operation(
     kind="submit",
     resource="images",
     task_kind="image_edit",
+    sdk_method="submit_image_edit",
 )
 
 QUERY_IMAGE_EDIT_TASK: Final = Operation(
@@ -366,6 +405,7 @@ QUERY_IMAGE_EDIT_TASK: Final = Operation(
     kind="read",
     resource="images",
     task_kind=None,
+    sdk_method="query_image_edit",
 )
 
 SUBMIT_REMOVE_BACKGROUND_TASK: Final = Operation(
@@ -375,6 +415,7 @@ SUBMIT_REMOVE_BACKGROUND_TASK: Final = Operation(
     kind="submit",
     resource="images",
     task_kind="remove_background",
+    sdk_method="submit_remove_background",
 )
 
 QUERY_REMOVE_BACKGROUND_TASK: Final = Operation(
@@ -384,6 +425,7 @@ QUERY_REMOVE_BACKGROUND_TASK: Final = Operation(
     kind="read",
     resource="images",
     task_kind=None,
+    sdk_method="query_remove_background",
 )
 
 SUBMIT_PHOTO_AVATAR_TASK: Final = Operation(
@@ -393,6 +435,7 @@ SUBMIT_PHOTO_AVATAR_TASK: Final = Operation(
     kind="submit",
     resource="photo_avatars",
     task_kind="photo_avatar",
+    sdk_method="submit",
 )
 
 QUERY_PHOTO_AVATAR_TASK: Final = Operation(
@@ -402,6 +445,7 @@ QUERY_PHOTO_AVATAR_TASK: Final = Operation(
     kind="read",
     resource="photo_avatars",
     task_kind=None,
+    sdk_method="query",
 )
 
 LIST_PHOTO_AVATAR_TEMPLATES: Final = Operation(
@@ -411,6 +455,7 @@ LIST_PHOTO_AVATAR_TEMPLATES: Final = Operation(
     kind="read",
     resource="photo_avatars",
     task_kind=None,
+    sdk_method="list_templates",
 )
 
 LIST_PHOTO_AVATAR_TEMPLATE_CATEGORIES: Final = Operation(
@@ -420,6 +465,7 @@ LIST_PHOTO_AVATAR_TEMPLATE_CATEGORIES: Final = Operation(
     kind="read",
     resource="photo_avatars",
     task_kind=None,
+    sdk_method="list_template_categories",
 )
 
 CREATE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
@@ -429,6 +475,7 @@ CREATE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
     kind="write",
     resource="photo_avatars",
     task_kind=None,
+    sdk_method="create_template",
 )
 
 DELETE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
@@ -438,6 +485,7 @@ DELETE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
     kind="write",
     resource="photo_avatars",
     task_kind=None,
+    sdk_method="delete_template",
 )
 
 QUERY_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
@@ -447,6 +495,7 @@ QUERY_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
     kind="read",
     resource="ai_avatars",
     task_kind=None,
+    sdk_method="query_video_to_avatar",
 )
 
 SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
@@ -456,6 +505,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
     kind="submit",
     resource="product_avatars",
     task_kind="product_avatar_image_to_video_v2",
+    sdk_method="submit_image_to_video_v2",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
@@ -465,6 +515,7 @@ QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="query_image_to_video_v2",
 )
 
 SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
@@ -474,6 +525,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
     kind="submit",
     resource="product_avatars",
     task_kind="product_avatar_image_replace_v3",
+    sdk_method="submit_image_replace_v3",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
@@ -483,6 +535,7 @@ QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="query_image_replace_v3",
 )
 
 SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
@@ -492,6 +545,7 @@ SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
     kind="submit",
     resource="anyshoot",
     task_kind="anyshoot_product_model",
+    sdk_method="submit_product_model",
 )
 
 QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
@@ -501,6 +555,7 @@ QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="query_product_model",
 )
 
 SUBMIT_TEXT_TO_SPEECH_TASK: Final = Operation(
@@ -510,6 +565,7 @@ SUBMIT_TEXT_TO_SPEECH_TASK: Final = Operation(
     kind="submit",
     resource="voices",
     task_kind="text_to_speech",
+    sdk_method="submit_text_to_speech",
 )
 
 QUERY_TEXT_TO_SPEECH_TASK: Final = Operation(
@@ -519,6 +575,7 @@ QUERY_TEXT_TO_SPEECH_TASK: Final = Operation(
     kind="read",
     resource="voices",
     task_kind=None,
+    sdk_method="query_text_to_speech",
 )
 
 SUBMIT_VOICE_CLONE_TASK: Final = Operation(
@@ -528,6 +585,7 @@ SUBMIT_VOICE_CLONE_TASK: Final = Operation(
     kind="submit",
     resource="voices",
     task_kind="voice_clone",
+    sdk_method="submit_clone",
 )
 
 QUERY_VOICE_CLONE_TASK: Final = Operation(
@@ -537,6 +595,7 @@ QUERY_VOICE_CLONE_TASK: Final = Operation(
     kind="read",
     resource="voices",
     task_kind=None,
+    sdk_method="query_clone",
 )
 
 DELETE_CLONED_VOICE: Final = Operation(
@@ -546,6 +605,7 @@ DELETE_CLONED_VOICE: Final = Operation(
     kind="write",
     resource="voices",
     task_kind=None,
+    sdk_method="delete_clone",
 )
 
 LIST_M2V_TASKS: Final = Operation(
@@ -555,6 +615,7 @@ LIST_M2V_TASKS: Final = Operation(
     kind="read",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="list_tasks",
 )
 
 DELETE_M2V_TASKS: Final = Operation(
@@ -564,6 +625,7 @@ DELETE_M2V_TASKS: Final = Operation(
     kind="write",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="delete_tasks",
 )
 
 GET_CREDIT_DETAIL: Final = Operation(
@@ -573,6 +635,7 @@ GET_CREDIT_DETAIL: Final = Operation(
     kind="read",
     resource="account",
     task_kind=None,
+    sdk_method="credit",
 )
 
 LIST_CREDIT_LOGS: Final = Operation(
@@ -582,6 +645,7 @@ LIST_CREDIT_LOGS: Final = Operation(
     kind="read",
     resource="account",
     task_kind=None,
+    sdk_method="credit_logs",
 )
 
 GET_USER_SPACE: Final = Operation(
@@ -591,6 +655,7 @@ GET_USER_SPACE: Final = Operation(
     kind="read",
     resource="account",
     task_kind=None,
+    sdk_method="space",
 )
 
 LIST_BOARDS: Final = Operation(
@@ -600,6 +665,7 @@ LIST_BOARDS: Final = Operation(
     kind="read",
     resource="boards",
     task_kind=None,
+    sdk_method="list",
 )
 
 CREATE_BOARD: Final = Operation(
@@ -609,6 +675,7 @@ CREATE_BOARD: Final = Operation(
     kind="write",
     resource="boards",
     task_kind=None,
+    sdk_method="create",
 )
 
 GET_BOARD: Final = Operation(
@@ -618,6 +685,7 @@ GET_BOARD: Final = Operation(
     kind="read",
     resource="boards",
     task_kind=None,
+    sdk_method="get",
 )
 
 UPDATE_BOARD: Final = Operation(
@@ -627,6 +695,7 @@ UPDATE_BOARD: Final = Operation(
     kind="write",
     resource="boards",
     task_kind=None,
+    sdk_method="update",
 )
 
 DELETE_BOARD: Final = Operation(
@@ -636,6 +705,7 @@ DELETE_BOARD: Final = Operation(
     kind="write",
     resource="boards",
     task_kind=None,
+    sdk_method="delete",
 )
 
 LIST_BOARD_TASKS: Final = Operation(
@@ -645,6 +715,7 @@ LIST_BOARD_TASKS: Final = Operation(
     kind="read",
     resource="boards",
     task_kind=None,
+    sdk_method="list_tasks",
 )
 
 GET_BOARD_TASK: Final = Operation(
@@ -654,6 +725,7 @@ GET_BOARD_TASK: Final = Operation(
     kind="read",
     resource="boards",
     task_kind=None,
+    sdk_method="get_task",
 )
 
 DELETE_BOARD_TASKS: Final = Operation(
@@ -663,6 +735,7 @@ DELETE_BOARD_TASKS: Final = Operation(
     kind="write",
     resource="boards",
     task_kind=None,
+    sdk_method="delete_tasks",
 )
 
 SUBMIT_BOARD_DOWNLOAD: Final = Operation(
@@ -672,6 +745,7 @@ SUBMIT_BOARD_DOWNLOAD: Final = Operation(
     kind="submit",
     resource="boards",
     task_kind="board_download",
+    sdk_method="submit_download",
 )
 
 QUERY_BOARD_DOWNLOAD: Final = Operation(
@@ -681,6 +755,7 @@ QUERY_BOARD_DOWNLOAD: Final = Operation(
     kind="read",
     resource="boards",
     task_kind=None,
+    sdk_method="query_download",
 )
 
 

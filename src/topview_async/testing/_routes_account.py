@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from ._simulator import Simulator
     from ._tasks import SimTask
 
+LISTED_SUBMIT_FIELDS = ("productLink", "aspectRatio", "language", "preview")
+"""Submit parameters echoed in an M2V task-list item besides ``productName``."""
+
 TOTAL_SPACE = 10 * 1024**3
 """Bytes of storage of the simulated account."""
 
@@ -99,6 +102,9 @@ async def m2v_task_list(request: Request, sim: Simulator) -> Response:
             "errorMsg": t.error_msg(now),
             "productName": t.request.get("productName"),
             "createTime": _time(t.created_at),
+            # The submit's other parameters, so a client can tell which submit made the task
+            # (the real item fields are UNCONFIRMED).
+            **{k: t.request[k] for k in LISTED_SUBMIT_FIELDS if k in t.request},
         }
         for t in tasks
     ]
