@@ -1,7 +1,7 @@
 """End-to-end fixtures: the SDK over real loopback HTTP against the Topview simulator.
 
 Every test gets a new simulator on a loopback port (the ``topview_simulator`` fixture of
-the SDK's own pytest plugin: one server for the session, reset before each test) and an
+the SDK's own pytest plugin) and an
 :class:`AsyncTopview` with its default aiohttp-backed transport pointed at it. Three things
 make runs fast without making them timing dependent:
 

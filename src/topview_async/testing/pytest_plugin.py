@@ -14,11 +14,9 @@ on a loopback port, as new for every test::
 
 Override ``topview_simulator_config`` in a conftest to change the configuration.
 
-One server serves the whole session: before each test it is reset
-(:meth:`~topview_async.testing.SimulatorServer.reset`) to a new simulator with that test's
-configuration (no tasks, uploads, callbacks, logged requests or faults but the
-configuration's), which costs a millisecond where a server of its own costs tens. The port
-stays the same from test to test. A test that stops the server gets a new one next time.
+Each test has a server of its own (stopping one takes milliseconds). The session-scoped
+``_topview_shared_simulator`` reuses one server, reset before each use; it is not used by
+``topview_simulator`` until a sharing problem with callback tests is understood.
 
 This module imports nothing heavy until a fixture is used: pytest loads it in every
 project that has the SDK installed.
