@@ -15,9 +15,12 @@ import topview_async.resources as resources
 from topview_async._generated.operations import OPERATIONS
 from topview_async._generated.task_kinds import TASK_KINDS
 
+# The C loader when PyYAML has it: the spec is large and the pure-Python one is slow.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "topview.yaml"
-SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SPEC: dict[str, Any] = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 
@@ -199,17 +202,15 @@ def test_generated_files_carry_the_header() -> None:
 
 @pytest.fixture(scope="module")
 def expected() -> dict[Path, str]:
-    """What the spec generates, computed once: the generator runs the model generator and ruff
-    in subprocesses, and the nox ``codegen`` session already runs the full ``--check``."""
+    """The committed generated files, as the generator's output to compare with.
+
+    That the spec really generates them is the nox ``codegen`` session's ``--check`` (CI runs
+    it; generating takes the model generator and ~60 ruff subprocesses, seconds of the suite),
+    so these tests check only how a difference is found and reported.
+    """
     from codegen import _cli
 
-    return _cli.generate()
-
-
-def test_codegen_check_passes_on_committed_code(expected: dict[Path, str]) -> None:
-    from codegen import _cli
-
-    assert _cli.check(expected) == []
+    return _cli._existing()
 
 
 def test_codegen_check_reports_a_hand_edit_and_stray_files(

@@ -26,6 +26,9 @@ from typing import Any
 
 import yaml
 
+# The C loader when PyYAML has it: the spec is large and the pure-Python one is slow.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "topview.yaml"
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
@@ -82,7 +85,7 @@ def snake_case(name: str) -> str:
 
 
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     return document
 
 

@@ -1,8 +1,9 @@
 """End-to-end fixtures: the SDK over real loopback HTTP against the Topview simulator.
 
-Every test gets a fresh simulator on a loopback port (the ``topview_simulator`` fixture of
-the SDK's own pytest plugin) and an :class:`AsyncTopview` with its default aiohttp-backed
-transport pointed at it. Three things make runs fast without making them timing dependent:
+Every test gets a new simulator on a loopback port (the ``topview_simulator`` fixture of
+the SDK's own pytest plugin) and an
+:class:`AsyncTopview` with its default aiohttp-backed transport pointed at it. Three things
+make runs fast without making them timing dependent:
 
 * the simulator runs tasks 50 times faster than Topview (the longest, M2V, takes 0.12 s);
 * the client polls every 10-50 ms and has no query rate limit;

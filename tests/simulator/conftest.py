@@ -22,6 +22,7 @@ from topview_async.testing import ManualClock, Simulator, SimulatorConfig, Simul
 
 # The plugin's fixtures, also available when its entry point is not installed.
 from topview_async.testing.pytest_plugin import (  # noqa: F401
+    _topview_shared_simulator,
     topview_simulator,
     topview_simulator_config,
 )

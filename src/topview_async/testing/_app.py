@@ -297,6 +297,7 @@ def build_app(sim: Simulator) -> ASGIApp:
 
     app = Starlette(routes=routes, lifespan=lifespan)
     # The picker is outermost so that a fault can cut the request body while it arrives.
-    faulty = FaultMiddleware(app, sim.sleep)
+    # Looked up per call: Simulator.reset() may give the simulator another sleep.
+    faulty = FaultMiddleware(app, lambda seconds: sim.sleep(seconds))
     logged = RequestLogMiddleware(faulty, sim.requests, sim.now)
     return FaultPicker(logged, sim.faults, operation_name)

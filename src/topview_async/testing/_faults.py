@@ -152,6 +152,12 @@ class FaultSet:
         with self._lock:
             self._faults.clear()
 
+    def reset(self, faults: Iterable[Fault] = (), seed: int = 0) -> None:
+        """Hold ``faults`` only, choosing as a new ``FaultSet(faults, seed)`` would."""
+        with self._lock:
+            self._faults = list(faults)
+            self._rng = random.Random(f"faults:{seed}")
+
     def __iter__(self) -> Iterator[Fault]:
         with self._lock:
             return iter(list(self._faults))

@@ -82,9 +82,35 @@ class Simulator:
         self._changed = threading.Condition()
         self.serving = threading.Event()
         """Set while the app's lifespan (and so the callback delivery loop) runs."""
-        from ._app import build_app  # the app module needs this class: import it late
+        if self._builds_app:
+            from ._app import build_app  # the app module needs this class: import it late
 
-        self.app: ASGIApp = build_app(self)
+            self.app: ASGIApp = build_app(self)
+
+    _builds_app = True  # not for the state reset() adopts (_FreshState)
+
+    _HELD_BY_APP = frozenset({"app", "serving", "_changed", "faults", "requests"})
+    """What the app (and so a running server) holds on to: kept by :meth:`reset`."""
+
+    def reset(self, config: SimulatorConfig | None = None) -> None:
+        """Become a new simulator again, with ``config`` when given: no tasks, uploads,
+        callbacks owed, notice checks, credit spent, boards, requests logged or media changes;
+        the configuration's faults, media size, clock and id sequence.
+
+        The ASGI app stays the same object, so one running server can serve test after test.
+        On a :class:`~topview_async.testing.SimulatorServer`, call its ``reset`` instead: it
+        first lets the requests in progress end, so none of them touches the new state.
+        """
+        # The state of a simulator built now: whatever __init__ sets up is reset, without a
+        # list here to keep in step with it. Only what the app holds is refreshed in place.
+        fresh = _FreshState(config or self.config)
+        with self._changed:
+            for name, value in vars(fresh).items():
+                if name not in self._HELD_BY_APP:
+                    setattr(self, name, value)
+            self.faults.reset(self.config.faults, self.config.seed)
+            self.requests.clear()
+            self._changed.notify_all()
 
     @property
     def api_key(self) -> str:
@@ -240,3 +266,9 @@ class Simulator:
         from ._callbacks import deliver_due
 
         return await deliver_due(self)
+
+
+class _FreshState(Simulator):
+    """The state of a new simulator without its app (building one costs milliseconds)."""
+
+    _builds_app = False
