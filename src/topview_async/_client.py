@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
     from .resources import (
+        AccountResource,
         AiAvatarsResource,
         AnyShootResource,
         CaptionsResource,
@@ -266,6 +267,13 @@ class AsyncTopview(HTTPConnections):
         from .resources import CaptionsResource
 
         return CaptionsResource(self)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        """The account: credit balance."""
+        from .resources import AccountResource
+
+        return AccountResource(self)
 
     @cached_property
     def tasks(self) -> Tasks:

@@ -30,6 +30,9 @@ class Operation:
     """The client attribute the operation lives on, for example ``marketing_videos``."""
     task_kind: str | None = None
     """For submits (and the queries that poll them): the task kind, for example ``m2v``."""
+    sdk_method: str | None = None
+    """The method on the resource (``x-sdk-method``), for example ``submit``: with ``resource``
+    it names the call, so a task kind leads to its submit method without a second table."""
 
     def __str__(self) -> str:
         return f"{self.operation_id} ({self.method} {self.path})"

@@ -19,6 +19,7 @@ SECTIONS = (
     "== 4. Polling efficiency",
     "== 5. Scale",
     "== 6. Import time",
+    "== 7. Job runner",
 )
 
 

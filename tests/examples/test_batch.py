@@ -1,19 +1,17 @@
-"""The batch example, run as its command line, against a simulator that misbehaves.
+"""The batch example, run as its command line, against a simulator that misbehaves, and run
+again after that: every video exactly once, one task per link, nothing paid twice.
 
-The simulator (the SDK's pytest plugin fixture) refuses some submits with 5003 and one with
-4007, drops the response of one submit after creating its task, and fails a share of the
-tasks. The batch must account for every link exactly once, create exactly one task per
-accepted submit, never resubmit the one whose outcome is unknown, and save every video
-that was made.
+The simulator refuses some submits with 5003 and one with 4007 (nothing created: the runner
+submits those again), drops the response of one submit after creating its task (the runner
+finds it in the M2V task list instead of submitting again), and fails a share of the tasks.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import importlib.util
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +24,7 @@ from topview_async.testing import SimulatorConfig, SimulatorServer, set_testing
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
-COUNT = 200
+COUNT = 60
 MEDIA_SIZE = 2048
 SUBMIT = "/v1/m2v/task/submit"
 
@@ -38,7 +36,7 @@ def _load_example() -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their annotations through it
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -79,8 +77,6 @@ async def test_batch_accounts_for_every_link_once(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sim = topview_simulator
-    # In list order: five busy answers, then one "too many unfinished tasks", then a submit
-    # whose task is created but whose response is lost.
     sim.faults.add(path=SUBMIT, business_code="5003", times=5)
     sim.faults.add(path=SUBMIT, business_code="4007", times=1)
     sim.faults.add(path=SUBMIT, drop_connection=True, times=1)
@@ -89,57 +85,32 @@ async def test_batch_accounts_for_every_link_once(
     monkeypatch.setenv("TOPVIEW_UID", sim.uid)
     monkeypatch.setenv("TOPVIEW_BASE_URL", sim.base_url)
     out = tmp_path / "batch"
+    argv = ["--count", str(COUNT), "--concurrency", "8", "--out", str(out)]
 
-    status = await batch.main(
-        ["--count", str(COUNT), "--concurrency", "16", "--out", str(out), "--busy-wait", "0.01"]
-    )
+    assert await batch.main(argv) == 1  # some tasks failed
+    assert "manifest:" in capsys.readouterr().out
+    assert await batch.main(argv) == 1  # again: nothing new to do
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
 
-    printed = capsys.readouterr().out
-    assert "Summary:" in printed
-    summary = json.loads((out / "summary.json").read_text())
-    rows = summary["rows"]
-    # Every link exactly once, in input order.
-    assert summary["total"] == COUNT
-    assert [row["index"] for row in rows] == list(range(COUNT))
-    assert len({row["product_link"] for row in rows}) == COUNT
-    with (out / "summary.csv").open(newline="") as stream:
-        assert [int(r["index"]) for r in csv.DictReader(stream)] == list(range(COUNT))
-    counts = Counter(row["status"] for row in rows)
-    assert summary["counts"] == dict(sorted(counts.items()))
-    assert set(counts) == {"saved", "task_failed", "submit_unknown"}
-    assert counts["submit_unknown"] == 1
-    assert counts["task_failed"] > 0
-    assert status == 1  # not every video was saved
-
-    # One task per accepted submit, plus the one whose response was lost.
-    with_task = {row["task_id"] for row in rows if row["task_id"]}
-    assert len(with_task) == COUNT - 1
-    created = set(sim.simulator.tasks)
-    assert with_task < created
-    assert len(created) == COUNT
-    # Sent exactly: one accepted submit per link, plus the six refused ones (5003 and 4007
-    # are "not created", so those links were submitted again). The lost one was not resent.
+    assert [row["key"] for row in rows] == [f"video-{n:05d}" for n in range(COUNT)]
+    assert {row["status"] for row in rows} == {"downloaded", "failed"}
+    # One task per link: the lost response was reconciled, the refused submits were not
+    # tasks; nothing was submitted by the second run.
+    links = [t.request["productLink"] for t in sim.simulator.tasks.values()]
+    assert sorted(links) == sorted(set(links))
+    assert len(links) == COUNT
+    # Sent: one submit per link (the lost one included), plus the six refused ones.
     assert len(sim.simulator.requests.for_path(SUBMIT)) == COUNT + 6
-    unknown = next(row for row in rows if row["status"] == "submit_unknown")
-    assert unknown["task_id"] is None
-    assert unknown["submit_attempts"] == 1
-    assert unknown["error"]
-    assert sum(row["submit_attempts"] for row in rows) >= COUNT + 1  # the 4007 came back
-
-    # Failed tasks carry Topview's reason; they failed at the simulator too.
     for row in rows:
-        if row["status"] == "task_failed":
+        task = sim.simulator.tasks[row["task_id"]]
+        if row["status"] == "failed":
+            assert task.fails
             assert row["error"] == "Video generation failed: not enough usable product material"
-            assert sim.simulator.tasks[row["task_id"]].fails
-
-    # Every success is a complete file, named after its row and task; nothing else is there.
-    saved = [row for row in rows if row["status"] == "saved"]
-    for row in saved:
-        path = Path(row["path"])
-        assert path.parent.resolve() == (out / "videos").resolve()
-        assert path.name == f"{row['index']:05d}-{row['task_id']}.mp4"
-        assert path.stat().st_size == MEDIA_SIZE
-        assert not sim.simulator.tasks[row["task_id"]].fails
-    assert sorted(p.name for p in (out / "videos").iterdir()) == sorted(
-        Path(row["path"]).name for row in saved
-    )
+            continue
+        assert not task.fails
+        assert row["credits"] == 5.0
+        for entry in row["files"]:
+            data = (out / entry["path"]).read_bytes()
+            assert entry["path"].startswith(row["key"])
+            assert len(data) == MEDIA_SIZE
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"]

@@ -224,3 +224,6 @@ async def _exercise(api: Conformance, sim: Simulator, clock: ManualClock) -> Non
     clock.advance(1000)
     await api.call("queryM2vTask", params={"taskId": m2v["taskId"]})
     await api.call("queryProductAvatarImageToVideo", params={"taskId": animated["taskId"]})
+    listed = await api.call("listM2vTasks", params={"pageNo": 1, "pageSize": 5})
+    assert {item["taskId"] for item in listed["data"]} == {m2v["taskId"], direct["taskId"]}
+    assert (await api.call("getCreditDetail"))["remainCredit"] < sim.config.credits

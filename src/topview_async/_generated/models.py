@@ -443,6 +443,47 @@ class CaptionListResponse(TopviewModel):
     result: list[Caption] | None = None
 
 
+class CreditDetail(TopviewModel):
+    """
+    The credit balance (REFERENCE §11.5; `remainCredit` per the docs, `credit` per one client).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    uid: str | None = None
+    remain_credit: Annotated[float | None, Field(alias="remainCredit")] = None
+    """
+    Credits left.
+    """
+    credit: float | None = None
+    """
+    Credits left, as one client reads it (DISAGREE with `remainCredit`).
+    """
+    expired_time: Annotated[int | str | None, Field(alias="expiredTime")] = None
+    """
+    When the credits expire (format UNCONFIRMED).
+    """
+    api_key_map: Annotated[dict[str, Any] | None, Field(alias="apiKeyMap")] = None
+
+
+class CreditDetailResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: CreditDetail | None = None
+
+
 class Ethnicity(TopviewModel):
     """
     An ethnicity.
@@ -926,6 +967,87 @@ class M2vSubmitRequest(TopviewModel):
     """
     Callback URL, validated first with `checkNoticeUrl`.
     """
+
+
+class M2vTaskListItem(TopviewModel):
+    """
+    One M2V task in `listM2vTasks` (fields UNCONFIRMED beyond `taskId` and `status`).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    product_link: Annotated[str | None, Field(alias="productLink")] = None
+    """
+    The submit's `productLink`, when echoed.
+    """
+    product_name: Annotated[str | None, Field(alias="productName")] = None
+    """
+    The submit's `productName`, when echoed.
+    """
+    create_time: Annotated[int | float | str | None, Field(alias="createTime")] = None
+    """
+    When the task was created (format UNCONFIRMED; epoch milliseconds or a date string).
+    """
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged.
+    """
+
+
+class M2vTaskListResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: M2vTaskPage | None = None
+
+
+class M2vTaskPage(TopviewModel):
+    """
+    One page of M2V tasks.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    total: int | None = None
+    page_no: Annotated[int | None, Field(alias="pageNo")] = None
+    page_size: Annotated[int | None, Field(alias="pageSize")] = None
+    data: list[M2vTaskListItem] | None = None
 
 
 class M2vTaskResult(TopviewModel):

@@ -18,6 +18,7 @@ LIST_M2V_SCRIPTS: Final = Operation(
     kind="read",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="list_scripts",
 )
 
 UPDATE_M2V_SCRIPT: Final = Operation(
@@ -27,6 +28,7 @@ UPDATE_M2V_SCRIPT: Final = Operation(
     kind="write",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="update_script",
 )
 
 SUBMIT_M2V_TASK: Final = Operation(
@@ -36,6 +38,17 @@ SUBMIT_M2V_TASK: Final = Operation(
     kind="submit",
     resource="marketing_videos",
     task_kind="m2v",
+    sdk_method="submit",
+)
+
+LIST_M2V_TASKS: Final = Operation(
+    operation_id="listM2vTasks",
+    method="GET",
+    path="/v1/m2v/task/list",
+    kind="read",
+    resource="marketing_videos",
+    task_kind=None,
+    sdk_method="list_tasks",
 )
 
 QUERY_M2V_TASK: Final = Operation(
@@ -45,6 +58,7 @@ QUERY_M2V_TASK: Final = Operation(
     kind="read",
     resource="marketing_videos",
     task_kind=None,
+    sdk_method="query",
 )
 
 EXPORT_M2V_VIDEO: Final = Operation(
@@ -54,6 +68,7 @@ EXPORT_M2V_VIDEO: Final = Operation(
     kind="submit",
     resource="marketing_videos",
     task_kind="m2v_export",
+    sdk_method="export",
 )
 
 SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
@@ -63,6 +78,7 @@ SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
     kind="submit",
     resource="video_avatars",
     task_kind="video_avatar",
+    sdk_method="submit",
 )
 
 QUERY_VIDEO_AVATAR_TASK: Final = Operation(
@@ -72,6 +88,7 @@ QUERY_VIDEO_AVATAR_TASK: Final = Operation(
     kind="read",
     resource="video_avatars",
     task_kind=None,
+    sdk_method="query",
 )
 
 SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
@@ -81,6 +98,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     kind="submit",
     resource="product_avatars",
     task_kind="product_avatar_image_replace",
+    sdk_method="submit_image_replace",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
@@ -90,6 +108,7 @@ QUERY_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="query_image_replace",
 )
 
 SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
@@ -99,6 +118,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
     kind="submit",
     resource="product_avatars",
     task_kind="product_avatar_image_to_video",
+    sdk_method="submit_image_to_video",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
@@ -108,6 +128,7 @@ QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="query_image_to_video",
 )
 
 LIST_PRODUCT_AVATAR_CATEGORIES: Final = Operation(
@@ -117,6 +138,7 @@ LIST_PRODUCT_AVATAR_CATEGORIES: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="list_categories",
 )
 
 LIST_PUBLIC_PRODUCT_AVATARS: Final = Operation(
@@ -126,6 +148,7 @@ LIST_PUBLIC_PRODUCT_AVATARS: Final = Operation(
     kind="read",
     resource="product_avatars",
     task_kind=None,
+    sdk_method="list_public_avatars",
 )
 
 SUBMIT_ANY_SHOOT_TASK: Final = Operation(
@@ -135,6 +158,7 @@ SUBMIT_ANY_SHOOT_TASK: Final = Operation(
     kind="submit",
     resource="anyshoot",
     task_kind="anyshoot",
+    sdk_method="submit",
 )
 
 QUERY_ANY_SHOOT_TASK: Final = Operation(
@@ -144,6 +168,7 @@ QUERY_ANY_SHOOT_TASK: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="query",
 )
 
 LIST_ANY_SHOOT_TEMPLATE_CATEGORIES: Final = Operation(
@@ -153,6 +178,7 @@ LIST_ANY_SHOOT_TEMPLATE_CATEGORIES: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="list_template_categories",
 )
 
 LIST_ANY_SHOOT_TEMPLATES: Final = Operation(
@@ -162,6 +188,7 @@ LIST_ANY_SHOOT_TEMPLATES: Final = Operation(
     kind="read",
     resource="anyshoot",
     task_kind=None,
+    sdk_method="list_templates",
 )
 
 SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
@@ -171,6 +198,7 @@ SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
     kind="submit",
     resource="image_to_video",
     task_kind="image_to_video",
+    sdk_method="submit",
 )
 
 QUERY_IMAGE_TO_VIDEO_TASK: Final = Operation(
@@ -180,6 +208,7 @@ QUERY_IMAGE_TO_VIDEO_TASK: Final = Operation(
     kind="read",
     resource="image_to_video",
     task_kind=None,
+    sdk_method="query",
 )
 
 SUBMIT_SCRAPER_TASK: Final = Operation(
@@ -189,6 +218,7 @@ SUBMIT_SCRAPER_TASK: Final = Operation(
     kind="submit",
     resource="scraper",
     task_kind="scraper",
+    sdk_method="submit",
 )
 
 QUERY_SCRAPER_TASK: Final = Operation(
@@ -198,6 +228,7 @@ QUERY_SCRAPER_TASK: Final = Operation(
     kind="read",
     resource="scraper",
     task_kind=None,
+    sdk_method="query",
 )
 
 GET_UPLOAD_CREDENTIAL: Final = Operation(
@@ -207,6 +238,7 @@ GET_UPLOAD_CREDENTIAL: Final = Operation(
     kind="read",
     resource="uploads",
     task_kind=None,
+    sdk_method="get_credential",
 )
 
 CHECK_UPLOAD: Final = Operation(
@@ -216,6 +248,7 @@ CHECK_UPLOAD: Final = Operation(
     kind="read",
     resource="uploads",
     task_kind=None,
+    sdk_method="check",
 )
 
 CHECK_NOTICE_URL: Final = Operation(
@@ -225,6 +258,7 @@ CHECK_NOTICE_URL: Final = Operation(
     kind="write",
     resource="notices",
     task_kind=None,
+    sdk_method="check_url",
 )
 
 LIST_VOICES: Final = Operation(
@@ -234,6 +268,7 @@ LIST_VOICES: Final = Operation(
     kind="read",
     resource="voices",
     task_kind=None,
+    sdk_method="list",
 )
 
 LIST_ETHNICITIES: Final = Operation(
@@ -243,6 +278,7 @@ LIST_ETHNICITIES: Final = Operation(
     kind="read",
     resource="ethnicities",
     task_kind=None,
+    sdk_method="list",
 )
 
 LIST_AI_AVATARS: Final = Operation(
@@ -252,6 +288,7 @@ LIST_AI_AVATARS: Final = Operation(
     kind="read",
     resource="ai_avatars",
     task_kind=None,
+    sdk_method="list",
 )
 
 LIST_CAPTIONS: Final = Operation(
@@ -261,6 +298,17 @@ LIST_CAPTIONS: Final = Operation(
     kind="read",
     resource="captions",
     task_kind=None,
+    sdk_method="list",
+)
+
+GET_CREDIT_DETAIL: Final = Operation(
+    operation_id="getCreditDetail",
+    method="GET",
+    path="/user/credit/detail",
+    kind="read",
+    resource="account",
+    task_kind=None,
+    sdk_method="credit",
 )
 
 
@@ -268,6 +316,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     LIST_M2V_SCRIPTS.operation_id: LIST_M2V_SCRIPTS,
     UPDATE_M2V_SCRIPT.operation_id: UPDATE_M2V_SCRIPT,
     SUBMIT_M2V_TASK.operation_id: SUBMIT_M2V_TASK,
+    LIST_M2V_TASKS.operation_id: LIST_M2V_TASKS,
     QUERY_M2V_TASK.operation_id: QUERY_M2V_TASK,
     EXPORT_M2V_VIDEO.operation_id: EXPORT_M2V_VIDEO,
     SUBMIT_VIDEO_AVATAR_TASK.operation_id: SUBMIT_VIDEO_AVATAR_TASK,
@@ -293,6 +342,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     LIST_ETHNICITIES.operation_id: LIST_ETHNICITIES,
     LIST_AI_AVATARS.operation_id: LIST_AI_AVATARS,
     LIST_CAPTIONS.operation_id: LIST_CAPTIONS,
+    GET_CREDIT_DETAIL.operation_id: GET_CREDIT_DETAIL,
 }
 """All generated operations by ``operationId``."""
 

@@ -2,6 +2,7 @@
 
 """Generated resource classes, one per spec tag."""
 
+from .account import AccountResource
 from .ai_avatars import AiAvatarsResource
 from .anyshoot import AnyShootResource
 from .captions import CaptionsResource
@@ -16,6 +17,7 @@ from .video_avatars import VideoAvatarsResource
 from .voices import VoicesResource
 
 __all__ = [
+    "AccountResource",
     "AiAvatarsResource",
     "AnyShootResource",
     "CaptionsResource",

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .._generated import operations as _operations
@@ -16,12 +16,14 @@ from .._generated.models import (
     M2vScriptUpdateRequest,
     M2vScriptUpdateResult,
     M2vSubmitRequest,
+    M2vTaskListItem,
+    M2vTaskPage,
     M2vTaskResult,
     TaskSubmitResult,
 )
 from .._resource import Resource
 from .._types import FileInput
-from ..lib.pagination import paginate  # noqa: F401
+from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
     from ..lib.polling import PollPolicy
@@ -347,6 +349,55 @@ class MarketingVideosResource(Resource):
             notice_url=notice_url,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
+
+    async def list_tasks(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+    ) -> M2vTaskPage:
+        """Page through your M2V tasks
+
+        Pages through the Avatar Marketing Video tasks of the account, so the task of a submit
+        whose response was lost can be found (CORRECTIONS §2). The item fields are UNCONFIRMED:
+        `taskId` and `status` are expected; the submit parameters (`productLink`,
+        `productName`, ...) and a creation time may be present; extra fields are kept.
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+
+        ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
+        """
+        result: M2vTaskPage = await self._request(
+            _operations.LIST_M2V_TASKS,
+            query={
+                "pageNo": page_no,
+                "pageSize": page_size,
+            },
+            result_type=M2vTaskPage,
+        )
+        return result
+
+    def list_all_tasks(
+        self,
+        *,
+        page_size: int | None = None,
+    ) -> AsyncIterator[M2vTaskListItem]:
+        """Every item of :meth:`list_tasks`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed::
+
+            async for item in client.marketing_videos.list_all_tasks():
+                ...
+        """
+        return paginate(
+            lambda page_no: self.list_tasks(
+                page_size=page_size,
+                page_no=page_no,
+            ),
+            item_type=M2vTaskListItem,
+        )
 
     async def query(
         self,

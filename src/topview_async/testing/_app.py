@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from . import _routes_account as account
 from . import _routes_lookup as lookup
 from . import _routes_m2v as m2v
 from . import _routes_tasks as tasks
@@ -32,6 +33,7 @@ OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "/v1/m2v/script/list", "listM2vScripts", m2v.script_list),
     ("POST", "/v1/m2v/script/update", "updateM2vScript", m2v.script_update),
     ("POST", "/v1/m2v/task/submit", "submitM2vTask", m2v.submit),
+    ("GET", "/v1/m2v/task/list", "listM2vTasks", account.m2v_task_list),
     ("GET", "/v1/m2v/task/query", "queryM2vTask", m2v.query),
     ("POST", "/v1/m2v/export", "exportM2vVideo", m2v.export),
     ("POST", "/v1/video_avatar/task/submit", "submitVideoAvatarTask", tasks.video_avatar_submit),
@@ -102,6 +104,7 @@ OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "/v1/ethnicity/list", "listEthnicities", lookup.ethnicities),
     ("GET", "/v1/aiavatar/query", "listAiAvatars", lookup.aiavatars),
     ("GET", "/v1/caption/list", "listCaptions", lookup.captions),
+    ("GET", "/user/credit/detail", "getCreditDetail", account.credit_detail),
 )
 """Every Topview operation: method, path, operationId (as in the spec), handler."""
 

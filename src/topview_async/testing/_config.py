@@ -45,6 +45,20 @@ DEFAULT_TASK_DURATIONS: Mapping[str, float] = {
 }
 """Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``)."""
 
+DEFAULT_TASK_COSTS: Mapping[str, float] = {
+    "m2v": 5.0,
+    "m2v_export": 5.0,
+    "video_avatar": 2.0,
+    "product_avatar_image_replace": 0.5,
+    "product_avatar_image_to_video": 2.0,
+    "anyshoot": 1.0,
+    "image_to_video": 1.0,
+    "scraper": 0.0,
+}
+"""Simulated credits each kind of task costs (reported as ``costCredit``); not Topview's prices."""
+
+DEFAULT_CREDITS = 1_000_000.0
+
 DEFAULT_API_KEY = "sk-simulator-0000000000000000"
 DEFAULT_UID = "simuid0000000000000a"
 DEFAULT_MEDIA_SIZE = 256 * 1024
@@ -93,6 +107,10 @@ class SimulatorConfig:
     """Scripts (and so preview videos) an M2V task produces."""
     media_size: int = DEFAULT_MEDIA_SIZE
     """Bytes of every served media file; can also be changed at runtime on the simulator."""
+    credits: float = DEFAULT_CREDITS
+    """The account's balance: every submit takes its kind's cost (a task that is going to fail
+    is never charged); a submit that would overdraw it answers 4100."""
+    task_costs: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TASK_COSTS))
     max_unfinished_tasks: int | None = None
     """Answer 4007 once a uid has this many unfinished tasks (``None``: no limit)."""
     upload_url_ttl: float = 3600.0
@@ -108,6 +126,10 @@ class SimulatorConfig:
     """Real seconds between two scans of the delivery loop for due notices."""
     sleep: Callable[[float], Awaitable[None]] | None = None
     """How the simulator waits (latency faults, delivery loop); default ``anyio.sleep``."""
+
+    def cost(self, kind: str) -> float:
+        """Credits a task of ``kind`` costs."""
+        return float(self.task_costs.get(kind, DEFAULT_TASK_COSTS.get(kind, 0.0)))
 
     def duration(self, kind: str) -> float:
         """Clock seconds a task of ``kind`` runs."""

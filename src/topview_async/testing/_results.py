@@ -33,7 +33,10 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     if task.parent is not None:
         task = task.parent
     builder = _BUILDERS[task.kind]
-    return builder(task, now, base, cdn)
+    result = builder(task, now, base, cdn)
+    if task.finished(now):
+        result["costCredit"] = task.charged
+    return result
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:

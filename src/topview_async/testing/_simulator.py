@@ -44,6 +44,8 @@ class Simulator:
         self.notice_checks: list[tuple[str, DeliveryAttempt]] = []
         """Every notice URL check: the URL and what its test notice got back."""
         self.replace_keys: dict[str, SimTask] = {}
+        self.charged: dict[str, float] = {}
+        """Credits charged per uid (see :meth:`remaining_credit`)."""
         self.catalog = Catalog(self.config.seed)
         self.media = MediaStore(self.config.seed, self.config.media_size)
         self.faults = FaultSet(self.config.faults, self.config.seed)
@@ -129,6 +131,10 @@ class Simulator:
         now = self.now()
         return sum(t.unfinished_count(now) for t in self.tasks.values() if t.uid == uid)
 
+    def remaining_credit(self, uid: str) -> float:
+        """``config.credits`` minus what the tasks of ``uid`` were charged."""
+        return self.config.credits - self.charged.get(uid, 0.0)
+
     def create_task(
         self,
         kind: str,
@@ -143,6 +149,9 @@ class Simulator:
         limit = self.config.max_unfinished_tasks
         if limit is not None and self.unfinished_tasks(uid) >= limit:
             raise ApiError("4007")
+        cost = self.config.cost(kind)
+        if cost > self.remaining_credit(uid):
+            raise ApiError("4100")
         fails = self.chance(self.config.failure_probability.get(kind, 0.0))
         task = SimTask(
             task_id=parent.task_id if parent is not None else self.new_id(),
@@ -154,8 +163,11 @@ class Simulator:
             request=body,
             base_url=self.base_url(request),
             parent=parent,
+            cost=cost,
             **extra,
         )
+        if not fails:
+            self.charged[uid] = self.charged.get(uid, 0.0) + cost
         notice_url = body.get("noticeUrl")
         if isinstance(notice_url, str) and notice_url:
             biz = "m2v_preview" if kind == "m2v" and task.preview else kind

@@ -107,6 +107,8 @@ class SimTask:
     """Product Avatar replace: the ``productReplaceResult[].key`` values."""
     files: list[dict[str, str]] = field(default_factory=list)
     """Scraper: the media found, each registered as an uploaded file."""
+    cost: float = 0.0
+    """Credits its kind costs; taken at submit unless the task is going to fail."""
 
     @property
     def finishes_at(self) -> float:
@@ -126,6 +128,12 @@ class SimTask:
         if self.status(now) == "fail":
             return FAILURE_MESSAGES.get(self.kind, "Task failed")
         return None
+
+    @property
+    def charged(self) -> float:
+        """Credits this task (with its exports) costs; a task that fails costs nothing."""
+        own = 0.0 if self.fails else self.cost
+        return own + sum(e.charged for e in self.exports.values())
 
     def unfinished_count(self, now: float) -> int:
         """This task plus its exports that are not terminal yet."""

@@ -1,0 +1,565 @@
+"""The job runner: upload, submit, wait and download many jobs, journaled step by step.
+
+Every step is written to the journal before it is acted on. The intent to submit is saved
+(``submitting``) before the request leaves; the task id is saved as soon as the response
+names it; a job only becomes ``downloaded`` once its files are in place with their sha256.
+So after a crash, running the same jobs again skips what is done, resumes waiting and
+downloading (half-downloaded files resume from their ``.part``), and never sends a second
+submit for a job whose first one may have reached Topview: that job is reconciled
+(:mod:`._reconcile`) or left ``outcome_unknown`` for the user to decide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .. import _sleep
+from .._exceptions import (
+    APIError,
+    ConfigurationError,
+    InsufficientCreditError,
+    InvalidInputError,
+    NotFoundError,
+    ServerBusyError,
+    SubmitOutcomeUnknownError,
+    TopviewError,
+    UnfinishedTaskError,
+)
+from ..lib._status import read_field
+from ..lib.polling import PollPolicy
+from ._journal import Journal
+from ._model import Job, JobRecord, JobStatus
+from ._reconcile import reconcile_m2v, submitted_request
+from ._submit import job_notice_url, submit_method
+
+__all__ = ["DEFAULT_JOURNAL_NAME", "MANIFEST_NAME", "JobRunner", "RunSummary"]
+
+DEFAULT_JOURNAL_NAME = "journal.sqlite3"
+MANIFEST_NAME = "manifest.jsonl"
+STAGING_NAME = ".staging"
+"""Downloads land here first (with their ``.part`` files) and are moved in place when whole."""
+
+ChangeCallback = Callable[[JobRecord], object]
+
+
+@dataclass
+class RunSummary:
+    """The outcome of :meth:`JobRunner.run`: every record, and what they add up to."""
+
+    records: list[JobRecord]
+    stopped: str | None = None
+    """Why submitting stopped early (the credit budget), if it did."""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for record in self.records:
+            self.counts[record.status.value] = self.counts.get(record.status.value, 0) + 1
+
+    @property
+    def complete(self) -> bool:
+        """Every job has its files."""
+        return all(r.status is JobStatus.DOWNLOADED for r in self.records)
+
+    @property
+    def credits(self) -> float:
+        """Credits Topview reported for the tasks of these jobs."""
+        return sum(r.credits or 0.0 for r in self.records)
+
+
+class _Backpressure:
+    """Holds submits after a 4007 (too many unfinished tasks) until one of ours finishes."""
+
+    def __init__(self, busy_wait: float) -> None:
+        self.busy_wait = busy_wait
+        self.held = False
+        self._released = anyio.Event()
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._released.set()
+            self._released = anyio.Event()
+
+    async def wait(self) -> None:
+        if not self.held:
+            return
+        released = self._released
+        async with anyio.create_task_group() as group:
+
+            async def expire() -> None:
+                # The unfinished tasks may not be ours: after busy_wait, try again anyway.
+                await _sleep.sleep(self.busy_wait)
+                group.cancel_scope.cancel()
+
+            group.start_soon(expire)
+            await released.wait()
+            group.cancel_scope.cancel()
+        self.held = False
+
+
+class JobRunner:
+    """Runs :class:`Job` values to their files, journaling every step.
+
+    ::
+
+        async with AsyncTopview() as client, JobRunner(client, "out/batch") as runner:
+            summary = await runner.run(read_jobs("jobs.jsonl"))
+
+    * ``journal``: where the records live; default: a :class:`SqliteJournal` at
+      ``out_dir/journal.sqlite3``.
+    * ``concurrency``: submits (with their uploads) in flight at once; ``downloads``:
+      downloads at once. Waiting is shared by every task through the client's poll scheduler.
+    * ``max_credits``: stop submitting before the account has spent this many credits since
+      the run began (read from ``client.account.credit()``).
+    * ``notice_url``: a callback URL (built with
+      :func:`~topview_async.webhooks.build_notice_url`); each submit gets it with
+      ``?job=<key>&attempt=<n>`` added, so a callback names its job even if the submit's
+      response was lost (your receiver calls :meth:`record_notice`).
+    * ``reconcile_grace``: seconds after which an M2V submit of unknown outcome that the task
+      list does not show is taken as never received and submitted again; ``None``: never.
+    * ``on_change``: called with a copy of a record after each saved change (progress).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        out_dir: str | os.PathLike[str],
+        *,
+        journal: Journal | None = None,
+        concurrency: int = 8,
+        downloads: int = 4,
+        max_credits: float | None = None,
+        notice_url: str | None = None,
+        reconcile_grace: float | None = 300.0,
+        busy_wait: float = 10.0,
+        poll: PollPolicy | None = None,
+        on_change: ChangeCallback | None = None,
+    ) -> None:
+        if concurrency < 1 or downloads < 1:
+            raise ConfigurationError("concurrency and downloads must be at least 1")
+        if max_credits is not None and max_credits < 0:
+            raise ConfigurationError("max_credits must not be negative")
+        self.client = client
+        self.out_dir = Path(out_dir)
+        self._owns_journal = journal is None
+        if journal is None:
+            from ._sqlite import SqliteJournal
+
+            journal = SqliteJournal(self.out_dir / DEFAULT_JOURNAL_NAME)
+        self.journal: Journal = journal
+        self.concurrency = concurrency
+        self.downloads = downloads
+        self.max_credits = max_credits
+        self.notice_url = notice_url
+        self.reconcile_grace = reconcile_grace
+        self.poll = poll
+        self.on_change = on_change
+        self._busy_wait = busy_wait
+        self._records: dict[str, JobRecord] = {}
+        self._stopped: str | None = None
+        self._start_balance: float | None = None
+        self._cost_estimate = 0.0
+
+    async def __aenter__(self) -> JobRunner:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the journal if the runner opened it."""
+        if self._owns_journal:
+            await self.journal.aclose()
+
+    # -- public operations ---------------------------------------------------------------
+
+    async def records(self) -> list[JobRecord]:
+        """Every job the journal knows, as stored."""
+        return await self.journal.load()
+
+    async def run(self, jobs: Iterable[Job]) -> RunSummary:
+        """Run ``jobs`` until each has its files, failed, or needs the user's decision.
+
+        Running the same jobs again resumes: finished jobs are skipped. A job whose key is in
+        the journal with another kind or other params raises :class:`InvalidInputError`.
+        """
+        job_list = list(jobs)
+        await self._admit(job_list)
+        keys = [job.key for job in job_list]
+        if self.max_credits is not None:
+            self._start_balance = await self._balance()
+        for _round in range(3):
+            await self._reconcile([self._records[k] for k in keys])
+            await self._drive_all([self._records[k] for k in keys])
+            if not await self._wait_for_grace([self._records[k] for k in keys]):
+                break
+        records = [self._records[k].copy() for k in keys]
+        await self.write_manifest(records)
+        return RunSummary(records, stopped=self._stopped)
+
+    async def resolve(
+        self, key: str, *, task_id: str | None = None, resubmit: bool = False
+    ) -> JobRecord:
+        """Settle a job by hand: attach the task id you found, or allow one more submit.
+
+        Meant for ``outcome_unknown`` jobs; it also re-runs a ``failed`` one with ``resubmit``.
+        """
+        if (task_id is None) == (not resubmit):
+            raise InvalidInputError("give exactly one of task_id and resubmit")
+        records = {r.key: r for r in await self.journal.load()}
+        record = records.get(key)
+        if record is None:
+            raise InvalidInputError(f"no job {key!r} in the journal")
+        if record.status is JobStatus.DOWNLOADED:
+            raise InvalidInputError(f"job {key!r} is finished already")
+        if task_id is not None:
+            record.task_id, record.status = task_id, JobStatus.RUNNING
+        else:
+            record.task_id, record.status = None, JobStatus.PENDING
+        record.request = record.error = None
+        await self.journal.save([record])
+        self._records[key] = record
+        return record.copy()
+
+    async def record_notice(self, key: str, attempt: int, task_id: str) -> bool:
+        """Record the task id a callback named for submit ``attempt`` of job ``key``.
+
+        The hook of a callback receiver: call it with the ``job`` and ``attempt`` query
+        parameters of the notice URL (see ``notice_url``). Returns whether it changed the job
+        (only a job still waiting for that submit's outcome is changed).
+        """
+        record = self._records.get(key)
+        if record is None:
+            stored = {r.key: r for r in await self.journal.load()}
+            record = stored.get(key)
+            if record is None:
+                return False
+            self._records[key] = record
+        waiting = (JobStatus.SUBMITTING, JobStatus.OUTCOME_UNKNOWN)
+        if record.status not in waiting or record.attempt != attempt:
+            return False
+        record.task_id, record.status, record.request, record.error = (
+            task_id,
+            JobStatus.RUNNING,
+            None,
+            None,
+        )
+        await self._save(record)
+        return True
+
+    async def write_manifest(self, records: Sequence[JobRecord] | None = None) -> Path:
+        """Write ``out_dir/manifest.jsonl`` (atomically): one line per job."""
+        if records is None:
+            records = await self.journal.load()
+        lines = [json.dumps(_manifest_line(r), ensure_ascii=False) for r in records]
+        path = self.out_dir / MANIFEST_NAME
+
+        def write() -> None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".part")
+            with partial.open("w", encoding="utf-8") as stream:
+                stream.write("".join(line + "\n" for line in lines))
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(partial, path)
+
+        await anyio.to_thread.run_sync(write)
+        return path
+
+    # -- admission and reconciliation ----------------------------------------------------
+
+    async def _admit(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            submit_method(self.client, job.kind)  # unknown kinds fail before anything is sent
+        stored = {r.key: r for r in await self.journal.load()}
+        new: list[JobRecord] = []
+        for job in jobs:
+            params = _plain(job.params)
+            record = stored.get(job.key)
+            if record is None:
+                record = JobRecord(job.key, job.kind, params)
+                new.append(record)
+            elif record.kind != job.kind or _plain(record.params) != params:
+                raise InvalidInputError(
+                    f"job {job.key!r} is in the journal with another kind or other params; "
+                    "use a new key or a new output directory"
+                )
+            self._records[job.key] = record
+        if new:
+            await self.journal.save(new)
+
+    async def _reconcile(self, records: Sequence[JobRecord]) -> None:
+        # A submit in flight when the last run died: its outcome is unknown.
+        crashed = [r for r in records if r.status is JobStatus.SUBMITTING]
+        for record in crashed:
+            record.status = JobStatus.OUTCOME_UNKNOWN
+            record.error = "the run stopped while this submit was in flight"
+        if crashed:
+            await self.journal.save(crashed)
+            for record in crashed:
+                self._notify(record)
+        unknown = [r for r in records if r.status is JobStatus.OUTCOME_UNKNOWN]
+        m2v = [r for r in unknown if r.kind == "m2v"]
+        if not m2v:
+            return
+        claimed = {r.task_id for r in self._records.values() if r.task_id}
+        changed = await reconcile_m2v(
+            self.client, m2v, claimed=claimed, grace=self.reconcile_grace, now=time.time()
+        )
+        if changed:
+            await self.journal.save(changed)
+            for record in changed:
+                self._notify(record)
+
+    async def _wait_for_grace(self, records: Sequence[JobRecord]) -> bool:
+        """Sleep until the grace period of unresolved M2V submits has passed, if it is short
+        enough to wait for here; ``True`` if another reconciliation round is due."""
+        if self.reconcile_grace is None or self.reconcile_grace > 60:
+            return False
+        waiting = [
+            r.intent_at
+            for r in records
+            if r.status is JobStatus.OUTCOME_UNKNOWN and r.kind == "m2v" and r.intent_at
+        ]
+        if not waiting:
+            return False
+        delay = max(waiting) + self.reconcile_grace - time.time()
+        if delay > 0:
+            await _sleep.sleep(delay)
+        return True
+
+    # -- driving jobs ----------------------------------------------------------------------
+
+    async def _drive_all(self, records: Sequence[JobRecord]) -> None:
+        self._submits = anyio.CapacityLimiter(self.concurrency)
+        self._download_slots = anyio.CapacityLimiter(self.downloads)
+        self._budget_lock = anyio.Lock()
+        self._backpressure = _Backpressure(self._busy_wait)
+        async with anyio.create_task_group() as group:
+            for record in records:
+                if record.status in (JobStatus.PENDING, JobStatus.RUNNING):
+                    group.start_soon(self._drive, record)
+
+    async def _drive(self, record: JobRecord) -> None:
+        if record.status is JobStatus.PENDING:
+            await self._submit(record)
+        if record.status is JobStatus.RUNNING:
+            await self._finish(record)
+
+    async def _submit(self, record: JobRecord) -> None:
+        method = submit_method(self.client, record.kind)
+        async with self._submits:
+            while True:
+                await self._backpressure.wait()
+                try:
+                    if self.max_credits is None:
+                        if not await self._budget_allows(record):
+                            return  # stopped by a 4100
+                        task = await self._send(record, method)
+                    else:
+                        # Check and send one at a time, so each check sees the last charge.
+                        async with self._budget_lock:
+                            if not await self._budget_allows(record):
+                                return
+                            task = await self._send(record, method)
+                except (UnfinishedTaskError, ServerBusyError) as exc:
+                    # 4007 / 5003 (after the client's own retries): nothing was created.
+                    # Wait for a running task to finish (or busy_wait), then submit again.
+                    self._backpressure.hold()
+                    await self._set(record, JobStatus.PENDING, error=_line(exc))
+                    continue
+                except InsufficientCreditError as exc:
+                    self._stopped = f"Topview reports insufficient credit ({_line(exc)})"
+                    await self._set(record, JobStatus.PENDING, error=_line(exc))
+                    return
+                except SubmitOutcomeUnknownError as exc:
+                    record.request = submitted_request(exc)
+                    await self._set(record, JobStatus.OUTCOME_UNKNOWN, error=_line(exc))
+                    return
+                except (APIError, InvalidInputError, ConfigurationError, TypeError, OSError) as exc:
+                    # Refused, or bad input found before sending: no task exists.
+                    await self._set(record, JobStatus.FAILED, error=_line(exc))
+                    return
+                except TopviewError as exc:
+                    # Not sent (connection failed before it left, an upload failed): a later
+                    # run may submit again.
+                    await self._set(record, JobStatus.PENDING, error=_line(exc))
+                    return
+                record.task_id = str(task.task_id)
+                await self._set(record, JobStatus.RUNNING)
+                return
+
+    async def _send(self, record: JobRecord, method: Callable[..., Awaitable[Any]]) -> Any:
+        """Journal the intent (durably), then submit; returns the task handle."""
+        record.attempt += 1
+        record.status, record.intent_at = JobStatus.SUBMITTING, time.time()
+        record.error = record.request = None
+        await self._save(record)  # durable before the request leaves
+        params = dict(record.params)
+        if self.notice_url:
+            params["notice_url"] = job_notice_url(self.notice_url, record.key, record.attempt)
+        return await method(**params)
+
+    async def _budget_allows(self, record: JobRecord) -> bool:
+        """Whether one more submit stays within ``max_credits`` (call under the budget lock)."""
+        if self._stopped is None and self._start_balance is not None:
+            assert self.max_credits is not None
+            spent = self._start_balance - await self._balance()
+            if spent + self._cost_estimate > self.max_credits or spent >= self.max_credits:
+                self._stopped = f"credit budget of {self.max_credits:g} reached ({spent:g} spent)"
+        if self._stopped is not None:
+            record.error = f"not submitted: {self._stopped}"
+            self._notify(record)
+            return False
+        return True
+
+    async def _balance(self) -> float:
+        detail = await self.client.account.credit()
+        value = read_field(detail, "remain_credit", "remainCredit")
+        if value is None:
+            value = read_field(detail, "credit", "credit")
+        if value is None:
+            raise ConfigurationError("the credit detail carries no balance (remainCredit)")
+        return float(str(value))
+
+    async def _finish(self, record: JobRecord) -> None:
+        from ..lib.tasks import TaskFailedError, TaskTimeoutError
+
+        assert record.task_id is not None
+        task = self.client.tasks.get(record.kind, record.task_id)
+        try:
+            result = await task.wait(poll=self.poll)
+        except TaskFailedError as exc:
+            record.credits = _cost(exc.result)
+            self._backpressure.release()
+            await self._set(record, JobStatus.FAILED, error=exc.error_msg or _line(exc))
+            return
+        except NotFoundError as exc:
+            await self._set(record, JobStatus.FAILED, error=_line(exc))
+            return
+        except (TaskTimeoutError, TopviewError) as exc:
+            # Still running, or the queries kept failing: a later run resumes the wait.
+            await self._set(record, JobStatus.RUNNING, error=_line(exc))
+            return
+        self._backpressure.release()
+        record.credits = _cost(result)
+        if record.credits:
+            self._cost_estimate = max(self._cost_estimate, record.credits)
+        async with self._download_slots:
+            try:
+                record.files = await self._download(record, task)
+            except (TopviewError, OSError) as exc:
+                await self._set(record, JobStatus.RUNNING, error=f"download: {_line(exc)}")
+                return
+        await self._set(record, JobStatus.DOWNLOADED)
+
+    async def _download(self, record: JobRecord, task: Any) -> list[dict[str, Any]]:
+        staging = self.out_dir / STAGING_NAME / record.key
+
+        def prepare() -> None:
+            staging.mkdir(parents=True, exist_ok=True)
+            for path in staging.iterdir():
+                # Whole files of an earlier run are fetched again under the same names;
+                # only ``.part`` files are kept, so their downloads resume.
+                if not path.name.endswith(".part"):
+                    path.unlink()
+
+        await anyio.to_thread.run_sync(prepare)
+        paths = await task.download(staging)
+
+        def finalize() -> list[dict[str, Any]]:
+            files = []
+            for path in paths:
+                name = path.name
+                suffix = name[len(task.task_id) :] if name.startswith(task.task_id) else path.suffix
+                final = self.out_dir / f"{record.key}{suffix}"
+                digest, size = _sha256(path)
+                os.replace(path, final)
+                files.append({"path": final.name, "sha256": digest, "size": size})
+            # Every file is in place: what is left are the .part files of downloads a crash
+            # interrupted, which nothing will resume now.
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):  # other jobs still downloading: keep it
+                staging.parent.rmdir()
+            return files
+
+        return await anyio.to_thread.run_sync(finalize)
+
+    # -- saving ------------------------------------------------------------------------------
+
+    async def _set(self, record: JobRecord, status: JobStatus, *, error: str | None = None) -> None:
+        record.status, record.error = status, error
+        await self._save(record)
+
+    async def _save(self, record: JobRecord) -> None:
+        await self.journal.save([record])
+        self._notify(record)
+
+    def _notify(self, record: JobRecord) -> None:
+        if self.on_change is not None:
+            self.on_change(record.copy())
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _cost(result: object) -> float | None:
+    value = read_field(result, "cost_credit", "costCredit")
+    try:
+        return None if value is None else float(str(value))
+    except ValueError:
+        return None
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _plain(params: Any) -> dict[str, Any]:
+    """``params`` as plain JSON data (what the journal stores and compares)."""
+    result: dict[str, Any] = json.loads(json.dumps(dict(params), default=str))
+    return result
+
+
+def _manifest_line(record: JobRecord) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "key": record.key,
+        "kind": record.kind,
+        "task_id": record.task_id,
+        "status": record.status.value,
+        "files": record.files,
+        "credits": record.credits,
+        "error": record.error,
+    }
+    if record.status is JobStatus.OUTCOME_UNKNOWN:
+        line["request"] = record.request
+    return line
