@@ -31,10 +31,11 @@ if TYPE_CHECKING:
     from ._activities import TopviewActivities, file_parameters
     from ._errors import read_failure, submit_failure
     from ._model import JobInput, JobOptions, JobState, TaskCheck, TaskNoticeSignal
+    from ._names import DEFAULT_TASK_QUEUE, SUBMIT_QUEUE_SUFFIX, WORKFLOW_ID_PREFIX, workflow_id
     from ._notices import TemporalNoticeApp
     from ._start import follow_jobs, job_handle, start_job, start_jobs
-    from ._worker import DEFAULT_TASK_QUEUE, WorkerLimits, create_workers
-    from ._workflow import SUBMIT_QUEUE_SUFFIX, WORKFLOW_ID_PREFIX, JobWorkflow, workflow_id
+    from ._worker import WorkerLimits, create_workers
+    from ._workflow import JobWorkflow
 
 __all__ = [
     "DEFAULT_TASK_QUEUE",
@@ -77,13 +78,13 @@ _HOMES = {
     "job_handle": "._start",
     "start_job": "._start",
     "start_jobs": "._start",
-    "DEFAULT_TASK_QUEUE": "._worker",
+    "DEFAULT_TASK_QUEUE": "._names",
     "WorkerLimits": "._worker",
     "create_workers": "._worker",
     "JobWorkflow": "._workflow",
-    "SUBMIT_QUEUE_SUFFIX": "._workflow",
-    "WORKFLOW_ID_PREFIX": "._workflow",
-    "workflow_id": "._workflow",
+    "SUBMIT_QUEUE_SUFFIX": "._names",
+    "WORKFLOW_ID_PREFIX": "._names",
+    "workflow_id": "._names",
 }
 
 

@@ -21,7 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ..jobs._notices import job_reference
 from ._model import TaskNoticeSignal
-from ._workflow import WORKFLOW_ID_PREFIX, JobWorkflow, workflow_id
+from ._names import WORKFLOW_ID_PREFIX, workflow_id
+from ._workflow import JobWorkflow
 
 if TYPE_CHECKING:
     from temporalio.client import Client

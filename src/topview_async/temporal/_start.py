@@ -9,18 +9,20 @@ workflow, or a second paid task. Use new keys (or another ``id_prefix``) for new
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from ..jobs._model import Job, JobRecord, JobStatus
 from ._model import JobInput, JobOptions, JobState
-from ._worker import DEFAULT_TASK_QUEUE
-from ._workflow import WORKFLOW_ID_PREFIX, JobWorkflow, workflow_id
+from ._names import DEFAULT_TASK_QUEUE, WORKFLOW_ID_PREFIX, workflow_id
+from ._workflow import JobWorkflow
 
 if TYPE_CHECKING:
     import os
@@ -124,6 +126,10 @@ async def follow_jobs(
                 state = await handle.result()
             elif description.status is WorkflowExecutionStatus.RUNNING:
                 state = _memo_record(key, kinds[key], await description.memo())
+                if state.needs_decision:
+                    # The memo is a summary; the query has the request that was sent.
+                    with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+                        state = await handle.query(JobWorkflow.state)
             else:
                 state = _memo_record(key, kinds[key], await description.memo())
                 state.record.status = JobStatus.FAILED

@@ -23,16 +23,15 @@ from typing import TYPE_CHECKING, Any
 from temporalio.worker import Worker
 
 from ._activities import TopviewActivities
-from ._workflow import SUBMIT_QUEUE_SUFFIX, JobWorkflow
+from ._names import DEFAULT_TASK_QUEUE, SUBMIT_QUEUE_SUFFIX
+from ._workflow import JobWorkflow
 
 if TYPE_CHECKING:
     from temporalio.client import Client
 
     from .._client import AsyncTopview
 
-__all__ = ["DEFAULT_TASK_QUEUE", "WorkerLimits", "create_workers"]
-
-DEFAULT_TASK_QUEUE = "topview"
+__all__ = ["WorkerLimits", "create_workers"]
 
 
 @dataclass(frozen=True)

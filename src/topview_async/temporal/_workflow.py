@@ -17,7 +17,7 @@ A job moves through the batch runner's states (:class:`~topview_async.jobs.JobSt
   polls. Then download.
 * ``downloaded`` / ``failed``: the result.
 
-The workflow id is derived from the job key (:func:`workflow_id`) and jobs are started with
+The workflow id is derived from the job key (``workflow_id``) and jobs are started with
 ``REJECT_DUPLICATE`` / ``USE_EXISTING`` (:func:`~topview_async.temporal.start_job`): starting
 a job again attaches to its workflow, running or finished, and never submits again.
 """
@@ -47,13 +47,10 @@ with workflow.unsafe.imports_passed_through():
         TaskRef,
         UploadInput,
     )
+    from ._names import SUBMIT_QUEUE_SUFFIX
 
-__all__ = ["SUBMIT_QUEUE_SUFFIX", "WORKFLOW_ID_PREFIX", "JobWorkflow", "workflow_id"]
+__all__ = ["JobWorkflow"]
 
-WORKFLOW_ID_PREFIX = "topview-job-"
-SUBMIT_QUEUE_SUFFIX = "-submits"
-"""Submits run on their own task queue (``<queue>-submits``), whose rate limit and worker
-concurrency are the cluster-wide limits on paid submits."""
 _RETRY_WAIT_MAX = 60.0
 _READ_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=60)
@@ -62,11 +59,6 @@ _READ_RETRY = RetryPolicy(
 good (``non_retryable``)."""
 _SUBMIT_ONCE = RetryPolicy(maximum_attempts=1)
 _INSUFFICIENT_CREDIT = "InsufficientCreditError"
-
-
-def workflow_id(key: str, prefix: str = WORKFLOW_ID_PREFIX) -> str:
-    """The id of the workflow that runs job ``key``: one job, one workflow."""
-    return f"{prefix}{key}"
 
 
 def _seconds(value: float) -> timedelta:
