@@ -84,6 +84,7 @@ async def test_jobs_run_to_their_files_and_a_second_start_adds_nothing(
     for job in jobs:
         record = states[job.key].record
         assert record.status is JobStatus.DOWNLOADED, record
-        assert record.files and (tmp_path / record.files[0]["path"]).is_file()
+        assert record.files
+        assert (tmp_path / record.files[0]["path"]).is_file()
         assert repeated[job.key].record == record
         assert again[job.key].id == handles[job.key].id
