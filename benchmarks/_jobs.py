@@ -130,7 +130,7 @@ def run(mode: Mode) -> Section:
     table.rows.append(["in memory", fmt(median(rates[False]), ".0f"), "1.00x"])
     section.tables.append(table)
     section.targets.append(
-        at_least("7. runner with SQLite journal >= 0.8x without", median(ratios), 0.8, "in-memory")
+        at_least("runner with SQLite journal >= 0.8x without", median(ratios), 0.8, "in-memory")
     )
     help_ms = [t * 1000 for t in _help_seconds(mode.import_runs)]
     section.tables.append(
@@ -139,7 +139,7 @@ def run(mode: Mode) -> Section:
             [["topview --help", fmt(median(help_ms), ".0f"), fmt(min(help_ms), ".0f")]],
         )
     )
-    section.targets.append(at_most("7. topview --help <= 200 ms", median(help_ms), 200.0, " ms"))
+    section.targets.append(at_most("topview --help <= 200 ms", median(help_ms), 200.0, " ms"))
     section.notes.append(
         f"each job: submit, one query, one 1 KiB download; {CONCURRENCY} submits in flight; "
         "tasks finish at once; the simulator runs in its own process. --help is timed around "

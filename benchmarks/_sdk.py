@@ -121,6 +121,6 @@ async def wait_for_task(client: Any, task_id: str) -> Any:
     """
     task_class = _attribute("topview_async.lib.tasks", "Task")
     scheduler = client.poll_scheduler
-    kinds = _attribute("topview_async._generated.operations", "TASK_KINDS")
+    kinds = _attribute("topview_async._generated.task_kinds", "TASK_KINDS")
     handle = task_class(client, kinds["m2v"], task_id, submitted_at=scheduler.clock())
     return await handle.wait()

@@ -60,6 +60,15 @@ def render(spec: Spec, package: Path) -> dict[Path, str]:
     files[package / "_generated" / "operations.py"] = env.get_template("operations.py.j2").render(
         header=HEADER, operations=spec.operations, by_id=by_id, results=results
     )
+    files[package / "_generated" / "task_kinds.py"] = env.get_template("task_kinds.py.j2").render(
+        header=HEADER,
+        task_kinds=spec.task_kinds,
+        result_models=sorted({f.result_model for f in spec.task_kinds}),
+        upload_formats=spec.upload_formats,
+    )
+    files[package / "_generated" / "rules.py"] = env.get_template("rules.py.j2").render(
+        header=HEADER, body_rules=spec.body_rules
+    )
     files[package / "_generated" / "error_codes.py"] = env.get_template("error_codes.py.j2").render(
         header=HEADER, error_codes=spec.error_codes
     )

@@ -7,6 +7,7 @@ endpoint means editing only ``openapi/topview.yaml``.
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -44,8 +45,16 @@ class Param:
     annotation: str
     required: bool
     description: str
-    location: str  # "query" or "body"
+    location: str  # "query", "body" or "both" (the same field sent in the query and the body)
     is_file: bool
+
+    @property
+    def in_query(self) -> bool:
+        return self.location in ("query", "both")
+
+    @property
+    def in_body(self) -> bool:
+        return self.location in ("body", "both")
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class Op:
 
     @property
     def file_fields(self) -> tuple[str, ...]:
-        return tuple(p.wire_name for p in self.params if p.is_file and p.location == "body")
+        return tuple(p.wire_name for p in self.params if p.is_file and p.in_body)
 
 
 @dataclass
@@ -121,12 +130,53 @@ class ErrorCode:
     description: str
 
 
+@dataclass(frozen=True)
+class ResultStep:
+    """One step of a ``resultFiles`` path: a field (or alternatives) and whether it is a list."""
+
+    names: tuple[tuple[str, str], ...]
+    """``(wire name, Python name)`` pairs; the first one present wins."""
+    each: bool
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """Everything the SDK knows about one task kind, from the submit's ``x-topview-task``."""
+
+    kind: str
+    submit: Op
+    query: Op
+    result_model: str
+    biz_types: tuple[str, ...]
+    status_field: tuple[str, str]
+    status_fallbacks: tuple[tuple[str, str], ...]
+    result_files: tuple[tuple[ResultStep, ...], ...]
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """One ``x-sdk-rules`` entry of a request schema, with ``(wire, Python)`` field names."""
+
+    any_of: tuple[tuple[str, str], ...]
+    required: tuple[tuple[str, str], ...]
+    min_items: tuple[tuple[tuple[str, str], int], ...]
+    absent: tuple[tuple[str, str], ...]
+    equals: tuple[tuple[tuple[str, str], tuple[object, ...]], ...]
+    not_equals: tuple[tuple[tuple[str, str], tuple[object, ...]], ...]
+    description: str
+
+
 @dataclass
 class Spec:
     resources: list[Resource]
     operations: list[Op]
     error_codes: list[ErrorCode]
     model_names: set[str]
+    task_kinds: list[TaskFacts] = field(default_factory=list)
+    upload_formats: dict[str, str] = field(default_factory=dict)
+    body_rules: dict[str, list[BodyRule]] = field(default_factory=dict)
+    """Request schema name -> its ``x-sdk-rules``, checked."""
+    """Upload format -> the Content-Type sent with the storage PUT (``x-topview-content-types``)."""
 
 
 class _Types:
@@ -198,7 +248,9 @@ def _doc(text: str | None) -> str:
 
 
 def load(path: Path) -> Spec:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # The C loader when PyYAML has it: the spec is large and the pure-Python one is slow.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
     types = _Types(schemas)
 
@@ -237,6 +289,9 @@ def load(path: Path) -> Spec:
         operations=operations,
         error_codes=error_codes,
         model_names=types.used_models,
+        task_kinds=_task_facts(document, by_id, types),
+        upload_formats=_upload_formats(document),
+        body_rules=_body_rules(schemas),
     )
 
 
@@ -263,6 +318,152 @@ def _error_code(entry: dict[str, Any]) -> ErrorCode:
         exception=exception,
         description=_doc(entry.get("description")),
     )
+
+
+_RULE_KEYS = {"anyOf", "required", "minItems", "when", "description"}
+_WHEN_KEYS = {"absent", "equals", "notEquals"}
+
+
+def _body_rules(schemas: dict[str, Any]) -> dict[str, list[BodyRule]]:
+    """The ``x-sdk-rules`` of every schema; unknown keys and unknown fields are errors, so a
+    typo cannot silently switch a rule off."""
+    found: dict[str, list[BodyRule]] = {}
+    for name, schema in schemas.items():
+        entries = schema.get("x-sdk-rules")
+        if not entries:
+            continue
+        properties = schema.get("properties", {})
+
+        def field_name(wire: str, name: str = name, properties: Any = properties) -> Any:
+            if wire not in properties:
+                raise SpecError(f"{name}: x-sdk-rules names unknown field {wire!r}")
+            return _wire_and_python(wire)
+
+        def values(value: Any) -> tuple[object, ...]:
+            return tuple(value) if isinstance(value, list) else (value,)
+
+        rules: list[BodyRule] = []
+        for entry in entries:
+            when = entry.get("when", {})
+            if set(entry) - _RULE_KEYS or set(when) - _WHEN_KEYS:
+                raise SpecError(f"{name}: unknown x-sdk-rules keys in {entry!r}")
+            rule = BodyRule(
+                any_of=tuple(field_name(f) for f in entry.get("anyOf", [])),
+                required=tuple(field_name(f) for f in entry.get("required", [])),
+                min_items=tuple(
+                    (field_name(f), int(n)) for f, n in entry.get("minItems", {}).items()
+                ),
+                absent=tuple(field_name(f) for f in when.get("absent", [])),
+                equals=tuple((field_name(f), values(v)) for f, v in when.get("equals", {}).items()),
+                not_equals=tuple(
+                    (field_name(f), values(v)) for f, v in when.get("notEquals", {}).items()
+                ),
+                description=" ".join(str(entry.get("description", "")).split()),
+            )
+            if not (rule.any_of or rule.required or rule.min_items):
+                raise SpecError(f"{name}: an x-sdk-rules entry demands nothing: {entry!r}")
+            rules.append(rule)
+        found[name] = rules
+    return found
+
+
+def _wire_and_python(wire_name: str) -> tuple[str, str]:
+    return (wire_name, snake_case(wire_name))
+
+
+def _result_path(operation_id: str, text: str) -> tuple[ResultStep, ...]:
+    """``videos[].originVideo.filePath`` -> three steps; ``a|b`` = alternatives of one step."""
+    steps: list[ResultStep] = []
+    for part in text.split("."):
+        each = part.endswith("[]")
+        names = part.removesuffix("[]").split("|")
+        if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) for name in names):
+            raise SpecError(f"{operation_id}: bad resultFiles path {text!r}")
+        steps.append(ResultStep(tuple(_wire_and_python(n) for n in names), each))
+    return tuple(steps)
+
+
+def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -> list[TaskFacts]:
+    """The ``x-topview-task`` objects of the submits, checked (see docs/ARCHITECTURE.md)."""
+    facts: list[TaskFacts] = []
+    seen_biz: dict[str, str] = {}
+    for item in document.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None or raw.get("x-sdk-skip") or not raw.get("x-topview-task"):
+                continue
+            task = raw["x-topview-task"]
+            op = by_id[raw["operationId"]]
+            missing = {"kind", "queryOperation", "bizTypes", "statusField", "resultFiles"} - set(
+                task
+            )
+            if missing:
+                raise SpecError(f"{op.operation_id}: x-topview-task lacks {sorted(missing)}")
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", task["kind"]):
+                raise SpecError(f"{op.operation_id}: task kind {task['kind']!r} is not snake_case")
+            query = by_id[task["queryOperation"]]
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", query.result_annotation):
+                raise SpecError(f"{query.operation_id}: a task query must return one model")
+            types.used_models.add(query.result_annotation)
+            for biz_type in task["bizTypes"]:
+                if biz_type in seen_biz:
+                    raise SpecError(f"bizType {biz_type} belongs to {seen_biz[biz_type]} too")
+                seen_biz[biz_type] = task["kind"]
+            facts.append(
+                TaskFacts(
+                    kind=task["kind"],
+                    submit=op,
+                    query=query,
+                    result_model=query.result_annotation,
+                    biz_types=tuple(str(b) for b in task["bizTypes"]),
+                    status_field=_wire_and_python(task["statusField"]),
+                    status_fallbacks=tuple(
+                        _wire_and_python(name) for name in task.get("statusFieldFallbacks", [])
+                    ),
+                    result_files=tuple(
+                        _result_path(op.operation_id, path) for path in task["resultFiles"]
+                    ),
+                )
+            )
+    kinds = [f.kind for f in facts]
+    if len(kinds) != len(set(kinds)):
+        raise SpecError(f"duplicate task kinds: {kinds}")
+    return facts
+
+
+def _upload_formats(document: dict[str, Any]) -> dict[str, str]:
+    """The one query parameter schema with ``x-topview-content-types`` (the upload format)."""
+    found: list[dict[str, Any]] = []
+    for item in document.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            for parameter in (item.get(method) or {}).get("parameters", []):
+                schema = parameter.get("schema", {})
+                if "x-topview-content-types" in schema:
+                    found.append(schema)
+    if len(found) != 1:
+        raise SpecError("exactly one parameter schema must carry x-topview-content-types")
+    schema = found[0]
+    content_types = {str(k): str(v) for k, v in schema["x-topview-content-types"].items()}
+    formats = [str(v) for v in schema.get("enum", [])]
+    if set(content_types) != set(formats):
+        raise SpecError("x-topview-content-types must name exactly the enum's formats")
+    return {name: content_types[name] for name in formats}
+
+
+def _success_envelope(operation_id: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [$ref Success, $ref ErrorEnvelope]`` -> the success envelope's ``$ref``.
+
+    Errors arrive as HTTP 200 too; the pipeline raises on their ``code`` before it looks at the
+    ``result``, so only the success envelope types a method's return value.
+    """
+    options = schema.get("anyOf")
+    if options is None:
+        return schema
+    refs = [option.get("$ref", "") for option in options]
+    if len(refs) != 2 or not refs[1].endswith("/ErrorEnvelope"):
+        raise SpecError(f"{operation_id}: a 200 response is [$ref envelope, $ref ErrorEnvelope]")
+    first: dict[str, Any] = options[0]
+    return first
 
 
 def _operation(
@@ -315,6 +516,12 @@ def _operation(
         required = set(body_schema.get("required", []))
         for wire_name, prop in body_schema.get("properties", {}).items():
             is_file = bool(prop.get("x-topview-file"))
+            twin = next((p for p in params if p.wire_name == wire_name), None)
+            if twin is not None and twin.location == "query":
+                # The same field documented in both places (the notice URL check): one Python
+                # argument, sent in both.
+                params[params.index(twin)] = dataclasses.replace(twin, location="both")
+                continue
             params.append(
                 Param(
                     wire_name=wire_name,
@@ -333,6 +540,7 @@ def _operation(
 
     response = raw.get("responses", {}).get("200", {})
     response_schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    response_schema = _success_envelope(operation_id, response_schema)
     if "$ref" not in response_schema:
         raise SpecError(f"{operation_id}: the 200 response must $ref a named envelope schema")
     envelope = types.schemas[types.ref_name(response_schema["$ref"])]

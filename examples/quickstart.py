@@ -9,7 +9,7 @@ Runs against the built-in Topview simulator unless TOPVIEW_API_KEY and TOPVIEW_U
 in which case it calls the real API (and spends credits)::
 
     python examples/quickstart.py                      # simulator, sample images
-    python examples/quickstart.py shoe1.png shoe2.jpg  # your own images
+    python examples/quickstart.py shots/*.png          # your own images (more than 10)
 """
 
 from __future__ import annotations
@@ -64,13 +64,13 @@ async def make_video(client: AsyncTopview, images: list[Path], out_dir: Path) ->
     return path
 
 
-def sample_images(directory: Path, count: int = 3) -> list[Path]:
+def sample_images(directory: Path, count: int = 11) -> list[Path]:
     """Tiny PNG 'product photos' so the demo needs no files of your own."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
         path = directory / f"product_{index + 1}.png"
-        path.write_bytes(_png(64, 64, (40 + 70 * index, 120, 200 - 50 * index)))
+        path.write_bytes(_png(64, 64, ((40 + 70 * index) % 256, 120, (200 - 50 * index) % 256)))
         paths.append(path)
     return paths
 

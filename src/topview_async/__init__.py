@@ -62,6 +62,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
         UploadManyError,
         WrongEventLoopError,
     )
+    from ._generated.task_kinds import TaskKind
     from ._transport import AiohttpTransport
     from ._types import FileInput
     from .lib._files import TransferProgress
@@ -119,6 +120,7 @@ __all__ = [
     "SubmittedRequest",
     "Task",
     "TaskFailedError",
+    "TaskKind",
     "TaskProgress",
     "TaskState",
     "TaskTimeoutError",
@@ -182,6 +184,7 @@ _LAZY: dict[str, str] = {
     "SubmittedRequest": "._exceptions",
     "Task": ".lib.tasks",
     "TaskFailedError": "._exceptions",
+    "TaskKind": "._generated.task_kinds",
     "TaskProgress": ".lib.tasks",
     "TaskState": ".lib.tasks",
     "TaskTimeoutError": "._exceptions",

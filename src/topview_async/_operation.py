@@ -38,20 +38,54 @@ class Operation:
         return f"{self.operation_id} ({self.method} {self.path})"
 
 
+FieldName = tuple[str, str]
+"""``(wire name, Python name)`` of a result field, for example ``("outputVideoUrl", ...)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultStep:
+    """One step of a ``resultFiles`` path of the spec (``videos[]``, ``originVideo``, ...)."""
+
+    names: tuple[FieldName, ...]
+    """The field, or alternative spellings of it (``a|b`` in the spec): the first present wins."""
+    each: bool = False
+    """``[]`` in the spec: the field is a list and every item is followed."""
+
+
+ResultPath = tuple[ResultStep, ...]
+
+
 class TaskKindSpec:
-    """How a kind of long-running task is polled; generated from ``x-topview-task``.
+    """Everything known about one kind of long-running task; generated from ``x-topview-task``.
 
     ``result_type`` may be given as the name of a model in ``topview_async._generated.models``:
     the generated table does that so importing it does not import (and build) every model;
     the name is resolved on first use.
     """
 
-    __slots__ = ("_result_type", "kind", "query_operation", "submit_operation")
+    __slots__ = (
+        "_result_type",
+        "biz_types",
+        "kind",
+        "query_operation",
+        "result_files",
+        "status_fallbacks",
+        "status_field",
+        "submit_operation",
+    )
 
     kind: str
     """For example ``m2v``, ``m2v_export``, ``video_avatar``."""
     submit_operation: Operation
     query_operation: Operation
+    biz_types: tuple[str, ...]
+    """The callback ``bizType`` values that belong to this kind."""
+    status_field: FieldName
+    """Where the query result holds the task status."""
+    status_fallbacks: tuple[FieldName, ...]
+    """Other places the status may be in (UNCONFIRMED shapes), read when the first is absent."""
+    result_files: tuple[ResultPath, ...]
+    """Where the query result holds the URLs of the task's output files."""
 
     def __init__(
         self,
@@ -60,11 +94,19 @@ class TaskKindSpec:
         submit_operation: Operation,
         query_operation: Operation,
         result_type: type[object] | str,
+        biz_types: tuple[str, ...] = (),
+        status_field: FieldName = ("status", "status"),
+        status_fallbacks: tuple[FieldName, ...] = (),
+        result_files: tuple[ResultPath, ...] = (),
     ) -> None:
         self.kind = kind
         self.submit_operation = submit_operation
         self.query_operation = query_operation
         self._result_type = result_type
+        self.biz_types = biz_types
+        self.status_field = status_field
+        self.status_fallbacks = status_fallbacks
+        self.result_files = result_files
 
     @property
     def result_type(self) -> type[object]:

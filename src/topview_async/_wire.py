@@ -21,8 +21,10 @@ import pydantic
 import pydantic_core
 
 from ._exceptions import InvalidInputError
+from ._generated.rules import BODY_RULES
 from ._models import TopviewModel
 from ._operation import Operation
+from ._rules import check_body_rules
 
 if TYPE_CHECKING:
     import httpx
@@ -126,7 +128,11 @@ def validate_body(
             f"invalid arguments for {operation}: {summarise_validation_error(exc)}",
             operation=operation,
         ) from exc
-    return model.to_wire()
+    wire = model.to_wire()
+    rules = BODY_RULES.get(body_model.__name__)
+    if rules:
+        check_body_rules(operation, wire, rules)
+    return wire
 
 
 def json_bytes(body: dict[str, object]) -> bytes:

@@ -214,7 +214,8 @@ def _with_overrides(operation_id: str, body: Any) -> dict[str, object]:
 def _result_schema(operation_id: str, raw: Mapping[str, Any], sampler: _Sampler) -> dict[str, Any]:
     response = raw.get("responses", {}).get("200", {})
     schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-    envelope = sampler.resolve(schema)
+    # anyOf: [success envelope, ErrorEnvelope]: the call is expected to succeed.
+    envelope = sampler.resolve(schema.get("anyOf", [schema])[0])
     result = envelope.get("properties", {}).get("result")
     if result is None:
         raise ContractSpecError(f"{operation_id}: the 200 envelope has no 'result' property")

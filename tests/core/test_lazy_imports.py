@@ -14,7 +14,7 @@ import pytest
 import topview_async
 from topview_async._client import AsyncTopview
 from topview_async._generated import models
-from topview_async._generated.operations import TASK_KINDS
+from topview_async._generated.task_kinds import TASK_KINDS
 from topview_async.resources import MarketingVideosResource
 
 HEAVY = ("httpx", "aiohttp", "pydantic", "anyio", "topview_async._generated.models")
@@ -43,7 +43,7 @@ def test_a_client_loads_the_models_and_aiohttp_only_when_used() -> None:
 
 
 def test_operations_table_names_its_result_models_without_importing_them() -> None:
-    code = "from topview_async._generated.operations import TASK_KINDS"
+    code = "from topview_async._generated.task_kinds import TASK_KINDS"
     assert "topview_async._generated.models" not in loaded_after(code)
     assert TASK_KINDS["m2v"].result_type is models.M2vTaskResult
     assert all(isinstance(spec.result_type, type) for spec in TASK_KINDS.values())

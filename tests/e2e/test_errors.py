@@ -124,21 +124,6 @@ BAD_CALLS: dict[str, tuple[BadCall, type[Exception]]] = {
         lambda c, d: c.marketing_videos.submit(product_link=LINK, aspect_ratio="2:1"),  # type: ignore[arg-type]
         InvalidInputError,
     ),
-    "script id below zero": (
-        lambda c, d: c.marketing_videos.update_script(
-            task_id="a" * 32,
-            script_id=-1,
-            script_contents=[{"segId": 1, "segText": "x"}],  # type: ignore[list-item]
-        ),
-        InvalidInputError,
-    ),
-    "image2Video mode unknown": (
-        lambda c, d: c.product_avatars.submit_image_to_video(
-            product_replace_result_key="k",
-            mode="ultra",  # type: ignore[arg-type]
-        ),
-        InvalidInputError,
-    ),
     "video avatar source out of range": (
         lambda c, d: c.video_avatars.submit(
             avatar_source_from=5,  # type: ignore[arg-type]

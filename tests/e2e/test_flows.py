@@ -100,6 +100,8 @@ async def test_scraper_media_feed_a_marketing_video(
     file_ids = [m.file_id for m in media if m.file_id]
     assert len(file_ids) == len(media) >= 2
 
+    # Without a product link Topview needs more than 10 images: reuse the scraped ones.
+    file_ids = (file_ids * 11)[:11]
     result = await client.marketing_videos.run(
         file_ids=file_ids,
         product_name=scraped.product_name or "Scraped product",

@@ -204,7 +204,7 @@ async def test_get_queries_topview_when_no_callback_arrives(
         file_id = image.json()["file_id"]
         body = {
             "user_id": "bob",
-            "file_ids": [file_id],
+            "file_ids": [file_id] * 11,  # more than 10 images without a link
             "product_name": "Desk lamp",
             "product_description": "Warm light, small footprint.",
         }
@@ -226,7 +226,7 @@ async def test_get_queries_topview_when_no_callback_arrives(
     # A finished video is served from the store without asking Topview again.
     assert again == video
     assert queries(sim) == before + 1
-    assert sim.simulator.tasks[task_id].request["fileIds"] == [file_id]
+    assert sim.simulator.tasks[task_id].request["fileIds"] == [file_id] * 11
 
 
 async def test_file_ids_that_look_like_paths_are_refused(

@@ -30,8 +30,7 @@ def test_quickstart_saves_a_complete_video(tmp_path: Path) -> None:
     assert video.stat().st_size > 0
     # Nothing half-written is left beside it.
     assert not list(tmp_path.glob("*.part"))
-    assert sorted(p.name for p in (tmp_path / "inputs").iterdir()) == [
-        "product_1.png",
-        "product_2.png",
-        "product_3.png",
-    ]
+    # Without a product link Topview needs more than 10 images (CORRECTIONS #1).
+    assert sorted(p.name for p in (tmp_path / "inputs").iterdir()) == sorted(
+        f"product_{n}.png" for n in range(1, 12)
+    )

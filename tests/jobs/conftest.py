@@ -6,12 +6,14 @@ sleep is capped at 10 ms, so backoffs cost nothing. Nothing here asserts a durat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import anyio
 import pytest
 
-from topview_async import AsyncTopview, _sleep
+from topview_async import AsyncTopview
 from topview_async.lib.polling import PollPolicy, PollScheduler
-from topview_async.testing import SimulatorConfig, SimulatorServer
+from topview_async.testing import SimulatorConfig, SimulatorServer, set_testing
 
 FAST_POLL = PollPolicy(
     wait_initial=0.01, wait_min=0.01, wait_max=0.05, wait_jitter=0.1, timeout=30.0
@@ -30,11 +32,12 @@ def topview_simulator_config() -> SimulatorConfig:
 
 
 @pytest.fixture(autouse=True)
-def short_sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+def short_sdk_sleeps() -> Iterator[None]:
     async def capped(seconds: float) -> None:
         await anyio.sleep(min(seconds, 0.01))
 
-    monkeypatch.setattr(_sleep, "sleep_function", capped)
+    with set_testing(True, sleep=capped):
+        yield
 
 
 def make_client(sim: SimulatorServer) -> AsyncTopview:

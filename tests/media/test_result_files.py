@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from topview_async._exceptions import InvalidInputError
 from topview_async._generated import models
-from topview_async._generated.operations import TASK_KINDS
-from topview_async.lib._media import RESULT_FILES, download_result_files, result_files
+from topview_async._generated.task_kinds import TASK_KINDS
+from topview_async.lib._media import download_result_files, result_files
 
 TASK = "176bd1a50ba8437db36af5eb8fd9e5ca"
 CASES = {
@@ -94,8 +95,9 @@ CASES = {
 }
 
 
-def test_every_task_kind_has_a_result_file_rule() -> None:
-    assert set(RESULT_FILES) == set(TASK_KINDS) == set(CASES)
+def test_every_task_kind_has_result_file_paths_and_a_case() -> None:
+    assert set(TASK_KINDS) == set(CASES)
+    assert all(facts.result_files for facts in TASK_KINDS.values())
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
@@ -111,7 +113,7 @@ def test_result_files_per_kind(kind: str, as_model: bool) -> None:
 
 
 def test_unknown_kind_is_refused() -> None:
-    with pytest.raises(ValueError, match="no known result files"):
+    with pytest.raises(InvalidInputError, match="no known result files"):
         result_files("brand_new_kind", TASK, {})
 
 

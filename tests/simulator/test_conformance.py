@@ -45,11 +45,14 @@ class Conformance:
                 if not isinstance(operation, dict) or "operationId" not in operation:
                     continue
                 content = operation["responses"]["200"].get("content", {})
-                ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                schema = content.get("application/json", {}).get("schema", {})
+                # [success envelope, ErrorEnvelope]: a successful call must match the first.
+                ref = schema.get("anyOf", [schema])[0].get("$ref", "")
                 self.operations[operation["operationId"]] = (method.upper(), path, ref)
         self.covered: set[str] = set()
         notice = spec["webhooks"]["taskNotice"]["post"]["requestBody"]["content"]
-        self.notice_ref = notice["application/json"]["schema"]["$ref"]
+        # [CallbackNotice, BareCallbackResult]: the simulator sends the documented wrapper.
+        self.notice_ref = notice["application/json"]["schema"]["anyOf"][0]["$ref"]
 
     def validate(self, ref: str, instance: Any) -> None:
         validator = Draft202012Validator({"$ref": SPEC_URI + ref}, registry=self.registry)
@@ -227,3 +230,26 @@ async def _exercise(api: Conformance, sim: Simulator, clock: ManualClock) -> Non
     listed = await api.call("listM2vTasks", params={"pageNo": 1, "pageSize": 5})
     assert {item["taskId"] for item in listed["data"]} == {m2v["taskId"], direct["taskId"]}
     assert (await api.call("getCreditDetail"))["remainCredit"] < sim.config.credits
+
+
+async def test_error_replies_validate_as_error_envelopes() -> None:
+    # CORRECTIONS #21: errors are HTTP 200, code != "200", result null. Each operation's 200
+    # response is [success envelope, ErrorEnvelope], so an error reply must match the second.
+    spec = load_spec()
+    sim = Simulator(SimulatorConfig(clock=ManualClock()))
+    headers = {"Authorization": f"Bearer {sim.api_key}", "Topview-Uid": sim.uid}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sim.app), base_url="http://sim.test", headers=headers
+    ) as client:
+        api = Conformance(spec, client)
+        replies = [
+            await client.get("/v1/m2v/task/query", params={"taskId": "f" * 32}),
+            await client.post("/v1/m2v/task/submit", json={"productName": "no source"}),
+            await client.get("/v1/upload/credential", params={"format": "mkv"}),
+        ]
+    for reply in replies:
+        body = reply.json()
+        assert reply.status_code == 200
+        assert body["code"] != "200"
+        assert body.get("result") is None
+        api.validate("#/components/schemas/ErrorEnvelope", body)

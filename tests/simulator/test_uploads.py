@@ -37,7 +37,7 @@ def test_documented_formats_get_a_presigned_url(api: httpx.Client, file_format: 
 
 
 def test_other_formats_are_4000(api: httpx.Client) -> None:
-    assert code(api.get("/v1/upload/credential", params={"format": "avi"})) == "4000"
+    assert code(api.get("/v1/upload/credential", params={"format": "mkv"})) == "4000"
 
 
 def test_put_stores_bytes_and_check_turns_true(api: httpx.Client, server: SimulatorServer) -> None:

@@ -348,3 +348,14 @@ def test_secret_checker_needs_a_secret() -> None:
 def test_docstring_examples_hold(module: Any) -> None:
     failures, _ = doctest.testmod(module)
     assert failures == 0
+
+
+def test_a_bare_query_result_is_accepted_and_identified_by_task_id() -> None:
+    # CORRECTIONS #20: the original docs say the callback body is "the query result data".
+    body = {"taskId": "176bd1a50ba8437db36af5eb8fd9e5ca", "status": "success", "videoUrl": "u"}
+    notice = parse_notice(json.dumps(body).encode())
+    assert notice.task_id == body["taskId"]
+    assert notice.succeeded
+    assert notice.task_kind is None
+    assert notice.result == body
+    assert parse_notice(body).uuid == notice.uuid  # a redelivery is recognised

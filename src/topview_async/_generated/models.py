@@ -199,6 +199,12 @@ class AnyShootTaskResult(TopviewModel):
     """
     error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
     images: list[str | dict[str, Any]] | None = None
+    """
+    A GUESS (CORRECTIONS #16): no source documents this field. Result-file downloads
+    read it tolerantly (plain URLs, or objects with `url`/`fileUrl`/`filePath`/`imageUrl`)
+    and keep working, empty, if the real field is named otherwise.
+
+    """
 
 
 class AnyShootTemplate(TopviewModel):
@@ -291,6 +297,65 @@ class AvatarCategory(TopviewModel):
     )
     category_id: Annotated[str | None, Field(alias="categoryId")] = None
     category_name: Annotated[str | None, Field(alias="categoryName")] = None
+
+
+class BareCallbackResult(TopviewModel):
+    """
+    A callback body that is a bare query result instead of the `CallbackNotice` wrapper: the
+    original docs say the callback carries "the query result data" (CORRECTIONS #20). It is
+    accepted, and the task is identified by `taskId`; with no `bizType` its kind is unknown.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str, Field(alias="taskId")]
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    task_status: Annotated[
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None,
+        Field(alias="taskStatus"),
+    ] = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
 
 
 class CallbackAcknowledgement(TopviewModel):
@@ -484,6 +549,27 @@ class CreditDetailResponse(TopviewModel):
     result: CreditDetail | None = None
 
 
+class ErrorEnvelope(TopviewModel):
+    """
+    An error reply (CORRECTIONS #21): errors come as HTTP 200 with `code` other than `"200"`,
+    a `message`, and `result: null` (or no `result`). Every operation's 200 response is its
+    success envelope or this; `code` is one of `x-topview-error-codes` (unknown codes are
+    accepted too).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Any code but `"200"`.
+    """
+    message: str | None = None
+    result: Annotated[None, Field(None)] = None
+
+
 class Ethnicity(TopviewModel):
     """
     An ethnicity.
@@ -651,9 +737,11 @@ class M2vExportRequest(TopviewModel):
     """
     M2V task id.
     """
-    script_id: Annotated[int | None, Field(alias="scriptId", ge=0)] = 0
+    script_id: Annotated[int | str | None, Field(alias="scriptId")] = 0
     """
-    Script to export; `0` is the first script.
+    Script to export; `0` is the first script. An integer in the original docs, a string
+    in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
+
     """
     notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
     """
@@ -730,7 +818,7 @@ class M2vScriptSegment(TopviewModel):
     """
     One segment of a script. `segId` is documented as integer, and as string by the newer
     docs (DISAGREE): both are accepted; send back what `listM2vScripts` returned. `segText` is
-    presumably required (UNCONFIRMED).
+    required when sent to `updateM2vScript` (`M2vScriptSegmentUpdate`).
 
     """
 
@@ -740,6 +828,21 @@ class M2vScriptSegment(TopviewModel):
     )
     seg_id: Annotated[int | str, Field(alias="segId")]
     seg_text: Annotated[str | None, Field(alias="segText")] = None
+
+
+class M2vScriptSegmentUpdate(TopviewModel):
+    """
+    One segment sent to `updateM2vScript`. `segText` is required (docs.topview.ai;
+    CORRECTIONS #6); `segId` as `listM2vScripts` returned it (integer or string).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    seg_id: Annotated[int | str, Field(alias="segId")]
+    seg_text: Annotated[str, Field(alias="segText")]
 
 
 class M2vScriptUpdateRequest(TopviewModel):
@@ -755,11 +858,13 @@ class M2vScriptUpdateRequest(TopviewModel):
     """
     M2V task id.
     """
-    script_id: Annotated[int | None, Field(alias="scriptId", ge=0)] = 0
+    script_id: Annotated[int | str | None, Field(alias="scriptId")] = 0
     """
-    Which script to modify; `0` is the first script.
+    Which script to modify; `0` is the first script. An integer in the original docs, a
+    string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
+
     """
-    script_contents: Annotated[list[M2vScriptSegment], Field(alias="scriptContents")]
+    script_contents: Annotated[list[M2vScriptSegmentUpdate], Field(alias="scriptContents")]
     """
     The new list of segments.
     """
@@ -819,7 +924,9 @@ class M2vSubmitRequest(TopviewModel):
     """
     Body of `submitM2vTask`. At least one of `productLink` and `fileIds` is required; if both
     are given `fileIds` is ignored. `productName` and `productDescription` are required when
-    `productLink` is empty.
+    `productLink` is empty. Without a link, more than 10 images are needed (SEED:
+    "图片数量需要大于10张"; CORRECTIONS #1). `x-sdk-rules` makes the SDK check these locally,
+    before any upload.
 
     """
 
@@ -949,7 +1056,10 @@ class M2vSubmitRequest(TopviewModel):
     """
     diy_script_style: Annotated[str | None, Field(alias="diyScriptStyle")] = None
     """
-    (newer docs) Script style.
+    (newer docs) Script style. docs.topview.ai lists preset styles (CORRECTIONS #10) whose
+    values were not captured in REFERENCE.md, so any string is passed on; pick one of the
+    styles the docs show.
+
     """
     diy_script_prompt: Annotated[str | None, Field(alias="diyScriptPrompt")] = None
     """
@@ -1142,7 +1252,7 @@ class M2vVideo(TopviewModel):
     description: str | None = None
     video_url: Annotated[str | None, Field(alias="videoUrl")] = None
     """
-    Video file URL.
+    Video file URL (`null` until the video is ready, as the docs' example shows).
     """
     cover_url: Annotated[str | None, Field(alias="coverUrl")] = None
     """
@@ -1150,7 +1260,10 @@ class M2vVideo(TopviewModel):
     """
     video_duration: Annotated[int | None, Field(alias="videoDuration")] = None
     """
-    Duration in milliseconds.
+    Duration. Unit unresolved (CORRECTIONS #4): the docs say milliseconds, but the
+    original docs' example gives 36096000 for a 30-50 s video, which fits microseconds.
+    The SDK passes the number on unconverted.
+
     """
     video_etag: Annotated[str | None, Field(alias="videoEtag")] = None
     """
@@ -1186,6 +1299,21 @@ class M2vVideoScene(TopviewModel):
     end: float | None = None
     """
     Scene end in the source, in seconds.
+    """
+
+
+class NoticeUrlCheckRequest(TopviewModel):
+    """
+    Body of `checkNoticeUrl`, the same URL as its `noticeUrl` query parameter.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    notice_url: Annotated[str, Field(alias="noticeUrl")]
+    """
+    The callback URL to validate.
     """
 
 
@@ -1392,7 +1520,7 @@ class ProductAvatarImageToVideoRequest(TopviewModel):
     """
     A `key` from `result.productReplaceResult[]` of `queryProductAvatarImageReplace`.
     """
-    mode: Literal["lite", "pro"]
+    mode: Literal["lite", "pro", "avatar2"] | str
     """
     Generation quality/mode (`avatar2` is sent by third-party clients; UNCONFIRMED for v1).
     """
@@ -1417,7 +1545,8 @@ class ProductAvatarImageToVideoRequest(TopviewModel):
 class ProductAvatarImageToVideoResult(TopviewModel):
     """
     Result of `queryProductAvatarImageToVideo` (UNCONFIRMED schema): status in `status` or
-    `taskStatus`, video in `videoUrl` or `finishedVideoUrl`.
+    `taskStatus`, video in `videoUrl` or `finishedVideoUrl` (docs.topview.ai names
+    `taskStatus`, `previewVideoUrl` and `finishedVideoUrl`; CORRECTIONS #15).
 
     """
 
@@ -1472,6 +1601,10 @@ class ProductAvatarImageToVideoResult(TopviewModel):
     error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
     video_url: Annotated[str | None, Field(alias="videoUrl")] = None
     finished_video_url: Annotated[str | None, Field(alias="finishedVideoUrl")] = None
+    preview_video_url: Annotated[str | None, Field(alias="previewVideoUrl")] = None
+    """
+    A preview of the video (docs.topview.ai); not a result file.
+    """
 
 
 class ProductReplaceResultItem(TopviewModel):
@@ -1523,8 +1656,13 @@ class PublicProductAvatar(TopviewModel):
     `male` or `female`.
     """
     avatar_category_list: Annotated[
-        list[AvatarCategory] | None, Field(alias="avatarCategoryList")
+        list[AvatarCategory] | dict[str, Any] | None, Field(alias="avatarCategoryList")
     ] = None
+    """
+    An array of categories (docs.topview.ai); the official sample client reads it as a
+    dict (CORRECTIONS #22), so an object is accepted too.
+
+    """
     object_mask_image_info: Annotated[str | None, Field(alias="objectMaskImageInfo")] = None
     """
     JSON-encoded string with the mask/box of the held object (x, y, width, height); parse it separately.
@@ -1737,7 +1875,9 @@ class TaskSubmitResult(TopviewModel):
 
 class UploadCheckResponse(TopviewModel):
     """
-    `result` is `true` when the upload is usable; the string `"true"` is also accepted.
+    `result` is `true` when the upload is usable; the string `"true"` is also accepted. Its
+    shape is undocumented (CORRECTIONS #18): `null` is accepted too and means "not usable yet".
+
     """
 
     model_config = ConfigDict(
@@ -1820,6 +1960,7 @@ class VideoAvatarSubmitRequest(TopviewModel):
     `videoFileId`, 1 public avatar -> `aiAvatarId`, 2 custom avatar -> `aiAvatarId`, 3 photo ->
     `imageFileId` + `modeType="1"`); `audioSourceFrom` selects the audio input (0 ->
     `audioFileId`, 1 TTS -> `ttsText` + `voiceoverId` unless the avatar is public).
+    `x-sdk-rules` makes the SDK check these locally, before any upload.
 
     """
 
@@ -1827,7 +1968,9 @@ class VideoAvatarSubmitRequest(TopviewModel):
         extra="allow",
         populate_by_name=True,
     )
-    avatar_source_from: Annotated[Literal[0, 1, 2, 3], Field(alias="avatarSourceFrom")]
+    avatar_source_from: Annotated[
+        Literal[0, 1, 2, 3, "0", "1", "2", "3"], Field(alias="avatarSourceFrom")
+    ]
     """
     Avatar input (the newer docs give `1` as the default; it is sent explicitly).
     """
@@ -1854,7 +1997,7 @@ class VideoAvatarSubmitRequest(TopviewModel):
     """
     (newer docs) Save this avatar as a reusable custom avatar (default UNCONFIRMED, presumably false).
     """
-    audio_source_from: Annotated[Literal[0, 1], Field(alias="audioSourceFrom")]
+    audio_source_from: Annotated[Literal[0, 1, "0", "1"], Field(alias="audioSourceFrom")]
     """
     Audio input (the newer docs give `1` as the default; it is sent explicitly).
     """

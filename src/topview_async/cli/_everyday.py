@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -26,7 +26,7 @@ async def get_task(kind: str, task_id: str, *, wait: bool, download: Path | None
     from .. import AsyncTopview, TaskFailedError
 
     async with AsyncTopview() as client:
-        task = client.tasks.get(kind, task_id)
+        task = client.tasks.get(cast(Any, kind), task_id)  # checked there: UnknownTaskKindError
         try:
             result = await (task.wait() if wait or download else task.refresh())
         except TaskFailedError as exc:

@@ -94,9 +94,21 @@ class JobRecord:
         )
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["status"] = self.status.value
-        return data
+        # By hand, not dataclasses.asdict: this runs for every journal write. The JSON
+        # encoder copies nothing, so sharing params/files/request here is safe.
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "params": self.params,
+            "status": self.status.value,
+            "attempt": self.attempt,
+            "task_id": self.task_id,
+            "intent_at": self.intent_at,
+            "request": self.request,
+            "error": self.error,
+            "files": self.files,
+            "credits": self.credits,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobRecord:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from .._exceptions import InvalidInputError
+from .._exceptions import UnknownTaskKindError
 
 __all__ = ["ATTEMPT_PARAMETER", "JOB_PARAMETER", "job_notice_url", "submit_method", "task_kinds"]
 
@@ -22,20 +22,18 @@ ATTEMPT_PARAMETER = "attempt"
 
 def task_kinds() -> list[str]:
     """Every task kind a job may name."""
-    from .._generated.operations import TASK_KINDS
+    from .._generated.task_kinds import TASK_KINDS
 
     return sorted(TASK_KINDS)
 
 
 def submit_method(client: Any, kind: str) -> Callable[..., Awaitable[Any]]:
-    """The bound submit method of ``kind`` on ``client`` (``InvalidInputError`` if unknown)."""
-    from .._generated.operations import TASK_KINDS
+    """The bound submit method of ``kind`` on ``client`` (``UnknownTaskKindError`` if unknown)."""
+    from .._generated.task_kinds import TASK_KINDS
 
     spec = TASK_KINDS.get(kind)
     if spec is None:
-        raise InvalidInputError(
-            f"unknown task kind {kind!r}; known kinds: {', '.join(task_kinds())}"
-        )
+        raise UnknownTaskKindError(kind, TASK_KINDS)
     operation = spec.submit_operation
     resource = getattr(client, operation.resource)
     method: Callable[..., Awaitable[Any]] = getattr(resource, operation.sdk_method or "submit")

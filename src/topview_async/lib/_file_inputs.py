@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, TypeGuard
 
 from .._exceptions import InvalidInputError
+from .._generated.task_kinds import UPLOAD_FORMATS
 from .._models import TopviewModel
 from .._operation import Operation
 from .._wire import validate_body
@@ -48,10 +49,8 @@ MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
 
 _PLACEHOLDER_ID: Final = "0" * 32
 
-UPLOAD_SUFFIXES: Final = frozenset(
-    {".mp4", ".mov", ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".mp3", ".wav", ".m4a"}
-)
-"""The file formats Topview's upload accepts (REFERENCE §3; ``.avi`` is unconfirmed)."""
+UPLOAD_SUFFIXES: Final = frozenset("." + upload_format for upload_format in UPLOAD_FORMATS)
+"""The file formats Topview's upload accepts (the spec's upload ``format`` enum), dotted."""
 
 _URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 """A scheme and ``//``: what a URL starts with and neither a file id nor a local path does."""

@@ -37,25 +37,15 @@ from .._exceptions import TransferError as TransferError
 from .._exceptions import UnsupportedFormatError as UnsupportedFormatError
 from .._exceptions import UploadError as UploadError
 from .._exceptions import UploadManyError as UploadManyError
+from .._generated.task_kinds import CONTENT_TYPES as _CONTENT_TYPES
+from .._generated.task_kinds import UPLOAD_FORMATS
 
-ALLOWED_FORMATS: frozenset[str] = frozenset(
-    {"mp4", "mov", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"}
-)
-"""The upload formats Topview documents for ``/v1/upload/credential`` (REFERENCE §3.1)."""
+ALLOWED_FORMATS: frozenset[str] = frozenset(UPLOAD_FORMATS)
+"""The upload formats ``/v1/upload/credential`` accepts (its ``format`` enum in the spec)."""
 
-CONTENT_TYPES: Mapping[str, str] = {
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "bmp": "image/bmp",
-    "webp": "image/webp",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "m4a": "audio/mp4",
-}
-"""Content-Type sent with the storage PUT, by format (not signed by S3, so any is accepted)."""
+CONTENT_TYPES: Mapping[str, str] = _CONTENT_TYPES
+"""Content-Type sent with the storage PUT, by format (the spec's ``x-topview-content-types``;
+not signed by S3, so any is accepted)."""
 
 ImageSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview
 """A local image: a path, or its bytes."""

@@ -1,9 +1,9 @@
 """Which files a finished task produced, and saving them all: ``task.download(dest_dir)``.
 
 Each kind of task puts its output somewhere else (``exportVideos[].videoUrl``,
-``outputVideoUrl``, ``videos[].originVideo.filePath``, ...). One table here knows where, so the
-rest of the SDK never does. Fields that the reference marks UNCONFIRMED are read under every
-name the sources use.
+``outputVideoUrl``, ``videos[].originVideo.filePath``, ...). The spec says where, in each
+submit's ``x-topview-task.resultFiles``, and the generated ``TASK_KINDS`` carries it here.
+Fields that the reference marks UNCONFIRMED are listed there under every name the sources use.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import httpx
 
+from .._exceptions import InvalidInputError
+from .._generated.task_kinds import TASK_KINDS
+from .._operation import ResultPath, ResultStep, TaskKindSpec
 from ._names import safe_destination
 from ._status import read_field
 from .downloads import download_many
@@ -37,79 +40,74 @@ def _items(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
-def _url(item: object, *fields: tuple[str, str]) -> str | None:
-    if isinstance(item, str):
-        return item or None
-    for python_name, wire_name in fields:
-        value = read_field(item, python_name, wire_name)
-        if isinstance(value, str) and value:
-            return value
-    return None
+def _step(value: object, step: ResultStep) -> list[object]:
+    """One step of a path from ``value``: the first spelling present, every item of a list."""
+    for wire_name, python_name in step.names:
+        found = read_field(value, python_name, wire_name)
+        if found is not None:
+            return _items(found) if step.each else [found]
+    return []
 
 
-def _m2v(result: object, script_id: int | None) -> list[str | None]:
-    exports = _items(read_field(result, "export_videos", "exportVideos"))
-    videos = exports or _items(read_field(result, "preview_videos", "previewVideos"))
+def _follow(result: object, path: ResultPath) -> list[str | None]:
+    """Every string at the end of ``path``; a string met where an object was expected (a list
+    of plain URLs instead of objects: UNCONFIRMED shapes) ends that branch as it is."""
+    values: list[object] = [result]
+    for step in path:
+        following: list[object] = []
+        for value in values:
+            if isinstance(value, str):
+                following.append(value)
+            else:
+                following.extend(_step(value, step))
+        values = following
+    return [value for value in values if isinstance(value, str)]
+
+
+def _by_paths(kind: TaskKindSpec, result: object, _script_id: int | None) -> list[str | None]:
+    """Every URL at every ``resultFiles`` path of the spec, in path order, without repeats."""
+    urls = [url for path in kind.result_files for url in _follow(result, path)]
+    return list(dict.fromkeys(urls))
+
+
+def _m2v(kind: TaskKindSpec, result: object, script_id: int | None) -> list[str | None]:
+    """Exports (the first path) if any, else previews; of one script when it is known."""
+    exports_path, *other_paths = kind.result_files
+    export_list = exports_path[0].names[0]
+    exports = _items(read_field(result, export_list[1], export_list[0]))
     if script_id is not None and exports:
         wanted = [
             v for v in exports if str(read_field(v, "script_id", "scriptId")) == str(script_id)
         ]
-        videos = wanted or videos
-    return [_url(video, ("video_url", "videoUrl")) for video in videos]
+        if wanted:
+            return _follow({export_list[0]: wanted}, exports_path)
+    for path in (exports_path, *other_paths):
+        urls = _follow(result, path)
+        if urls:
+            return urls
+    return []
 
 
-def _single(*fields: tuple[str, str]) -> Callable[[object, int | None], list[str | None]]:
-    return lambda result, _script_id: [_url(result, *fields)]
+Extractor = Callable[[TaskKindSpec, object, int | None], list[str | None]]
 
-
-def _each(
-    list_field: tuple[str, str], *fields: tuple[str, str]
-) -> Callable[[object, int | None], list[str | None]]:
-    return lambda result, _script_id: [
-        _url(item, *fields) for item in _items(read_field(result, *list_field))
-    ]
-
-
-def _image_to_video(result: object, _script_id: int | None) -> list[str | None]:
-    return [
-        _url(read_field(video, "origin_video", "originVideo"), ("file_path", "filePath"))
-        for video in _items(read_field(result, "videos", "videos"))
-    ]
-
-
-def _scraper(result: object, _script_id: int | None) -> list[str | None]:
-    media = _items(read_field(result, "product_images", "productImages"))
-    media += _items(read_field(result, "product_videos", "productVideos"))
-    return [_url(item, ("file_url", "fileUrl")) for item in media]
-
-
-_URL_FIELDS: Final = (("url", "url"), ("file_url", "fileUrl"), ("file_path", "filePath"))
-
-RESULT_FILES: Final[Mapping[str, Callable[[object, int | None], list[str | None]]]] = {
+RESULT_FILE_RULES: Final[Mapping[str, Extractor]] = {
     "m2v": _m2v,
     "m2v_export": _m2v,
-    "video_avatar": _single(("output_video_url", "outputVideoUrl")),
-    "product_avatar_image_replace": _each(
-        ("product_replace_result", "productReplaceResult"), ("url", "url")
-    ),
-    "product_avatar_image_to_video": _single(
-        ("finished_video_url", "finishedVideoUrl"), ("video_url", "videoUrl")
-    ),
-    "anyshoot": _each(("images", "images"), *_URL_FIELDS, ("image_url", "imageUrl")),
-    "image_to_video": _image_to_video,
-    "scraper": _scraper,
 }
-"""Per task kind: the URLs of the files a finished result points to."""
+"""Kinds whose files are not simply every URL at their ``resultFiles`` paths (the spec's
+``x-topview-task``): an M2V task's exports replace its previews, and an export is one script's."""
 
 
 def result_files(
     kind: str, task_id: str, result: object, *, script_id: int | None = None
 ) -> list[ResultFile]:
     """The output files of a finished task, each with a default name ``<task id>-<n>.<ext>``."""
-    extract = RESULT_FILES.get(kind)
-    if extract is None:
-        raise ValueError(f"no known result files for task kind {kind!r}")
-    urls = [url for url in extract(result, script_id) if url]
+    facts = TASK_KINDS.get(kind)
+    if facts is None:
+        known = ", ".join(sorted(TASK_KINDS))
+        raise InvalidInputError(f"no known result files for task kind {kind!r}; known: {known}")
+    extract = RESULT_FILE_RULES.get(kind, _by_paths)
+    urls = [url for url in extract(facts, result, script_id) if url]
     files = []
     for index, url in enumerate(urls, start=1):
         suffix = Path(httpx.URL(url).path).suffix

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from .._generated.task_kinds import TaskGetter
 from ..resources import NoticesResource, UploadsResource
 from . import uploads as _uploads
 from .tasks import get_task
@@ -97,20 +98,17 @@ class Uploads(UploadsResource):
         )
 
 
-class Tasks:
-    """Task handles rebuilt from stored ids: ``client.tasks.get("m2v", task_id)``."""
+class Tasks(TaskGetter):
+    """Task handles rebuilt from stored ids: ``client.tasks.get("m2v", task_id)``.
+
+    ``get`` is generated (one typed overload per kind of the spec): ``get("video_avatar", id)``
+    is a ``Task[VideoAvatarTaskResult]``.
+    """
 
     def __init__(self, client: AsyncTopview) -> None:
         self._client = client
 
-    def get(self, kind: str, task_id: str, *, script_id: int | None = None) -> Task[Any]:
-        """A handle for a task submitted earlier (for example before a restart).
-
-        ``kind`` is the task kind (``m2v``, ``m2v_export``, ``video_avatar``,
-        ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``,
-        ``image_to_video``, ``scraper``); for ``m2v_export`` pass the exported ``script_id``.
-        ``await handle.wait()`` then polls it like a fresh one.
-        """
+    def _get_task(self, kind: str, task_id: str, *, script_id: int | None) -> Task[Any]:
         return get_task(self._client, kind, task_id, script_id=script_id)
 
 

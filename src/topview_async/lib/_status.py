@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from .._generated.task_kinds import TASK_KINDS
+from .._operation import FieldName
+
 __all__ = [
     "COMPLETION_RULES",
     "Outcome",
@@ -38,6 +41,15 @@ class TaskState(enum.StrEnum):
         """``True`` once the task succeeded or failed."""
         return self is not TaskState.RUNNING
 
+
+_ANY_STATUS_FIELD: Final = tuple(
+    dict.fromkeys(
+        field
+        for facts in TASK_KINDS.values()
+        for field in (facts.status_field, *facts.status_fallbacks)
+    )
+)
+"""Every place some kind keeps its status, in spec order (``status`` first)."""
 
 _SUCCESS: Final = frozenset({"success"})
 _FAILURE: Final = frozenset({"fail", "failed", "failure", "error"})
@@ -78,11 +90,22 @@ def read_field(obj: object, python_name: str, wire_name: str) -> object:
     return value
 
 
-def read_status(result: object) -> str | None:
-    """The raw status of a query result: ``status``, else ``taskStatus``."""
-    raw = read_field(result, "status", "status")
-    if raw is None:
-        raw = read_field(result, "task_status", "taskStatus")
+def _status_fields(kind: str | None) -> tuple[FieldName, ...]:
+    facts = TASK_KINDS.get(kind) if kind is not None else None
+    if facts is None:
+        return _ANY_STATUS_FIELD
+    return (facts.status_field, *facts.status_fallbacks)
+
+
+def read_status(result: object, kind: str | None = None) -> str | None:
+    """The raw status of a query result of task ``kind``, where the spec says it is
+    (``statusField``, then ``statusFieldFallbacks``); for no or an unknown kind, wherever any
+    kind keeps it (``status``, then ``taskStatus``)."""
+    raw = None
+    for wire_name, python_name in _status_fields(kind):
+        raw = read_field(result, python_name, wire_name)
+        if raw is not None:
+            break
     if raw is None:
         return None
     return str(getattr(raw, "value", raw))
@@ -105,6 +128,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
+    kind: str
     script_id: int | None
 
 
@@ -112,7 +136,7 @@ CompletionRule = Callable[[object, "_Context"], Outcome]
 
 
 def _task_status_rule(result: object, context: _Context) -> Outcome:
-    status = read_status(result)
+    status = read_status(result, context.kind)
     state = normalize_status(status)
     return Outcome(state, status, _read_error(result) if state is TaskState.FAILED else None)
 
@@ -124,7 +148,8 @@ def _m2v_export_rule(result: object, context: _Context) -> Outcome:
     it cannot tell whether the export finished; only the entry for our ``scriptId`` can.
     """
     wanted = 0 if context.script_id is None else context.script_id
-    videos = read_field(result, "export_videos", "exportVideos") or ()
+    (list_wire, list_python), (url_wire, url_python) = _export_fields()
+    videos = read_field(result, list_python, list_wire) or ()
     entry = _entry_for_script(videos, wanted)
     if entry is None and str(wanted) == "0":
         # Topview documents scriptId 0 as "the first script", but the ids it hands out are
@@ -134,7 +159,7 @@ def _m2v_export_rule(result: object, context: _Context) -> Outcome:
             entry = _entry_for_script(videos, first)
     if entry is None:
         # No entry yet: only a failure of the whole task is final.
-        task_status = read_status(result)
+        task_status = read_status(result, context.kind)
         if normalize_status(task_status) is TaskState.FAILED:
             return Outcome(TaskState.FAILED, task_status, _read_error(result))
         return Outcome(TaskState.RUNNING, None)
@@ -142,9 +167,15 @@ def _m2v_export_rule(result: object, context: _Context) -> Outcome:
     state = normalize_status(status)
     if state is TaskState.FAILED:
         return Outcome(state, status, _read_error(entry) or _read_error(result))
-    if state is TaskState.SUCCEEDED and not read_field(entry, "video_url", "videoUrl"):
+    if state is TaskState.SUCCEEDED and not read_field(entry, url_python, url_wire):
         return Outcome(TaskState.RUNNING, status)  # marked done, URL not published yet
     return Outcome(state, status)
+
+
+def _export_fields() -> tuple[FieldName, FieldName]:
+    """The export list and its URL field: the first ``resultFiles`` path of ``m2v_export``."""
+    path = TASK_KINDS["m2v_export"].result_files[0]
+    return path[0].names[0], path[-1].names[0]
 
 
 def _entry_for_script(videos: object, wanted: object) -> object | None:
@@ -183,7 +214,7 @@ previews are ready, which is exactly when a caller can pick a script to export.
 def evaluate(kind: str, result: object, *, script_id: int | None = None) -> Outcome:
     """Decide from one query result whether a task of ``kind`` is running, done or failed."""
     rule = COMPLETION_RULES.get(kind, _task_status_rule)
-    return rule(result, _Context(script_id=script_id))
+    return rule(result, _Context(kind=kind, script_id=script_id))
 
 
 def reports_finished(kind: str, result: object) -> bool:
@@ -196,12 +227,13 @@ def reports_finished(kind: str, result: object) -> bool:
     A result with no status at all (UNCONFIRMED shapes) confirms nothing and denies nothing:
     it counts as finished, and the caller keeps the callback's own status.
     """
-    status = read_status(result)
+    status = read_status(result, kind)
     if status is None or normalize_status(status) is not TaskState.RUNNING:
         return True
     if kind != "m2v_export":
         return False
-    videos = read_field(result, "export_videos", "exportVideos") or ()
+    (list_wire, list_python), _url = _export_fields()
+    videos = read_field(result, list_python, list_wire) or ()
     if not isinstance(videos, list | tuple):
         return False
     for video in videos:

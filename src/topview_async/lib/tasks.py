@@ -39,6 +39,7 @@ from .._exceptions import (
     APIConnectionError,
     APIError,
     HTTPStatusError,
+    InvalidInputError,
     ServerError,
     TopviewError,
     UnknownTaskKindError,
@@ -60,6 +61,7 @@ from .polling import PollPolicy, PollScheduler
 
 if TYPE_CHECKING:
     from .._client import AsyncTopview
+    from .._generated.task_kinds import TaskKind
     from .._models import TopviewModel
     from ._notice_hub import NoticeHub
 
@@ -169,9 +171,9 @@ class Task(Generic[ResultT]):
         return f"<Task {self.kind} {self.task_id} {self.state.value}>"
 
     @property
-    def kind(self) -> str:
-        """The task kind, for example ``m2v`` or ``video_avatar``."""
-        return self._spec.kind
+    def kind(self) -> TaskKind:
+        """The task kind, for example ``m2v`` (what ``client.tasks.get`` takes)."""
+        return cast("TaskKind", self._spec.kind)
 
     @property
     def query_operation(self) -> Operation:
@@ -428,8 +430,8 @@ class Task(Generic[ResultT]):
 
 
 def _task_kinds() -> Mapping[str, TaskKindSpec]:
-    """The generated table of task kinds (imported late: it pulls in every model)."""
-    from .._generated.operations import TASK_KINDS
+    """The generated table of task kinds (imported late: it pulls in every operation)."""
+    from .._generated.task_kinds import TASK_KINDS
 
     return TASK_KINDS
 
@@ -478,6 +480,18 @@ async def submit_task(
     spec = _task_kinds().get(kind) if kind is not None else None
     if spec is None:
         raise ValueError(f"{operation} does not declare a known task kind ({kind!r})")
+    script_id: int | None = None
+    if kind == "m2v_export":
+        # scriptId may be an integer or a numeric string (CORRECTIONS #7); the handle needs
+        # the number, so a non-numeric one is refused here, before the export is submitted.
+        raw_script = body.get("scriptId", body.get("script_id"))
+        text = "0" if raw_script is None else str(raw_script).strip()
+        if not text.isdigit():
+            raise InvalidInputError(
+                f"script_id must be a non-negative integer, got {raw_script!r}",
+                operation=operation,
+            )
+        script_id = int(text)
     body = await upload_local_files(
         client, body, file_fields, operation=operation, body_model=body_model
     )
@@ -495,10 +509,6 @@ async def submit_task(
     task_id = read_field(submitted, "task_id", "taskId")
     if not task_id:
         raise TopviewError("the submit response carries no taskId", operation=operation)
-    script_id: int | None = None
-    if kind == "m2v_export":
-        raw_script = body.get("scriptId", body.get("script_id"))
-        script_id = 0 if raw_script is None else int(str(raw_script))
     return Task(
         client,
         spec,

@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     AnyShootSubmitRequest,
@@ -72,6 +73,12 @@ class AnyShootResource(Resource):
 
         ``POST /v1/product_anyShoot/task/submit`` (operation ``submitAnyShootTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_ANY_SHOOT_TASK,
+            product_image_file_id=product_image_file_id,
+            template_mask_file_id=template_mask_file_id,
+            mode=mode,
+        )
         return await self._submit_task(
             _operations.SUBMIT_ANY_SHOOT_TASK,
             body={
@@ -143,6 +150,10 @@ class AnyShootResource(Resource):
 
         ``GET /v1/product_anyShoot/task/result`` (operation ``queryAnyShootTask``).
         """
+        _rules.require(
+            _operations.QUERY_ANY_SHOOT_TASK,
+            task_id=task_id,
+        )
         result: AnyShootTaskResult = await self._request(
             _operations.QUERY_ANY_SHOOT_TASK,
             query={

@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     Ethnicity,
@@ -48,6 +49,10 @@ class EthnicitiesResource(Resource):
 
         ``GET /v1/ethnicity/list`` (operation ``listEthnicities``).
         """
+        _rules.require(
+            _operations.LIST_ETHNICITIES,
+            scene=scene,
+        )
         result: builtins.list[Ethnicity] | EthnicityPage = await self._request(
             _operations.LIST_ETHNICITIES,
             query={

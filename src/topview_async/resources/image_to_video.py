@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     ImageToVideoSubmitRequest,
@@ -61,6 +62,13 @@ class ImageToVideoResource(Resource):
 
         ``POST /v1/common_task/image2video/submit`` (operation ``submitImageToVideoTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_IMAGE_TO_VIDEO_TASK,
+            image_file_id=image_file_id,
+            duration=duration,
+            mode=mode,
+            generating_count=generating_count,
+        )
         return await self._submit_task(
             _operations.SUBMIT_IMAGE_TO_VIDEO_TASK,
             body={
@@ -123,6 +131,10 @@ class ImageToVideoResource(Resource):
 
         ``GET /v1/common_task/image2video/result`` (operation ``queryImageToVideoTask``).
         """
+        _rules.require(
+            _operations.QUERY_IMAGE_TO_VIDEO_TASK,
+            task_id=task_id,
+        )
         result: ImageToVideoTaskResult = await self._request(
             _operations.QUERY_IMAGE_TO_VIDEO_TASK,
             query={

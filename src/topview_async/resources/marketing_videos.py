@@ -8,11 +8,12 @@ import builtins
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     M2vExportRequest,
     M2vScript,
-    M2vScriptSegment,
+    M2vScriptSegmentUpdate,
     M2vScriptUpdateRequest,
     M2vScriptUpdateResult,
     M2vSubmitRequest,
@@ -58,6 +59,10 @@ class MarketingVideosResource(Resource):
 
         ``GET /v1/m2v/script/list`` (operation ``listM2vScripts``).
         """
+        _rules.require(
+            _operations.LIST_M2V_SCRIPTS,
+            task_id=task_id,
+        )
         result: builtins.list[M2vScript] | M2vScript = await self._request(
             _operations.LIST_M2V_SCRIPTS,
             query={
@@ -72,8 +77,8 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_id: str,
-        script_contents: Sequence[M2vScriptSegment],
-        script_id: int | None = None,
+        script_contents: Sequence[M2vScriptSegmentUpdate],
+        script_id: int | str | None = None,
     ) -> M2vScriptUpdateResult:
         """Replace the segments of one M2V script
 
@@ -88,10 +93,15 @@ class MarketingVideosResource(Resource):
         Args:
             task_id: ``taskId``. M2V task id.
             script_contents: ``scriptContents``. The new list of segments.
-            script_id: ``scriptId``. Which script to modify; `0` is the first script.
+            script_id: ``scriptId``. Which script to modify; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
 
         ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
         """
+        _rules.require(
+            _operations.UPDATE_M2V_SCRIPT,
+            task_id=task_id,
+            script_contents=script_contents,
+        )
         result: M2vScriptUpdateResult = await self._request(
             _operations.UPDATE_M2V_SCRIPT,
             body={
@@ -209,7 +219,7 @@ class MarketingVideosResource(Resource):
             is_diy_script: ``isDiyScript``. Use your own script instead of an AI-written one.
             diy_script_description: ``diyScriptDescription``. Your script text/description when `isDiyScript=true`.
             diy_style: ``diyStyle``. (newer docs) Which DIY mode to use.
-            diy_script_style: ``diyScriptStyle``. (newer docs) Script style.
+            diy_script_style: ``diyScriptStyle``. (newer docs) Script style. docs.topview.ai lists preset styles (CORRECTIONS #10) whose values were not captured in REFERENCE.md, so any string is passed on; pick one of the styles the docs show.
             diy_script_prompt: ``diyScriptPrompt``. (newer docs) Prompt for the script.
             target_audience: ``targetAudience``. (newer docs) Target audience description.
             music_file_id: ``musicFileId``. (newer docs) Background music audio (fileId).
@@ -419,6 +429,10 @@ class MarketingVideosResource(Resource):
 
         ``GET /v1/m2v/task/query`` (operation ``queryM2vTask``).
         """
+        _rules.require(
+            _operations.QUERY_M2V_TASK,
+            task_id=task_id,
+        )
         result: M2vTaskResult = await self._request(
             _operations.QUERY_M2V_TASK,
             query={
@@ -434,7 +448,7 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_id: str,
-        script_id: int | None = None,
+        script_id: int | str | None = None,
         notice_url: str | None = None,
     ) -> Task[M2vTaskResult]:
         """Export one script of an M2V task
@@ -450,11 +464,15 @@ class MarketingVideosResource(Resource):
 
         Args:
             task_id: ``taskId``. M2V task id.
-            script_id: ``scriptId``. Script to export; `0` is the first script.
+            script_id: ``scriptId``. Script to export; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
             notice_url: ``noticeUrl``. Callback URL (marked required on the Chinese page only; DISAGREE).
 
         ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
         """
+        _rules.require(
+            _operations.EXPORT_M2V_VIDEO,
+            task_id=task_id,
+        )
         return await self._submit_task(
             _operations.EXPORT_M2V_VIDEO,
             body={
@@ -471,7 +489,7 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_id: str,
-        script_id: int | None = None,
+        script_id: int | str | None = None,
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,

@@ -8,7 +8,11 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
+from .._generated.models import (
+    NoticeUrlCheckRequest,
+)
 from .._resource import Resource
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate  # noqa: F401
@@ -34,8 +38,8 @@ class NoticesResource(Resource):
         **no `/v1` prefix**. An unvalidated `noticeUrl` should not be used.
 
         `noticeUrl` is a **query** parameter of this POST (Apifox); a third-party client sends it
-        as a JSON body field instead (DISAGREE). The documented query form is used and no body is
-        sent. What the check does (presumably Topview calls the URL and expects the
+        as a JSON body field instead (DISAGREE). It is sent in both (CORRECTIONS #19: cheap and
+        harmless), as one Python argument. What the check does (presumably Topview calls the URL and expects the
         acknowledgement of `webhooks.taskNotice`) and the shape of `result` are UNCONFIRMED:
         treat `code == "200"` as validated. Changes state but creates no paid task.
 
@@ -44,11 +48,19 @@ class NoticesResource(Resource):
 
         ``POST /notice/notice_url/check`` (operation ``checkNoticeUrl``).
         """
+        _rules.require(
+            _operations.CHECK_NOTICE_URL,
+            notice_url=notice_url,
+        )
         result: bool | str | dict[str, Any] | None = await self._request(
             _operations.CHECK_NOTICE_URL,
             query={
                 "noticeUrl": notice_url,
             },
+            body={
+                "noticeUrl": notice_url,
+            },
+            body_model=NoticeUrlCheckRequest,
             result_type=bool | str | dict[str, Any] | None,
         )
         return result

@@ -8,6 +8,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     ProductAvatarCategory,
@@ -75,6 +76,11 @@ class ProductAvatarsResource(Resource):
 
         ``POST /v1/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplace``).
         """
+        _rules.require(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE,
+            product_image_file_id=product_image_file_id,
+            image_edit_prompt=image_edit_prompt,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE,
             body={
@@ -143,6 +149,10 @@ class ProductAvatarsResource(Resource):
 
         ``GET /v1/product_avatar/task/image_replace/result`` (operation ``queryProductAvatarImageReplace``).
         """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE,
+            task_id=task_id,
+        )
         result: ProductAvatarImageReplaceResult = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE,
             query={
@@ -158,7 +168,7 @@ class ProductAvatarsResource(Resource):
         self,
         *,
         product_replace_result_key: str,
-        mode: Literal["lite", "pro"],
+        mode: str,
         image2video_prompt: str | None = None,
         tts_text: str | None = None,
         voiceover_id: str | None = None,
@@ -190,6 +200,11 @@ class ProductAvatarsResource(Resource):
 
         ``POST /v1/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideo``).
         """
+        _rules.require(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
+            product_replace_result_key=product_replace_result_key,
+            mode=mode,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
             body={
@@ -209,7 +224,7 @@ class ProductAvatarsResource(Resource):
         self,
         *,
         product_replace_result_key: str,
-        mode: Literal["lite", "pro"],
+        mode: str,
         image2video_prompt: str | None = None,
         tts_text: str | None = None,
         voiceover_id: str | None = None,
@@ -250,6 +265,10 @@ class ProductAvatarsResource(Resource):
 
         ``GET /v1/product_avatar/task/image2Video/result`` (operation ``queryProductAvatarImageToVideo``).
         """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
+            task_id=task_id,
+        )
         result: ProductAvatarImageToVideoResult = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
             query={

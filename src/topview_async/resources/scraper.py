@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     ScraperSubmitRequest,
@@ -47,6 +48,10 @@ class ScraperResource(Resource):
 
         ``POST /v1/scraper/task/submit`` (operation ``submitScraperTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_SCRAPER_TASK,
+            product_link=product_link,
+        )
         return await self._submit_task(
             _operations.SUBMIT_SCRAPER_TASK,
             body={
@@ -94,6 +99,10 @@ class ScraperResource(Resource):
 
         ``GET /v1/scraper/task/query`` (operation ``queryScraperTask``).
         """
+        _rules.require(
+            _operations.QUERY_SCRAPER_TASK,
+            task_id=task_id,
+        )
         result: ScraperTaskResult = await self._request(
             _operations.QUERY_SCRAPER_TASK,
             query={

@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     UploadCredential,
@@ -30,7 +31,9 @@ class UploadsResource(Resource):
     async def get_credential(
         self,
         *,
-        format: Literal["mp4", "mov", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"],
+        format: Literal[
+            "mp4", "mov", "avi", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"
+        ],
         need_accelerate_url: bool | None = None,
     ) -> UploadCredential:
         """Get an upload credential
@@ -42,11 +45,15 @@ class UploadsResource(Resource):
         the docs use 24 h). What `needAccelerateUrl=true` changes in the response is UNCONFIRMED.
 
         Args:
-            format: ``format``. File extension without the dot. `avi` is accepted by Topview's skill but is not documented (UNCONFIRMED), so it is not listed.
+            format: ``format``. File extension without the dot. `avi` is accepted by Topview's official sample client (CORRECTIONS #17) though the reference docs do not list it. `x-topview-content-types` gives the Content-Type the SDK sends with the storage PUT for each format (not signed by S3, so any is accepted); it is the SDK's one list of upload formats (local path suffixes, simulator checks, Content-Types).
             need_accelerate_url: ``needAccelerateUrl``. Whether an accelerated (S3 Transfer Acceleration) upload URL is wanted.
 
         ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
         """
+        _rules.require(
+            _operations.GET_UPLOAD_CREDENTIAL,
+            format=format,
+        )
         result: UploadCredential = await self._request(
             _operations.GET_UPLOAD_CREDENTIAL,
             query={
@@ -61,7 +68,7 @@ class UploadsResource(Resource):
         self,
         *,
         file_id: str,
-    ) -> bool | str:
+    ) -> bool | str | None:
         """Check that an upload finished
 
         Step 3 of the upload flow: `result` is a bare boolean, `true` when the file behind
@@ -74,12 +81,16 @@ class UploadsResource(Resource):
 
         ``GET /v1/upload/check`` (operation ``checkUpload``).
         """
-        result: bool | str = await self._request(
+        _rules.require(
+            _operations.CHECK_UPLOAD,
+            file_id=file_id,
+        )
+        result: bool | str | None = await self._request(
             _operations.CHECK_UPLOAD,
             query={
                 "fileId": file_id,
             },
-            result_type=bool | str,
+            result_type=bool | str | None,
             context={"file_id": file_id},
         )
         return result

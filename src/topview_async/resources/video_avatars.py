@@ -8,6 +8,7 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     TaskSubmitResult,
@@ -32,8 +33,8 @@ class VideoAvatarsResource(Resource):
     async def submit(
         self,
         *,
-        avatar_source_from: Literal[0, 1, 2, 3],
-        audio_source_from: Literal[0, 1],
+        avatar_source_from: Literal[0, 1, 2, 3] | Literal["0", "1", "2", "3"],
+        audio_source_from: Literal[0, 1] | Literal["0", "1"],
         video_file_id: FileInput | None = None,
         ai_avatar_id: str | None = None,
         image_file_id: FileInput | None = None,
@@ -84,6 +85,11 @@ class VideoAvatarsResource(Resource):
 
         ``POST /v1/video_avatar/task/submit`` (operation ``submitVideoAvatarTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_VIDEO_AVATAR_TASK,
+            avatar_source_from=avatar_source_from,
+            audio_source_from=audio_source_from,
+        )
         return await self._submit_task(
             _operations.SUBMIT_VIDEO_AVATAR_TASK,
             body={
@@ -112,8 +118,8 @@ class VideoAvatarsResource(Resource):
     async def run(
         self,
         *,
-        avatar_source_from: Literal[0, 1, 2, 3],
-        audio_source_from: Literal[0, 1],
+        avatar_source_from: Literal[0, 1, 2, 3] | Literal["0", "1", "2", "3"],
+        audio_source_from: Literal[0, 1] | Literal["0", "1"],
         video_file_id: FileInput | None = None,
         ai_avatar_id: str | None = None,
         image_file_id: FileInput | None = None,
@@ -166,6 +172,10 @@ class VideoAvatarsResource(Resource):
 
         ``GET /v1/video_avatar/task/query`` (operation ``queryVideoAvatarTask``).
         """
+        _rules.require(
+            _operations.QUERY_VIDEO_AVATAR_TASK,
+            task_id=task_id,
+        )
         result: VideoAvatarTaskResult = await self._request(
             _operations.QUERY_VIDEO_AVATAR_TASK,
             query={

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._generated import task_kinds as _task_kinds
+
 if TYPE_CHECKING:
     import httpx
 
@@ -21,16 +23,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], float]
 """Returns the current time in seconds (epoch based, so upload URLs can carry a date)."""
 
-TASK_KINDS: tuple[str, ...] = (
-    "m2v",
-    "m2v_export",
-    "video_avatar",
-    "product_avatar_image_replace",
-    "product_avatar_image_to_video",
-    "anyshoot",
-    "image_to_video",
-    "scraper",
-)
+TASK_KINDS: tuple[str, ...] = tuple(_task_kinds.TASK_KINDS)
 """Task kinds, the same names as ``x-topview-task.kind`` in the spec."""
 
 DEFAULT_TASK_DURATIONS: Mapping[str, float] = {

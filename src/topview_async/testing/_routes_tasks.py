@@ -87,7 +87,7 @@ async def replace_result(request: Request, sim: Simulator) -> Response:
 async def image2video_submit(request: Request, sim: Simulator) -> Response:
     body = v.parse_body(await request.body())
     key = v.string(body, "productReplaceResultKey", required=True)
-    v.string(body, "mode", required=True, allowed=("lite", "pro"))
+    v.string(body, "mode", required=True, allowed=("lite", "pro", "avatar2"))
     for field in ("image2videoPrompt", "ttsText"):
         v.string(body, field)
     check_catalog_id(v.string(body, "voiceoverId"), sim.catalog.voices, "voiceId", "voiceoverId")

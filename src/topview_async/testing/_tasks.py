@@ -11,18 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._generated.task_kinds import TASK_KINDS
+
 BIZ_TYPES: dict[str, str] = {
-    "m2v_preview": "M2V_PREVIEW",
-    "m2v": "M2V_EXPORT",
-    "m2v_export": "M2V_EXPORT",
-    "video_avatar": "ZERO_SHOT_AVATAR",
-    "product_avatar_image_replace": "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE",
-    "product_avatar_image_to_video": "PRODUCT_AVATAR_IMAGE2VIDEO",
-    "anyshoot": "PRODUCT_ANY_SHOOT",
-    "image_to_video": "COMMON_TASK_IMAGE2VIDEO",
-    "scraper": "SCRAPER",
+    kind: facts.biz_types[0] for kind, facts in TASK_KINDS.items() if facts.biz_types
 }
-"""Callback ``bizType`` of each task kind (REFERENCE §4.1)."""
+"""Callback ``bizType`` of each task kind: the first of its ``x-topview-task.bizTypes``."""
+BIZ_TYPES["m2v_preview"] = BIZ_TYPES["m2v"]
+# An M2V submit with preview=false renders straight to an export and is announced as one.
+BIZ_TYPES["m2v"] = BIZ_TYPES["m2v_export"]
 
 FAILURE_MESSAGES: dict[str, str] = {
     "m2v": "Video generation failed: not enough usable product material",

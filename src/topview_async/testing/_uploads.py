@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .._generated.task_kinds import UPLOAD_FORMATS
 from ..lib._files import CONTENT_TYPES
 from ._errors import ApiError, envelope
 from ._validation import query_bool, query_string
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from ._simulator import Simulator
     from ._tasks import SimTask
 
-UPLOAD_FORMATS = ("mp4", "mov", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a")
-"""Documented upload formats (REFERENCE §3.1); anything else is answered with 4000."""
 
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 

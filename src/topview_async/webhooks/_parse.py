@@ -12,20 +12,12 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pydantic
 
-from .._generated.models import (
-    AnyShootTaskResult,
-    CallbackNotice,
-    ImageToVideoTaskResult,
-    M2vTaskResult,
-    ProductAvatarImageReplaceResult,
-    ProductAvatarImageToVideoResult,
-    ScraperTaskResult,
-    VideoAvatarTaskResult,
-)
+from .._generated import task_kinds as _task_kinds
+from .._generated.models import CallbackNotice
 from .._models import TopviewModel
 from ..lib._status import TaskState, normalize_status
 from ._errors import InvalidWebhookPayloadError, WebhookTooLargeError
@@ -44,29 +36,15 @@ logger = logging.getLogger("topview_async.webhooks")
 DEFAULT_MAX_BODY_SIZE: Final = 1024 * 1024
 """Largest callback body accepted (1 MiB): real notices are a few kilobytes."""
 
-BIZ_TYPE_KINDS: Final[Mapping[str, str]] = {
-    "M2V_PREVIEW": "m2v",
-    "M2V_SCRIPT": "m2v",
-    # Also sent for an M2V submit with preview=false, whose task handle has kind "m2v".
-    "M2V_EXPORT": "m2v_export",
-    "ZERO_SHOT_AVATAR": "video_avatar",
-    "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE": "product_avatar_image_replace",
-    "PRODUCT_AVATAR_IMAGE2VIDEO": "product_avatar_image_to_video",
-    "PRODUCT_ANY_SHOOT": "anyshoot",
-    "COMMON_TASK_IMAGE2VIDEO": "image_to_video",
-    "SCRAPER": "scraper",
-}
-"""Documented ``bizType`` -> the SDK's task kind (the ``x-topview-task`` kinds of the spec)."""
+BIZ_TYPE_KINDS: Final[Mapping[str, str]] = _task_kinds.BIZ_TYPE_KINDS
+"""Documented ``bizType`` -> the SDK's task kind (each kind's ``x-topview-task.bizTypes``).
+
+``M2V_EXPORT`` is also sent for an M2V submit with preview=false, whose task handle has kind
+``m2v``."""
 
 KIND_RESULT_MODELS: Final[Mapping[str, type[TopviewModel]]] = {
-    "m2v": M2vTaskResult,
-    "m2v_export": M2vTaskResult,
-    "video_avatar": VideoAvatarTaskResult,
-    "product_avatar_image_replace": ProductAvatarImageReplaceResult,
-    "product_avatar_image_to_video": ProductAvatarImageToVideoResult,
-    "anyshoot": AnyShootTaskResult,
-    "image_to_video": ImageToVideoTaskResult,
-    "scraper": ScraperTaskResult,
+    kind: cast("type[TopviewModel]", facts.result_type)
+    for kind, facts in _task_kinds.TASK_KINDS.items()
 }
 """Task kind -> the generated model of its query result (what a callback's ``result`` is)."""
 
@@ -130,6 +108,7 @@ def parse_notice(
     UNCONFIRMED would only make Topview deliver it again, forever.
     """
     data = _decode(body, max_body_size) if not isinstance(body, Mapping) else dict(body)
+    data = _wrap_bare_result(data)
     try:
         model = CallbackNotice.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -155,6 +134,25 @@ def parse_notice(
         raw=data,
         model=model,
     )
+
+
+def _wrap_bare_result(data: dict[str, Any]) -> dict[str, Any]:
+    """A bare query result (no ``uuid``/``bizType`` wrapper; the spec's ``BareCallbackResult``)
+    as a notice of unknown kind, identified by its ``taskId`` (CORRECTIONS #20).
+
+    Its ``uuid`` is derived from the task id and status, so a redelivery is still a duplicate.
+    """
+    task_id = data.get("taskId")
+    if "uuid" in data or "bizType" in data or not isinstance(task_id, str) or not task_id:
+        return data
+    status = data.get("status") or data.get("taskStatus") or ""
+    return {
+        "uuid": f"bare-{task_id}-{status}",
+        "taskId": task_id,
+        "status": str(status),
+        "errorMsg": data.get("errorMsg"),
+        "result": data,
+    }
 
 
 def typed_result(
