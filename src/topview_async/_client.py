@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -91,11 +92,24 @@ class AsyncTopview(HTTPConnections):
       this client poll together, through ``client.poll_scheduler``.
     * ``local_files``: when ``False``, a ``str`` in a file-id argument is always sent as a file
       id, never read from disk (use it when submits carry your users' input).
-    * ``http_client``: your own :class:`httpx.AsyncClient` (proxies, custom TLS, tests). You own
-      it: :meth:`aclose` does not close it. The SDK never sets credentials on it; they are added
-      to each Topview request only.
+    * ``proxy``: a proxy URL (``"http://user:pass@proxy:3128"``) or :class:`httpx.Proxy` for
+      every request, Topview calls and storage uploads/downloads alike.
+    * ``trust_env``: when ``True`` (the default, as in httpx), ``HTTP_PROXY``, ``HTTPS_PROXY``,
+      ``ALL_PROXY`` and ``NO_PROXY`` (either case) choose proxies when ``proxy`` is not given,
+      and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` the trust store; ``False`` ignores them.
+    * ``verify``: ``True`` (certifi's CA bundle, as httpx), ``False`` (no TLS verification), a
+      CA bundle file or directory, or an :class:`ssl.SSLContext`.
+    * ``cert``: a client certificate: a PEM file with the key, or ``(certfile, keyfile)`` or
+      ``(certfile, keyfile, password)``.
+    * ``http_client``: your own :class:`httpx.AsyncClient`. You own it: :meth:`aclose` does not
+      close it. The SDK never sets credentials on it; they are added to each Topview request
+      only. Its own proxy/TLS settings apply (``proxy``, ``verify``, ``cert`` are refused).
     * ``transport``: an httpx transport to use instead of the default aiohttp-backed one; it is
       closed by :meth:`aclose`, like ``httpx.AsyncClient(transport=...)`` does.
+
+    Every timeout of ``timeout`` holds on every path: ``connect``, ``read``, ``write`` (an
+    upload to a server that stops reading fails instead of hanging) and ``pool`` (waiting
+    longer than that for one of the ``max_connections`` slots raises :class:`APITimeoutError`).
 
     A client belongs to the event loop it is first used in; use one client per loop.
     """
@@ -116,6 +130,10 @@ class AsyncTopview(HTTPConnections):
         max_in_flight_polls: int = DEFAULT_MAX_IN_FLIGHT_POLLS,
         poll_rate: float | None = DEFAULT_POLL_RATE,
         local_files: bool = True,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        trust_env: bool = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        cert: str | tuple[str, str] | tuple[str, str, str] | None = None,
     ) -> None:
         configure_from_environment()
         self.poll_policy: PollPolicy = poll if poll is not None else DEFAULT_POLL_POLICY
@@ -126,6 +144,9 @@ class AsyncTopview(HTTPConnections):
         self.notice_hub: NoticeHub = NoticeHub()
         """Where receivers bound to this client (``client=``) hand over callbacks to waits."""
         self.local_files = local_files
+        for argument, value in (("api_key", api_key), ("uid", uid)):
+            if value is not None and not value.strip():
+                raise ConfigurationError(f"{argument} is blank: pass the value Topview gave you")
         api_key = api_key or os.environ.get(ENV_API_KEY, "").strip()
         uid = uid or os.environ.get(ENV_UID, "").strip()
         missing = [name for name, value in ((ENV_API_KEY, api_key), (ENV_UID, uid)) if not value]
@@ -136,6 +157,11 @@ class AsyncTopview(HTTPConnections):
             )
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
+        if http_client is not None and (proxy is not None or verify is not True or cert):
+            raise ConfigurationError(
+                "proxy, verify and cert configure the SDK's own connections; with http_client, "
+                "set them on your httpx.AsyncClient"
+            )
         if max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
         base = httpx.URL(base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL)
@@ -144,6 +170,7 @@ class AsyncTopview(HTTPConnections):
 
         self._credentials = Credentials(api_key, uid)
         self._base_prefix = str(base).rstrip("/")
+        self._credentials_scope = self._base_prefix + "/"
         self.base_url = httpx.URL(self._base_prefix)
         self.max_connections = max_connections
         self.strict_responses = strict_responses
@@ -162,6 +189,11 @@ class AsyncTopview(HTTPConnections):
         self._timeouts: dict[str, float | None] = (
             {} if self._timeout is None else self._timeout.as_dict()
         )
+        self._proxy = proxy
+        self._trust_env = trust_env
+        self._verify = verify
+        self._cert = cert
+        self._ssl = None
         self._user_http_client = http_client
         self._user_transport = transport
         self._http = http_client

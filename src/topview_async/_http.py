@@ -1,16 +1,21 @@
-"""How :class:`AsyncTopview` talks HTTP: its connections, and which requests carry credentials.
+"""How :class:`AsyncTopview` talks HTTP: its connections, their limit, and the request headers.
 
-A client has two HTTP clients, both made in the event loop that first uses them:
+A client has two HTTP clients, both made in the event loop that first uses them, both with
+the client's network settings (``proxy``, ``trust_env``, ``verify``, ``cert``; see
+:mod:`._network`):
 
 * the Topview client (``_connection``): the SDK's aiohttp-backed transport (or, on trio,
-  httpx's own), a user's ``transport`` or ``http_client``, and the in-flight limiter that
-  enforces ``max_connections``;
+  httpx's own), or a user's ``transport`` or ``http_client``;
 * the storage client (``_storage_http``): presigned uploads and result downloads. It never
   carries Topview headers.
 
-Credentials (``Authorization``, ``Topview-Uid``) are added per request, and only to the base
-URL's origin (scheme, host and port): by ``_build_request`` on the httpx path, and in the
-header dicts ``_direct_headers`` prepares once per base URL for the direct aiohttp path.
+``max_connections`` is enforced in exactly one place per configuration: by the SDK's own
+transport (aiohttp slots, or httpx's pool on trio), each with the pool timeout; for a user's
+``transport`` or ``http_client``, whose pool the SDK cannot size, by :class:`InFlightLimit`.
+
+:meth:`HTTPConnections._request_headers` builds the headers of every Topview call, for both
+send paths (the direct aiohttp one and ``httpx.AsyncClient.send``), so they send the same
+bytes. Credentials (``Authorization``, ``Topview-Uid``) go only to URLs under the base URL.
 """
 
 from __future__ import annotations
@@ -21,20 +26,30 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
+from ._network import CertTypes, ProxyTypes, VerifyTypes, ssl_context
 from ._redact import mask_secret
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    import anyio
+    import ssl
+    from types import TracebackType
 
     from ._transport import AiohttpTransport
 
-__all__ = ["DEFAULT_PORTS", "USER_AGENT", "Credentials", "HTTPConnections"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "DEFAULT_PORTS",
+    "USER_AGENT",
+    "Credentials",
+    "HTTPConnections",
+    "InFlightLimit",
+]
 
 USER_AGENT: Final = f"topview-async/{__version__} python/{platform.python_version()}"
 DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+ACCEPT_ENCODING: Final = "gzip, deflate"
+"""What every Topview call accepts. Fixed, not httpx's default (which adds ``br``/``zstd`` when
+those packages happen to be installed), so both send paths and every install send the same."""
 
 
 class Credentials:
@@ -46,7 +61,7 @@ class Credentials:
         self.api_key = api_key
         self.uid = uid
         # The prepared header dicts of direct calls hold the credentials too, so they live here.
-        self.header_sets: dict[tuple[str, bool], dict[str, str]] = {}
+        self.header_sets: dict[bool, dict[str, str]] = {}
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -70,16 +85,42 @@ class _SharedTransport(httpx.AsyncBaseTransport):
         pass  # the Topview HTTP client closes the shared transport once
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return (url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme))
-
-
 def _on_asyncio() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return False
     return True
+
+
+class InFlightLimit:
+    """``max_connections`` for a user's transport or ``http_client``, with the pool timeout.
+
+    Waiting longer than ``pool_timeout`` for a slot raises ``httpx.PoolTimeout`` (the
+    pipeline's :class:`APITimeoutError`), as the SDK's own transports do.
+    """
+
+    def __init__(self, limit: int, pool_timeout: float | None) -> None:
+        import anyio
+
+        self._limiter = anyio.CapacityLimiter(limit)
+        self._pool_timeout = pool_timeout
+
+    async def __aenter__(self) -> None:
+        import anyio
+
+        with anyio.move_on_after(self._pool_timeout):
+            await self._limiter.acquire()
+            return
+        raise httpx.PoolTimeout(f"no free connection slot within {self._pool_timeout}s")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._limiter.release()
 
 
 class HTTPConnections:
@@ -92,127 +133,142 @@ class HTTPConnections:
     base_url: httpx.URL
     max_connections: int
     _base_prefix: str
+    _credentials_scope: str  # the base URL plus "/": where credentials may be sent
     _credentials: Credentials
     _timeout: httpx.Timeout | None
     _user_http_client: httpx.AsyncClient | None
     _user_transport: httpx.AsyncBaseTransport | None
+    _verify: VerifyTypes
+    _cert: CertTypes | None
+    _proxy: ProxyTypes | None
+    _trust_env: bool
+    _ssl: ssl.SSLContext | None
     _http: httpx.AsyncClient | None
     _storage: httpx.AsyncClient | None
-    _limiter: asyncio.Semaphore | anyio.CapacityLimiter | None
+    _limiter: InFlightLimit | None
     _direct: AiohttpTransport | None
 
     def _check_usable(self) -> None:
         """Refuse a closed client or a second event loop (``AsyncTopview`` defines it)."""
         raise NotImplementedError
 
-    def _connection(
-        self,
-    ) -> tuple[httpx.AsyncClient, asyncio.Semaphore | anyio.CapacityLimiter]:
-        """The Topview HTTP client and the in-flight limiter, created in the running loop."""
+    def _connection(self) -> tuple[httpx.AsyncClient, InFlightLimit | None]:
+        """The Topview HTTP client and, for a user's transport, the in-flight limit."""
         self._check_usable()
-        if self._limiter is None:
-            if _on_asyncio():
-                # The same cap as anyio's CapacityLimiter at a tenth of its cost per call.
-                self._limiter = asyncio.Semaphore(self.max_connections)
-            else:
-                import anyio
-
-                self._limiter = anyio.CapacityLimiter(self.max_connections)
         if self._http is None:
-            transport = self._user_transport or self._default_transport()
-            self._http = httpx.AsyncClient(
-                transport=transport, timeout=self._timeout, follow_redirects=False
-            )
-            # The pipeline sends Topview calls straight to the aiohttp transport the SDK made
-            # itself (httpx's client machinery costs more CPU per call than aiohttp does); a
-            # user's transport or http_client is always called through httpx.
-            if self._user_transport is None:
-                from ._transport import AiohttpTransport
-
-                if isinstance(transport, AiohttpTransport):
-                    self._direct = transport
+            if self._user_transport is not None:
+                self._http = httpx.AsyncClient(
+                    transport=self._user_transport, timeout=self._timeout, follow_redirects=False
+                )
+            elif _on_asyncio():
+                # The pipeline sends Topview calls straight to this transport (httpx's client
+                # machinery costs more CPU per call than aiohttp does); a user's transport or
+                # http_client is always called through httpx.
+                self._direct = self._aiohttp_transport()
+                self._http = httpx.AsyncClient(
+                    transport=self._direct, timeout=self._timeout, follow_redirects=False
+                )
+            else:
+                self._http = self._httpx_client(follow_redirects=False)
+            if self._http is not self._user_http_client:
+                # _request_headers says every header; httpx's defaults would add to them.
+                self._http.headers.clear()
+        if self._limiter is None and self._direct is None and self._user_limits():
+            # Not given with an http_client: that client's own pool timeout applies.
+            pool = (self._timeout or self._http.timeout).pool
+            self._limiter = InFlightLimit(self.max_connections, pool)
         return self._http, self._limiter
 
-    def _default_transport(self) -> httpx.AsyncBaseTransport:
-        if _on_asyncio():
-            from ._transport import AiohttpTransport
+    def _user_limits(self) -> bool:
+        return self._user_transport is not None or self._user_http_client is not None
 
-            return AiohttpTransport(max_connections=self.max_connections)
-        limits = httpx.Limits(
-            max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl_context(self._verify, self._cert, trust_env=self._trust_env)
+        return self._ssl
+
+    def _aiohttp_transport(self) -> AiohttpTransport:
+        from ._transport import AiohttpTransport
+
+        return AiohttpTransport(
+            max_connections=self.max_connections,
+            ssl=self._ssl_context,  # built at the first https request, shared by both
+            trust_env=self._trust_env,
+            proxy=self._proxy,
         )
-        return httpx.AsyncHTTPTransport(limits=limits)
+
+    def _httpx_client(self, *, follow_redirects: bool) -> httpx.AsyncClient:
+        """httpx's own client with the same settings (trio, where aiohttp cannot run)."""
+        return httpx.AsyncClient(
+            verify=self._ssl_context(),
+            proxy=self._proxy,
+            trust_env=self._trust_env,
+            limits=httpx.Limits(
+                max_connections=self.max_connections,
+                max_keepalive_connections=self.max_connections,
+            ),
+            timeout=self._timeout,
+            follow_redirects=follow_redirects,
+        )
 
     @property
     def _storage_http(self) -> httpx.AsyncClient:
         """A credential-free HTTP client for presigned uploads and downloads (storage, CDN).
 
         It never carries Topview headers. It reuses an injected ``http_client`` or ``transport``
-        (so proxies and TLS settings apply) and otherwise has its own connection pool.
+        and otherwise has its own connection pool with the client's network settings.
         """
         self._check_usable()
         if self._storage is None:
             if self._user_http_client is not None:
                 self._storage = self._user_http_client
-            else:
-                transport = (
-                    _SharedTransport(self._user_transport)
-                    if self._user_transport is not None
-                    else self._default_transport()
-                )
+            elif self._user_transport is not None:
                 self._storage = httpx.AsyncClient(
-                    transport=transport,
+                    transport=_SharedTransport(self._user_transport),
                     timeout=self._timeout,
                     follow_redirects=True,
-                    headers={"User-Agent": USER_AGENT},
                 )
+            elif _on_asyncio():
+                self._storage = httpx.AsyncClient(
+                    transport=self._aiohttp_transport(),
+                    timeout=self._timeout,
+                    follow_redirects=True,
+                )
+            else:
+                self._storage = self._httpx_client(follow_redirects=True)
+            if self._storage is not self._user_http_client:
+                self._storage.headers["User-Agent"] = USER_AGENT
         return self._storage
 
     def _url_for(self, path: str) -> httpx.URL:
         """The absolute URL of an operation path (``/v1/...``) under the base URL."""
         return httpx.URL(self._base_prefix + path)
 
-    def _direct_headers(self, *, has_body: bool) -> dict[str, str]:
-        """The headers httpx would send with a Topview call, for the direct aiohttp path.
+    def _request_headers(self, url: str, *, has_body: bool) -> dict[str, str]:
+        """Every header of a Topview call, in order: the one place they are built.
 
-        Prepared once per base URL (credentials only on the base URL's origin, as in
-        :meth:`_build_request`); callers must not change the dict.
+        Both send paths send exactly these (aiohttp or httpx add only ``Host`` and
+        ``Content-Length``). Credentials only for URLs under the base URL. Prepared once per
+        client; callers must not change the dict.
         """
-        key = (self._base_prefix, has_body)
-        headers = self._credentials.header_sets.get(key)
+        if not url.startswith(self._credentials_scope):
+            return _headers(None, has_body=has_body)
+        headers = self._credentials.header_sets.get(has_body)
         if headers is None:
-            headers = {
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip, deflate",
-            }
-            if _origin(httpx.URL(self._base_prefix)) == _origin(self.base_url):
-                headers["Authorization"] = f"Bearer {self._credentials.api_key}"
-                headers["Topview-Uid"] = self._credentials.uid
-            if has_body:
-                headers["Content-Type"] = "application/json"
-            self._credentials.header_sets[key] = headers
+            headers = _headers(self._credentials, has_body=has_body)
+            self._credentials.header_sets[has_body] = headers
         return headers
 
-    def _build_request(
-        self,
-        method: str,
-        url: httpx.URL | str,
-        *,
-        params: Sequence[tuple[str, str]] | None,
-        json_body: object | None,
-    ) -> httpx.Request:
-        """A Topview request; credentials only if ``url`` is on the base URL's origin."""
-        http, _ = self._connection()
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if _origin(httpx.URL(url)) == _origin(self.base_url):
-            headers["Authorization"] = f"Bearer {self._credentials.api_key}"
-            headers["Topview-Uid"] = self._credentials.uid
-        return http.build_request(
-            method,
-            url,
-            params=tuple(params) if params else None,
-            json=json_body,
-            headers=headers,
-            timeout=httpx.USE_CLIENT_DEFAULT if self._timeout is None else self._timeout,
-        )
+
+def _headers(credentials: Credentials | None, *, has_body: bool) -> dict[str, str]:
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
+    if credentials is not None:
+        headers["Authorization"] = f"Bearer {credentials.api_key}"
+        headers["Topview-Uid"] = credentials.uid
+    if has_body:
+        headers["Content-Type"] = "application/json"
+    return headers

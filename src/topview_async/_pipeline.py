@@ -5,11 +5,13 @@ build the request (credentials only for the Topview origin), send it under the i
 unwrap ``{code, message, result}``, and let :mod:`._retrying` map a failure to its typed error
 and say whether another attempt is allowed; the retry loop and its waits live here.
 
-Two send paths lead to the same decisions: when the client uses the aiohttp transport it made
-itself, a request goes straight to :meth:`AiohttpTransport.send_bytes` (prepared headers, the
-URL and JSON body encoded once per call exactly as httpx would); a user's ``transport`` or
-``http_client`` is called through ``httpx.AsyncClient.send``. A successful body is parsed and
-validated in one pass (:class:`Envelope`); everything else is decided step by step.
+Two send paths lead to the same decisions and send the same bytes: when the client uses the
+aiohttp transport it made itself, a request goes straight to
+:meth:`AiohttpTransport.send_bytes`; a user's ``transport`` or ``http_client`` (and httpx's
+own transport on trio) is called through ``httpx.AsyncClient.send``. Both take their headers
+from :meth:`HTTPConnections._request_headers` and the URL and JSON body encoded once per call.
+A successful body is parsed and validated in one pass (:class:`Envelope`); everything else is
+decided step by step.
 """
 
 from __future__ import annotations
@@ -117,15 +119,17 @@ class RequestPipeline:
         http, limiter = client._connection()
         direct = client._direct
         started = time.perf_counter()
-        async with limiter:
-            try:
-                if direct is not None:
-                    reply = await self._send_direct(direct, call)
-                else:
+        try:
+            if direct is not None:
+                reply = await self._send_direct(direct, call)
+            elif limiter is None:
+                reply = await self._send(http, call)
+            else:
+                async with limiter:
                     reply = await self._send(http, call)
-            except httpx.RequestError as exc:
-                self._log(call, attempt, started, f"failed: {type(exc).__name__}")
-                return transport_failure(call, exc)
+        except httpx.RequestError as exc:
+            self._log(call, attempt, started, f"failed: {type(exc).__name__}")
+            return transport_failure(call, exc)
         if envelope is not None and 200 <= reply.status < 300:
             try:
                 parsed = envelope.model_validate_json(reply.content)
@@ -151,16 +155,22 @@ class RequestPipeline:
         status, retry_after, content = await transport.send_bytes(
             call.operation.method,
             call.url,
-            self._client._direct_headers(has_body=body is not None),
+            self._client._request_headers(call.url, has_body=body is not None),
             None if body is None else json_bytes(body),
             self._client._timeouts,
         )
         return Reply(status, retry_after, content)
 
     async def _send(self, http: httpx.AsyncClient, call: Call) -> Reply:
-        """Through ``httpx.AsyncClient.send``: a user's transport or ``http_client``."""
-        request = self._client._build_request(
-            call.operation.method, call.url, params=None, json_body=call.json_body
+        """Through ``httpx.AsyncClient.send``: a user's transport or ``http_client``, or trio."""
+        body = call.json_body
+        client = self._client
+        request = http.build_request(
+            call.operation.method,
+            call.url,
+            content=None if body is None else json_bytes(body),
+            headers=client._request_headers(call.url, has_body=body is not None),
+            timeout=httpx.USE_CLIENT_DEFAULT if client._timeout is None else client._timeout,
         )
         response = await http.send(request, follow_redirects=False)
         return Reply(

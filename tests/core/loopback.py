@@ -25,6 +25,7 @@ class Received:
     target: str
     headers: dict[str, str]
     body: bytes
+    raw: bytes = b""  # the request as it arrived, head and body
 
 
 @dataclass
@@ -53,7 +54,7 @@ class LoopbackServer:
                     for name, _, value in (line.partition(":") for line in header_lines if line)
                 }
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.requests.append(Received(method, target, headers, body))
+                self.requests.append(Received(method, target, headers, body, head + body))
                 if self.behaviour == "drop":
                     return  # the request was read in full; the answer is never sent
                 if self.behaviour == "stall":

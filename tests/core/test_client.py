@@ -169,9 +169,10 @@ async def test_default_transport_is_aiohttp_on_asyncio() -> None:
     async with AsyncTopview(api_key=API_KEY, uid=UID, max_connections=7) as client:
         http, limiter = client._connection()
         assert isinstance(http._transport, AiohttpTransport)
-        # Topview calls go straight to the transport the SDK made; the cap is the limiter's.
+        # Topview calls go straight to the transport the SDK made, whose slots are the one cap.
         assert client._direct is http._transport
-        assert isinstance(limiter, asyncio.Semaphore)
+        assert limiter is None
+        assert http._transport._max_connections == 7
         assert isinstance(client._storage_http._transport, AiohttpTransport)
         assert client._storage_http._transport is not http._transport
 
@@ -226,11 +227,9 @@ async def test_credentials_never_go_to_another_host() -> None:
         )
         # An origin that differs only by port or scheme is another origin too.
         client._base_prefix = "https://api.topview.test:8443"
-        request = client._build_request(
-            "GET", client._url_for(foreign.path), params=None, json_body=None
-        )
-        assert "Authorization" not in request.headers
-        assert "Topview-Uid" not in request.headers
+        headers = client._request_headers(str(client._url_for(foreign.path)), has_body=False)
+        assert "Authorization" not in headers
+        assert "Topview-Uid" not in headers
         client._base_prefix = BASE_URL
         await client._storage_http.put(
             "https://bucket.s3.test/up?X-Amz-Signature=abc", content=b"x"
