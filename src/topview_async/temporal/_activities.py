@@ -32,6 +32,7 @@ from ..jobs._runner import JobRunner, _cost
 from ..jobs._submit import job_notice_url, submit_method
 from ..lib._file_inputs import is_local_file
 from ..lib._status import read_field
+from ..lib.tasks import Task, get_task
 from ._errors import read_failure, submit_failure
 from ._model import (
     DownloadInput,
@@ -46,7 +47,6 @@ from ._model import (
 
 if TYPE_CHECKING:
     from .._client import AsyncTopview
-    from ..lib.tasks import Task
 
 __all__ = ["TopviewActivities", "file_parameters"]
 
@@ -177,7 +177,7 @@ class TopviewActivities:
     @activity.defn(name="topview.check")
     async def check(self, ref: TaskRef) -> TaskCheck:
         """Query the task once (the safety-net poll, and the look after a callback)."""
-        task = self.client.tasks.get(ref.kind, ref.task_id)
+        task = get_task(self.client, ref.kind, ref.task_id)
         try:
             await task.refresh()
         except TopviewError as exc:
@@ -188,7 +188,7 @@ class TopviewActivities:
     async def wait(self, ref: TaskRef) -> TaskCheck:
         """Poll the task until it finishes (the client's poll policy and scheduler),
         heartbeating; a worker that dies is noticed and the wait resumes elsewhere."""
-        task = self.client.tasks.get(ref.kind, ref.task_id)
+        task = get_task(self.client, ref.kind, ref.task_id)
         try:
             await _heartbeating(lambda: task.wait(callback=False))
         except TaskFailedError:
@@ -204,7 +204,7 @@ class TopviewActivities:
         runner = JobRunner(self.client, request.out_dir, journal=MemoryJournal())
         record = JobRecord(request.key, request.kind, {}, status=JobStatus.RUNNING)
         record.task_id = request.task_id
-        task = self.client.tasks.get(request.kind, request.task_id)
+        task = get_task(self.client, request.kind, request.task_id)
         try:
             return await _heartbeating(lambda: runner._download(record, task))
         except (TopviewError, OSError) as exc:
