@@ -71,23 +71,34 @@ def file_parameters(client: AsyncTopview, kind: str) -> frozenset[str]:
 
 
 async def _heartbeating(work: Callable[[], Awaitable[T]]) -> T:
-    """Run ``work`` while heartbeating every third of the activity's heartbeat timeout."""
+    """Run ``work`` while heartbeating every third of the activity's heartbeat timeout.
+
+    ``work``'s own exception comes out as it is (not wrapped in an exception group), so the
+    SDK's error classes reach :mod:`._errors`.
+    """
     timeout = activity.info().heartbeat_timeout
     if not timeout:
         return await work()
     every = max(timeout.total_seconds() / 3, 0.05)
     result: list[T] = []
+    failure: list[Exception] = []
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            # A real wait: the SDK's testing switch must not turn heartbeats into a spin.
+            await anyio.sleep(every)
+
     async with anyio.create_task_group() as group:
-
-        async def beat() -> None:
-            while True:
-                activity.heartbeat()
-                # A real wait: the SDK's testing switch must not turn heartbeats into a spin.
-                await anyio.sleep(every)
-
         group.start_soon(beat)
-        result.append(await work())
-        group.cancel_scope.cancel()
+        try:
+            result.append(await work())
+        except Exception as exc:
+            failure.append(exc)
+        finally:
+            group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
     return result[0]
 
 
