@@ -7,8 +7,9 @@ SDK's exception class name and whose ``non_retryable`` says whether repeating ca
   (connection refused, 429/503, 5003 busy, 4007 too many unfinished tasks: nothing was
   created). :class:`~topview_async.SubmitOutcomeUnknownError` becomes a non-retryable
   ``SubmitOutcomeUnknownError`` carrying the request that was sent (notice token masked);
-  a refusal (4xxx, bad input) a non-retryable one with the SDK's type; anything the SDK did
-  not classify is treated as an unknown outcome, since it may have come after the send.
+  a refusal (4xxx, bad input) a non-retryable one with the SDK's type. A server error
+  (5000-5005 but 5003: the task may have been stored first) and anything the SDK did not
+  classify are unknown outcomes too, since they may have come after the task was created.
 * a **read** (upload, task query, download, task list) is safe to repeat: only errors that
   repeating cannot fix (bad input, unknown task) are non-retryable.
 """
@@ -28,6 +29,7 @@ from .._exceptions import (
     NotFoundError,
     ResponseValidationError,
     ServerBusyError,
+    ServerError,
     SubmitOutcomeUnknownError,
     TransferError,
     UnfinishedTaskError,
@@ -78,6 +80,8 @@ def refused(exc: BaseException) -> bool:
     """Whether Topview (or the SDK, before sending) refused the submit: no task exists."""
     if isinstance(exc, HTTPStatusError):
         return exc.status_code < 500
+    if isinstance(exc, ServerError):
+        return False  # 5000-5005 (but 5003): the task may have been stored before the failure
     return isinstance(exc, APIError | InvalidInputError | ConfigurationError | TypeError)
 
 
