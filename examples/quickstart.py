@@ -52,16 +52,15 @@ async def make_video(client: AsyncTopview, images: list[Path], out_dir: Path) ->
     async for update in task.watch():
         elapsed = time.monotonic() - started
         print(f"  [{elapsed:6.1f}s] status: {update.status or 'pending'}")
-    result = await task.wait()  # returns at once: the task is already finished
 
-    videos = [video for video in result.export_videos or [] if video.video_url]
-    if not videos:
+    # The task is finished, so this returns at once (a failed task raises TaskFailedError).
+    # `await task.download(out_dir)` would save every exported video; the demo keeps one.
+    files = await task.result_files()  # list[ResultFile], each with url and a default name
+    if not files:
         raise SystemExit("the task finished without an exported video")
-    video = videos[0]
-    dest = out_dir / f"{task.task_id}.mp4"
-    print(f"Downloading {video.title or 'the video'}...")
-    path = await client.download(video.video_url or "", dest)
-    return path
+    video = files[0]
+    print(f"Downloading {video.name} (1 of {len(files)} exported)...")
+    return await client.download(video.url, out_dir / video.name)
 
 
 def sample_images(directory: Path, count: int = 11) -> list[Path]:

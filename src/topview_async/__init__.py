@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
     from ._transport import AiohttpTransport
     from ._types import FileInput
     from .lib._files import TransferProgress
+    from .lib._media import ResultFile
     from .lib.polling import DEFAULT_POLL_POLICY, PollPolicy
     from .lib.tasks import (
         ProgressCallback,
@@ -113,6 +114,7 @@ __all__ = [
     "ProgressCallback",
     "RequestRefusedError",
     "ResponseValidationError",
+    "ResultFile",
     "RetryPolicy",
     "ServerBusyError",
     "ServerError",
@@ -177,6 +179,7 @@ _LAZY: dict[str, str] = {
     "ProgressCallback": ".lib.tasks",
     "RequestRefusedError": "._exceptions",
     "ResponseValidationError": "._exceptions",
+    "ResultFile": ".lib._media",
     "RetryPolicy": "._config",
     "ServerBusyError": "._exceptions",
     "ServerError": "._exceptions",

@@ -85,8 +85,10 @@ class AsyncTopview(HTTPConnections):
       (readable as ``client.retry``); ``None`` disables retries everywhere.
     * ``max_connections``: Topview requests in flight at once; more callers wait their turn.
     * ``strict_responses``: when ``False``, a ``result`` that does not match the spec is
-      returned as the raw JSON data (with a warning logged) instead of raising
-      :class:`ResponseValidationError`.
+      still returned as the declared type (with a warning logged), built without
+      validation where it does not fit: fields keep the values as received, missing
+      required fields read as ``None``. Only a result whose outer shape does not fit (an
+      array where a model is declared) raises :class:`ResponseValidationError` then.
     * ``poll``: the default :class:`PollPolicy` of ``task.wait()``; ``max_in_flight_polls``
       and ``poll_rate`` (queries per second, ``None``: unlimited) cap how hard all waits of
       this client poll together, through ``client.poll_scheduler``.

@@ -208,8 +208,9 @@ class HTTPStatusError(TopviewError):
 class ResponseValidationError(TopviewError):
     """The response is not a Topview envelope, or its ``result`` does not match the spec.
 
-    ``body`` holds the raw response text so nothing is lost. Pass
-    ``strict_responses=False`` to :class:`AsyncTopview` to get the raw data back instead.
+    ``body`` holds the raw response text so nothing is lost. With
+    ``strict_responses=False`` :class:`AsyncTopview` returns the declared type built without
+    validation instead, and raises this only when not even the result's outer shape fits.
     """
 
     def __init__(

@@ -89,7 +89,7 @@ class RequestPipeline:
         budget = _sleep.RetryBudget(client.retry)
         attempt = 1
         while True:
-            outcome = await self._attempt(call, adapter, envelope, attempt)
+            outcome = await self._attempt(call, result_type, adapter, envelope, attempt)
             if not isinstance(outcome, Failure):
                 return outcome
             if not outcome.retryable:
@@ -111,6 +111,7 @@ class RequestPipeline:
     async def _attempt(
         self,
         call: Call,
+        result_type: Any,
         adapter: pydantic.TypeAdapter[Any],
         envelope: type[Envelope[Any]] | None,
         attempt: int,
@@ -147,7 +148,7 @@ class RequestPipeline:
             self._log(call, attempt, started, f"{reply.status} code={code}")
         if isinstance(outcome, Failure):
             return outcome
-        return self._validate_result(call, adapter, outcome, reply)
+        return self._validate_result(call, result_type, adapter, outcome, reply)
 
     async def _send_direct(self, transport: AiohttpTransport, call: Call) -> Reply:
         """Straight to the SDK's own aiohttp transport: the fast path for Topview calls."""
@@ -190,6 +191,7 @@ class RequestPipeline:
     def _validate_result(
         self,
         call: Call,
+        result_type: Any,
         adapter: pydantic.TypeAdapter[Any],
         envelope: tuple[str, object],
         reply: Reply,
@@ -200,13 +202,21 @@ class RequestPipeline:
         except pydantic.ValidationError as exc:
             summary = summarise_validation_error(exc)
             if not self._client.strict_responses:
-                # Lenient mode: hand back the JSON as received rather than a half-valid model.
-                logger.warning(
-                    "result of %s does not match the spec, returning raw data: %s",
-                    call.operation.operation_id,
-                    summary,
-                )
-                return result
+                # Lenient mode: still the declared type (so the signature holds), built
+                # without validation where the data does not fit; see _lenient.py.
+                from ._lenient import build_leniently
+
+                built, mismatch = build_leniently(result_type, result)
+                if mismatch is not None:
+                    # Not even the outer shape fits: no honest value of the declared type.
+                    summary = f"{summary} (not buildable leniently either: {mismatch})"
+                else:
+                    logger.warning(
+                        "result of %s does not match the spec, returning it unvalidated: %s",
+                        call.operation.operation_id,
+                        summary,
+                    )
+                    return built
             raise ResponseValidationError(
                 f"result of {call.operation} does not match the spec: {summary}",
                 body=reply.text,

@@ -56,3 +56,20 @@ async def test_task_download_of_an_export_saves_only_that_script(
     assert wanted
     assert wanted[0].video_url
     assert file_sha256(paths[0]) == served_sha256(sim, wanted[0].video_url)
+
+
+async def test_result_files_waits_and_names_what_download_saves(
+    client: AsyncTopview, sim: SimulatorServer, tmp_path: Path
+) -> None:
+    task = await client.marketing_videos.submit(product_link="https://shop.example/p/2")
+
+    files = await task.result_files()  # waits for the task first
+
+    result = await task.wait()
+    exported = [video.video_url for video in result.export_videos or []]
+    assert [file.url for file in files] == exported
+    assert len(files) >= 1
+    assert all(isinstance(file.url, str) for file in files)
+    paths = await task.download(tmp_path)
+    assert [path.name for path in paths] == [file.name for file in files]
+    assert all(file.name.startswith(task.task_id) for file in files)

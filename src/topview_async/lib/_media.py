@@ -30,10 +30,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ResultFile:
-    """One output file of a task: where it is, and the name to save it under."""
+    """One output file of a finished task (``await task.result_files()``)."""
 
     url: str
+    """Where to fetch it: a storage or CDN URL, fetched without credentials
+    (``await client.download(file.url, dest)``)."""
     name: str
+    """The default file name: ``<task id><suffix>``, or ``<task id>-<n><suffix>`` when the
+    task produced several files (the suffix comes from the URL's path)."""
 
 
 def _items(value: object) -> list[object]:

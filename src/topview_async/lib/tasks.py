@@ -5,6 +5,8 @@
     task = await client.marketing_videos.submit(product_link=url)
     print(task.task_id)                        # store it; Task.from_id(...) rebuilds the handle
     video = await task.wait()                  # the typed query result once finished
+    files = await task.result_files()          # its videos: list[ResultFile] (url, name)
+    paths = await task.download("out/")        # or saved to disk: list[Path]
 
     async for update in task.watch():          # or follow the status changes
         print(update.status, update.state)
@@ -47,7 +49,7 @@ from .._exceptions import (
 from .._operation import Operation, TaskKindSpec
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
-from ._media import download_result_files, result_files
+from ._media import ResultFile, download_result_files, result_files
 from ._status import Outcome, TaskState, evaluate, read_field
 from ._task_types import (
     ProgressCallback,
@@ -69,6 +71,7 @@ __all__ = [
     "SAFETY_NET_WAIT_MAX",
     "SAFETY_NET_WAIT_MIN",
     "ProgressCallback",
+    "ResultFile",
     "Task",
     "TaskFailedError",
     "TaskProgress",
@@ -211,7 +214,8 @@ class Task(Generic[ResultT]):
     ) -> list[Path]:
         """Save every result video or image of the finished task into ``dest_dir``.
 
-        Waits for the task first if it has not finished. Files are named after the task id
+        Waits for the task first if it has not finished. The files are those of
+        :meth:`result_files`, named after the task id
         (``<task id>.mp4``, or ``<task id>-1.png``, ``-2``... for several), saved with bounded
         concurrency through the credential-free storage client, each atomically (see
         :meth:`AsyncTopview.download`); nothing from a URL can place a file outside
@@ -219,8 +223,7 @@ class Task(Generic[ResultT]):
 
             paths = await task.download("out/videos")
         """
-        result = await self.wait()  # returns at once, without a query, once finished
-        files = result_files(self.kind, self.task_id, result, script_id=self.script_id)
+        files = await self.result_files()
         return await download_result_files(
             self._client._storage_http,
             files,
@@ -228,6 +231,24 @@ class Task(Generic[ResultT]):
             concurrency=concurrency,
             retry=self._client.retry,
         )
+
+    async def result_files(self) -> list[ResultFile]:
+        """The files the finished task produced (its videos or images), in order.
+
+        Waits for the task first if it has not finished, so it raises as :meth:`wait` does
+        (:class:`TaskFailedError`, :class:`TaskTimeoutError`); once finished it returns at once,
+        without a query. Each :class:`ResultFile` has the ``url`` to fetch (a storage or CDN URL
+        that needs no credentials) and the default ``name`` :meth:`download` gives it. Where the
+        files are in the result differs per kind of task (the spec's ``resultFiles``); for an
+        M2V task the exported videos replace the previews, and an export handle gives the
+        video of its own script. A URL that is not a string is left out, so ``url`` is always
+        one. ::
+
+            for file in await task.result_files():
+                print(file.url)
+        """
+        result = await self.wait()  # returns at once, without a query, once finished
+        return result_files(self.kind, self.task_id, result, script_id=self.script_id)
 
     async def refresh(self) -> ResultT:
         """Query the task once and return the result, whatever its state."""
