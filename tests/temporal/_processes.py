@@ -28,7 +28,7 @@ def start_worker(
         "--task-queue",
         queue,
         "--poll-interval",
-        "0.05",
+        "0.2",
         "--submits-per-second",
         "0",
         "--sticky-queue-timeout",

@@ -66,7 +66,7 @@ def test_two_workers_one_killed_every_job_once_with_its_files(
             topview(
                 "batch", "run", str(jobs), "--out", str(out), "--engine", "temporal",
                 "--temporal-address", address, "--temporal-task-queue", queue,
-                "--heartbeat-timeout", "2", "--reconcile-grace", "2", "--no-progress",
+                "--heartbeat-timeout", "5", "--reconcile-grace", "3", "--no-progress",
             ),
             env=environment(server),
             stdout=subprocess.PIPE,

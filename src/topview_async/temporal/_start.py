@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["follow_jobs", "job_handle", "start_job", "start_jobs"]
 
 JobHandle = WorkflowHandle[JobWorkflow, JobState]
+ROUND_CALLS_PER_SECOND = 100
+"""How many ``describe`` calls per second following a batch costs the server, at most
+(roughly: rounds are spaced by the number of jobs still pending)."""
 
 
 async def start_job(
@@ -112,8 +115,9 @@ async def follow_jobs(
     """Follow the workflows until each is settled (finished, or waiting for a decision).
 
     Reads what the server keeps (``describe``: status and the workflow's memo), so it needs no
-    worker; ``on_change`` gets each job's state when it changes. Returns the last state of
-    every job: the workflow's result for a finished one.
+    worker; rounds are ``interval`` apart, more for big batches. ``on_change`` gets each
+    job's state when it changes. Returns the last state of every job: the workflow's result
+    for a finished one.
     """
     states: dict[str, JobState] = {}
     pending = dict(handles)
@@ -147,5 +151,6 @@ async def follow_jobs(
             for key, handle in list(pending.items()):
                 group.start_soon(look, key, handle)
         if pending:
-            await anyio.sleep(interval)
+            # A round costs the server one call per job: space rounds out for big batches.
+            await anyio.sleep(max(interval, len(pending) / ROUND_CALLS_PER_SECOND))
     return {key: states[key] for key in handles}

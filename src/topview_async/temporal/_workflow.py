@@ -12,9 +12,9 @@ A job moves through the batch runner's states (:class:`~topview_async.jobs.JobSt
   M2V the task list; a submit the complete list does not show after ``reconcile_grace`` is
   sent again. Otherwise the workflow waits for your decision: signal ``attach_task`` or
   ``resubmit`` (``needs_decision`` in the ``state`` query says why).
-* ``running``: with callbacks, wait for the ``task_notice`` signal while checking the task on
-  a slow timer (``poll_interval``) as a safety net; without, a heartbeating ``wait`` activity
-  polls. Then download.
+* ``running``: when the submit carried a notice URL, wait for the ``task_notice`` signal while
+  checking the task on a slow timer (``poll_interval``) as a safety net; otherwise (or when
+  that is not known) a heartbeating ``wait`` activity polls. Then download.
 * ``downloaded`` / ``failed``: the result.
 
 The workflow id is derived from the job key (``workflow_id``) and jobs are started with
@@ -235,6 +235,7 @@ class JobWorkflow:
                 return
             notice = self._notice(record.attempt)
             if notice is not None:
+                self._callbacks = True  # its callback came: the next ones will too
                 self._attach(notice.task_id)
                 return
             now = workflow.now().timestamp()
@@ -308,7 +309,8 @@ class JobWorkflow:
     async def _wait_task(self, task_id: str) -> TaskCheck:
         options = self._job.options
         ref = TaskRef(self._record.kind, task_id)
-        if self._callbacks is False:
+        if self._callbacks is not True:
+            # No notice URL, or not known (the submit never reported back): poll.
             return await workflow.execute_activity_method(
                 TopviewActivities.wait,
                 ref,
