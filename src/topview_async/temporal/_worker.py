@@ -50,6 +50,9 @@ class WorkerLimits:
     own ``poll_rate`` already paces task queries per process."""
     sticky_queue_timeout: float = 10.0
     """Seconds before a workflow cached by a worker that stopped answering moves to another."""
+    shutdown_grace: float = 10.0
+    """On shutdown (a deploy), seconds in-flight activities get to finish before they are
+    cancelled: a submit cancelled mid-request has an unknown outcome to reconcile."""
 
 
 def create_workers(
@@ -75,6 +78,7 @@ def create_workers(
     limits = limits or WorkerLimits()
     activities = TopviewActivities(topview, notice_url=notice_url)
     sticky = timedelta(seconds=limits.sticky_queue_timeout)
+    worker_options.setdefault("graceful_shutdown_timeout", timedelta(seconds=limits.shutdown_grace))
     main = Worker(
         temporal,
         task_queue=task_queue,
