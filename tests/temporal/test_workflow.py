@@ -25,6 +25,7 @@ from topview_async.temporal import (
 )
 from topview_async.testing import Fault, SimulatorConfig, SimulatorServer
 
+from ..cli.helpers import environment, topview
 from ..e2e.helpers import write_png
 from .conftest import DevServer, make_client
 
@@ -179,8 +180,13 @@ async def test_an_unknown_outcome_waits_for_a_decision_by_signal(
                 waiting = (await follow_jobs(handles, {job.key: job.kind}, interval=0.1))[job.key]
             queried = await handle.query(JobWorkflow.state)
             (created,) = [t.task_id for t in sim.simulator.tasks.values()]
-            if decision == "attach":
-                await handle.signal(JobWorkflow.attach_task, created)
+            if decision == "attach":  # from the shell, as a user would
+                resolve = topview(
+                    "temporal", "resolve", job.key, "--task-id", created,
+                    "--address", temporal_server.address, "--id-prefix", prefix,
+                )  # fmt: skip
+                done = await anyio.run_process(resolve, env=environment(sim), check=False)
+                assert done.returncode == 0, done.stderr
             else:
                 await handle.signal(JobWorkflow.resubmit)
             with anyio.fail_after(60):
