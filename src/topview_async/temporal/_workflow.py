@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         JobInput,
         JobState,
         ReconcileInput,
+        ReconcileResult,
         SubmitInput,
         TaskCheck,
         TaskNoticeSignal,
@@ -240,13 +241,21 @@ class JobWorkflow:
                 return
             now = workflow.now().timestamp()
             if m2v and self._needs_decision is None:
-                result = await workflow.execute_activity_method(
-                    TopviewActivities.reconcile,
-                    ReconcileInput(record.key, dict(record.params), record.intent_at or 0.0, grace),
-                    start_to_close_timeout=_seconds(options.submit_timeout),
-                    heartbeat_timeout=_seconds(options.heartbeat_timeout),
-                    retry_policy=RetryPolicy(maximum_attempts=3),
-                )
+                try:
+                    result = await workflow.execute_activity_method(
+                        TopviewActivities.reconcile,
+                        ReconcileInput(
+                            record.key, dict(record.params), record.intent_at or 0.0, grace
+                        ),
+                        start_to_close_timeout=_seconds(options.submit_timeout),
+                        heartbeat_timeout=_seconds(options.heartbeat_timeout),
+                        retry_policy=RetryPolicy(maximum_attempts=3),
+                    )
+                except ActivityError as exc:  # the list was not reachable: look again later
+                    result = ReconcileResult(note=f"task list: {_line(exc.cause or exc)}")
+                    looked = False
+                else:
+                    looked = True
                 if result.task_id is not None:
                     self._attach(result.task_id)
                     return
@@ -256,7 +265,8 @@ class JobWorkflow:
                     self._publish()
                     return
                 record.error = result.note or record.error
-                listed_after_grace = deadline is not None and now >= deadline
+                if looked:
+                    listed_after_grace = deadline is not None and now >= deadline
             # Can anything still settle it without you? A callback within the grace period
             # (when the submit may have carried a notice URL), or the M2V list after it.
             hope = deadline is not None and (
