@@ -90,7 +90,6 @@ async def test_callbacks_in_another_process_end_the_waits(
             {"image_file_id": str(image), "duration": 5, "mode": "lite", "generating_count": 1},
         ),
     ]
-    kinds = {job.key: job.kind for job in jobs}
     queue, prefix = f"cb-{uuid.uuid4().hex[:8]}", f"cb-{uuid.uuid4().hex[:8]}-"
     options = JobOptions(heartbeat_timeout=5.0, poll_interval=HOUR, reconcile_grace=HOUR)
     received: list[TaskNotice] = []
@@ -107,7 +106,7 @@ async def test_callbacks_in_another_process_end_the_waits(
                     task_queue=queue, id_prefix=prefix,
                 )  # fmt: skip
                 with anyio.fail_after(120):
-                    states = await follow_jobs(handles, kinds, interval=0.1)
+                    states = await follow_jobs(handles, interval=0.1)
             finally:
                 await anyio.to_thread.run_sync(stop, worker)
         i2v_tasks = [t for t in sim.simulator.tasks.values() if t.kind == "image_to_video"]

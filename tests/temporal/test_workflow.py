@@ -71,18 +71,17 @@ async def test_jobs_run_to_their_files_and_a_second_start_adds_nothing(
     queue, prefix = f"q-{uuid.uuid4().hex}", f"t-{uuid.uuid4().hex[:8]}-"
     config = SimulatorConfig(seed=3, time_scale=60.0, media_size=2048)
     jobs = m2v_jobs(5)
-    kinds = {job.key: job.kind for job in jobs}
     with SimulatorServer(config) as sim:
         temporal = await Client.connect(temporal_server.address)
         async with running_worker(temporal, sim, queue):
             handles = await start_jobs(
                 temporal, jobs, tmp_path, options=FAST, task_queue=queue, id_prefix=prefix
             )
-            states = await follow_jobs(handles, kinds, interval=0.1)
+            states = await follow_jobs(handles, interval=0.1)
             again = await start_jobs(
                 temporal, jobs, tmp_path, options=FAST, task_queue=queue, id_prefix=prefix
             )
-            repeated = await follow_jobs(again, kinds, interval=0.1)
+            repeated = await follow_jobs(again, interval=0.1)
         tasks = [t for t in sim.simulator.tasks.values() if t.kind == "m2v"]
     assert len(tasks) == 5
     for job in jobs:
@@ -119,7 +118,7 @@ async def test_an_m2v_submit_of_unknown_outcome_is_reconciled_through_the_task_l
                 temporal, jobs, tmp_path, options=FAST, task_queue=queue, id_prefix=prefix
             )
             with anyio.fail_after(60):
-                states = await follow_jobs(handles, {"lost-0": "m2v"}, interval=0.1)
+                states = await follow_jobs(handles, interval=0.1)
         tasks = [t.task_id for t in sim.simulator.tasks.values() if t.kind == "m2v"]
         sent = sim.simulator.requests.counts[SUBMIT]
     record = states["lost-0"].record
@@ -142,7 +141,7 @@ async def test_too_many_unfinished_tasks_holds_submits_until_tasks_finish(
                 temporal, jobs, tmp_path, options=FAST, task_queue=queue, id_prefix=prefix
             )
             with anyio.fail_after(90):
-                states = await follow_jobs(handles, {j.key: j.kind for j in jobs}, interval=0.1)
+                states = await follow_jobs(handles, interval=0.1)
         tasks = [t for t in sim.simulator.tasks.values() if t.kind == "m2v"]
         sent = sim.simulator.requests.counts[SUBMIT]
     assert all(s.record.status is JobStatus.DOWNLOADED for s in states.values()), states
@@ -177,7 +176,7 @@ async def test_an_unknown_outcome_waits_for_a_decision_by_signal(
             )
             handle = handles[job.key]
             with anyio.fail_after(60):
-                waiting = (await follow_jobs(handles, {job.key: job.kind}, interval=0.1))[job.key]
+                waiting = (await follow_jobs(handles, interval=0.1))[job.key]
             queried = await handle.query(JobWorkflow.state)
             (created,) = [t.task_id for t in sim.simulator.tasks.values()]
             if decision == "attach":  # from the shell, as a user would

@@ -15,7 +15,7 @@ never makes a second workflow or a second paid task::
         async with create_workers(temporal, topview)[0], ...:  # see create_workers
             ...
     handles = await start_jobs(temporal, read_jobs("jobs.jsonl"), "/shared/out")
-    states = await follow_jobs(handles, {key: ... for key in handles})
+    states = await follow_jobs(handles)
 
 or from the shell: ``topview temporal worker`` on each worker host and
 ``topview batch run jobs.jsonl --out /shared/out --engine temporal``. Callbacks:

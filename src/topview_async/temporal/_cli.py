@@ -280,11 +280,10 @@ async def run_temporal_batch(
     handles = await start_jobs(
         temporal, jobs, out, options=options, task_queue=task_queue, id_prefix=id_prefix
     )
-    kinds = {job.key: job.kind for job in jobs}
     records = [JobRecord(job.key, job.kind, dict(job.params)) for job in jobs]
     tracker = _Tracker(records, len(jobs), progress and _console.is_terminal)
     with tracker.progress:
-        states = await follow_jobs(handles, kinds, on_change=lambda s: tracker.update(s.record))
+        states = await follow_jobs(handles, on_change=lambda s: tracker.update(s.record))
     finished = [_with_params(states[job.key].record, job.params) for job in jobs]
     manifest = await JobRunner(None, out, journal=MemoryJournal()).write_manifest(finished)
     _report([states[job.key] for job in jobs], manifest, id_prefix)

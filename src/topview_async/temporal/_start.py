@@ -94,8 +94,8 @@ async def start_jobs(
     return {job.key: handles[job.key] for job in job_list}
 
 
-def _memo_record(key: str, kind: str, memo: Mapping[str, Any]) -> JobState:
-    record = JobRecord(key, kind, {})
+def _memo_record(key: str, memo: Mapping[str, Any]) -> JobState:
+    record = JobRecord(key, str(memo.get("kind") or ""), {})
     status = memo.get("status")
     if isinstance(status, str) and status in JobStatus._value2member_map_:
         record.status = JobStatus(status)
@@ -106,7 +106,6 @@ def _memo_record(key: str, kind: str, memo: Mapping[str, Any]) -> JobState:
 
 async def follow_jobs(
     handles: Mapping[str, JobHandle],
-    kinds: Mapping[str, str],
     *,
     on_change: Callable[[JobState], object] | None = None,
     interval: float = 1.0,
@@ -129,13 +128,13 @@ async def follow_jobs(
             if description.status is WorkflowExecutionStatus.COMPLETED:
                 state = await handle.result()
             elif description.status is WorkflowExecutionStatus.RUNNING:
-                state = _memo_record(key, kinds[key], await description.memo())
+                state = _memo_record(key, await description.memo())
                 if state.needs_decision:
                     # The memo is a summary; the query has the request that was sent.
                     with contextlib.suppress(RPCError, WorkflowQueryFailedError):
                         state = await handle.query(JobWorkflow.state)
             else:
-                state = _memo_record(key, kinds[key], await description.memo())
+                state = _memo_record(key, await description.memo())
                 state.record.status = JobStatus.FAILED
                 closed = description.status.name.lower() if description.status else "closed"
                 state.record.error = f"workflow {closed}"

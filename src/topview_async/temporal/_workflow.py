@@ -387,6 +387,7 @@ class JobWorkflow:
         """Mirror the state in the memo, where ``describe()`` shows it without a worker."""
         record = self._record
         memo: dict[str, Any] = {
+            "kind": record.kind,
             "status": record.status.value,
             "task_id": record.task_id,
             "error": record.error,
