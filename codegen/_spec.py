@@ -78,8 +78,11 @@ class Op:
 
     @property
     def list_all_method(self) -> str:
-        """``list`` -> ``list_all``, ``list_templates`` -> ``list_all_templates``."""
-        return "list_all" + self.python_method.removeprefix("list")
+        """``list`` -> ``list_all``, ``list_templates`` -> ``list_all_templates``,
+        ``credit_logs`` -> ``list_all_credit_logs``."""
+        if self.python_method.startswith("list"):
+            return "list_all" + self.python_method.removeprefix("list")
+        return "list_all_" + self.python_method
 
     @property
     def page_param(self) -> Param:
@@ -209,10 +212,8 @@ class _Types:
                 text = self.annotation(sub, is_file=is_file)
                 if text not in parts:
                     parts.append(text)
-            if "str" in parts:
-                # A Literal of known values next to plain str is still str to a type
-                # checker; keep the signature honest and short.
-                parts = [p for p in parts if not p.startswith("Literal[")]
+            # A Literal of known values next to plain str is kept (``Literal["Veo 3.1"] | str``):
+            # a type checker still accepts any string, and editors complete the known ones.
             return " | ".join(parts)
         if "enum" in schema:
             values = ", ".join(repr(v) for v in schema["enum"])

@@ -55,13 +55,17 @@ if TYPE_CHECKING:
         AccountResource,
         AiAvatarsResource,
         AnyShootResource,
+        BoardsResource,
         CaptionsResource,
         EthnicitiesResource,
+        ImagesResource,
         ImageToVideoResource,
         MarketingVideosResource,
+        PhotoAvatarsResource,
         ProductAvatarsResource,
         ScraperResource,
         VideoAvatarsResource,
+        VideosResource,
         VoicesResource,
     )
 
@@ -303,18 +307,46 @@ class AsyncTopview(HTTPConnections):
         return CaptionsResource(self)
 
     @cached_property
-    def account(self) -> AccountResource:
-        """The account: credit balance."""
-        from .resources import AccountResource
-
-        return AccountResource(self)
-
-    @cached_property
     def tasks(self) -> Tasks:
         """Task handles by id, across kinds."""
         from .lib._resources import Tasks
 
         return Tasks(self)
+
+    @cached_property
+    def videos(self) -> VideosResource:
+        """Generative video: image-to-video v2, text-to-video, omni reference, storyboard."""
+        from .resources import VideosResource
+
+        return VideosResource(self)
+
+    @cached_property
+    def images(self) -> ImagesResource:
+        """Text-to-image, image editing and background removal."""
+        from .resources import ImagesResource
+
+        return ImagesResource(self)
+
+    @cached_property
+    def photo_avatars(self) -> PhotoAvatarsResource:
+        """Photo avatars (Avatar 4) and their templates."""
+        from .resources import PhotoAvatarsResource
+
+        return PhotoAvatarsResource(self)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        """Credit balance, credit log and storage space."""
+        from .resources import AccountResource
+
+        return AccountResource(self)
+
+    @cached_property
+    def boards(self) -> BoardsResource:
+        """Boards (projects) that group results, and their ZIP download."""
+        from .resources import BoardsResource
+
+        return BoardsResource(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 

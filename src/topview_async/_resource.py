@@ -32,7 +32,16 @@ class Resource:
         body_model: type[TopviewModel] | None = None,
         result_type: Any,
         context: Mapping[str, str | None] | None = None,
+        file_fields: Sequence[str] = (),
     ) -> Any:
+        if file_fields and body is not None and body_model is not None:
+            # A write that takes a file id (a photo template): local paths are uploaded first,
+            # exactly as for a submit.
+            from .lib._file_inputs import upload_local_files
+
+            body = await upload_local_files(
+                self._client, body, file_fields, operation=operation, body_model=body_model
+            )
         return await self._client._pipeline.request(
             operation,
             query=query,

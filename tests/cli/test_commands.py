@@ -114,7 +114,7 @@ def test_everyday_commands(
     file_id = capsys.readouterr().out.split()[0]
     assert file_id in env.simulator.uploads
     assert main(["credit"]) == 0
-    assert "credit: 1000000" in capsys.readouterr().out
+    assert "credit: 100000" in capsys.readouterr().out
     assert main(["voices", "list", "--page-size", "2", "--json"]) == 0
     voices = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(voices) == 2

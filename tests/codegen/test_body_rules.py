@@ -171,7 +171,13 @@ async def test_video_avatar_rules_cost_no_request(
 
 
 def test_rules_come_from_the_spec() -> None:
-    assert set(BODY_RULES) == {"M2vSubmitRequest", "VideoAvatarSubmitRequest"}
+    assert set(BODY_RULES) == {
+        "M2vSubmitRequest",
+        "VideoAvatarSubmitRequest",
+        "ImageToVideoV2Request",
+        "PhotoAvatarRequest",
+        "ProductAvatarImageToVideoV2Request",
+    }
 
 
 @pytest.mark.parametrize("script_id", ["first", -1, "-2"])

@@ -95,6 +95,72 @@ CASES = {
 }
 
 
+def _case(model: type, fields: dict[str, object], urls: list[str]) -> tuple[type, dict, list]:  # type: ignore[type-arg]
+    return (model, {"taskId": TASK, "status": "success", **fields}, urls)
+
+
+_VIDEOS = {
+    "videos": [{"filePath": "https://s3.test/g1.mp4"}, {"filePath": "https://s3.test/g2.mp4"}]
+}
+_IMAGES = {
+    "images": [{"filePath": "https://s3.test/g1.png"}, {"filePath": "https://s3.test/g2.png"}]
+}
+_VOICE = {"voice": {"voiceId": "v", "demoAudioUrl": "https://s3.test/v.mp3"}}
+CASES |= {
+    kind: _case(
+        models.GenerativeVideoTaskResult,
+        _VIDEOS,
+        ["https://s3.test/g1.mp4", "https://s3.test/g2.mp4"],
+    )
+    for kind in ("image_to_video_v2", "text_to_video", "omni_reference", "storyboard")
+}
+CASES |= {
+    kind: _case(
+        models.ImageGenerationTaskResult,
+        _IMAGES,
+        ["https://s3.test/g1.png", "https://s3.test/g2.png"],
+    )
+    for kind in ("text_to_image", "image_edit")
+}
+CASES |= {
+    "anyshoot_product_model": _case(
+        models.AnyShootProductModelResult,
+        _IMAGES,
+        ["https://s3.test/g1.png", "https://s3.test/g2.png"],
+    ),
+    "remove_background": _case(
+        models.RemoveBackgroundTaskResult,
+        {"bgRemovedImagePath": "https://s3.test/cut.png", "maskImagePath": "https://s3.test/m.png"},
+        ["https://s3.test/cut.png", "https://s3.test/m.png"],
+    ),
+    "photo_avatar": _case(
+        models.PhotoAvatarTaskResult,
+        {
+            "finishedVideoUrl": "https://s3.test/p.mp4",
+            "finishedVideoCoverUrl": "https://s3.test/p.jpg",
+        },
+        ["https://s3.test/p.mp4"],
+    ),
+    "product_avatar_image_to_video_v2": _case(
+        models.ProductAvatarImageToVideoV2Result,
+        {"finishedVideoUrl": "https://s3.test/pa2.mp4"},
+        ["https://s3.test/pa2.mp4"],
+    ),
+    "product_avatar_image_replace_v3": _case(
+        models.ProductAvatarImageReplaceV3Result,
+        {"replaceProductResult": [{"imageId": "i1", "url": "https://s3.test/r1.jpg"}]},
+        ["https://s3.test/r1.jpg"],
+    ),
+    "text_to_speech": _case(models.VoiceTaskResult, _VOICE, ["https://s3.test/v.mp3"]),
+    "voice_clone": _case(models.VoiceTaskResult, _VOICE, ["https://s3.test/v.mp3"]),
+    "board_download": _case(
+        models.BoardDownloadResult,
+        {"downloadUrl": "https://s3.test/b.zip"},
+        ["https://s3.test/b.zip"],
+    ),
+}
+
+
 def test_every_task_kind_has_result_file_paths_and_a_case() -> None:
     assert set(TASK_KINDS) == set(CASES)
     assert all(facts.result_files for facts in TASK_KINDS.values())

@@ -81,6 +81,106 @@ class AiAvatarQueryResponse(TopviewModel):
     result: AiAvatarPage | None = None
 
 
+class AnyShootProductModelQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: AnyShootProductModelResult | None = None
+
+
+class AnyShootProductModelRequest(TopviewModel):
+    """
+    Body of `submitAnyShootProductModelTask`. Only a third-party script shows this endpoint: every
+    field is optional and UNCONFIRMED; extra fields are sent as given.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    product_image_file_id: Annotated[str | None, Field(alias="productImageFileId")] = None
+    """
+    Product image (fileId).
+    """
+    product_image_without_background_file_id: Annotated[
+        str | None, Field(alias="productImageWithoutBackgroundFileId")
+    ] = None
+    """
+    The product cut out (fileId).
+    """
+    template_id: Annotated[str | None, Field(alias="templateId")] = None
+    """
+    AnyShoot template from `listAnyShootTemplates`.
+    """
+    prompt: str | None = None
+    """
+    Scene description.
+    """
+    generating_count: Annotated[int | None, Field(alias="generatingCount", ge=1, le=4)] = None
+    """
+    Number of images, 1-4.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
+    """
+
+
+class AnyShootProductModelResult(TopviewModel):
+    """
+    Result of `queryAnyShootProductModelTask` (shape UNCONFIRMED: `images[]` with a URL, as the
+    v1 AnyShoot result is modelled).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    images: list[GeneratedImage] | None = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+
+
 class AnyShootQueryResponse(TopviewModel):
     model_config = ConfigDict(
         extra="allow",
@@ -358,6 +458,321 @@ class BareCallbackResult(TopviewModel):
     error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
 
 
+class Board(TopviewModel):
+    """
+    A board (project) that groups results ([SKILL] `board.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    name: str | None = None
+    task_count: Annotated[int | None, Field(alias="taskCount")] = None
+    """
+    Results on the board.
+    """
+    is_system_default: Annotated[bool | None, Field(alias="isSystemDefault")] = None
+    """
+    The account's default board ("My First Board").
+    """
+    owner_name: Annotated[str | None, Field(alias="ownerName")] = None
+    gmt_create: Annotated[str | int | None, Field(alias="gmtCreate")] = None
+    """
+    Creation time.
+    """
+    members: list[dict[str, Any]] | None = None
+    """
+    Members (`nickname`, `role`).
+    """
+
+
+class BoardCreateRequest(TopviewModel):
+    """
+    Body of `createBoard`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    name: Annotated[str, Field(max_length=200)]
+    """
+    Board name (up to 200 characters).
+    """
+
+
+class BoardDownloadQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: BoardDownloadResult | None = None
+
+
+class BoardDownloadRequest(TopviewModel):
+    """
+    Body of `submitBoardDownload` (fields UNCONFIRMED; [COMP]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    board_id: Annotated[str, Field(alias="boardId")]
+    """
+    The board to package.
+    """
+    task_ids: Annotated[list[str] | None, Field(alias="taskIds")] = None
+    """
+    Only these results (all when omitted; UNCONFIRMED).
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `BOARD_BATCH_DOWNLOAD`; UNCONFIRMED for this endpoint).
+    """
+
+
+class BoardDownloadResult(TopviewModel):
+    """
+    Result of `queryBoardDownload`: the ZIP of a board's results once packaged. Field names are
+    UNCONFIRMED ([COMP] names the endpoints only).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    download_url: Annotated[str | None, Field(alias="downloadUrl")] = None
+    """
+    URL of the ZIP.
+    """
+    file_size: Annotated[int | None, Field(alias="fileSize")] = None
+    """
+    Bytes of the ZIP.
+    """
+
+
+class BoardListResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: BoardPage | None = None
+
+
+class BoardPage(TopviewModel):
+    """
+    One page of boards.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    total: int | None = None
+    page_no: Annotated[int | None, Field(alias="pageNo")] = None
+    page_size: Annotated[int | None, Field(alias="pageSize")] = None
+    data: list[Board] | None = None
+
+
+class BoardResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: Board | None = None
+
+
+class BoardTask(TopviewModel):
+    """
+    One result on a board ([SKILL] `board.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    board_task_id: Annotated[str | None, Field(alias="boardTaskId")] = None
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    tool_type: Annotated[str | None, Field(alias="toolType")] = None
+    """
+    Which tool produced it.
+    """
+    tool_category: Annotated[str | None, Field(alias="toolCategory")] = None
+    media_type: Annotated[str | None, Field(alias="mediaType")] = None
+    """
+    `image`, `video` or `audio`.
+    """
+    credits_cost: Annotated[float | None, Field(alias="creditsCost")] = None
+    """
+    Credits spent.
+    """
+    gmt_create: Annotated[str | int | None, Field(alias="gmtCreate")] = None
+    completed_at: Annotated[str | int | None, Field(alias="completedAt")] = None
+    error_message: Annotated[str | None, Field(alias="errorMessage")] = None
+    result: dict[str, Any] | None = None
+    """
+    Output URLs (`videoUrl`, `imageUrl`, ...).
+    """
+
+
+class BoardTaskBatchDeleteRequest(TopviewModel):
+    """
+    Body of `deleteBoardTasks` (fields UNCONFIRMED; [COMP]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    The board (UNCONFIRMED).
+    """
+    task_ids: Annotated[list[str], Field(alias="taskIds", min_length=1)]
+    """
+    Results to remove.
+    """
+
+
+class BoardTaskListResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: BoardTaskPage | None = None
+
+
+class BoardTaskPage(TopviewModel):
+    """
+    One page of a board's results. [SKILL] reads the items from `list`; `data` (the other pages'
+    name) is accepted too.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    total: int | None = None
+    page_no: Annotated[int | None, Field(alias="pageNo")] = None
+    page_size: Annotated[int | None, Field(alias="pageSize")] = None
+    data: list[BoardTask] | None = None
+    list_: Annotated[list[BoardTask] | None, Field(alias="list")] = None
+
+
+class BoardTaskResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: BoardTask | None = None
+
+
+class BoardUpdateRequest(TopviewModel):
+    """
+    Body of `updateBoard`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    board_id: Annotated[str, Field(alias="boardId")]
+    name: Annotated[str, Field(max_length=200)]
+    """
+    New name (up to 200 characters).
+    """
+
+
 class CallbackAcknowledgement(TopviewModel):
     """
     The JSON your `noticeUrl` endpoint must reply with (HTTP 200).
@@ -510,7 +925,9 @@ class CaptionListResponse(TopviewModel):
 
 class CreditDetail(TopviewModel):
     """
-    The credit balance (REFERENCE §11.5; `remainCredit` per the docs, `credit` per one client).
+    Credit balance ([DOCS] `get_new-endpoint-36`: `uid`, `remainCredit`, `expiredTime`,
+    `apiKeyMap`; [SKILL] reads `credit`: both are kept, read `remainCredit` first).
+
     """
 
     model_config = ConfigDict(
@@ -524,13 +941,16 @@ class CreditDetail(TopviewModel):
     """
     credit: float | None = None
     """
-    Credits left, as one client reads it (DISAGREE with `remainCredit`).
+    Credits left, as [SKILL] reads it (DISAGREE with [DOCS]).
     """
-    expired_time: Annotated[int | str | None, Field(alias="expiredTime")] = None
+    expired_time: Annotated[str | int | None, Field(alias="expiredTime")] = None
     """
     When the credits expire (format UNCONFIRMED).
     """
     api_key_map: Annotated[dict[str, Any] | None, Field(alias="apiKeyMap")] = None
+    """
+    Per API key information (shape UNCONFIRMED).
+    """
 
 
 class CreditDetailResponse(TopviewModel):
@@ -547,6 +967,108 @@ class CreditDetailResponse(TopviewModel):
     """
     message: str | None = None
     result: CreditDetail | None = None
+
+
+class CreditLog(TopviewModel):
+    """
+    One credit deduction ([DOCS]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    uid: str | None = None
+    api_key: Annotated[str | None, Field(alias="apiKey")] = None
+    """
+    The API key that spent it (as Topview shows it; may be masked).
+    """
+    date: str | None = None
+    """
+    When (UTC, `yyyy-MM-dd HH:mm:ss`).
+    """
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits spent.
+    """
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    task_type: Annotated[
+        str
+        | Literal[
+            "m2v",
+            "common_task_image2video",
+            "video_avatar",
+            "product_avatar_image2video",
+            "voice_clone",
+            "product_anyfit",
+            "pa_download_without_watermark",
+            "pa2_replace_product_image",
+            "pa2_image2video",
+            "product_anyfit_v2_product_model",
+        ]
+        | None,
+        Field(alias="taskType"),
+    ] = None
+    """
+    Task type (see `KnownCreditTaskType`).
+    """
+
+
+class CreditLogListResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: CreditLogPage | None = None
+
+
+class CreditLogPage(TopviewModel):
+    """
+    One page of the credit log.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    total: int | None = None
+    page_no: Annotated[int | None, Field(alias="pageNo")] = None
+    page_size: Annotated[int | None, Field(alias="pageSize")] = None
+    data: list[CreditLog] | None = None
+
+
+class CustomAiAvatar(TopviewModel):
+    """
+    A custom AI avatar created by a task (photo avatar, video2aiAvatar, Product Avatar v2).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    aiavatar_id: Annotated[str | None, Field(alias="aiavatarId")] = None
+    """
+    Use as `aiAvatarId` of `submitVideoAvatarTask` (`avatarSourceFrom=2`).
+    """
+    aiavatar_name: Annotated[str | None, Field(alias="aiavatarName")] = None
+    gender: str | None = None
+    cover_url: Annotated[str | None, Field(alias="coverUrl")] = None
+    preview_video_url: Annotated[str | None, Field(alias="previewVideoUrl")] = None
+    ethnicities: list[Any] | None = None
+    voiceover_id_default: Annotated[str | None, Field(alias="voiceoverIdDefault")] = None
+    face_square_config: Annotated[dict[str, Any] | None, Field(alias="faceSquareConfig")] = None
+    type: int | str | None = None
+    """
+    Avatar type `0`/`1`/`2` ([SKILL]; meaning UNCONFIRMED).
+    """
 
 
 class ErrorEnvelope(TopviewModel):
@@ -616,6 +1138,318 @@ class EthnicityPage(TopviewModel):
     page_no: Annotated[int | None, Field(alias="pageNo")] = None
     page_size: Annotated[int | None, Field(alias="pageSize")] = None
     data: list[Ethnicity] | None = None
+
+
+class GeneratedImage(TopviewModel):
+    """
+    One generated image.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    file_path: Annotated[str | None, Field(alias="filePath")] = None
+    """
+    Image URL (present once this image succeeded).
+    """
+    width: int | None = None
+    """
+    Width in pixels.
+    """
+    height: int | None = None
+    """
+    Height in pixels.
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    """
+    Why this image failed (UNCONFIRMED).
+    """
+
+
+class GeneratedVideo(TopviewModel):
+    """
+    One generated video of a generative task.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    file_path: Annotated[str | None, Field(alias="filePath")] = None
+    """
+    Video URL (present once this video succeeded).
+    """
+    cover_url: Annotated[str | None, Field(alias="coverUrl")] = None
+    """
+    Cover image URL (UNCONFIRMED).
+    """
+    width: int | None = None
+    """
+    Width in pixels (UNCONFIRMED).
+    """
+    height: int | None = None
+    """
+    Height in pixels (UNCONFIRMED).
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    """
+    Why this video failed.
+    """
+
+
+class GeneratedVoice(TopviewModel):
+    """
+    The audio (or cloned voice) a voice task produced.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    voice_id: Annotated[str | None, Field(alias="voiceId")] = None
+    """
+    For a clone: the new voice, usable as `voiceId`/`voiceoverId`.
+    """
+    name: str | None = None
+    demo_audio_url: Annotated[str | None, Field(alias="demoAudioUrl")] = None
+    """
+    Audio URL.
+    """
+    durations: float | None = None
+    """
+    Length in seconds.
+    """
+
+
+class GenerativeVideoQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: GenerativeVideoTaskResult | None = None
+
+
+class GenerativeVideoTaskResult(TopviewModel):
+    """
+    Result of the generative video queries (image-to-video v2, text-to-video, omni reference,
+    storyboard): one `videos[]` entry per generated video ([SKILL] `video_gen.py`). The storyboard
+    result shape is not documented and assumed to be the same (UNCONFIRMED).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    videos: list[GeneratedVideo] | None = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board the result was filed under.
+    """
+    board_task_id: Annotated[str | None, Field(alias="boardTaskId")] = None
+    """
+    The result's id on the board.
+    """
+
+
+class ImageEditRequest(TopviewModel):
+    """
+    Body of `submitImageEditTask` ([SKILL] `ai_image.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    model: (
+        str
+        | Literal[
+            "Nano Banana 2",
+            "Nano Banana Pro",
+            "Nano Banana",
+            "Seedream 5.0",
+            "Seedream 4.5",
+            "Seedream 4.0",
+            "GPT Image 1.5",
+            "GPT Image 2",
+        ]
+        | None
+    ) = None
+    """
+    Model display name (for example `Nano Banana Pro`, `Seedream 4.5`); any string is accepted.
+    """
+    prompt: str
+    """
+    The edit to make.
+    """
+    input_image_file_ids: Annotated[list[str], Field(alias="inputImageFileIds")]
+    """
+    Input images (fileIds); the maximum count is model-dependent (5-16).
+    """
+    aspect_ratio: Annotated[
+        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
+        Field(alias="aspectRatio"),
+    ] = None
+    """
+    Aspect ratio (model-dependent).
+    """
+    generate_count: Annotated[int | None, Field(alias="generateCount", ge=1, le=4)] = None
+    """
+    Number of images, 1-4.
+    """
+    resolution: str | None = None
+    """
+    `512p`, `1K`, `2K` or `4K` (model-dependent).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_IMAGE_EDIT`; UNCONFIRMED for this endpoint).
+    """
+
+
+class ImageGenerationQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ImageGenerationTaskResult | None = None
+
+
+class ImageGenerationTaskResult(TopviewModel):
+    """
+    Result of the text-to-image and image-edit queries ([SKILL] `ai_image.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    images: list[GeneratedImage] | None = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board the result was filed under.
+    """
+    board_task_id: Annotated[str | None, Field(alias="boardTaskId")] = None
+    """
+    The result's id on the board.
+    """
 
 
 class ImageToVideoQueryResponse(TopviewModel):
@@ -709,6 +1543,107 @@ class ImageToVideoTaskResult(TopviewModel):
     cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
     """
     Credits charged.
+    """
+
+
+class ImageToVideoV2Request(TopviewModel):
+    """
+    Body of `submitImageToVideoV2Task` ([SKILL] `video_gen.py`; every field optional there).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    model: (
+        str
+        | Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | None
+    ) = None
+    """
+    Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+    """
+    first_frame_file_id: Annotated[str | None, Field(alias="firstFrameFileId")] = None
+    """
+    First frame (fileId).
+    """
+    end_frame_file_id: Annotated[str | None, Field(alias="endFrameFileId")] = None
+    """
+    Optional end frame (fileId).
+    """
+    reference_image_file_ids: Annotated[list[str] | None, Field(alias="referenceImageFileIds")] = (
+        None
+    )
+    """
+    Reference images (fileIds) for multi-reference models (at least 2).
+    """
+    prompt: str | None = None
+    """
+    What should happen in the video.
+    """
+    aspect_ratio: Annotated[
+        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
+        Field(alias="aspectRatio"),
+    ] = None
+    """
+    Aspect ratio (model-dependent).
+    """
+    resolution: int | None = None
+    """
+    Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+    """
+    duration: int | None = None
+    """
+    Seconds (model-dependent, for example 4-15).
+    """
+    sound: str | Literal["on", "off"] | None = None
+    """
+    Native audio `on`/`off` (default `off`); only for models with native audio.
+    """
+    generating_count: Annotated[int | None, Field(alias="generatingCount", ge=1, le=4)] = None
+    """
+    Number of videos, 1-4.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
     """
 
 
@@ -1079,53 +2014,56 @@ class M2vSubmitRequest(TopviewModel):
     """
 
 
-class M2vTaskListItem(TopviewModel):
+class M2vTaskDeleteRequest(TopviewModel):
     """
-    One M2V task in `listM2vTasks` (fields UNCONFIRMED beyond `taskId` and `status`).
-
+    Body of `deleteM2vTasks` ([COMP]).
     """
 
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
     )
-    task_id: Annotated[str | None, Field(alias="taskId")] = None
-    status: (
-        str
-        | Literal[
-            "init",
-            "running",
-            "success",
-            "fail",
-            "failed",
-            "failure",
-            "error",
-            "processing",
-            "pending",
-        ]
-        | None
-    ) = None
+    task_ids: Annotated[list[str], Field(alias="taskIds", min_length=1)]
     """
-    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
-    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
-    are accepted and mean "in progress".
+    The M2V tasks to delete.
+    """
+
+
+class M2vTaskDeleteResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
 
     """
-    product_link: Annotated[str | None, Field(alias="productLink")] = None
+    message: str | None = None
+    result: M2vTaskDeleteResult | bool | None = None
     """
-    The submit's `productLink`, when echoed.
+    The result (a bare boolean is accepted too).
     """
-    product_name: Annotated[str | None, Field(alias="productName")] = None
+
+
+class M2vTaskDeleteResult(TopviewModel):
     """
-    The submit's `productName`, when echoed.
+    Result of `deleteM2vTasks`; the error field really is spelled `errosMsg` ([COMP]).
     """
-    create_time: Annotated[int | float | str | None, Field(alias="createTime")] = None
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    erros_msg: Annotated[str | None, Field(alias="errosMsg")] = None
     """
-    When the task was created (format UNCONFIRMED; epoch milliseconds or a date string).
+    Error text (sic).
     """
-    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    deleted_task_ids: Annotated[list[str] | None, Field(alias="deletedTaskIds")] = None
     """
-    Credits charged.
+    Deleted tasks (UNCONFIRMED).
     """
 
 
@@ -1157,7 +2095,7 @@ class M2vTaskPage(TopviewModel):
     total: int | None = None
     page_no: Annotated[int | None, Field(alias="pageNo")] = None
     page_size: Annotated[int | None, Field(alias="pageSize")] = None
-    data: list[M2vTaskListItem] | None = None
+    data: list[M2vTaskSummary] | None = None
 
 
 class M2vTaskResult(TopviewModel):
@@ -1211,6 +2149,45 @@ class M2vTaskResult(TopviewModel):
     script_content_list: Annotated[list[M2vScript] | None, Field(alias="scriptContentList")] = None
     """
     (newer docs) Scripts with segments.
+    """
+
+
+class M2vTaskSummary(TopviewModel):
+    """
+    One M2V task of `listM2vTasks` (item fields UNCONFIRMED; [COMP]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    product_name: Annotated[str | None, Field(alias="productName")] = None
+    create_time: Annotated[str | int | None, Field(alias="createTime")] = None
+    """
+    Creation time (format UNCONFIRMED).
     """
 
 
@@ -1302,6 +2279,25 @@ class M2vVideoScene(TopviewModel):
     """
 
 
+class NamedMediaFile(TopviewModel):
+    """
+    An input referenced by name in an omni-reference prompt (`<<<Image1>>>`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    name: str
+    """
+    The name used in the prompt, for example `Image1` or `Video1`.
+    """
+    file_id: Annotated[str, Field(alias="fileId")]
+    """
+    fileId from the upload flow. Nested in an object, so the stub does not upload a local path here: use `client.uploads.upload` first.
+    """
+
+
 class NoticeUrlCheckRequest(TopviewModel):
     """
     Body of `checkNoticeUrl`, the same URL as its `noticeUrl` query parameter.
@@ -1311,7 +2307,10 @@ class NoticeUrlCheckRequest(TopviewModel):
         extra="allow",
         populate_by_name=True,
     )
-    notice_url: Annotated[str, Field(alias="noticeUrl")]
+    notice_url: Annotated[
+        str,
+        Field(alias="noticeUrl", examples=["http://127.0.0.1:8094/test/notice_url/accept"]),
+    ]
     """
     The callback URL to validate.
     """
@@ -1336,6 +2335,100 @@ class NoticeUrlCheckResponse(TopviewModel):
     """
 
 
+class OmniReferenceRequest(TopviewModel):
+    """
+    Body of `submitOmniReferenceTask` ([SKILL] `video_gen.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    model: (
+        str
+        | Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+    )
+    """
+    Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+    """
+    prompt: str
+    """
+    Refer to the inputs by name, for example `<<<Image1>>>`, `<<<Video1>>>`.
+    """
+    input_images: Annotated[list[NamedMediaFile] | None, Field(alias="inputImages")] = None
+    """
+    Named reference images.
+    """
+    input_videos: Annotated[list[NamedMediaFile] | None, Field(alias="inputVideos")] = None
+    """
+    Named reference videos.
+    """
+    aspect_ratio: Annotated[
+        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
+        Field(alias="aspectRatio"),
+    ] = None
+    """
+    Aspect ratio (model-dependent).
+    """
+    resolution: int | None = None
+    """
+    Resolution in p (short side; model-dependent).
+    """
+    duration: int | None = None
+    """
+    Seconds (model-dependent).
+    """
+    generating_count: Annotated[int | None, Field(alias="generatingCount", ge=1, le=4)] = None
+    """
+    Number of videos, 1-4.
+    """
+    internet_search: Annotated[bool | None, Field(alias="internetSearch")] = None
+    """
+    Let the model search the web (`Standard`/`Fast` only).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_OMNI_REFERENCE`; UNCONFIRMED for this endpoint).
+    """
+
+
 class OriginVideo(TopviewModel):
     """
     The original generated video file.
@@ -1357,6 +2450,263 @@ class OriginVideo(TopviewModel):
     """
     Height in pixels.
     """
+
+
+class PhotoAvatarQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: PhotoAvatarTaskResult | None = None
+
+
+class PhotoAvatarRequest(TopviewModel):
+    """
+    Body of `submitPhotoAvatarTask` ([SKILL] `avatar4.py`, [DOCS] `avatar4_submit_task`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    mode: str | Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"]
+    """
+    `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+    """
+    script_mode: Annotated[str | Literal["text", "audio"], Field(alias="scriptMode")]
+    """
+    `text` or `audio`.
+    """
+    avatar_id: Annotated[str | None, Field(alias="avatarId")] = None
+    """
+    AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
+    """
+    template_image_file_id: Annotated[str | None, Field(alias="templateImageFileId")] = None
+    """
+    Your own photo (fileId).
+    """
+    tts_text: Annotated[str | None, Field(alias="ttsText")] = None
+    """
+    Speech for `scriptMode=text`; pause tags like `<break time="1.0s"/>` are allowed.
+    """
+    voice_id: Annotated[str | None, Field(alias="voiceId")] = None
+    """
+    Voice for `scriptMode=text`, from `listVoices`.
+    """
+    voice_model: Annotated[str | None, Field(alias="voiceModel")] = None
+    """
+    TTS model (UNCONFIRMED values).
+    """
+    voice_settings: Annotated[VoiceSettings | None, Field(alias="voiceSettings")] = None
+    audio_file_id: Annotated[str | None, Field(alias="audioFileId")] = None
+    """
+    Audio for `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
+    """
+    caption_id: Annotated[str | None, Field(alias="captionId")] = None
+    """
+    Caption style from `listCaptions`.
+    """
+    custom_motion: Annotated[str | None, Field(alias="customMotion", max_length=600)] = None
+    """
+    Motion description, up to 600 characters.
+    """
+    save_custom_ai_avatar: Annotated[bool | None, Field(alias="saveCustomAiAvatar")] = None
+    """
+    Save the photo as a custom AI avatar.
+    """
+    off_peak: Annotated[bool | None, Field(alias="offPeak")] = None
+    """
+    Off-peak processing at a lower cost (semantics UNCONFIRMED).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
+    """
+
+
+class PhotoAvatarTaskResult(TopviewModel):
+    """
+    Result of `queryPhotoAvatarTask` ([SKILL], [DOCS]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    finished_video_url: Annotated[str | None, Field(alias="finishedVideoUrl")] = None
+    """
+    The talking-photo video.
+    """
+    finished_video_cover_url: Annotated[str | None, Field(alias="finishedVideoCoverUrl")] = None
+    """
+    Its cover image.
+    """
+    ai_avatar: Annotated[CustomAiAvatar | None, Field(alias="aiAvatar")] = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+
+
+class PhotoAvatarTemplate(TopviewModel):
+    """
+    A photo avatar template (fields UNCONFIRMED; [COMP] names the endpoints only).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    template_id: Annotated[str | None, Field(alias="templateId")] = None
+    """
+    Template id (name UNCONFIRMED).
+    """
+    template_name: Annotated[str | None, Field(alias="templateName")] = None
+    category_id: Annotated[str | None, Field(alias="categoryId")] = None
+    cover_url: Annotated[str | None, Field(alias="coverUrl")] = None
+    """
+    Preview image URL.
+    """
+    template_image_file_id: Annotated[str | None, Field(alias="templateImageFileId")] = None
+    """
+    fileId of the template photo (usable as `templateImageFileId`).
+    """
+
+
+class PhotoAvatarTemplateCategory(TopviewModel):
+    """
+    A photo avatar template category (fields UNCONFIRMED).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    category_id: Annotated[str | None, Field(alias="categoryId")] = None
+    category_name: Annotated[str | None, Field(alias="categoryName")] = None
+
+
+class PhotoAvatarTemplateCategoryListResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: list[PhotoAvatarTemplateCategory] | None = None
+
+
+class PhotoAvatarTemplateCreateRequest(TopviewModel):
+    """
+    Body of `createPhotoAvatarTemplate`. Fields UNCONFIRMED ([COMP] names the endpoint only):
+    an uploaded photo and a name are what a template needs.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    template_image_file_id: Annotated[str, Field(alias="templateImageFileId")]
+    """
+    The template photo (fileId).
+    """
+    template_name: Annotated[str | None, Field(alias="templateName")] = None
+    """
+    Display name (UNCONFIRMED).
+    """
+    category_id: Annotated[str | None, Field(alias="categoryId")] = None
+    """
+    Category from `listPhotoAvatarTemplateCategories` (UNCONFIRMED).
+    """
+
+
+class PhotoAvatarTemplateListResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: PhotoAvatarTemplatePage | None = None
+
+
+class PhotoAvatarTemplatePage(TopviewModel):
+    """
+    One page of photo avatar templates.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    total: int | None = None
+    page_no: Annotated[int | None, Field(alias="pageNo")] = None
+    page_size: Annotated[int | None, Field(alias="pageSize")] = None
+    data: list[PhotoAvatarTemplate] | None = None
+
+
+class PhotoAvatarTemplateResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: PhotoAvatarTemplate | None = None
 
 
 class ProductAvatarCategory(TopviewModel):
@@ -1491,6 +2841,138 @@ class ProductAvatarImageReplaceResult(TopviewModel):
     ] = None
 
 
+class ProductAvatarImageReplaceV3QueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ProductAvatarImageReplaceV3Result | None = None
+
+
+class ProductAvatarImageReplaceV3Request(TopviewModel):
+    """
+    Body of `submitProductAvatarImageReplaceV3` ([SKILL] `product_avatar.py`; required fields UNCONFIRMED).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    product_image_file_id: Annotated[str | None, Field(alias="productImageFileId")] = None
+    """
+    Product image (fileId).
+    """
+    product_image_without_background_file_id: Annotated[
+        str | None, Field(alias="productImageWithoutBackgroundFileId")
+    ] = None
+    """
+    The product cut out (fileId; `bgRemovedImageFileId` of `queryRemoveBackgroundTask`).
+    """
+    template_image_file_id: Annotated[str | None, Field(alias="templateImageFileId")] = None
+    """
+    Your own template (person) image (fileId); alternative to `avatarId`.
+    """
+    avatar_id: Annotated[str | None, Field(alias="avatarId")] = None
+    """
+    Public product avatar from `listPublicProductAvatars`.
+    """
+    user_face_image_file_id: Annotated[str | None, Field(alias="userFaceImageFileId")] = None
+    """
+    Optional face image (fileId).
+    """
+    image_edit_prompt: Annotated[str | None, Field(alias="imageEditPrompt")] = None
+    """
+    Editing instruction.
+    """
+    generate_image_mode: Annotated[
+        str | Literal["auto", "manual"] | None, Field(alias="generateImageMode")
+    ] = None
+    """
+    `auto` or `manual` (with `location`).
+    """
+    keep_target: Annotated[str | Literal["model", "product"] | None, Field(alias="keepTarget")] = (
+        None
+    )
+    """
+    What to keep unchanged: `model` or `product`.
+    """
+    version: str | Literal["v3", "v4"] | None = None
+    """
+    `v3` or `v4`.
+    """
+    location: list[list[float]] | None = None
+    """
+    Manual placement: `[x, y]` points.
+    """
+    product_size: Annotated[str | None, Field(alias="productSize")] = None
+    """
+    Relative product size.
+    """
+    project_id: Annotated[str | None, Field(alias="projectId")] = None
+    """
+    Project id (UNCONFIRMED meaning).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
+    """
+
+
+class ProductAvatarImageReplaceV3Result(TopviewModel):
+    """
+    Result of `queryProductAvatarImageReplaceV3`. The shape is not documented for v3; the v2
+    replace result's `replaceProductResult[]` is assumed (UNCONFIRMED).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    replace_product_result: Annotated[
+        list[ReplacedProductImage] | None, Field(alias="replaceProductResult")
+    ] = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+
+
 class ProductAvatarImageToVideoQueryResponse(TopviewModel):
     model_config = ConfigDict(
         extra="allow",
@@ -1607,6 +3089,112 @@ class ProductAvatarImageToVideoResult(TopviewModel):
     """
 
 
+class ProductAvatarImageToVideoV2QueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ProductAvatarImageToVideoV2Result | None = None
+
+
+class ProductAvatarImageToVideoV2Request(TopviewModel):
+    """
+    Body of `submitProductAvatarImageToVideoV2` ([DOCS] `pa2_image2video_submit_task`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    replace_product_task_image_id: Annotated[str, Field(alias="replaceProductTaskImageId")]
+    """
+    An `imageId` from a v2/v3 replace-image result (`replaceProductResult[].imageId`).
+    """
+    mode: str | Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"]
+    """
+    `lite`, `pro`, `avatar2` (default), `avatar4`, `avatar4Fast`; only `avatar2` when the image has no face.
+    """
+    script_mode: Annotated[str | Literal["text", "audio"], Field(alias="scriptMode")]
+    """
+    `text` (default) or `audio`.
+    """
+    tts_text: Annotated[str | None, Field(alias="ttsText")] = None
+    """
+    Speech; required when `scriptMode=text`.
+    """
+    voice_id: Annotated[str | None, Field(alias="voiceId")] = None
+    """
+    Voice from `listVoices`; required when `scriptMode=text`.
+    """
+    audio_file_id: Annotated[str | None, Field(alias="audioFileId")] = None
+    """
+    Audio; required when `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
+    """
+    caption_id: Annotated[str, Field(alias="captionId")]
+    """
+    Caption style from `listCaptions` (required per [DOCS]).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
+    """
+
+
+class ProductAvatarImageToVideoV2Result(TopviewModel):
+    """
+    Result of `queryProductAvatarImageToVideoV2` ([DOCS] `get_new-endpoint-16`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    finished_video_url: Annotated[str | None, Field(alias="finishedVideoUrl")] = None
+    """
+    The video.
+    """
+    ai_avatar: Annotated[CustomAiAvatar | None, Field(alias="aiAvatar")] = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+
+
 class ProductReplaceResultItem(TopviewModel):
     """
     One generated image of a replace-image task.
@@ -1628,6 +3216,19 @@ class ProductReplaceResultItem(TopviewModel):
     """
     URL of the generated image.
     """
+
+
+class PronunciationRule(TopviewModel):
+    """
+    Say `oldStr` as `newStr`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    old_str: Annotated[str, Field(alias="oldStr")]
+    new_str: Annotated[str, Field(alias="newStr")]
 
 
 class PublicProductAvatar(TopviewModel):
@@ -1705,6 +3306,120 @@ class PublicProductAvatarQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: PublicProductAvatarPage | None = None
+
+
+class RemoveBackgroundQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: RemoveBackgroundTaskResult | None = None
+
+
+class RemoveBackgroundRequest(TopviewModel):
+    """
+    Body of `submitRemoveBackgroundTask` ([DOCS], [SKILL] `remove_bg.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    product_image_file_id: Annotated[str, Field(alias="productImageFileId")]
+    """
+    Product image (fileId).
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_REMOVE_BACKGROUND`; UNCONFIRMED for this endpoint).
+    """
+
+
+class RemoveBackgroundTaskResult(TopviewModel):
+    """
+    Result of `queryRemoveBackgroundTask` ([DOCS]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    bg_removed_image_file_id: Annotated[str | None, Field(alias="bgRemovedImageFileId")] = None
+    """
+    fileId of the cut-out; feeds `productImageWithoutBackgroundFileId` of Product Avatar v3.
+    """
+    bg_removed_image_path: Annotated[str | None, Field(alias="bgRemovedImagePath")] = None
+    """
+    URL of the cut-out image.
+    """
+    bg_removed_image_width: Annotated[int | None, Field(alias="bgRemovedImageWidth")] = None
+    bg_removed_image_height: Annotated[int | None, Field(alias="bgRemovedImageHeight")] = None
+    mask_image_file_id: Annotated[str | None, Field(alias="maskImageFileId")] = None
+    """
+    fileId of the mask.
+    """
+    mask_image_path: Annotated[str | None, Field(alias="maskImagePath")] = None
+    """
+    URL of the mask image.
+    """
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+
+
+class ReplacedProductImage(TopviewModel):
+    """
+    One generated image of a v2/v3 replace ([3P]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    image_id: Annotated[str | None, Field(alias="imageId")] = None
+    """
+    Use as `replaceProductTaskImageId` of `submitProductAvatarImageToVideoV2`.
+    """
+    url: str | None = None
+    """
+    Image URL.
+    """
+    face_existence: Annotated[bool | None, Field(alias="faceExistence")] = None
+    """
+    Whether a face was found (without one only `mode=avatar2` animates it).
+    """
 
 
 class ScraperMedia(TopviewModel):
@@ -1803,6 +3518,96 @@ class ScraperTaskResult(TopviewModel):
     product_videos: Annotated[list[ScraperMedia] | None, Field(alias="productVideos")] = None
 
 
+class StoryboardRequest(TopviewModel):
+    """
+    Body of `submitStoryboardTask`. The field list was not collected ([DOCS]
+    `storyboard-submit-task` names the endpoint only): the fields below follow the other
+    generative submits and are all optional (UNCONFIRMED); extra fields are sent as given.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    model: (
+        str
+        | Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | None
+    ) = None
+    """
+    Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+    """
+    prompt: str | None = None
+    """
+    Script or description of the storyboard (UNCONFIRMED).
+    """
+    input_images: Annotated[list[NamedMediaFile] | None, Field(alias="inputImages")] = None
+    """
+    Named reference images (UNCONFIRMED).
+    """
+    aspect_ratio: Annotated[
+        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
+        Field(alias="aspectRatio"),
+    ] = None
+    """
+    Aspect ratio (model-dependent).
+    """
+    resolution: int | None = None
+    """
+    Vertical resolution (UNCONFIRMED).
+    """
+    duration: int | None = None
+    """
+    Seconds (UNCONFIRMED).
+    """
+    generating_count: Annotated[int | None, Field(alias="generatingCount", ge=1, le=4)] = None
+    """
+    Number of videos (UNCONFIRMED).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
+    """
+
+
 class TaskSubmitResponse(TopviewModel):
     """
     Envelope of every submit and of the M2V export.
@@ -1873,6 +3678,194 @@ class TaskSubmitResult(TopviewModel):
     """
 
 
+class TextToImageRequest(TopviewModel):
+    """
+    Body of `submitTextToImageTask` ([SKILL] `ai_image.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    model: (
+        str
+        | Literal[
+            "Nano Banana 2",
+            "Nano Banana Pro",
+            "Nano Banana",
+            "Seedream 5.0",
+            "Seedream 4.5",
+            "Seedream 4.0",
+            "GPT Image 1.5",
+            "GPT Image 2",
+        ]
+        | None
+    ) = None
+    """
+    Model display name (for example `Nano Banana Pro`, `Seedream 4.5`); any string is accepted.
+    """
+    prompt: str
+    """
+    What the image shows.
+    """
+    aspect_ratio: Annotated[
+        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
+        Field(alias="aspectRatio"),
+    ] = None
+    """
+    Aspect ratio (model-dependent).
+    """
+    generate_count: Annotated[int | None, Field(alias="generateCount", ge=1, le=4)] = None
+    """
+    Number of images, 1-4 (note: `generateCount`, not `generatingCount`).
+    """
+    resolution: str | None = None
+    """
+    `512p`, `1K`, `2K` or `4K` (model-dependent).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_TEXT2IMAGE`; UNCONFIRMED for this endpoint).
+    """
+
+
+class TextToSpeechRequest(TopviewModel):
+    """
+    Body of `submitTextToSpeechTask` ([SKILL] `text2voice.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    voice_text: Annotated[str, Field(alias="voiceText")]
+    """
+    Text to speak.
+    """
+    voice_id: Annotated[str, Field(alias="voiceId")]
+    """
+    Voice from `listVoices` (or a cloned voice).
+    """
+    name: str | None = None
+    """
+    Label of the audio.
+    """
+    voice_speed: Annotated[float | None, Field(alias="voiceSpeed")] = None
+    """
+    Speed multiplier (1.0 = normal).
+    """
+    emotion_name: Annotated[str | None, Field(alias="emotionName")] = None
+    """
+    Emotion, for example `happy` (values UNCONFIRMED).
+    """
+    origin_voice_file_id: Annotated[str | None, Field(alias="originVoiceFileId")] = None
+    """
+    Original voice file (fileId).
+    """
+    pron_rules: Annotated[list[PronunciationRule] | None, Field(alias="pronRules")] = None
+    """
+    Pronunciation rules.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `VOICE_TEXT2VOICE`).
+    """
+
+
+class TextToVideoRequest(TopviewModel):
+    """
+    Body of `submitTextToVideoTask` ([SKILL] `video_gen.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    model: (
+        str
+        | Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+    )
+    """
+    Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+    """
+    prompt: str
+    """
+    What the video shows.
+    """
+    aspect_ratio: Annotated[
+        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
+        Field(alias="aspectRatio"),
+    ] = None
+    """
+    Aspect ratio (model-dependent).
+    """
+    resolution: int | None = None
+    """
+    Resolution in p (short side; model-dependent).
+    """
+    duration: int | None = None
+    """
+    Seconds (model-dependent).
+    """
+    sound: str | Literal["on", "off"] | None = None
+    """
+    Native audio `on`/`off` (default `off`); only for models with native audio.
+    """
+    generating_count: Annotated[int | None, Field(alias="generatingCount", ge=1, le=4)] = None
+    """
+    Number of videos, 1-4.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `COMMON_TASK_TEXT2VIDEO`; UNCONFIRMED for this endpoint).
+    """
+
+
 class UploadCheckResponse(TopviewModel):
     """
     `result` is `true` when the upload is usable; the string `"true"` is also accepted. Its
@@ -1936,6 +3929,42 @@ class UploadCredentialResponse(TopviewModel):
     """
     message: str | None = None
     result: UploadCredential | None = None
+
+
+class UserSpace(TopviewModel):
+    """
+    Storage space of the account (fields UNCONFIRMED; [COMP]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    uid: str | None = None
+    used_space: Annotated[float | None, Field(alias="usedSpace")] = None
+    """
+    Bytes used (UNCONFIRMED).
+    """
+    total_space: Annotated[float | None, Field(alias="totalSpace")] = None
+    """
+    Bytes available in total (UNCONFIRMED).
+    """
+
+
+class UserSpaceResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: UserSpace | None = None
 
 
 class VideoAvatarQueryResponse(TopviewModel):
@@ -2071,6 +4100,61 @@ class VideoAvatarTaskResult(TopviewModel):
     """
 
 
+class VideoToAiAvatarQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: VideoToAiAvatarTaskResult | None = None
+
+
+class VideoToAiAvatarTaskResult(TopviewModel):
+    """
+    Result of `queryVideoToAiAvatarTask` ([DOCS] `get_new-endpoint-24`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    ai_avatar: Annotated[CustomAiAvatar | None, Field(alias="aiAvatar")] = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+
+
 class Voice(TopviewModel):
     """
     A TTS voice.
@@ -2108,6 +4192,37 @@ class Voice(TopviewModel):
     """
 
 
+class VoiceCloneRequest(TopviewModel):
+    """
+    Body of `submitVoiceCloneTask` ([SKILL] `voice.py`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    origin_voice_file_id: Annotated[str, Field(alias="originVoiceFileId")]
+    """
+    Recording to clone (fileId; mp3/wav, 10 s-5 min, < 10 MB).
+    """
+    name: str | None = None
+    """
+    Name of the new voice.
+    """
+    voice_text: Annotated[str | None, Field(alias="voiceText")] = None
+    """
+    Text for the demo audio.
+    """
+    voice_speed: Annotated[float | None, Field(alias="voiceSpeed")] = None
+    """
+    0.8-1.2.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `VOICE_CLONE`).
+    """
+
+
 class VoicePage(TopviewModel):
     """
     One page of voices.
@@ -2137,3 +4252,123 @@ class VoiceQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: VoicePage | None = None
+
+
+class VoiceSettings(TopviewModel):
+    """
+    TTS tuning ([DOCS] `avatar4_submit_task`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    volume: float | None = None
+    """
+    0-200.
+    """
+    stability: float | None = None
+    """
+    0-100.
+    """
+
+
+class VoiceTaskQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: VoiceTaskResult | None = None
+
+
+class VoiceTaskResult(TopviewModel):
+    """
+    Result of the text-to-speech and voice-clone queries ([DOCS] `get_new-endpoint-35`, [SKILL]).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    voice: GeneratedVoice | None = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    board_task_id: Annotated[str | None, Field(alias="boardTaskId")] = None
+
+
+class WriteResponse(TopviewModel):
+    """
+    Envelope of deletes and updates whose result is not documented.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: WriteResult | bool | None = None
+    """
+    Unknown shape (UNCONFIRMED): an object, a boolean or null.
+    """
+
+
+class WriteResult(TopviewModel):
+    """
+    Result of a delete or update whose response shape is not documented (UNCONFIRMED). Every field
+    is kept; a bare `true`/`null` result is accepted by the envelopes that use it.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    success: bool | None = None
+    """
+    Whether the change was applied (name UNCONFIRMED).
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    """
+    Error text.
+    """

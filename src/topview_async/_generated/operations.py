@@ -38,16 +38,6 @@ SUBMIT_M2V_TASK: Final = Operation(
     sdk_method="submit",
 )
 
-LIST_M2V_TASKS: Final = Operation(
-    operation_id="listM2vTasks",
-    method="GET",
-    path="/v1/m2v/task/list",
-    kind="read",
-    resource="marketing_videos",
-    task_kind=None,
-    sdk_method="list_tasks",
-)
-
 QUERY_M2V_TASK: Final = Operation(
     operation_id="queryM2vTask",
     method="GET",
@@ -298,6 +288,346 @@ LIST_CAPTIONS: Final = Operation(
     sdk_method="list",
 )
 
+SUBMIT_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
+    operation_id="submitImageToVideoV2Task",
+    method="POST",
+    path="/v2/common_task/image2video/task/submit",
+    kind="submit",
+    resource="videos",
+    task_kind="image_to_video_v2",
+    sdk_method="submit_image_to_video",
+)
+
+QUERY_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
+    operation_id="queryImageToVideoV2Task",
+    method="GET",
+    path="/v2/common_task/image2video/task/query",
+    kind="read",
+    resource="videos",
+    task_kind=None,
+    sdk_method="query_image_to_video",
+)
+
+SUBMIT_TEXT_TO_VIDEO_TASK: Final = Operation(
+    operation_id="submitTextToVideoTask",
+    method="POST",
+    path="/v1/common_task/text2video/task/submit",
+    kind="submit",
+    resource="videos",
+    task_kind="text_to_video",
+    sdk_method="submit_text_to_video",
+)
+
+QUERY_TEXT_TO_VIDEO_TASK: Final = Operation(
+    operation_id="queryTextToVideoTask",
+    method="GET",
+    path="/v1/common_task/text2video/task/query",
+    kind="read",
+    resource="videos",
+    task_kind=None,
+    sdk_method="query_text_to_video",
+)
+
+SUBMIT_OMNI_REFERENCE_TASK: Final = Operation(
+    operation_id="submitOmniReferenceTask",
+    method="POST",
+    path="/v1/common_task/omni_reference/task/submit",
+    kind="submit",
+    resource="videos",
+    task_kind="omni_reference",
+    sdk_method="submit_omni_reference",
+)
+
+QUERY_OMNI_REFERENCE_TASK: Final = Operation(
+    operation_id="queryOmniReferenceTask",
+    method="GET",
+    path="/v1/common_task/omni_reference/task/query",
+    kind="read",
+    resource="videos",
+    task_kind=None,
+    sdk_method="query_omni_reference",
+)
+
+SUBMIT_STORYBOARD_TASK: Final = Operation(
+    operation_id="submitStoryboardTask",
+    method="POST",
+    path="/v1/common_task/storyboard/task/submit",
+    kind="submit",
+    resource="videos",
+    task_kind="storyboard",
+    sdk_method="submit_storyboard",
+)
+
+QUERY_STORYBOARD_TASK: Final = Operation(
+    operation_id="queryStoryboardTask",
+    method="GET",
+    path="/v1/common_task/storyboard/task/query",
+    kind="read",
+    resource="videos",
+    task_kind=None,
+    sdk_method="query_storyboard",
+)
+
+SUBMIT_TEXT_TO_IMAGE_TASK: Final = Operation(
+    operation_id="submitTextToImageTask",
+    method="POST",
+    path="/v1/common_task/text2image/task/submit",
+    kind="submit",
+    resource="images",
+    task_kind="text_to_image",
+    sdk_method="submit_text_to_image",
+)
+
+QUERY_TEXT_TO_IMAGE_TASK: Final = Operation(
+    operation_id="queryTextToImageTask",
+    method="GET",
+    path="/v1/common_task/text2image/task/query",
+    kind="read",
+    resource="images",
+    task_kind=None,
+    sdk_method="query_text_to_image",
+)
+
+SUBMIT_IMAGE_EDIT_TASK: Final = Operation(
+    operation_id="submitImageEditTask",
+    method="POST",
+    path="/v1/common_task/image_edit/task/submit",
+    kind="submit",
+    resource="images",
+    task_kind="image_edit",
+    sdk_method="submit_image_edit",
+)
+
+QUERY_IMAGE_EDIT_TASK: Final = Operation(
+    operation_id="queryImageEditTask",
+    method="GET",
+    path="/v1/common_task/image_edit/task/query",
+    kind="read",
+    resource="images",
+    task_kind=None,
+    sdk_method="query_image_edit",
+)
+
+SUBMIT_REMOVE_BACKGROUND_TASK: Final = Operation(
+    operation_id="submitRemoveBackgroundTask",
+    method="POST",
+    path="/v1/common_task/remove_background/submit",
+    kind="submit",
+    resource="images",
+    task_kind="remove_background",
+    sdk_method="submit_remove_background",
+)
+
+QUERY_REMOVE_BACKGROUND_TASK: Final = Operation(
+    operation_id="queryRemoveBackgroundTask",
+    method="GET",
+    path="/v1/common_task/remove_background/query",
+    kind="read",
+    resource="images",
+    task_kind=None,
+    sdk_method="query_remove_background",
+)
+
+SUBMIT_PHOTO_AVATAR_TASK: Final = Operation(
+    operation_id="submitPhotoAvatarTask",
+    method="POST",
+    path="/v1/photo_avatar/task/submit",
+    kind="submit",
+    resource="photo_avatars",
+    task_kind="photo_avatar",
+    sdk_method="submit",
+)
+
+QUERY_PHOTO_AVATAR_TASK: Final = Operation(
+    operation_id="queryPhotoAvatarTask",
+    method="GET",
+    path="/v1/photo_avatar/task/query",
+    kind="read",
+    resource="photo_avatars",
+    task_kind=None,
+    sdk_method="query",
+)
+
+LIST_PHOTO_AVATAR_TEMPLATES: Final = Operation(
+    operation_id="listPhotoAvatarTemplates",
+    method="GET",
+    path="/v1/photo_avatar/template/list",
+    kind="read",
+    resource="photo_avatars",
+    task_kind=None,
+    sdk_method="list_templates",
+)
+
+LIST_PHOTO_AVATAR_TEMPLATE_CATEGORIES: Final = Operation(
+    operation_id="listPhotoAvatarTemplateCategories",
+    method="GET",
+    path="/v1/photo_avatar/template/category",
+    kind="read",
+    resource="photo_avatars",
+    task_kind=None,
+    sdk_method="list_template_categories",
+)
+
+CREATE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
+    operation_id="createPhotoAvatarTemplate",
+    method="POST",
+    path="/v1/photo_avatar/template/create",
+    kind="write",
+    resource="photo_avatars",
+    task_kind=None,
+    sdk_method="create_template",
+)
+
+DELETE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
+    operation_id="deletePhotoAvatarTemplate",
+    method="DELETE",
+    path="/v1/photo_avatar/template/delete",
+    kind="write",
+    resource="photo_avatars",
+    task_kind=None,
+    sdk_method="delete_template",
+)
+
+QUERY_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
+    operation_id="queryVideoToAiAvatarTask",
+    method="GET",
+    path="/v1/common_task/video2aiAvatar/query",
+    kind="read",
+    resource="ai_avatars",
+    task_kind=None,
+    sdk_method="query_video_to_avatar",
+)
+
+SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
+    operation_id="submitProductAvatarImageToVideoV2",
+    method="POST",
+    path="/v2/product_avatar/task/image2Video/submit",
+    kind="submit",
+    resource="product_avatars",
+    task_kind="product_avatar_image_to_video_v2",
+    sdk_method="submit_image_to_video_v2",
+)
+
+QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
+    operation_id="queryProductAvatarImageToVideoV2",
+    method="GET",
+    path="/v2/product_avatar/task/image2Video/query",
+    kind="read",
+    resource="product_avatars",
+    task_kind=None,
+    sdk_method="query_image_to_video_v2",
+)
+
+SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
+    operation_id="submitProductAvatarImageReplaceV3",
+    method="POST",
+    path="/v3/product_avatar/task/image_replace/submit",
+    kind="submit",
+    resource="product_avatars",
+    task_kind="product_avatar_image_replace_v3",
+    sdk_method="submit_image_replace_v3",
+)
+
+QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
+    operation_id="queryProductAvatarImageReplaceV3",
+    method="GET",
+    path="/v3/product_avatar/task/image_replace/query",
+    kind="read",
+    resource="product_avatars",
+    task_kind=None,
+    sdk_method="query_image_replace_v3",
+)
+
+SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
+    operation_id="submitAnyShootProductModelTask",
+    method="POST",
+    path="/v3/product_anyShoot/product_model/task/submit",
+    kind="submit",
+    resource="anyshoot",
+    task_kind="anyshoot_product_model",
+    sdk_method="submit_product_model",
+)
+
+QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
+    operation_id="queryAnyShootProductModelTask",
+    method="GET",
+    path="/v3/product_anyShoot/product_model/task/result",
+    kind="read",
+    resource="anyshoot",
+    task_kind=None,
+    sdk_method="query_product_model",
+)
+
+SUBMIT_TEXT_TO_SPEECH_TASK: Final = Operation(
+    operation_id="submitTextToSpeechTask",
+    method="POST",
+    path="/v1/voice/text2voice/task/submit",
+    kind="submit",
+    resource="voices",
+    task_kind="text_to_speech",
+    sdk_method="submit_text_to_speech",
+)
+
+QUERY_TEXT_TO_SPEECH_TASK: Final = Operation(
+    operation_id="queryTextToSpeechTask",
+    method="GET",
+    path="/v1/voice/text2voice/task/query",
+    kind="read",
+    resource="voices",
+    task_kind=None,
+    sdk_method="query_text_to_speech",
+)
+
+SUBMIT_VOICE_CLONE_TASK: Final = Operation(
+    operation_id="submitVoiceCloneTask",
+    method="POST",
+    path="/v1/voice/clone/task/submit",
+    kind="submit",
+    resource="voices",
+    task_kind="voice_clone",
+    sdk_method="submit_clone",
+)
+
+QUERY_VOICE_CLONE_TASK: Final = Operation(
+    operation_id="queryVoiceCloneTask",
+    method="GET",
+    path="/v1/voice/clone/task/query",
+    kind="read",
+    resource="voices",
+    task_kind=None,
+    sdk_method="query_clone",
+)
+
+DELETE_CLONED_VOICE: Final = Operation(
+    operation_id="deleteClonedVoice",
+    method="DELETE",
+    path="/v1/voice/clone/delete",
+    kind="write",
+    resource="voices",
+    task_kind=None,
+    sdk_method="delete_clone",
+)
+
+LIST_M2V_TASKS: Final = Operation(
+    operation_id="listM2vTasks",
+    method="GET",
+    path="/v1/m2v/task/list",
+    kind="read",
+    resource="marketing_videos",
+    task_kind=None,
+    sdk_method="list_tasks",
+)
+
+DELETE_M2V_TASKS: Final = Operation(
+    operation_id="deleteM2vTasks",
+    method="DELETE",
+    path="/v1/m2v/task/delete",
+    kind="write",
+    resource="marketing_videos",
+    task_kind=None,
+    sdk_method="delete_tasks",
+)
+
 GET_CREDIT_DETAIL: Final = Operation(
     operation_id="getCreditDetail",
     method="GET",
@@ -308,12 +638,131 @@ GET_CREDIT_DETAIL: Final = Operation(
     sdk_method="credit",
 )
 
+LIST_CREDIT_LOGS: Final = Operation(
+    operation_id="listCreditLogs",
+    method="GET",
+    path="/user/credit/logs",
+    kind="read",
+    resource="account",
+    task_kind=None,
+    sdk_method="credit_logs",
+)
+
+GET_USER_SPACE: Final = Operation(
+    operation_id="getUserSpace",
+    method="GET",
+    path="/user/space",
+    kind="read",
+    resource="account",
+    task_kind=None,
+    sdk_method="space",
+)
+
+LIST_BOARDS: Final = Operation(
+    operation_id="listBoards",
+    method="GET",
+    path="/boards/list",
+    kind="read",
+    resource="boards",
+    task_kind=None,
+    sdk_method="list",
+)
+
+CREATE_BOARD: Final = Operation(
+    operation_id="createBoard",
+    method="POST",
+    path="/boards/create",
+    kind="write",
+    resource="boards",
+    task_kind=None,
+    sdk_method="create",
+)
+
+GET_BOARD: Final = Operation(
+    operation_id="getBoard",
+    method="GET",
+    path="/boards/detail",
+    kind="read",
+    resource="boards",
+    task_kind=None,
+    sdk_method="get",
+)
+
+UPDATE_BOARD: Final = Operation(
+    operation_id="updateBoard",
+    method="PUT",
+    path="/boards/update",
+    kind="write",
+    resource="boards",
+    task_kind=None,
+    sdk_method="update",
+)
+
+DELETE_BOARD: Final = Operation(
+    operation_id="deleteBoard",
+    method="DELETE",
+    path="/boards/delete",
+    kind="write",
+    resource="boards",
+    task_kind=None,
+    sdk_method="delete",
+)
+
+LIST_BOARD_TASKS: Final = Operation(
+    operation_id="listBoardTasks",
+    method="GET",
+    path="/boards/tasks/list",
+    kind="read",
+    resource="boards",
+    task_kind=None,
+    sdk_method="list_tasks",
+)
+
+GET_BOARD_TASK: Final = Operation(
+    operation_id="getBoardTask",
+    method="GET",
+    path="/boards/tasks/detail",
+    kind="read",
+    resource="boards",
+    task_kind=None,
+    sdk_method="get_task",
+)
+
+DELETE_BOARD_TASKS: Final = Operation(
+    operation_id="deleteBoardTasks",
+    method="POST",
+    path="/boards/tasks/batch-delete",
+    kind="write",
+    resource="boards",
+    task_kind=None,
+    sdk_method="delete_tasks",
+)
+
+SUBMIT_BOARD_DOWNLOAD: Final = Operation(
+    operation_id="submitBoardDownload",
+    method="POST",
+    path="/boards/tasks/batch-download/submit",
+    kind="submit",
+    resource="boards",
+    task_kind="board_download",
+    sdk_method="submit_download",
+)
+
+QUERY_BOARD_DOWNLOAD: Final = Operation(
+    operation_id="queryBoardDownload",
+    method="GET",
+    path="/boards/tasks/batch-download",
+    kind="read",
+    resource="boards",
+    task_kind=None,
+    sdk_method="query_download",
+)
+
 
 OPERATIONS: Final[dict[str, Operation]] = {
     LIST_M2V_SCRIPTS.operation_id: LIST_M2V_SCRIPTS,
     UPDATE_M2V_SCRIPT.operation_id: UPDATE_M2V_SCRIPT,
     SUBMIT_M2V_TASK.operation_id: SUBMIT_M2V_TASK,
-    LIST_M2V_TASKS.operation_id: LIST_M2V_TASKS,
     QUERY_M2V_TASK.operation_id: QUERY_M2V_TASK,
     EXPORT_M2V_VIDEO.operation_id: EXPORT_M2V_VIDEO,
     SUBMIT_VIDEO_AVATAR_TASK.operation_id: SUBMIT_VIDEO_AVATAR_TASK,
@@ -339,6 +788,52 @@ OPERATIONS: Final[dict[str, Operation]] = {
     LIST_ETHNICITIES.operation_id: LIST_ETHNICITIES,
     LIST_AI_AVATARS.operation_id: LIST_AI_AVATARS,
     LIST_CAPTIONS.operation_id: LIST_CAPTIONS,
+    SUBMIT_IMAGE_TO_VIDEO_V2_TASK.operation_id: SUBMIT_IMAGE_TO_VIDEO_V2_TASK,
+    QUERY_IMAGE_TO_VIDEO_V2_TASK.operation_id: QUERY_IMAGE_TO_VIDEO_V2_TASK,
+    SUBMIT_TEXT_TO_VIDEO_TASK.operation_id: SUBMIT_TEXT_TO_VIDEO_TASK,
+    QUERY_TEXT_TO_VIDEO_TASK.operation_id: QUERY_TEXT_TO_VIDEO_TASK,
+    SUBMIT_OMNI_REFERENCE_TASK.operation_id: SUBMIT_OMNI_REFERENCE_TASK,
+    QUERY_OMNI_REFERENCE_TASK.operation_id: QUERY_OMNI_REFERENCE_TASK,
+    SUBMIT_STORYBOARD_TASK.operation_id: SUBMIT_STORYBOARD_TASK,
+    QUERY_STORYBOARD_TASK.operation_id: QUERY_STORYBOARD_TASK,
+    SUBMIT_TEXT_TO_IMAGE_TASK.operation_id: SUBMIT_TEXT_TO_IMAGE_TASK,
+    QUERY_TEXT_TO_IMAGE_TASK.operation_id: QUERY_TEXT_TO_IMAGE_TASK,
+    SUBMIT_IMAGE_EDIT_TASK.operation_id: SUBMIT_IMAGE_EDIT_TASK,
+    QUERY_IMAGE_EDIT_TASK.operation_id: QUERY_IMAGE_EDIT_TASK,
+    SUBMIT_REMOVE_BACKGROUND_TASK.operation_id: SUBMIT_REMOVE_BACKGROUND_TASK,
+    QUERY_REMOVE_BACKGROUND_TASK.operation_id: QUERY_REMOVE_BACKGROUND_TASK,
+    SUBMIT_PHOTO_AVATAR_TASK.operation_id: SUBMIT_PHOTO_AVATAR_TASK,
+    QUERY_PHOTO_AVATAR_TASK.operation_id: QUERY_PHOTO_AVATAR_TASK,
+    LIST_PHOTO_AVATAR_TEMPLATES.operation_id: LIST_PHOTO_AVATAR_TEMPLATES,
+    LIST_PHOTO_AVATAR_TEMPLATE_CATEGORIES.operation_id: LIST_PHOTO_AVATAR_TEMPLATE_CATEGORIES,
+    CREATE_PHOTO_AVATAR_TEMPLATE.operation_id: CREATE_PHOTO_AVATAR_TEMPLATE,
+    DELETE_PHOTO_AVATAR_TEMPLATE.operation_id: DELETE_PHOTO_AVATAR_TEMPLATE,
+    QUERY_VIDEO_TO_AI_AVATAR_TASK.operation_id: QUERY_VIDEO_TO_AI_AVATAR_TASK,
+    SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2.operation_id: SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+    QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2.operation_id: QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+    SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3.operation_id: SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+    QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3.operation_id: QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+    SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK.operation_id: SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK,
+    QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK.operation_id: QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
+    SUBMIT_TEXT_TO_SPEECH_TASK.operation_id: SUBMIT_TEXT_TO_SPEECH_TASK,
+    QUERY_TEXT_TO_SPEECH_TASK.operation_id: QUERY_TEXT_TO_SPEECH_TASK,
+    SUBMIT_VOICE_CLONE_TASK.operation_id: SUBMIT_VOICE_CLONE_TASK,
+    QUERY_VOICE_CLONE_TASK.operation_id: QUERY_VOICE_CLONE_TASK,
+    DELETE_CLONED_VOICE.operation_id: DELETE_CLONED_VOICE,
+    LIST_M2V_TASKS.operation_id: LIST_M2V_TASKS,
+    DELETE_M2V_TASKS.operation_id: DELETE_M2V_TASKS,
     GET_CREDIT_DETAIL.operation_id: GET_CREDIT_DETAIL,
+    LIST_CREDIT_LOGS.operation_id: LIST_CREDIT_LOGS,
+    GET_USER_SPACE.operation_id: GET_USER_SPACE,
+    LIST_BOARDS.operation_id: LIST_BOARDS,
+    CREATE_BOARD.operation_id: CREATE_BOARD,
+    GET_BOARD.operation_id: GET_BOARD,
+    UPDATE_BOARD.operation_id: UPDATE_BOARD,
+    DELETE_BOARD.operation_id: DELETE_BOARD,
+    LIST_BOARD_TASKS.operation_id: LIST_BOARD_TASKS,
+    GET_BOARD_TASK.operation_id: GET_BOARD_TASK,
+    DELETE_BOARD_TASKS.operation_id: DELETE_BOARD_TASKS,
+    SUBMIT_BOARD_DOWNLOAD.operation_id: SUBMIT_BOARD_DOWNLOAD,
+    QUERY_BOARD_DOWNLOAD.operation_id: QUERY_BOARD_DOWNLOAD,
 }
 """All generated operations by ``operationId``."""

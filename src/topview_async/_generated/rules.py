@@ -60,5 +60,38 @@ BODY_RULES: Final[dict[str, tuple[BodyRule, ...]]] = {
             ),
         ),
     ),
+    "ImageToVideoV2Request": (
+        BodyRule(
+            any_of=(
+                ("firstFrameFileId", "first_frame_file_id"),
+                ("referenceImageFileIds", "reference_image_file_ids"),
+            ),
+            description="an image-to-video needs a first frame or reference images",
+        ),
+    ),
+    "PhotoAvatarRequest": (
+        BodyRule(
+            any_of=(("avatarId", "avatar_id"), ("templateImageFileId", "template_image_file_id")),
+            description="avatarId and templateImageFileId cannot both be empty ([DOCS])",
+        ),
+        BodyRule(
+            required=(("ttsText", "tts_text"), ("voiceId", "voice_id")),
+            equals=((("scriptMode", "script_mode"), ("text",)),),
+        ),
+        BodyRule(
+            required=(("audioFileId", "audio_file_id"),),
+            equals=((("scriptMode", "script_mode"), ("audio",)),),
+        ),
+    ),
+    "ProductAvatarImageToVideoV2Request": (
+        BodyRule(
+            required=(("ttsText", "tts_text"), ("voiceId", "voice_id")),
+            equals=((("scriptMode", "script_mode"), ("text",)),),
+        ),
+        BodyRule(
+            required=(("audioFileId", "audio_file_id"),),
+            equals=((("scriptMode", "script_mode"), ("audio",)),),
+        ),
+    ),
 }
 """Request schema name -> its rules, in spec order (the first broken one is reported)."""

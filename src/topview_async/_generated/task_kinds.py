@@ -18,13 +18,22 @@ from . import operations as _operations
 if TYPE_CHECKING:
     from ..lib.tasks import Task
     from .models import (
+        AnyShootProductModelResult,
         AnyShootTaskResult,
+        BoardDownloadResult,
+        GenerativeVideoTaskResult,
+        ImageGenerationTaskResult,
         ImageToVideoTaskResult,
         M2vTaskResult,
+        PhotoAvatarTaskResult,
         ProductAvatarImageReplaceResult,
+        ProductAvatarImageReplaceV3Result,
         ProductAvatarImageToVideoResult,
+        ProductAvatarImageToVideoV2Result,
+        RemoveBackgroundTaskResult,
         ScraperTaskResult,
         VideoAvatarTaskResult,
+        VoiceTaskResult,
     )
 
 TaskKind = Literal[
@@ -36,6 +45,20 @@ TaskKind = Literal[
     "anyshoot",
     "image_to_video",
     "scraper",
+    "image_to_video_v2",
+    "text_to_video",
+    "omni_reference",
+    "storyboard",
+    "text_to_image",
+    "image_edit",
+    "remove_background",
+    "photo_avatar",
+    "product_avatar_image_to_video_v2",
+    "product_avatar_image_replace_v3",
+    "anyshoot_product_model",
+    "text_to_speech",
+    "voice_clone",
+    "board_download",
 ]
 """Every task kind, the names ``client.tasks.get`` takes."""
 
@@ -178,6 +201,203 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
     ),
+    "image_to_video_v2": TaskKindSpec(
+        kind="image_to_video_v2",
+        submit_operation=_operations.SUBMIT_IMAGE_TO_VIDEO_V2_TASK,
+        query_operation=_operations.QUERY_IMAGE_TO_VIDEO_V2_TASK,
+        result_type="GenerativeVideoTaskResult",
+        biz_types=("COMMON_TASK_IMAGE2VIDEO_V2",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("videos", "videos"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "text_to_video": TaskKindSpec(
+        kind="text_to_video",
+        submit_operation=_operations.SUBMIT_TEXT_TO_VIDEO_TASK,
+        query_operation=_operations.QUERY_TEXT_TO_VIDEO_TASK,
+        result_type="GenerativeVideoTaskResult",
+        biz_types=("COMMON_TASK_TEXT2VIDEO",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("videos", "videos"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "omni_reference": TaskKindSpec(
+        kind="omni_reference",
+        submit_operation=_operations.SUBMIT_OMNI_REFERENCE_TASK,
+        query_operation=_operations.QUERY_OMNI_REFERENCE_TASK,
+        result_type="GenerativeVideoTaskResult",
+        biz_types=("COMMON_TASK_OMNI_REFERENCE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("videos", "videos"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "storyboard": TaskKindSpec(
+        kind="storyboard",
+        submit_operation=_operations.SUBMIT_STORYBOARD_TASK,
+        query_operation=_operations.QUERY_STORYBOARD_TASK,
+        result_type="GenerativeVideoTaskResult",
+        biz_types=("COMMON_TASK_STORYBOARD",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("videos", "videos"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "text_to_image": TaskKindSpec(
+        kind="text_to_image",
+        submit_operation=_operations.SUBMIT_TEXT_TO_IMAGE_TASK,
+        query_operation=_operations.QUERY_TEXT_TO_IMAGE_TASK,
+        result_type="ImageGenerationTaskResult",
+        biz_types=("COMMON_TASK_TEXT2IMAGE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("images", "images"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "image_edit": TaskKindSpec(
+        kind="image_edit",
+        submit_operation=_operations.SUBMIT_IMAGE_EDIT_TASK,
+        query_operation=_operations.QUERY_IMAGE_EDIT_TASK,
+        result_type="ImageGenerationTaskResult",
+        biz_types=("COMMON_TASK_IMAGE_EDIT",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("images", "images"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "remove_background": TaskKindSpec(
+        kind="remove_background",
+        submit_operation=_operations.SUBMIT_REMOVE_BACKGROUND_TASK,
+        query_operation=_operations.QUERY_REMOVE_BACKGROUND_TASK,
+        result_type="RemoveBackgroundTaskResult",
+        biz_types=("COMMON_TASK_REMOVE_BACKGROUND",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (ResultStep(names=(("bgRemovedImagePath", "bg_removed_image_path"),), each=False),),
+            (ResultStep(names=(("maskImagePath", "mask_image_path"),), each=False),),
+        ),
+    ),
+    "photo_avatar": TaskKindSpec(
+        kind="photo_avatar",
+        submit_operation=_operations.SUBMIT_PHOTO_AVATAR_TASK,
+        query_operation=_operations.QUERY_PHOTO_AVATAR_TASK,
+        result_type="PhotoAvatarTaskResult",
+        biz_types=("PHOTO_AVATAR",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (ResultStep(names=(("finishedVideoUrl", "finished_video_url"),), each=False),),
+        ),
+    ),
+    "product_avatar_image_to_video_v2": TaskKindSpec(
+        kind="product_avatar_image_to_video_v2",
+        submit_operation=_operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+        query_operation=_operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+        result_type="ProductAvatarImageToVideoV2Result",
+        biz_types=("PRODUCT_AVATAR_IMAGE2VIDEO_V2",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (ResultStep(names=(("finishedVideoUrl", "finished_video_url"),), each=False),),
+        ),
+    ),
+    "product_avatar_image_replace_v3": TaskKindSpec(
+        kind="product_avatar_image_replace_v3",
+        submit_operation=_operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+        query_operation=_operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+        result_type="ProductAvatarImageReplaceV3Result",
+        biz_types=("PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("replaceProductResult", "replace_product_result"),), each=True),
+                ResultStep(names=(("url", "url"),), each=False),
+            ),
+        ),
+    ),
+    "anyshoot_product_model": TaskKindSpec(
+        kind="anyshoot_product_model",
+        submit_operation=_operations.SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK,
+        query_operation=_operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
+        result_type="AnyShootProductModelResult",
+        biz_types=("PRODUCT_ANY_SHOOT_PRODUCT_MODEL",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("images", "images"),), each=True),
+                ResultStep(names=(("filePath", "file_path"),), each=False),
+            ),
+        ),
+    ),
+    "text_to_speech": TaskKindSpec(
+        kind="text_to_speech",
+        submit_operation=_operations.SUBMIT_TEXT_TO_SPEECH_TASK,
+        query_operation=_operations.QUERY_TEXT_TO_SPEECH_TASK,
+        result_type="VoiceTaskResult",
+        biz_types=("VOICE_TEXT2VOICE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("voice", "voice"),), each=False),
+                ResultStep(names=(("demoAudioUrl", "demo_audio_url"),), each=False),
+            ),
+        ),
+    ),
+    "voice_clone": TaskKindSpec(
+        kind="voice_clone",
+        submit_operation=_operations.SUBMIT_VOICE_CLONE_TASK,
+        query_operation=_operations.QUERY_VOICE_CLONE_TASK,
+        result_type="VoiceTaskResult",
+        biz_types=("VOICE_CLONE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("voice", "voice"),), each=False),
+                ResultStep(names=(("demoAudioUrl", "demo_audio_url"),), each=False),
+            ),
+        ),
+    ),
+    "board_download": TaskKindSpec(
+        kind="board_download",
+        submit_operation=_operations.SUBMIT_BOARD_DOWNLOAD,
+        query_operation=_operations.QUERY_BOARD_DOWNLOAD,
+        result_type="BoardDownloadResult",
+        biz_types=("BOARD_BATCH_DOWNLOAD",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=((ResultStep(names=(("downloadUrl", "download_url"),), each=False),),),
+    ),
 }
 """How each kind of long-running task is submitted, polled, recognised and downloaded."""
 
@@ -191,6 +411,20 @@ BIZ_TYPE_KINDS: Final[dict[str, str]] = {
     "PRODUCT_ANY_SHOOT": "anyshoot",
     "COMMON_TASK_IMAGE2VIDEO": "image_to_video",
     "SCRAPER": "scraper",
+    "COMMON_TASK_IMAGE2VIDEO_V2": "image_to_video_v2",
+    "COMMON_TASK_TEXT2VIDEO": "text_to_video",
+    "COMMON_TASK_OMNI_REFERENCE": "omni_reference",
+    "COMMON_TASK_STORYBOARD": "storyboard",
+    "COMMON_TASK_TEXT2IMAGE": "text_to_image",
+    "COMMON_TASK_IMAGE_EDIT": "image_edit",
+    "COMMON_TASK_REMOVE_BACKGROUND": "remove_background",
+    "PHOTO_AVATAR": "photo_avatar",
+    "PRODUCT_AVATAR_IMAGE2VIDEO_V2": "product_avatar_image_to_video_v2",
+    "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3": "product_avatar_image_replace_v3",
+    "PRODUCT_ANY_SHOOT_PRODUCT_MODEL": "anyshoot_product_model",
+    "VOICE_TEXT2VOICE": "text_to_speech",
+    "VOICE_CLONE": "voice_clone",
+    "BOARD_BATCH_DOWNLOAD": "board_download",
 }
 """Callback ``bizType`` -> task kind."""
 
@@ -279,10 +513,88 @@ class TaskGetter:
         self, kind: Literal["scraper"], task_id: str, *, script_id: int | None = None
     ) -> Task[ScraperTaskResult]: ...
 
+    @overload
+    def get(
+        self, kind: Literal["image_to_video_v2"], task_id: str, *, script_id: int | None = None
+    ) -> Task[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["text_to_video"], task_id: str, *, script_id: int | None = None
+    ) -> Task[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["omni_reference"], task_id: str, *, script_id: int | None = None
+    ) -> Task[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["storyboard"], task_id: str, *, script_id: int | None = None
+    ) -> Task[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["text_to_image"], task_id: str, *, script_id: int | None = None
+    ) -> Task[ImageGenerationTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_edit"], task_id: str, *, script_id: int | None = None
+    ) -> Task[ImageGenerationTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["remove_background"], task_id: str, *, script_id: int | None = None
+    ) -> Task[RemoveBackgroundTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["photo_avatar"], task_id: str, *, script_id: int | None = None
+    ) -> Task[PhotoAvatarTaskResult]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["product_avatar_image_to_video_v2"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> Task[ProductAvatarImageToVideoV2Result]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["product_avatar_image_replace_v3"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> Task[ProductAvatarImageReplaceV3Result]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["anyshoot_product_model"], task_id: str, *, script_id: int | None = None
+    ) -> Task[AnyShootProductModelResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["text_to_speech"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VoiceTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["voice_clone"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VoiceTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["board_download"], task_id: str, *, script_id: int | None = None
+    ) -> Task[BoardDownloadResult]: ...
+
     def get(self, kind: TaskKind, task_id: str, *, script_id: int | None = None) -> Task[Any]:
         """A handle for a task submitted earlier (for example before a restart).
 
-        ``kind`` is one of ``m2v``, ``m2v_export``, ``video_avatar``, ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``, ``image_to_video``, ``scraper``;
+        ``kind`` is one of ``m2v``, ``m2v_export``, ``video_avatar``, ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``, ``image_to_video``, ``scraper``, ``image_to_video_v2``, ``text_to_video``, ``omni_reference``, ``storyboard``, ``text_to_image``, ``image_edit``, ``remove_background``, ``photo_avatar``, ``product_avatar_image_to_video_v2``, ``product_avatar_image_replace_v3``, ``anyshoot_product_model``, ``text_to_speech``, ``voice_clone``, ``board_download``;
         for ``m2v_export`` pass the exported ``script_id``. ``await handle.wait()`` then polls it
         like a fresh one. An unknown kind raises before anything is sent.
         """

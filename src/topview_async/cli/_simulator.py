@@ -47,7 +47,7 @@ def serve(
     if media_size is not None:
         config.media_size = media_size
     if credits is not None:
-        config.credits = credits
+        config.credit = credits
     sim = Simulator(config)
     print(f"Topview simulator on http://{host}:{port}")
     print(f"  TOPVIEW_BASE_URL=http://{host}:{port}")

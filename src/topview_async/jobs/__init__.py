@@ -21,7 +21,8 @@ from __future__ import annotations
 from ._journal import Journal, MemoryJournal
 from ._model import Job, JobRecord, JobStatus, read_jobs
 from ._notices import JobNoticeApp, job_reference
-from ._runner import DEFAULT_JOURNAL_NAME, MANIFEST_NAME, JobRunner, RunSummary
+from ._output import MANIFEST_NAME
+from ._runner import DEFAULT_JOURNAL_NAME, JobRunner, RunSummary
 from ._sqlite import SqliteJournal
 from ._submit import job_notice_url, submit_method, task_kinds
 

@@ -16,6 +16,7 @@ back to ``pending`` and is submitted again. Anything else stays ``outcome_unknow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from .._exceptions import SubmitOutcomeUnknownError, TopviewError
@@ -55,13 +56,19 @@ def _jsonable(value: Any) -> Any:
 
 
 def _epoch(value: object) -> float | None:
-    """A creation time in epoch seconds (milliseconds are told apart by size)."""
+    """A creation time in epoch seconds: a number (milliseconds told apart by size) or a
+    ``yyyy-MM-dd HH:mm:ss`` UTC string, the format of Topview's other dates (UNCONFIRMED
+    here); anything else is not used."""
     if isinstance(value, bool) or value is None:
         return None
     try:
         number = float(str(value))
     except ValueError:
-        return None  # a date string: UNCONFIRMED format, not used
+        try:
+            moment = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return moment.timestamp()
     return number / 1000 if number > 1e11 else number
 
 

@@ -11,11 +11,8 @@ submit for a job whose first one may have reached Topview: that job is reconcile
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,15 +39,13 @@ from ..lib._status import read_field
 from ..lib.polling import PollPolicy
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
+from ._output import MANIFEST_NAME, place_files, prepare_staging, staging_dir, write_manifest
 from ._reconcile import reconcile_m2v, submitted_request
 from ._submit import job_notice_url, submit_method
 
-__all__ = ["DEFAULT_JOURNAL_NAME", "MANIFEST_NAME", "JobRunner", "RunSummary"]
+__all__ = ["DEFAULT_JOURNAL_NAME", "JobRunner", "RunSummary"]
 
 DEFAULT_JOURNAL_NAME = "journal.sqlite3"
-MANIFEST_NAME = "manifest.jsonl"
-STAGING_NAME = ".staging"
-"""Downloads land here first (with their ``.part`` files) and are moved in place when whole."""
 
 ChangeCallback = Callable[[JobRecord], object]
 
@@ -175,6 +170,8 @@ class JobRunner:
         self._stopped: str | None = None
         self._start_balance: float | None = None
         self._cost_estimate = 0.0
+        """Credits one more submit may cost: the most seen so far."""
+        self._last_balance: float | None = None
 
     async def __aenter__(self) -> JobRunner:
         return self
@@ -272,19 +269,8 @@ class JobRunner:
         """Write ``out_dir/manifest.jsonl`` (atomically): one line per job."""
         if records is None:
             records = await self.journal.load()
-        lines = [json.dumps(_manifest_line(r), ensure_ascii=False) for r in records]
         path = self.out_dir / MANIFEST_NAME
-
-        def write() -> None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".part")
-            with partial.open("w", encoding="utf-8") as stream:
-                stream.write("".join(line + "\n" for line in lines))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(partial, path)
-
-        await anyio.to_thread.run_sync(write)
+        await anyio.to_thread.run_sync(write_manifest, path, list(records))
         return path
 
     # -- admission and reconciliation ----------------------------------------------------
@@ -425,7 +411,13 @@ class JobRunner:
         """Whether one more submit stays within ``max_credits`` (call under the budget lock)."""
         if self._stopped is None and self._start_balance is not None:
             assert self.max_credits is not None
-            spent = self._start_balance - await self._balance()
+            balance = await self._balance()
+            if self._last_balance is not None:
+                # Submits are checked one at a time: what the balance fell since the last
+                # check is what one submit costs (where Topview charges at submit).
+                self._cost_estimate = max(self._cost_estimate, self._last_balance - balance)
+            self._last_balance = balance
+            spent = self._start_balance - balance
             if spent + self._cost_estimate > self.max_credits or spent >= self.max_credits:
                 self._stopped = f"credit budget of {self.max_credits:g} reached ({spent:g} spent)"
         if self._stopped is not None:
@@ -475,36 +467,12 @@ class JobRunner:
         await self._set(record, JobStatus.DOWNLOADED)
 
     async def _download(self, record: JobRecord, task: Any) -> list[dict[str, Any]]:
-        staging = self.out_dir / STAGING_NAME / record.key
-
-        def prepare() -> None:
-            staging.mkdir(parents=True, exist_ok=True)
-            for path in staging.iterdir():
-                # Whole files of an earlier run are fetched again under the same names;
-                # only ``.part`` files are kept, so their downloads resume.
-                if not path.name.endswith(".part"):
-                    path.unlink()
-
-        await anyio.to_thread.run_sync(prepare)
+        staging = staging_dir(self.out_dir, record.key)
+        await anyio.to_thread.run_sync(prepare_staging, staging)
         paths = await task.download(staging)
-
-        def finalize() -> list[dict[str, Any]]:
-            files = []
-            for path in paths:
-                name = path.name
-                suffix = name[len(task.task_id) :] if name.startswith(task.task_id) else path.suffix
-                final = self.out_dir / f"{record.key}{suffix}"
-                digest, size = _sha256(path)
-                os.replace(path, final)
-                files.append({"path": final.name, "sha256": digest, "size": size})
-            # Every file is in place: what is left are the .part files of downloads a crash
-            # interrupted, which nothing will resume now.
-            shutil.rmtree(staging, ignore_errors=True)
-            with contextlib.suppress(OSError):  # other jobs still downloading: keep it
-                staging.parent.rmdir()
-            return files
-
-        return await anyio.to_thread.run_sync(finalize)
+        return await anyio.to_thread.run_sync(
+            place_files, paths, str(task.task_id), record.key, self.out_dir, staging
+        )
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -519,16 +487,6 @@ class JobRunner:
     def _notify(self, record: JobRecord) -> None:
         if self.on_change is not None:
             self.on_change(record.copy())
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _cost(result: object) -> float | None:
@@ -548,18 +506,3 @@ def _plain(params: Any) -> dict[str, Any]:
     """``params`` as plain JSON data (what the journal stores and compares)."""
     result: dict[str, Any] = json.loads(json.dumps(dict(params), default=str))
     return result
-
-
-def _manifest_line(record: JobRecord) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "key": record.key,
-        "kind": record.kind,
-        "task_id": record.task_id,
-        "status": record.status.value,
-        "files": record.files,
-        "credits": record.credits,
-        "error": record.error,
-    }
-    if record.status is JobStatus.OUTCOME_UNKNOWN:
-        line["request"] = record.request
-    return line

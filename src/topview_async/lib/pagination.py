@@ -29,7 +29,7 @@ async def paginate(
     item_type: type[ItemT],
     first_page: int = 1,
 ) -> AsyncIterator[ItemT]:
-    """Yield the ``data`` items of page ``first_page``, then the next page, and so on.
+    """Yield the ``data`` (or ``list``) items of page ``first_page``, then the next page, and so on.
 
     Stops after an empty page, when ``total`` items have been seen, or after a page shorter
     than its ``pageSize`` (or, when the page does not say, than the first page): Topview's
@@ -40,7 +40,8 @@ async def paginate(
     full_page: int | None = None
     for page_no in range(first_page, first_page + MAX_PAGES):
         page = await fetch_page(page_no)
-        items = read_field(page, "data", "data") or []
+        # A board's result page names its items ``list`` ([SKILL] board.py), every other ``data``.
+        items = read_field(page, "data", "data") or read_field(page, "list_", "list") or []
         if not isinstance(items, list):
             raise TypeError(f"page {page_no} has no list of items: {type(items).__name__}")
         for item in items:

@@ -5,29 +5,37 @@
 from .account import AccountResource
 from .ai_avatars import AiAvatarsResource
 from .anyshoot import AnyShootResource
+from .boards import BoardsResource
 from .captions import CaptionsResource
 from .ethnicities import EthnicitiesResource
 from .image_to_video import ImageToVideoResource
+from .images import ImagesResource
 from .marketing_videos import MarketingVideosResource
 from .notices import NoticesResource
+from .photo_avatars import PhotoAvatarsResource
 from .product_avatars import ProductAvatarsResource
 from .scraper import ScraperResource
 from .uploads import UploadsResource
 from .video_avatars import VideoAvatarsResource
+from .videos import VideosResource
 from .voices import VoicesResource
 
 __all__ = [
     "AccountResource",
     "AiAvatarsResource",
     "AnyShootResource",
+    "BoardsResource",
     "CaptionsResource",
     "EthnicitiesResource",
     "ImageToVideoResource",
+    "ImagesResource",
     "MarketingVideosResource",
     "NoticesResource",
+    "PhotoAvatarsResource",
     "ProductAvatarsResource",
     "ScraperResource",
     "UploadsResource",
     "VideoAvatarsResource",
+    "VideosResource",
     "VoicesResource",
 ]

@@ -8,11 +8,12 @@ import builtins  # noqa: F401  (result types say builtins.list: a method may be 
 from collections.abc import AsyncIterator, Sequence  # noqa: F401
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
-from .. import _rules  # noqa: F401
+from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
     AiAvatar,
     AiAvatarPage,
+    VideoToAiAvatarTaskResult,
 )
 from .._resource import Resource
 from .._types import FileInput  # noqa: F401
@@ -102,3 +103,37 @@ class AiAvatarsResource(Resource):
             ),
             item_type=AiAvatar,
         )
+
+    async def query_video_to_avatar(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+    ) -> VideoToAiAvatarTaskResult:
+        """Query a video-to-AI-avatar task
+
+        Returns the custom AI avatar created from a video (`aiAvatar.aiavatarId` feeds
+        `submitVideoAvatarTask` with `avatarSourceFrom=2`). Source: [DOCS] `get_new-endpoint-24`.
+        The submit endpoint's path is not confirmed, so it is not in this spec: create the avatar on
+        the Topview website (or with `isSave2CustomAiAvatar`) and query it here.
+
+        Args:
+            task_id: ``taskId``. The video2aiAvatar task id.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+
+        ``GET /v1/common_task/video2aiAvatar/query`` (operation ``queryVideoToAiAvatarTask``).
+        """
+        _rules.require(
+            _operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
+            task_id=task_id,
+        )
+        result: VideoToAiAvatarTaskResult = await self._request(
+            _operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
+            query={
+                "taskId": task_id,
+                "needCloudFrontUrl": need_cloud_front_url,
+            },
+            result_type=VideoToAiAvatarTaskResult,
+            context={"task_id": task_id},
+        )
+        return result

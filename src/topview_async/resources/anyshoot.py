@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 from .. import _rules
 from .._generated import operations as _operations
 from .._generated.models import (
+    AnyShootProductModelRequest,
+    AnyShootProductModelResult,
     AnyShootSubmitRequest,
     AnyShootTaskResult,
     AnyShootTemplate,
@@ -240,3 +242,110 @@ class AnyShootResource(Resource):
             ),
             item_type=AnyShootTemplate,
         )
+
+    async def submit_product_model(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+    ) -> Task[AnyShootProductModelResult]:
+        """Submit an AnyShoot product-model task (v3)
+
+        Shoots a product on a model (AnyShoot v2/v3 "product model"). Source: a third-party script
+        only, so the path is less certain than the others; fields, result and the callback bizType
+        (`PRODUCT_ANY_SHOOT_PRODUCT_MODEL` assumed) are UNCONFIRMED.
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            product_image_without_background_file_id: ``productImageWithoutBackgroundFileId``. The product cut out (fileId).
+            template_id: ``templateId``. AnyShoot template from `listAnyShootTemplates`.
+            prompt: ``prompt``. Scene description.
+            generating_count: ``generatingCount``. Number of images, 1-4.
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
+
+        ``POST /v3/product_anyShoot/product_model/task/submit`` (operation ``submitAnyShootProductModelTask``).
+        """
+        return await self._submit_task(
+            _operations.SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK,
+            body={
+                "productImageFileId": product_image_file_id,
+                "productImageWithoutBackgroundFileId": product_image_without_background_file_id,
+                "templateId": template_id,
+                "prompt": prompt,
+                "generatingCount": generating_count,
+                "boardId": board_id,
+                "noticeUrl": notice_url,
+            },
+            body_model=AnyShootProductModelRequest,
+            file_fields=(
+                "productImageFileId",
+                "productImageWithoutBackgroundFileId",
+            ),
+            result_type=TaskSubmitResult,
+        )
+
+    async def run_product_model(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AnyShootProductModelResult:
+        """Submit like :meth:`submit_product_model`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        """
+        task = await self.submit_product_model(
+            product_image_file_id=product_image_file_id,
+            product_image_without_background_file_id=product_image_without_background_file_id,
+            template_id=template_id,
+            prompt=prompt,
+            generating_count=generating_count,
+            board_id=board_id,
+            notice_url=notice_url,
+        )
+        return await task.wait(poll=poll, on_progress=on_progress)
+
+    async def query_product_model(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+    ) -> AnyShootProductModelResult:
+        """Query an AnyShoot product-model task (v3)
+
+        Result shape UNCONFIRMED. Source: a third-party script.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitAnyShootProductModelTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+
+        ``GET /v3/product_anyShoot/product_model/task/result`` (operation ``queryAnyShootProductModelTask``).
+        """
+        _rules.require(
+            _operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
+            task_id=task_id,
+        )
+        result: AnyShootProductModelResult = await self._request(
+            _operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
+            query={
+                "taskId": task_id,
+                "needCloudFrontUrl": need_cloud_front_url,
+            },
+            result_type=AnyShootProductModelResult,
+            context={"task_id": task_id},
+        )
+        return result

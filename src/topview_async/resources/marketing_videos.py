@@ -17,9 +17,11 @@ from .._generated.models import (
     M2vScriptUpdateRequest,
     M2vScriptUpdateResult,
     M2vSubmitRequest,
-    M2vTaskListItem,
+    M2vTaskDeleteRequest,
+    M2vTaskDeleteResult,
     M2vTaskPage,
     M2vTaskResult,
+    M2vTaskSummary,
     TaskSubmitResult,
 )
 from .._resource import Resource
@@ -360,55 +362,6 @@ class MarketingVideosResource(Resource):
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
-    async def list_tasks(
-        self,
-        *,
-        page_no: int | None = None,
-        page_size: int | None = None,
-    ) -> M2vTaskPage:
-        """Page through your M2V tasks
-
-        Pages through the Avatar Marketing Video tasks of the account, so the task of a submit
-        whose response was lost can be found (CORRECTIONS §2). The item fields are UNCONFIRMED:
-        `taskId` and `status` are expected; the submit parameters (`productLink`,
-        `productName`, ...) and a creation time may be present; extra fields are kept.
-
-        Args:
-            page_no: ``pageNo``. Page number, 1-based.
-            page_size: ``pageSize``. Page size.
-
-        ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
-        """
-        result: M2vTaskPage = await self._request(
-            _operations.LIST_M2V_TASKS,
-            query={
-                "pageNo": page_no,
-                "pageSize": page_size,
-            },
-            result_type=M2vTaskPage,
-        )
-        return result
-
-    def list_all_tasks(
-        self,
-        *,
-        page_size: int | None = None,
-    ) -> AsyncIterator[M2vTaskListItem]:
-        """Every item of :meth:`list_tasks`, page after page, with the same filters.
-
-        The next page is fetched only when the previous one has been consumed::
-
-            async for item in client.marketing_videos.list_all_tasks():
-                ...
-        """
-        return paginate(
-            lambda page_no: self.list_tasks(
-                page_size=page_size,
-                page_no=page_no,
-            ),
-            item_type=M2vTaskListItem,
-        )
-
     async def query(
         self,
         *,
@@ -505,3 +458,78 @@ class MarketingVideosResource(Resource):
             notice_url=notice_url,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
+
+    async def list_tasks(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+    ) -> M2vTaskPage:
+        """Page through your M2V tasks
+
+        Pages through the account's M2V tasks, newest first (order UNCONFIRMED). Finds the task of a
+        submit whose response was lost. Source: [COMP].
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+
+        ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
+        """
+        result: M2vTaskPage = await self._request(
+            _operations.LIST_M2V_TASKS,
+            query={
+                "pageNo": page_no,
+                "pageSize": page_size,
+            },
+            result_type=M2vTaskPage,
+        )
+        return result
+
+    def list_all_tasks(
+        self,
+        *,
+        page_size: int | None = None,
+    ) -> AsyncIterator[M2vTaskSummary]:
+        """Every item of :meth:`list_tasks`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed::
+
+            async for item in client.marketing_videos.list_all_tasks():
+                ...
+        """
+        return paginate(
+            lambda page_no: self.list_tasks(
+                page_size=page_size,
+                page_no=page_no,
+            ),
+            item_type=M2vTaskSummary,
+        )
+
+    async def delete_tasks(
+        self,
+        *,
+        task_ids: Sequence[str],
+    ) -> M2vTaskDeleteResult | bool | None:
+        """Delete M2V tasks
+
+        Deletes M2V tasks. A DELETE with a JSON body (`taskIds`). Source: [COMP].
+
+        Args:
+            task_ids: ``taskIds``. The M2V tasks to delete.
+
+        ``DELETE /v1/m2v/task/delete`` (operation ``deleteM2vTasks``).
+        """
+        _rules.require(
+            _operations.DELETE_M2V_TASKS,
+            task_ids=task_ids,
+        )
+        result: M2vTaskDeleteResult | bool | None = await self._request(
+            _operations.DELETE_M2V_TASKS,
+            body={
+                "taskIds": task_ids,
+            },
+            body_model=M2vTaskDeleteRequest,
+            result_type=M2vTaskDeleteResult | bool | None,
+        )
+        return result

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
@@ -14,8 +14,12 @@ from .._generated.models import (
     ProductAvatarCategory,
     ProductAvatarImageReplaceRequest,
     ProductAvatarImageReplaceResult,
+    ProductAvatarImageReplaceV3Request,
+    ProductAvatarImageReplaceV3Result,
     ProductAvatarImageToVideoRequest,
     ProductAvatarImageToVideoResult,
+    ProductAvatarImageToVideoV2Request,
+    ProductAvatarImageToVideoV2Result,
     PublicProductAvatar,
     PublicProductAvatarPage,
     TaskSubmitResult,
@@ -168,7 +172,7 @@ class ProductAvatarsResource(Resource):
         self,
         *,
         product_replace_result_key: str,
-        mode: str,
+        mode: Literal["lite", "pro", "avatar2"] | str,
         image2video_prompt: str | None = None,
         tts_text: str | None = None,
         voiceover_id: str | None = None,
@@ -224,7 +228,7 @@ class ProductAvatarsResource(Resource):
         self,
         *,
         product_replace_result_key: str,
-        mode: str,
+        mode: Literal["lite", "pro", "avatar2"] | str,
         image2video_prompt: str | None = None,
         tts_text: str | None = None,
         voiceover_id: str | None = None,
@@ -365,3 +369,270 @@ class ProductAvatarsResource(Resource):
             ),
             item_type=PublicProductAvatar,
         )
+
+    async def submit_image_to_video_v2(
+        self,
+        *,
+        replace_product_task_image_id: str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        script_mode: Literal["text", "audio"] | str,
+        caption_id: str,
+        tts_text: str | None = None,
+        voice_id: str | None = None,
+        audio_file_id: FileInput | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+    ) -> Task[ProductAvatarImageToVideoV2Result]:
+        """Submit a Product Avatar image2Video task (v2)
+
+        Animates a replaced product image into a talking video (v2 supersedes v1; failed tasks are
+        not charged). Poll `queryProductAvatarImageToVideoV2`. Source: [DOCS]
+        `pa2_image2video_submit_task`, [EN-new] `api-334439101`. The callback bizType is not
+        documented: `PRODUCT_AVATAR_IMAGE2VIDEO_V2` is assumed (UNCONFIRMED).
+
+        Args:
+            replace_product_task_image_id: ``replaceProductTaskImageId``. An `imageId` from a v2/v3 replace-image result (`replaceProductResult[].imageId`).
+            mode: ``mode``. `lite`, `pro`, `avatar2` (default), `avatar4`, `avatar4Fast`; only `avatar2` when the image has no face.
+            script_mode: ``scriptMode``. `text` (default) or `audio`.
+            caption_id: ``captionId``. Caption style from `listCaptions` (required per [DOCS]).
+            tts_text: ``ttsText``. Speech; required when `scriptMode=text`.
+            voice_id: ``voiceId``. Voice from `listVoices`; required when `scriptMode=text`.
+            audio_file_id: ``audioFileId``. Audio; required when `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
+
+        ``POST /v2/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideoV2``).
+        """
+        _rules.require(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+            replace_product_task_image_id=replace_product_task_image_id,
+            mode=mode,
+            script_mode=script_mode,
+            caption_id=caption_id,
+        )
+        return await self._submit_task(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+            body={
+                "replaceProductTaskImageId": replace_product_task_image_id,
+                "mode": mode,
+                "scriptMode": script_mode,
+                "captionId": caption_id,
+                "ttsText": tts_text,
+                "voiceId": voice_id,
+                "audioFileId": audio_file_id,
+                "boardId": board_id,
+                "noticeUrl": notice_url,
+            },
+            body_model=ProductAvatarImageToVideoV2Request,
+            file_fields=("audioFileId",),
+            result_type=TaskSubmitResult,
+        )
+
+    async def run_image_to_video_v2(
+        self,
+        *,
+        replace_product_task_image_id: str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        script_mode: Literal["text", "audio"] | str,
+        caption_id: str,
+        tts_text: str | None = None,
+        voice_id: str | None = None,
+        audio_file_id: FileInput | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ProductAvatarImageToVideoV2Result:
+        """Submit like :meth:`submit_image_to_video_v2`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        """
+        task = await self.submit_image_to_video_v2(
+            replace_product_task_image_id=replace_product_task_image_id,
+            mode=mode,
+            script_mode=script_mode,
+            caption_id=caption_id,
+            tts_text=tts_text,
+            voice_id=voice_id,
+            audio_file_id=audio_file_id,
+            board_id=board_id,
+            notice_url=notice_url,
+        )
+        return await task.wait(poll=poll, on_progress=on_progress)
+
+    async def query_image_to_video_v2(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+    ) -> ProductAvatarImageToVideoV2Result:
+        """Query a Product Avatar image2Video task (v2)
+
+        Returns `finishedVideoUrl`, the `aiAvatar` and `costCredit`. Source: [DOCS] `get_new-endpoint-16`.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideoV2`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+
+        ``GET /v2/product_avatar/task/image2Video/query`` (operation ``queryProductAvatarImageToVideoV2``).
+        """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+            task_id=task_id,
+        )
+        result: ProductAvatarImageToVideoV2Result = await self._request(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
+            query={
+                "taskId": task_id,
+                "needCloudFrontUrl": need_cloud_front_url,
+            },
+            result_type=ProductAvatarImageToVideoV2Result,
+            context={"task_id": task_id},
+        )
+        return result
+
+    async def submit_image_replace_v3(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_image_file_id: FileInput | None = None,
+        avatar_id: str | None = None,
+        user_face_image_file_id: FileInput | None = None,
+        image_edit_prompt: str | None = None,
+        generate_image_mode: Literal["auto", "manual"] | str | None = None,
+        keep_target: Literal["model", "product"] | str | None = None,
+        version: Literal["v3", "v4"] | str | None = None,
+        location: Sequence[Sequence[float]] | None = None,
+        product_size: str | None = None,
+        project_id: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+    ) -> Task[ProductAvatarImageReplaceV3Result]:
+        """Submit a Product Avatar replace-image task (v3)
+
+        Puts a product into an avatar or template image (v3 supersedes v1 replace; pair it with
+        background removal). Poll `queryProductAvatarImageReplaceV3`. Source: [SKILL]
+        `product_avatar.py`. The callback bizType is not documented:
+        `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3` is assumed (UNCONFIRMED).
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            product_image_without_background_file_id: ``productImageWithoutBackgroundFileId``. The product cut out (fileId; `bgRemovedImageFileId` of `queryRemoveBackgroundTask`).
+            template_image_file_id: ``templateImageFileId``. Your own template (person) image (fileId); alternative to `avatarId`.
+            avatar_id: ``avatarId``. Public product avatar from `listPublicProductAvatars`.
+            user_face_image_file_id: ``userFaceImageFileId``. Optional face image (fileId).
+            image_edit_prompt: ``imageEditPrompt``. Editing instruction.
+            generate_image_mode: ``generateImageMode``. `auto` or `manual` (with `location`).
+            keep_target: ``keepTarget``. What to keep unchanged: `model` or `product`.
+            version: ``version``. `v3` or `v4`.
+            location: ``location``. Manual placement: `[x, y]` points.
+            product_size: ``productSize``. Relative product size.
+            project_id: ``projectId``. Project id (UNCONFIRMED meaning).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
+
+        ``POST /v3/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplaceV3``).
+        """
+        return await self._submit_task(
+            _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+            body={
+                "productImageFileId": product_image_file_id,
+                "productImageWithoutBackgroundFileId": product_image_without_background_file_id,
+                "templateImageFileId": template_image_file_id,
+                "avatarId": avatar_id,
+                "userFaceImageFileId": user_face_image_file_id,
+                "imageEditPrompt": image_edit_prompt,
+                "generateImageMode": generate_image_mode,
+                "keepTarget": keep_target,
+                "version": version,
+                "location": location,
+                "productSize": product_size,
+                "projectId": project_id,
+                "boardId": board_id,
+                "noticeUrl": notice_url,
+            },
+            body_model=ProductAvatarImageReplaceV3Request,
+            file_fields=(
+                "productImageFileId",
+                "productImageWithoutBackgroundFileId",
+                "templateImageFileId",
+                "userFaceImageFileId",
+            ),
+            result_type=TaskSubmitResult,
+        )
+
+    async def run_image_replace_v3(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_image_file_id: FileInput | None = None,
+        avatar_id: str | None = None,
+        user_face_image_file_id: FileInput | None = None,
+        image_edit_prompt: str | None = None,
+        generate_image_mode: Literal["auto", "manual"] | str | None = None,
+        keep_target: Literal["model", "product"] | str | None = None,
+        version: Literal["v3", "v4"] | str | None = None,
+        location: Sequence[Sequence[float]] | None = None,
+        product_size: str | None = None,
+        project_id: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ProductAvatarImageReplaceV3Result:
+        """Submit like :meth:`submit_image_replace_v3`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        """
+        task = await self.submit_image_replace_v3(
+            product_image_file_id=product_image_file_id,
+            product_image_without_background_file_id=product_image_without_background_file_id,
+            template_image_file_id=template_image_file_id,
+            avatar_id=avatar_id,
+            user_face_image_file_id=user_face_image_file_id,
+            image_edit_prompt=image_edit_prompt,
+            generate_image_mode=generate_image_mode,
+            keep_target=keep_target,
+            version=version,
+            location=location,
+            product_size=product_size,
+            project_id=project_id,
+            board_id=board_id,
+            notice_url=notice_url,
+        )
+        return await task.wait(poll=poll, on_progress=on_progress)
+
+    async def query_image_replace_v3(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+    ) -> ProductAvatarImageReplaceV3Result:
+        """Query a Product Avatar replace-image task (v3)
+
+        Returns the generated images (`replaceProductResult[]`, shape UNCONFIRMED for v3). Source: [SKILL].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplaceV3`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+
+        ``GET /v3/product_avatar/task/image_replace/query`` (operation ``queryProductAvatarImageReplaceV3``).
+        """
+        _rules.require(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+            task_id=task_id,
+        )
+        result: ProductAvatarImageReplaceV3Result = await self._request(
+            _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
+            query={
+                "taskId": task_id,
+                "needCloudFrontUrl": need_cloud_front_url,
+            },
+            result_type=ProductAvatarImageReplaceV3Result,
+            context={"task_id": task_id},
+        )
+        return result

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from . import _routes_account as account
+from . import _routes_generative as generative
 from . import _routes_lookup as lookup
 from . import _routes_m2v as m2v
 from . import _routes_tasks as tasks
@@ -29,11 +30,35 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Request, "Simulator"], Awaitable[Response]]
 
+_SUBMITS: dict[str, Handler] = {
+    "image_to_video_v2": generative.image_to_video_v2_submit,
+    "text_to_video": generative.text_to_video_submit,
+    "omni_reference": generative.omni_reference_submit,
+    "storyboard": generative.storyboard_submit,
+    "text_to_image": generative.text_to_image_submit,
+    "image_edit": generative.image_edit_submit,
+    "remove_background": generative.remove_background_submit,
+    "photo_avatar": generative.photo_avatar_submit,
+    "product_avatar_image_to_video_v2": generative.product_avatar_video_v2_submit,
+    "product_avatar_image_replace_v3": generative.product_avatar_replace_v3_submit,
+    "text_to_speech": generative.text_to_speech_submit,
+    "voice_clone": generative.voice_clone_submit,
+}
+
+
+def _tasks(*entries: tuple[str, str, str]) -> list[tuple[str, str, str, Handler]]:
+    """``<prefix>/submit`` and ``<prefix>/query`` of each (prefix, operation suffix, kind)."""
+    routes: list[tuple[str, str, str, Handler]] = []
+    for prefix, suffix, kind in entries:
+        routes.append(("POST", f"{prefix}/submit", f"submit{suffix}", _SUBMITS[kind]))
+        routes.append(("GET", f"{prefix}/query", f"query{suffix}", generative.query(kind)))
+    return routes
+
+
 OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "/v1/m2v/script/list", "listM2vScripts", m2v.script_list),
     ("POST", "/v1/m2v/script/update", "updateM2vScript", m2v.script_update),
     ("POST", "/v1/m2v/task/submit", "submitM2vTask", m2v.submit),
-    ("GET", "/v1/m2v/task/list", "listM2vTasks", account.m2v_task_list),
     ("GET", "/v1/m2v/task/query", "queryM2vTask", m2v.query),
     ("POST", "/v1/m2v/export", "exportM2vVideo", m2v.export),
     ("POST", "/v1/video_avatar/task/submit", "submitVideoAvatarTask", tasks.video_avatar_submit),
@@ -104,7 +129,103 @@ OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "/v1/ethnicity/list", "listEthnicities", lookup.ethnicities),
     ("GET", "/v1/aiavatar/query", "listAiAvatars", lookup.aiavatars),
     ("GET", "/v1/caption/list", "listCaptions", lookup.captions),
-    ("GET", "/user/credit/detail", "getCreditDetail", account.credit_detail),
+    *(
+        (method, path, name, handler)
+        for method, path, name, handler in (
+            # Newer endpoints (CORRECTIONS §2): task submits and their queries ...
+            *_tasks(
+                ("/v2/common_task/image2video/task", "ImageToVideoV2Task", "image_to_video_v2"),
+                ("/v1/common_task/text2video/task", "TextToVideoTask", "text_to_video"),
+                ("/v1/common_task/omni_reference/task", "OmniReferenceTask", "omni_reference"),
+                ("/v1/common_task/storyboard/task", "StoryboardTask", "storyboard"),
+                ("/v1/common_task/text2image/task", "TextToImageTask", "text_to_image"),
+                ("/v1/common_task/image_edit/task", "ImageEditTask", "image_edit"),
+                ("/v1/common_task/remove_background", "RemoveBackgroundTask", "remove_background"),
+                ("/v1/photo_avatar/task", "PhotoAvatarTask", "photo_avatar"),
+                (
+                    "/v2/product_avatar/task/image2Video",
+                    "ProductAvatarImageToVideoV2",
+                    "product_avatar_image_to_video_v2",
+                ),
+                (
+                    "/v3/product_avatar/task/image_replace",
+                    "ProductAvatarImageReplaceV3",
+                    "product_avatar_image_replace_v3",
+                ),
+                ("/v1/voice/text2voice/task", "TextToSpeechTask", "text_to_speech"),
+                ("/v1/voice/clone/task", "VoiceCloneTask", "voice_clone"),
+            ),
+            (
+                "POST",
+                "/v3/product_anyShoot/product_model/task/submit",
+                "submitAnyShootProductModelTask",
+                generative.anyshoot_product_model_submit,
+            ),
+            (
+                "GET",
+                "/v3/product_anyShoot/product_model/task/result",
+                "queryAnyShootProductModelTask",
+                generative.query("anyshoot_product_model"),
+            ),
+            (
+                "POST",
+                "/boards/tasks/batch-download/submit",
+                "submitBoardDownload",
+                generative.board_download_submit,
+            ),
+            (
+                "GET",
+                "/boards/tasks/batch-download",
+                "queryBoardDownload",
+                generative.query("board_download"),
+            ),
+            # ... and the account, boards and management endpoints.
+            ("GET", "/v1/m2v/task/list", "listM2vTasks", account.m2v_task_list),
+            ("DELETE", "/v1/m2v/task/delete", "deleteM2vTasks", account.m2v_task_delete),
+            ("GET", "/user/credit/detail", "getCreditDetail", account.credit_detail),
+            ("GET", "/user/credit/logs", "listCreditLogs", account.credit_logs),
+            ("GET", "/user/space", "getUserSpace", account.user_space),
+            ("GET", "/boards/list", "listBoards", account.boards_list),
+            ("POST", "/boards/create", "createBoard", account.board_create),
+            ("GET", "/boards/detail", "getBoard", account.board_detail),
+            ("PUT", "/boards/update", "updateBoard", account.board_update),
+            ("DELETE", "/boards/delete", "deleteBoard", account.board_delete),
+            ("GET", "/boards/tasks/list", "listBoardTasks", account.board_tasks),
+            ("GET", "/boards/tasks/detail", "getBoardTask", account.board_task_detail),
+            ("POST", "/boards/tasks/batch-delete", "deleteBoardTasks", account.board_tasks_delete),
+            (
+                "GET",
+                "/v1/photo_avatar/template/list",
+                "listPhotoAvatarTemplates",
+                account.photo_templates,
+            ),
+            (
+                "GET",
+                "/v1/photo_avatar/template/category",
+                "listPhotoAvatarTemplateCategories",
+                account.photo_template_categories,
+            ),
+            (
+                "POST",
+                "/v1/photo_avatar/template/create",
+                "createPhotoAvatarTemplate",
+                account.photo_template_create,
+            ),
+            (
+                "DELETE",
+                "/v1/photo_avatar/template/delete",
+                "deletePhotoAvatarTemplate",
+                account.photo_template_delete,
+            ),
+            ("DELETE", "/v1/voice/clone/delete", "deleteClonedVoice", account.cloned_voice_delete),
+            (
+                "GET",
+                "/v1/common_task/video2aiAvatar/query",
+                "queryVideoToAiAvatarTask",
+                account.video_to_avatar_query,
+            ),
+        )
+    ),
 )
 """Every Topview operation: method, path, operationId (as in the spec), handler."""
 

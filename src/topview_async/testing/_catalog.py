@@ -31,6 +31,7 @@ VOICE_AGES = ("Young", "Middle Age", "Old")
 VOICE_STYLES = ("UGC", "Advertisement", "Cartoon_And_Animals", "Influencer")
 ETHNICITIES = ("Asian", "Black", "Caucasian", "Hispanic", "Middle Eastern", "South Asian")
 PA_CATEGORIES = ("👗 Fashion", "💄 Beauty", "🏠 Home", "🍔 Food", "📱 Electronics", "🧸 Toys")
+PHOTO_TEMPLATE_CATEGORIES = ("Business", "Casual", "Studio")
 TEMPLATE_CATEGORIES = ("Kitchen", "Outdoor", "Studio", "Bathroom", "Living room")
 _NAMES = ("Ava", "Liam", "Mia", "Noah", "Zoe", "Ethan", "Aria", "Leo", "Ivy", "Kai", "Nora", "Eli")
 
@@ -63,6 +64,48 @@ class Catalog:
             {"captionId": self._id("caption", str(i)), "thumbnail": f"media:caption-{i}.png"}
             for i in range(8)
         ]
+        # Newer catalogues are derived from ids only (no draws from ``rng``), so the older
+        # catalogues of a seed stay what they were.
+        self.photo_template_categories = [
+            {"categoryId": self._id("photo-category", n), "categoryName": n}
+            for n in PHOTO_TEMPLATE_CATEGORIES
+        ]
+        self.photo_templates = [self._photo_template(i) for i in range(12)]
+        self.file_ids = frozenset(t["templateImageFileId"] for t in self.photo_templates)
+        """Files every account may reference (the public photo templates' photos)."""
+        self.custom_avatar_tasks = [self._custom_avatar_task(i) for i in range(2)]
+        """Finished video-to-AI-avatar tasks (made on the website: the submit is not in the API)."""
+
+    def _photo_template(self, i: int) -> dict[str, Any]:
+        template_id = self._id("photo-template", str(i))
+        category = self.photo_template_categories[i % len(PHOTO_TEMPLATE_CATEGORIES)]
+        return {
+            "templateId": template_id,
+            "templateName": f"{category['categoryName']} portrait {i}",
+            "categoryId": category["categoryId"],
+            "coverUrl": f"media:photo-template-{template_id}.jpg",
+            "templateImageFileId": self._id("photo-template-file", str(i)),
+        }
+
+    def _custom_avatar_task(self, i: int) -> dict[str, Any]:
+        task_id = self._id("video2aiavatar", str(i))
+        avatar_id = self._id("custom-aiavatar", str(i))
+        return {
+            "taskId": task_id,
+            "status": "success",
+            "errorMsg": None,
+            "aiAvatar": {
+                "aiavatarId": avatar_id,
+                "aiavatarName": f"My avatar {i}",
+                "gender": None,
+                "coverUrl": f"media:custom-aiavatar-{avatar_id}.jpg",
+                "previewVideoUrl": f"media:custom-aiavatar-{avatar_id}.mp4",
+                "ethnicities": None,
+                "voiceoverIdDefault": None,
+                "faceSquareConfig": None,
+            },
+            "costCredit": 10.0,
+        }
 
     def _id(self, *parts: str) -> str:
         return hashlib.sha256(":".join((str(self._seed), *parts)).encode()).hexdigest()[:32]

@@ -35,22 +35,22 @@ DEFAULT_TASK_DURATIONS: Mapping[str, float] = {
     "anyshoot": 2.0,
     "image_to_video": 4.0,
     "scraper": 2.0,
+    "image_to_video_v2": 5.0,
+    "text_to_video": 5.0,
+    "omni_reference": 6.0,
+    "storyboard": 6.0,
+    "text_to_image": 2.0,
+    "image_edit": 2.0,
+    "remove_background": 1.0,
+    "photo_avatar": 5.0,
+    "product_avatar_image_to_video_v2": 4.0,
+    "product_avatar_image_replace_v3": 2.0,
+    "anyshoot_product_model": 2.0,
+    "text_to_speech": 1.0,
+    "voice_clone": 3.0,
+    "board_download": 1.0,
 }
 """Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``)."""
-
-DEFAULT_TASK_COSTS: Mapping[str, float] = {
-    "m2v": 5.0,
-    "m2v_export": 5.0,
-    "video_avatar": 2.0,
-    "product_avatar_image_replace": 0.5,
-    "product_avatar_image_to_video": 2.0,
-    "anyshoot": 1.0,
-    "image_to_video": 1.0,
-    "scraper": 0.0,
-}
-"""Simulated credits each kind of task costs (reported as ``costCredit``); not Topview's prices."""
-
-DEFAULT_CREDITS = 1_000_000.0
 
 DEFAULT_API_KEY = "sk-simulator-0000000000000000"
 DEFAULT_UID = "simuid0000000000000a"
@@ -100,10 +100,9 @@ class SimulatorConfig:
     """Scripts (and so preview videos) an M2V task produces."""
     media_size: int = DEFAULT_MEDIA_SIZE
     """Bytes of every served media file; can also be changed at runtime on the simulator."""
-    credits: float = DEFAULT_CREDITS
-    """The account's balance: every submit takes its kind's cost (a task that is going to fail
-    is never charged); a submit that would overdraw it answers 4100."""
-    task_costs: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TASK_COSTS))
+    credit: float = 100_000.0
+    """Starting credit balance of the account. Every submit deducts its cost
+    (``costCredit``); one that costs more than is left is answered with 4100."""
     max_unfinished_tasks: int | None = None
     """Answer 4007 once a uid has this many unfinished tasks (``None``: no limit)."""
     upload_url_ttl: float = 3600.0
@@ -119,10 +118,6 @@ class SimulatorConfig:
     """Real seconds between two scans of the delivery loop for due notices."""
     sleep: Callable[[float], Awaitable[None]] | None = None
     """How the simulator waits (latency faults, delivery loop); default ``anyio.sleep``."""
-
-    def cost(self, kind: str) -> float:
-        """Credits a task of ``kind`` costs."""
-        return float(self.task_costs.get(kind, DEFAULT_TASK_COSTS.get(kind, 0.0)))
 
     def duration(self, kind: str) -> float:
         """Clock seconds a task of ``kind`` runs."""

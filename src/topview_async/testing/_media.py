@@ -30,6 +30,7 @@ _MAGIC: dict[str, bytes] = {
     "png": b"\x89PNG\r\n\x1a\n",
     "jpg": b"\xff\xd8\xff\xe0",
     "mp3": b"ID3\x04\x00",
+    "zip": b"PK\x03\x04",
 }
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

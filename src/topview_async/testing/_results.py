@@ -32,11 +32,11 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     """The query ``result`` of ``task`` (for an M2V export: of its parent task)."""
     if task.parent is not None:
         task = task.parent
-    builder = _BUILDERS[task.kind]
-    result = builder(task, now, base, cdn)
-    if task.finished(now):
-        result["costCredit"] = task.charged
-    return result
+    if task.kind in _BUILDERS:
+        return _BUILDERS[task.kind](task, now, base, cdn)
+    from ._results_newer import BUILDERS  # it imports media_url from here
+
+    return BUILDERS[task.kind](task, now, base, cdn)
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:

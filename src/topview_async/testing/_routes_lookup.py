@@ -10,6 +10,7 @@ from starlette.responses import Response
 from . import _validation as v
 from ._catalog import page, render, split_ids
 from ._errors import envelope
+from ._routes_generative import cloned_voices
 
 if TYPE_CHECKING:
     from ._simulator import Simulator
@@ -36,11 +37,11 @@ async def voices(request: Request, sim: Simulator) -> Response:
     )
     accent = (v.query_string(query, "accent") or "").lower()
     custom = v.query_bool(query, "isCustom")
+    source = cloned_voices(sim, sim.uid_of(request)) if custom else sim.catalog.voices
     items = [
         voice
-        for voice in sim.catalog.voices
-        if not custom  # the simulated account has no cloned voices
-        and (language is None or voice["language"] == language)
+        for voice in source
+        if (language is None or voice["language"] == language)
         and (gender is None or voice["gender"] == gender)
         and (age is None or voice["age"] == age)
         and (style is None or voice["style"] == style)

@@ -7,6 +7,7 @@ serving it; :class:`~topview_async.testing.SimulatorServer` puts it on a real po
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from collections.abc import Callable
@@ -18,12 +19,30 @@ from starlette.types import ASGIApp
 
 from ._catalog import Catalog
 from ._config import SimulatorConfig
+from ._credits import Charge, Ledger, task_cost
 from ._errors import ApiError
 from ._faults import FaultSet
 from ._log import RequestLog
 from ._media import MediaStore
 from ._tasks import BIZ_TYPES, DeliveryAttempt, Notice, SimTask
 from ._uploads import StoredUpload
+
+BOARD_KINDS = frozenset(
+    {
+        "image_to_video_v2",
+        "text_to_video",
+        "omni_reference",
+        "storyboard",
+        "text_to_image",
+        "image_edit",
+        "photo_avatar",
+        "product_avatar_image_to_video_v2",
+        "product_avatar_image_replace_v3",
+        "anyshoot_product_model",
+        "text_to_speech",
+    }
+)
+"""Kinds whose results are filed on a board (the submits that take ``boardId``)."""
 
 
 class Simulator:
@@ -44,8 +63,14 @@ class Simulator:
         self.notice_checks: list[tuple[str, DeliveryAttempt]] = []
         """Every notice URL check: the URL and what its test notice got back."""
         self.replace_keys: dict[str, SimTask] = {}
-        self.charged: dict[str, float] = {}
-        """Credits charged per uid (see :meth:`remaining_credit`)."""
+        self.ledger = Ledger(self.config.credit)
+        """The credit balance: the starting credit and every task's charge."""
+        self.boards: dict[str, dict[str, Any]] = {}
+        """Boards by id (each uid's default board is created on first use)."""
+        self.photo_templates: list[dict[str, Any]] = []
+        """Photo avatar templates created through the API (the catalogue has the public ones)."""
+        self.deleted_voices: set[str] = set()
+        """Cloned voices deleted through the API."""
         self.catalog = Catalog(self.config.seed)
         self.media = MediaStore(self.config.seed, self.config.media_size)
         self.faults = FaultSet(self.config.faults, self.config.seed)
@@ -121,7 +146,7 @@ class Simulator:
         """4004 unless every given id was issued to ``uid`` and its bytes were uploaded."""
         now = self.now()
         for file_id in file_ids:
-            if file_id is None:
+            if file_id is None or file_id in self.catalog.file_ids:
                 continue
             upload = self.uploads.get(file_id)
             if upload is None or upload.uid != uid or not upload.usable(now):
@@ -130,10 +155,6 @@ class Simulator:
     def unfinished_tasks(self, uid: str) -> int:
         now = self.now()
         return sum(t.unfinished_count(now) for t in self.tasks.values() if t.uid == uid)
-
-    def remaining_credit(self, uid: str) -> float:
-        """``config.credits`` minus what the tasks of ``uid`` were charged."""
-        return self.config.credits - self.charged.get(uid, 0.0)
 
     def create_task(
         self,
@@ -149,9 +170,12 @@ class Simulator:
         limit = self.config.max_unfinished_tasks
         if limit is not None and self.unfinished_tasks(uid) >= limit:
             raise ApiError("4007")
-        cost = self.config.cost(kind)
-        if cost > self.remaining_credit(uid):
-            raise ApiError("4100")
+        cost = task_cost(kind, body)
+        if cost > self.ledger.balance(uid, self.now()):
+            raise ApiError("4100", f"this task costs {cost} credits")
+        board_id = body.get("boardId")
+        if kind in BOARD_KINDS and not board_id:
+            board_id = self.default_board(uid)["boardId"]
         fails = self.chance(self.config.failure_probability.get(kind, 0.0))
         task = SimTask(
             task_id=parent.task_id if parent is not None else self.new_id(),
@@ -164,10 +188,10 @@ class Simulator:
             base_url=self.base_url(request),
             parent=parent,
             cost=cost,
+            board_id=board_id if isinstance(board_id, str) else None,
             **extra,
         )
-        if not fails:
-            self.charged[uid] = self.charged.get(uid, 0.0) + cost
+        self.ledger.charges.append(Charge(task, cost, self.config.api_key))
         notice_url = body.get("noticeUrl")
         if isinstance(notice_url, str) and notice_url:
             biz = "m2v_preview" if kind == "m2v" and task.preview else kind
@@ -176,6 +200,28 @@ class Simulator:
         if parent is None:
             self.tasks[task.task_id] = task
         return task
+
+    def default_board(self, uid: str) -> dict[str, Any]:
+        """The uid's "My First Board", created on first use (its id depends on the seed only)."""
+        digest = hashlib.sha256(f"board:{self.config.seed}:{uid}".encode()).hexdigest()[:32]
+        board = self.boards.get(digest)
+        if board is None:
+            board = self.boards[digest] = {
+                "boardId": digest,
+                "uid": uid,
+                "name": "My First Board",
+                "isSystemDefault": True,
+                "gmtCreate": 1_700_000_000_000,
+            }
+        return board
+
+    def find_board(self, board_id: str | None, uid: str) -> dict[str, Any]:
+        """The caller's board ``board_id`` (the default one is always there), else 4004."""
+        self.default_board(uid)
+        board = self.boards.get(board_id or "")
+        if board is None or board["uid"] != uid:
+            raise ApiError("4004", f"boardId {board_id} not found")
+        return board
 
     def submit_result(self, task: SimTask) -> dict[str, Any]:
         """The ``result`` of a submit response."""

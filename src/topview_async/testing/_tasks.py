@@ -30,6 +30,20 @@ FAILURE_MESSAGES: dict[str, str] = {
     "anyshoot": "AnyShoot failed: mask does not match the template image",
     "image_to_video": "Image to video failed: content could not be generated",
     "scraper": "Scraper failed: product page could not be parsed",
+    "image_to_video_v2": "Video generation failed: the model rejected the first frame",
+    "text_to_video": "Video generation failed: the prompt was rejected by the model",
+    "omni_reference": "Video generation failed: a reference could not be used",
+    "storyboard": "Storyboard failed: the script could not be split into shots",
+    "text_to_image": "Image generation failed: the prompt was rejected by the model",
+    "image_edit": "Image edit failed: an input image could not be read",
+    "remove_background": "Background removal failed: no product found",
+    "photo_avatar": "Photo avatar failed: no face detected in the photo",
+    "product_avatar_image_to_video_v2": "Image to video failed: motion generation error",
+    "product_avatar_image_replace_v3": "Image replace failed: product not recognised",
+    "anyshoot_product_model": "Product model shoot failed: product not recognised",
+    "text_to_speech": "Text to speech failed: the voice is not available",
+    "voice_clone": "Voice clone failed: the recording is too noisy",
+    "board_download": "Packaging failed: the board has no downloadable results",
 }
 
 TERMINAL = ("success", "fail")
@@ -105,7 +119,9 @@ class SimTask:
     files: list[dict[str, str]] = field(default_factory=list)
     """Scraper: the media found, each registered as an uploaded file."""
     cost: float = 0.0
-    """Credits its kind costs; taken at submit unless the task is going to fail."""
+    """Credits the task costs (deducted from the simulated balance at submit)."""
+    board_id: str | None = None
+    """The board the result is filed under (newer endpoints; ``None``: not on a board)."""
 
     @property
     def finishes_at(self) -> float:
@@ -125,12 +141,6 @@ class SimTask:
         if self.status(now) == "fail":
             return FAILURE_MESSAGES.get(self.kind, "Task failed")
         return None
-
-    @property
-    def charged(self) -> float:
-        """Credits this task (with its exports) costs; a task that fails costs nothing."""
-        own = 0.0 if self.fails else self.cost
-        return own + sum(e.charged for e in self.exports.values())
 
     def unfinished_count(self, now: float) -> int:
         """This task plus its exports that are not terminal yet."""

@@ -1,0 +1,95 @@
+"""The output directory of a batch: each job's files named by its key, and the manifest.
+
+Files are downloaded into ``OUT/.staging/<key>/`` (named after the task id, as
+``task.download`` names them) and moved in place, whole, as ``OUT/<key><suffix>`` once
+every file of the job is there; the manifest is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._model import JobRecord, JobStatus
+
+__all__ = ["MANIFEST_NAME", "STAGING_NAME", "manifest_line", "place_files", "prepare_staging"]
+
+MANIFEST_NAME = "manifest.jsonl"
+STAGING_NAME = ".staging"
+
+
+def staging_dir(out_dir: Path, key: str) -> Path:
+    return out_dir / STAGING_NAME / key
+
+
+def prepare_staging(staging: Path) -> None:
+    """Create ``staging``; remove whole files an earlier run left there (they are fetched
+    again under the same names), keep ``.part`` files (a download may resume them)."""
+    staging.mkdir(parents=True, exist_ok=True)
+    for path in staging.iterdir():
+        if not path.name.endswith(".part"):
+            path.unlink()
+
+
+def place_files(
+    paths: Sequence[Path], task_id: str, key: str, out_dir: Path, staging: Path
+) -> list[dict[str, Any]]:
+    """Move the downloaded ``paths`` to ``out_dir/<key><suffix>``; return their manifest
+    entries (``path`` relative to ``out_dir``, ``sha256``, ``size``)."""
+    files = []
+    for path in paths:
+        name = path.name
+        suffix = name[len(task_id) :] if name.startswith(task_id) else path.suffix
+        final = out_dir / f"{key}{suffix}"
+        digest, size = _sha256(path)
+        os.replace(path, final)
+        files.append({"path": final.name, "sha256": digest, "size": size})
+    # Every file is in place: what is left are the .part files of downloads a crash
+    # interrupted, which nothing will resume now.
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):  # other jobs still downloading: keep it
+        staging.parent.rmdir()
+    return files
+
+
+def write_manifest(path: Path, records: Sequence[JobRecord]) -> None:
+    """``path`` (JSON Lines, one line per job), replaced atomically."""
+    text = "".join(json.dumps(manifest_line(r), ensure_ascii=False) + "\n" for r in records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    with partial.open("w", encoding="utf-8") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(partial, path)
+
+
+def manifest_line(record: JobRecord) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "key": record.key,
+        "kind": record.kind,
+        "task_id": record.task_id,
+        "status": record.status.value,
+        "files": record.files,
+        "credits": record.credits,
+        "error": record.error,
+    }
+    if record.status is JobStatus.OUTCOME_UNKNOWN:
+        line["request"] = record.request
+    return line
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -1,0 +1,161 @@
+"""The simulated credit balance: what each task costs, the balance, the credit log.
+
+Every submit costs credits (``costCredit`` in its result). The cost is checked against the
+balance before the task exists (code 4100 when it does not fit) and recorded as a charge.
+Like task state, the balance is derived from the charges and the clock: Product Avatar v2
+does not charge failed tasks ([EN-new]), so its charge stops counting once the task fails.
+The rates are the simulator's own, in the range Topview's skill documents; not prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from ._tasks import SimTask
+
+FREE_ON_FAILURE: Final = frozenset({"product_avatar_image_to_video_v2"})
+"""Kinds whose failed tasks are not charged."""
+
+_FLAT: Final[Mapping[str, float]] = {
+    "m2v_export": 5.0,
+    "video_avatar": 2.0,
+    "product_avatar_image_replace": 2.0,
+    "product_avatar_image_to_video": 2.0,
+    "scraper": 0.0,
+    "remove_background": 0.1,
+    "product_avatar_image_to_video_v2": 2.0,
+    "product_avatar_image_replace_v3": 2.0,
+    "text_to_speech": 0.1,
+    "voice_clone": 1.0,
+    "board_download": 0.0,
+}
+
+_VIDEO_RATES: Final[Mapping[str, float]] = {
+    "Veo 3.1": 1.1,
+    "Veo 3.1 Fast": 0.6,
+    "Sora 2": 0.56,
+    "Sora 2 Pro": 1.68,
+    "Kling V3": 0.5,
+    "Seedance 1.5 Pro": 0.12,
+    "Topview Lite": 0.1,
+    "Topview Pro": 0.2,
+    "Topview Plus": 0.54,
+    "Topview Best": 1.55,
+}
+"""Credits per generated second by model; other models cost 0.5."""
+
+_VIDEO_KINDS: Final = frozenset(
+    {"image_to_video_v2", "text_to_video", "omni_reference", "storyboard"}
+)
+
+TASK_TYPES: Final[Mapping[str, str]] = {
+    "m2v": "m2v",
+    "m2v_export": "m2v",
+    "image_to_video": "common_task_image2video",
+    "video_avatar": "video_avatar",
+    "product_avatar_image_to_video": "product_avatar_image2video",
+    "voice_clone": "voice_clone",
+    "anyshoot": "product_anyfit",
+    "product_avatar_image_to_video_v2": "pa2_image2video",
+    "product_avatar_image_replace_v3": "pa2_replace_product_image",
+    "anyshoot_product_model": "product_anyfit_v2_product_model",
+}
+"""Credit-log ``taskType`` of a kind (the documented values; other kinds use their own name)."""
+
+LOG_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+
+
+def _count(request: Mapping[str, Any], *names: str) -> int:
+    for name in names:
+        value = request.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return 1
+
+
+def task_cost(kind: str, request: Mapping[str, Any]) -> float:
+    """What a task of ``kind`` submitted with ``request`` costs."""
+    if kind == "m2v":
+        # Charged when the video is exported; a preview run only costs the later export.
+        return 0.0 if request.get("preview") in (True, "true") else 5.0
+    if kind == "image_to_video":
+        return _count(request, "generatingCount") * (2.0 if request.get("duration") == 10 else 1.0)
+    if kind in ("anyshoot", "anyshoot_product_model"):
+        return float(_count(request, "generatingCount"))
+    if kind in _VIDEO_KINDS:
+        rate = _VIDEO_RATES.get(str(request.get("model")), 0.5)
+        seconds = _count(request, "duration") if request.get("duration") else 5
+        return round(rate * seconds * _count(request, "generatingCount"), 2)
+    if kind in ("text_to_image", "image_edit"):
+        return 0.5 * _count(request, "generateCount")
+    if kind == "photo_avatar":
+        return 0.5 if request.get("offPeak") in (True, "true") else 1.0
+    return _FLAT.get(kind, 1.0)
+
+
+@dataclass
+class Charge:
+    """One deduction: a submitted task and what it cost."""
+
+    task: SimTask
+    amount: float
+    api_key: str
+
+    def counts(self, now: float) -> bool:
+        return not (self.task.kind in FREE_ON_FAILURE and self.task.status(now) == "fail")
+
+    def log_entry(self, now: float) -> dict[str, Any]:
+        """The credit-log item of this charge ([DOCS] fields; the API key masked)."""
+        when = datetime.fromtimestamp(self.task.created_at, UTC).strftime(LOG_TIME_FORMAT)
+        return {
+            "uid": self.task.uid,
+            "apiKey": "sk-****" + self.api_key[-4:],
+            "date": when,
+            "costCredit": self.amount if self.counts(now) else 0.0,
+            "taskId": self.task.task_id,
+            "taskType": TASK_TYPES.get(self.task.kind, self.task.kind),
+        }
+
+
+class Ledger:
+    """The account's starting credit and every charge since."""
+
+    def __init__(self, credit: float) -> None:
+        self.credit = credit
+        self.charges: list[Charge] = []
+
+    def balance(self, uid: str, now: float) -> float:
+        spent = sum(c.amount for c in self.charges if c.task.uid == uid and c.counts(now))
+        return round(self.credit - spent, 4)
+
+    def logs(
+        self,
+        uid: str,
+        now: float,
+        *,
+        task_type: str | None,
+        start: float | None,
+        end: float | None,
+    ) -> list[dict[str, Any]]:
+        """Log entries of ``uid``, newest first, filtered; free tasks are not logged."""
+        entries = []
+        for charge in reversed(self.charges):
+            created = charge.task.created_at
+            if charge.task.uid != uid or charge.amount <= 0:
+                continue
+            if (start is not None and created < start) or (end is not None and created > end):
+                continue
+            entry = charge.log_entry(now)
+            if task_type is None or entry["taskType"] == task_type:
+                entries.append(entry)
+        return entries
+
+
+def parse_log_time(value: str | None) -> float | None:
+    """``yyyy-MM-dd HH:mm:ss`` (UTC) as epoch seconds; ``None`` when absent."""
+    if value is None:
+        return None
+    return datetime.strptime(value, LOG_TIME_FORMAT).replace(tzinfo=UTC).timestamp()
