@@ -308,9 +308,9 @@ def _tabulate(
             continue
         section.targets.append(
             at_least(
-                f"SDK at {in_flight} in flight >= 0.5x raw aiohttp",
+                f"SDK at {in_flight} in flight >= 0.8x raw aiohttp",
                 figures.ratio("SDK", "raw aiohttp", in_flight),
-                0.5,
+                0.8,
                 "raw aiohttp",
             )
         )

@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import httpx
-
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RETRY,
-    DEFAULT_TIMEOUT,
+    DEFAULT_TIMEOUTS,
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_UID,
     NOT_GIVEN,
     NotGiven,
     RetryPolicy,
+    timeout_dict,
 )
 from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopError
 from ._http import DEFAULT_PORTS, Credentials, HTTPConnections
@@ -46,6 +46,7 @@ from .lib.polling import (
 if TYPE_CHECKING:
     import anyio
     import anyio.lowlevel
+    import httpx
 
     from ._pipeline import RequestPipeline
     from .lib._files import TransferProgress
@@ -70,6 +71,29 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["AsyncTopview"]
+
+# A base URL httpx.URL would leave as it is: lowercase http(s), a plain host, a port that is
+# not the scheme's default, a path without dot segments. Anything else is normalised by
+# httpx.URL (imported only then: a plain client never needs httpx on its direct path).
+_PLAIN_BASE_URL = re.compile(
+    r"(?P<scheme>https?)://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::(?P<port>[1-9][0-9]{0,4}))?"
+    r"(?P<path>/[A-Za-z0-9_~./-]*)?"
+)
+
+
+def _base_url(text: str) -> tuple[str, bool]:
+    """``(str(httpx.URL(text)), whether it is an http(s) URL with a host)``."""
+    plain = _PLAIN_BASE_URL.fullmatch(text)
+    if (
+        plain is not None
+        and "/." not in (plain["path"] or "")
+        and plain["port"] != str(DEFAULT_PORTS[plain["scheme"]])
+    ):
+        return text, True
+    import httpx
+
+    url = httpx.URL(text)
+    return str(url), url.scheme in DEFAULT_PORTS and bool(url.host)
 
 
 class AsyncTopview(HTTPConnections):
@@ -170,14 +194,15 @@ class AsyncTopview(HTTPConnections):
             )
         if max_connections < 1:
             raise ConfigurationError("max_connections must be at least 1")
-        base = httpx.URL(base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL)
-        if base.scheme not in DEFAULT_PORTS or not base.host:
-            raise ConfigurationError(f"base_url must be an http(s) URL, got {str(base)!r}")
+        base, valid = _base_url(
+            base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+        )
+        if not valid:
+            raise ConfigurationError(f"base_url must be an http(s) URL, got {base!r}")
 
         self._credentials = Credentials(api_key, uid)
-        self._base_prefix = str(base).rstrip("/")
+        self._base_prefix = base.rstrip("/")
         self._credentials_scope = self._base_prefix + "/"
-        self.base_url = httpx.URL(self._base_prefix)
         self.max_connections = max_connections
         self.strict_responses = strict_responses
         self.retry: RetryPolicy = (
@@ -185,15 +210,15 @@ class AsyncTopview(HTTPConnections):
             if isinstance(retry, NotGiven)
             else (RetryPolicy.disabled() if retry is None else retry)
         )
-        # Not given + injected client: the injected client's own timeout applies.
-        self._timeout = (
+        # Not given + injected client: the injected client's own timeout applies (None).
+        # Kept as httpx.Timeout.as_dict(): the direct path hands it to the aiohttp pool, and
+        # the httpx paths build their httpx.Timeout from it (HTTPConnections._timeout).
+        self._timeouts: dict[str, float | None] | None = (
             None
             if isinstance(timeout, NotGiven) and http_client is not None
-            else httpx.Timeout(DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout)
-        )
-        # What the direct path hands the aiohttp transport (the httpx path passes _timeout).
-        self._timeouts: dict[str, float | None] = (
-            {} if self._timeout is None else self._timeout.as_dict()
+            else dict(DEFAULT_TIMEOUTS)
+            if isinstance(timeout, NotGiven)
+            else timeout_dict(timeout)
         )
         self._proxy = proxy
         self._trust_env = trust_env
@@ -372,10 +397,13 @@ class AsyncTopview(HTTPConnections):
         self._closed = True
         http, self._http = self._http, None
         storage, self._storage = self._storage, None
+        direct, self._direct = self._direct, None
         if storage is not None and storage is not self._user_http_client:
             await storage.aclose()
         if http is not None and http is not self._user_http_client:
             await http.aclose()
+        if direct is not None:
+            await direct.aclose()  # closing it twice (with http above) is harmless
 
     @property
     def is_closed(self) -> bool:
@@ -438,9 +466,16 @@ class AsyncTopview(HTTPConnections):
             timeout=timeout,
         )
 
+    @cached_property
+    def base_url(self) -> httpx.URL:
+        """The base URL of every Topview call, as an :class:`httpx.URL`."""
+        import httpx
+
+        return httpx.URL(self._base_prefix)
+
     def __repr__(self) -> str:
         return (
-            f"AsyncTopview(base_url={str(self.base_url)!r}, "
+            f"AsyncTopview(base_url={self._base_prefix!r}, "
             f"api_key={mask_secret(self._credentials.api_key)!r}, "
             f"uid={mask_secret(self._credentials.uid)!r})"
         )

@@ -1,6 +1,8 @@
 """Configuration value objects and their defaults.
 
-Retry behaviour is one frozen :class:`RetryPolicy`; timeouts are an :class:`httpx.Timeout`.
+Retry behaviour is one frozen :class:`RetryPolicy`; timeouts are an :class:`httpx.Timeout`
+(held inside the client as the plain dict of :func:`timeout_dict`, so that a client on the
+direct aiohttp path never imports httpx; ``DEFAULT_TIMEOUT`` is built on first access).
 (``PollPolicy``, the task-polling counterpart, lives with the polling code in ``lib/``.)
 """
 
@@ -11,10 +13,12 @@ import email.utils
 import math
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,14 +29,50 @@ __all__ = [
     "NotGiven",
     "RetryPolicy",
     "jittered",
+    "timeout_dict",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.topview.ai"
 DEFAULT_MAX_CONNECTIONS: Final = 64
 """In-flight Topview requests per client; callers beyond this wait inside the SDK."""
 
-DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
-"""10 s to connect, 60 s for each read, write and pool wait."""
+DEFAULT_TIMEOUTS: Final[Mapping[str, float | None]] = {
+    "connect": 10.0,
+    "read": 60.0,
+    "write": 60.0,
+    "pool": 60.0,
+}
+"""10 s to connect, 60 s for each read, write and pool wait (``DEFAULT_TIMEOUT.as_dict()``)."""
+
+if TYPE_CHECKING:
+    DEFAULT_TIMEOUT: httpx.Timeout
+    """``httpx.Timeout`` of :data:`DEFAULT_TIMEOUTS`: 10 s connect, 60 s read/write/pool."""
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_TIMEOUT is an httpx.Timeout, made on first access: importing httpx costs about
+    # half of aiohttp's import, and the SDK's own path does not otherwise need it.
+    if name == "DEFAULT_TIMEOUT":
+        import httpx
+
+        value = httpx.Timeout(**DEFAULT_TIMEOUTS)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def timeout_dict(timeout: object) -> dict[str, float | None]:
+    """``httpx.Timeout(timeout).as_dict()``; httpx is imported only for what is not a number.
+
+    ``None`` disables every timeout, a number sets all four, and anything else (an
+    ``httpx.Timeout``, a 4-tuple) is what ``httpx.Timeout`` makes of it.
+    """
+    if timeout is None or (isinstance(timeout, int | float) and not isinstance(timeout, bool)):
+        return dict.fromkeys(("connect", "read", "write", "pool"), timeout)
+    import httpx
+
+    return httpx.Timeout(timeout).as_dict()  # type: ignore[arg-type]
+
 
 ENV_API_KEY: Final = "TOPVIEW_API_KEY"
 ENV_UID: Final = "TOPVIEW_UID"

@@ -22,18 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import platform
-from typing import TYPE_CHECKING, Final
-
-import httpx
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
 from ._network import CertTypes, ProxyTypes, VerifyTypes, ssl_context
 from ._redact import mask_secret
 from ._version import __version__
 
+# httpx is imported where an httpx client is made: the direct aiohttp path of Topview calls
+# needs none (see _pool.py), and a client's first call should not pay for it.
 if TYPE_CHECKING:
     import ssl
     from types import TracebackType
 
+    import httpx
+
+    from ._pool import AiohttpPool
     from ._transport import AiohttpTransport
 
 __all__ = [
@@ -72,17 +76,18 @@ class Credentials:
         return f"Credentials(api_key={mask_secret(self.api_key)!r}, uid={mask_secret(self.uid)!r})"
 
 
-class _SharedTransport(httpx.AsyncBaseTransport):
+def _shared_transport(transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
     """Lends a user's transport to the storage client without letting it close the transport."""
+    import httpx
 
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
-        self._transport = transport
+    class SharedTransport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await transport.handle_async_request(request)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._transport.handle_async_request(request)
+        async def aclose(self) -> None:
+            pass  # the Topview HTTP client closes the shared transport once
 
-    async def aclose(self) -> None:
-        pass  # the Topview HTTP client closes the shared transport once
+    return SharedTransport()
 
 
 def _on_asyncio() -> bool:
@@ -112,6 +117,8 @@ class InFlightLimit:
         with anyio.move_on_after(self._pool_timeout):
             await self._limiter.acquire()
             return
+        import httpx
+
         raise httpx.PoolTimeout(f"no free connection slot within {self._pool_timeout}s")
 
     async def __aexit__(
@@ -130,12 +137,11 @@ class HTTPConnections:
     connections lazily; ``AsyncTopview.aclose`` closes them.
     """
 
-    base_url: httpx.URL
     max_connections: int
     _base_prefix: str
     _credentials_scope: str  # the base URL plus "/": where credentials may be sent
     _credentials: Credentials
-    _timeout: httpx.Timeout | None
+    _timeouts: dict[str, float | None] | None  # httpx.Timeout.as_dict(); None: the client's
     _user_http_client: httpx.AsyncClient | None
     _user_transport: httpx.AsyncBaseTransport | None
     _verify: VerifyTypes
@@ -146,14 +152,39 @@ class HTTPConnections:
     _http: httpx.AsyncClient | None
     _storage: httpx.AsyncClient | None
     _limiter: InFlightLimit | None
-    _direct: AiohttpTransport | None
+    _direct: AiohttpPool | None
 
     def _check_usable(self) -> None:
         """Refuse a closed client or a second event loop (``AsyncTopview`` defines it)."""
         raise NotImplementedError
 
+    @cached_property
+    def _timeout(self) -> httpx.Timeout | None:
+        """The timeouts as an ``httpx.Timeout`` for the httpx paths (``None``: the injected
+        ``http_client``'s own)."""
+        if self._timeouts is None:
+            return None
+        import httpx
+
+        return httpx.Timeout(**self._timeouts)
+
+    def _direct_pool(self) -> AiohttpPool | None:
+        """The SDK's own aiohttp pool, when Topview calls go straight to it (no httpx).
+
+        ``None`` for a user's ``transport`` or ``http_client`` and under trio: those calls go
+        through :meth:`_connection`.
+        """
+        direct_wanted = self._http is None and not self._user_limits()
+        if self._direct is None and direct_wanted and _on_asyncio():
+            from ._pool import AiohttpPool
+
+            self._direct = AiohttpPool(**self._pool_options())
+        return self._direct
+
     def _connection(self) -> tuple[httpx.AsyncClient, InFlightLimit | None]:
         """The Topview HTTP client and, for a user's transport, the in-flight limit."""
+        import httpx
+
         self._check_usable()
         if self._http is None:
             if self._user_transport is not None:
@@ -161,12 +192,21 @@ class HTTPConnections:
                     transport=self._user_transport, timeout=self._timeout, follow_redirects=False
                 )
             elif _on_asyncio():
-                # The pipeline sends Topview calls straight to this transport (httpx's client
+                # The pipeline sends Topview calls straight to this pool (httpx's client
                 # machinery costs more CPU per call than aiohttp does); a user's transport or
-                # http_client is always called through httpx.
-                self._direct = self._aiohttp_transport()
+                # http_client is always called through httpx. Asked for the httpx client too,
+                # the pool made first serves both, so its slots stay the one limit.
+                from ._transport import PoolTransport
+
+                if self._direct is None:
+                    self._direct = self._aiohttp_transport()
+                direct = self._direct
                 self._http = httpx.AsyncClient(
-                    transport=self._direct, timeout=self._timeout, follow_redirects=False
+                    transport=direct
+                    if isinstance(direct, httpx.AsyncBaseTransport)
+                    else PoolTransport(direct),
+                    timeout=self._timeout,
+                    follow_redirects=False,
                 )
             else:
                 self._http = self._httpx_client(follow_redirects=False)
@@ -187,18 +227,23 @@ class HTTPConnections:
             self._ssl = ssl_context(self._verify, self._cert, trust_env=self._trust_env)
         return self._ssl
 
+    def _pool_options(self) -> dict[str, Any]:
+        return {
+            "max_connections": self.max_connections,
+            "ssl": self._ssl_context,  # built at the first https request, shared by both
+            "trust_env": self._trust_env,
+            "proxy": self._proxy,
+        }
+
     def _aiohttp_transport(self) -> AiohttpTransport:
         from ._transport import AiohttpTransport
 
-        return AiohttpTransport(
-            max_connections=self.max_connections,
-            ssl=self._ssl_context,  # built at the first https request, shared by both
-            trust_env=self._trust_env,
-            proxy=self._proxy,
-        )
+        return AiohttpTransport(**self._pool_options())
 
     def _httpx_client(self, *, follow_redirects: bool) -> httpx.AsyncClient:
         """httpx's own client with the same settings (trio, where aiohttp cannot run)."""
+        import httpx
+
         return httpx.AsyncClient(
             verify=self._ssl_context(),
             proxy=self._proxy,
@@ -218,13 +263,15 @@ class HTTPConnections:
         It never carries Topview headers. It reuses an injected ``http_client`` or ``transport``
         and otherwise has its own connection pool with the client's network settings.
         """
+        import httpx
+
         self._check_usable()
         if self._storage is None:
             if self._user_http_client is not None:
                 self._storage = self._user_http_client
             elif self._user_transport is not None:
                 self._storage = httpx.AsyncClient(
-                    transport=_SharedTransport(self._user_transport),
+                    transport=_shared_transport(self._user_transport),
                     timeout=self._timeout,
                     follow_redirects=True,
                 )
@@ -242,6 +289,8 @@ class HTTPConnections:
 
     def _url_for(self, path: str) -> httpx.URL:
         """The absolute URL of an operation path (``/v1/...``) under the base URL."""
+        import httpx
+
         return httpx.URL(self._base_prefix + path)
 
     def _request_headers(self, url: str, *, has_body: bool) -> dict[str, str]:

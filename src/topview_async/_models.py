@@ -26,6 +26,7 @@ class TopviewModel(BaseModel):
         serialize_by_alias=True,
         use_enum_values=False,
         protected_namespaces=(),
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, object]:

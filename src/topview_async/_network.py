@@ -15,10 +15,14 @@ import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
+from urllib.request import getproxies
 
-import httpx
-from httpx._utils import URLPattern, get_environment_proxies
+# httpx is imported where a proxy or TLS is configured, not here: a plain client's first
+# call must not pay for it (see _pool.py).
+if TYPE_CHECKING:
+    import httpx
+    from httpx._utils import URLPattern
 
 __all__ = ["CertTypes", "ProxyRoute", "ProxyRoutes", "ProxyTypes", "VerifyTypes", "ssl_context"]
 
@@ -46,6 +50,8 @@ def ssl_context(
         else:
             context = ssl.create_default_context(cafile=path)
     else:
+        import httpx
+
         context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
     if cert is not None:
         if isinstance(cert, str):
@@ -64,6 +70,8 @@ class ProxyRoute:
 
 
 def _route(proxy: ProxyTypes) -> ProxyRoute:
+    import httpx
+
     if not isinstance(proxy, httpx.Proxy):
         proxy = httpx.Proxy(proxy)  # splits user:password off the URL, as httpx does
     if proxy.url.scheme not in ("http", "https"):
@@ -76,6 +84,12 @@ def _route(proxy: ProxyTypes) -> ProxyRoute:
     return ProxyRoute(str(proxy.url), headers or None)
 
 
+def _environment_has_proxies() -> bool:
+    """Whether httpx's ``get_environment_proxies`` would name any proxy (same lookup)."""
+    found = getproxies()
+    return any(found.get(scheme) for scheme in ("http", "https", "all"))
+
+
 class ProxyRoutes:
     """Which proxy (or none) each URL goes through, decided as ``httpx.AsyncClient`` decides.
 
@@ -85,17 +99,22 @@ class ProxyRoutes:
 
     def __init__(self, proxy: ProxyTypes | None = None, *, trust_env: bool = False) -> None:
         mounts: dict[str, ProxyTypes | None]
+        self._patterns: list[tuple[URLPattern, ProxyRoute | None]] = []
+        self._cache: dict[tuple[str, str, int | None], ProxyRoute | None] = {}
         if proxy is not None:
             mounts = {"all://": proxy}
-        elif trust_env:
+        elif trust_env and _environment_has_proxies():
+            from httpx._utils import get_environment_proxies
+
             mounts = dict(get_environment_proxies())
         else:
-            mounts = {}
+            return  # no proxy: nothing to route (NO_PROXY alone only says "direct")
+        from httpx._utils import URLPattern
+
         self._patterns = sorted(
             (URLPattern(key), None if value is None else _route(value))
             for key, value in mounts.items()
         )
-        self._cache: dict[tuple[str, str, int | None], ProxyRoute | None] = {}
 
     def __bool__(self) -> bool:
         return any(route is not None for _, route in self._patterns)
@@ -107,6 +126,8 @@ class ProxyRoutes:
             return self._cache[key]
         except KeyError:
             pass
+        import httpx
+
         url = httpx.URL(scheme=scheme, host=host, port=port)
         route = next((route for pattern, route in self._patterns if pattern.matches(url)), None)
         self._cache[key] = route

@@ -21,7 +21,6 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pydantic
 
 from . import _sleep
@@ -42,9 +41,13 @@ from ._wire import (
     validate_body,
 )
 
+# httpx only for the httpx send path and failed attempts: a call on the direct aiohttp path
+# never imports it (cold start, see _pool.py).
 if TYPE_CHECKING:
+    import httpx
+
     from ._client import AsyncTopview
-    from ._transport import AiohttpTransport
+    from ._pool import AiohttpPool
 
 __all__ = ["RequestPipeline"]
 
@@ -117,18 +120,23 @@ class RequestPipeline:
         attempt: int,
     ) -> Any | Failure:
         client = self._client
-        http, limiter = client._connection()
-        direct = client._direct
+        direct = client._direct_pool()
         started = time.perf_counter()
         try:
             if direct is not None:
                 reply = await self._send_direct(direct, call)
-            elif limiter is None:
-                reply = await self._send(http, call)
             else:
-                async with limiter:
+                http, limiter = client._connection()
+                if limiter is None:
                     reply = await self._send(http, call)
-        except httpx.RequestError as exc:
+                else:
+                    async with limiter:
+                        reply = await self._send(http, call)
+        except Exception as exc:
+            import httpx
+
+            if not isinstance(exc, httpx.RequestError):
+                raise
             self._log(call, attempt, started, f"failed: {type(exc).__name__}")
             return transport_failure(call, exc)
         if envelope is not None and 200 <= reply.status < 300:
@@ -150,7 +158,7 @@ class RequestPipeline:
             return outcome
         return self._validate_result(call, result_type, adapter, outcome, reply)
 
-    async def _send_direct(self, transport: AiohttpTransport, call: Call) -> Reply:
+    async def _send_direct(self, transport: AiohttpPool, call: Call) -> Reply:
         """Straight to the SDK's own aiohttp transport: the fast path for Topview calls."""
         body = call.json_body
         status, retry_after, content = await transport.send_bytes(
@@ -158,12 +166,14 @@ class RequestPipeline:
             call.url,
             self._client._request_headers(call.url, has_body=body is not None),
             None if body is None else json_bytes(body),
-            self._client._timeouts,
+            self._client._timeouts or {},
         )
         return Reply(status, retry_after, content)
 
     async def _send(self, http: httpx.AsyncClient, call: Call) -> Reply:
         """Through ``httpx.AsyncClient.send``: a user's transport or ``http_client``, or trio."""
+        import httpx
+
         body = call.json_body
         client = self._client
         request = http.build_request(

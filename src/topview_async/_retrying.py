@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from ._exceptions import (
     APIConnectionError,
@@ -46,22 +46,35 @@ from ._exceptions import (
 from ._generated.error_codes import ERROR_CODES
 from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 
+# httpx only once an attempt failed without a response: the direct aiohttp path of a call
+# that succeeds never imports it (cold start, see _pool.py).
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["Failure", "code_is_retried", "transport_failure", "unwrap_reply"]
 
 _READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _UNPROCESSED_STATUSES = frozenset({429, 503})
 _AUTH_STATUSES = frozenset({401, 403})
-# Failures that happen before any byte of the request reached the server.
-_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Failures after the request may have been (partly) received: the outcome is unknown.
-_MAYBE_SENT_ERRORS = (
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
-    httpx.DecodingError,
-)
+
+
+@cache
+def _sent_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """httpx's failures before any byte reached the server, and those after it may have."""
+    import httpx
+
+    not_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    maybe_sent = (
+        httpx.ReadTimeout,
+        httpx.WriteTimeout,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.RemoteProtocolError,
+        httpx.DecodingError,
+    )
+    return not_sent, maybe_sent
+
+
 _CREDENTIAL_HEADERS = frozenset({b"authorization", b"topview-uid", b"proxy-authorization"})
 _EXCERPT_LIMIT = 200
 """How many characters of a non-2xx body go into the message (the scrubbed body is ``.body``)."""
@@ -88,14 +101,17 @@ def code_is_retried(code: str, kind: str) -> bool:
 
 def transport_failure(call: Call, exc: httpx.RequestError) -> Failure:
     """The failure of an attempt that got no HTTP response at all."""
+    import httpx
+
+    not_sent, maybe_sent = _sent_errors()
     kind = call.operation.kind
     error_class = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     error = error_class(f"{reason} calling {call.operation}", **call.ids())
     error.__cause__ = _credential_free(exc)
-    if isinstance(exc, _NOT_SENT_ERRORS):
+    if isinstance(exc, not_sent):
         return Failure(error, retryable=True, reason=reason)
-    if isinstance(exc, _MAYBE_SENT_ERRORS):
+    if isinstance(exc, maybe_sent):
         if kind == "read":
             return Failure(error, retryable=True, reason=reason)
         if kind == "submit":
@@ -183,6 +199,8 @@ def _credential_free(exc: httpx.RequestError) -> BaseException:
     aiohttp or httpcore error) can hold more of it; error trackers serialise all of that.
     The copy keeps the type (callers may test it) and the message; the original is dropped.
     """
+    import httpx
+
     try:
         request: httpx.Request | None = exc.request
     except RuntimeError:  # raised without a request (a hand-made transport)

@@ -26,16 +26,12 @@ and any other aiohttp error
 dropped the connection after reading the request, to ``ConnectTimeout``; that would turn a
 lost response into a silent second submit, which is why this transport exists.)
 
-:class:`AsyncTopview` sends its own Topview API calls through :meth:`AiohttpTransport.send_bytes`
-instead of ``httpx.AsyncClient.send``: the same pool, slots, timeouts and exception mapping,
-without httpx's request/response objects and client machinery, which cost more CPU per call
-than aiohttp itself. Downloads, uploads and user-given transports go through httpx as usual.
-
-Timeouts are httpx's four: ``connect`` becomes aiohttp's ``sock_connect``, ``read`` its
-``sock_read``, ``pool`` bounds the wait for one of the ``max_connections`` slots (the one
-place that limit is enforced; aiohttp's connector is unlimited), and ``write``, which aiohttp
-lacks, is a deadline re-armed for every chunk of the body while aiohttp writes it, so an
-upload to a server that stopped reading fails with ``WriteTimeout`` instead of hanging.
+The pool itself (session, slots, timeouts, proxies, TLS) is :class:`~._pool.AiohttpPool`, which
+this transport extends. :class:`AsyncTopview` sends its own Topview API calls straight to the
+pool (:meth:`~._pool.AiohttpPool.send_bytes`) instead of ``httpx.AsyncClient.send``: the same
+slots, timeouts and exception mapping, without httpx's request/response objects and client
+machinery (which cost more CPU per call than aiohttp itself), and without importing httpx at
+all until something fails. Downloads, uploads and user-given transports go through httpx.
 
 Proxies and TLS come from :mod:`._network`, decided as httpx decides them. The session is
 created lazily inside the running asyncio loop and belongs to it. Under trio (no asyncio
@@ -45,31 +41,23 @@ loop) the client uses httpx's own transport instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import ssl as ssl_module
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 import aiohttp
 import httpx
 from yarl import URL
 
-from ._config import DEFAULT_MAX_CONNECTIONS
-from ._network import ProxyRoutes, ProxyTypes, ssl_context
-from ._slots import Slots
+from ._pool import AIOHTTP_ERRORS, AiohttpPool, _WriteTimedOut
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "PoolTransport", "map_aiohttp_exception"]
 
 _CHUNK_SIZE = 1024 * 1024  # aiohttp buffers up to twice this per response body
-_AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 # httpx sets these itself; aiohttp must frame the body on its own (Content-Length is kept,
 # so a streamed upload with an explicit length is not sent chunked, which S3 rejects).
 _DROPPED_REQUEST_HEADERS = frozenset({b"transfer-encoding"})
-# Bodies up to this size are handed to aiohttp whole: they fit the socket buffers, so writing
-# them cannot stall. Larger ones are written chunk by chunk under the write timeout.
-_WRITE_CHUNK_SIZE = 64 * 1024
 
 
 def _connect_message(exc: aiohttp.ClientConnectorError) -> str:
@@ -140,7 +128,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             async for chunk, _ in content.iter_chunks():
                 if chunk:
                     yield chunk
-        except _AIOHTTP_ERRORS as exc:
+        except AIOHTTP_ERRORS as exc:
             # A broken connection's error is raised before the bytes aiohttp had already
             # buffered (up to 2 MiB); they are good body bytes, so hand them out first and a
             # download resumes right after them instead of fetching them again.
@@ -174,64 +162,55 @@ def _http_version(response: aiohttp.ClientResponse) -> bytes:
     return b"HTTP/1.1" if version is None else f"HTTP/{version.major}.{version.minor}".encode()
 
 
-def _failed_request(
-    method: str, url: str, headers: Mapping[str, str], content: bytes | None
-) -> httpx.Request:
-    """The ``httpx.Request`` an error of :meth:`AiohttpTransport.send_bytes` refers to."""
-    return httpx.Request(method, url, headers=headers, content=content)
-
-
 async def _iterate(stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     async for chunk in stream:
         yield chunk
 
 
-class _WriteTimedOut(asyncio.TimeoutError):
-    """aiohttp spent longer than the write timeout on one chunk of a request body."""
+async def _handle(pool: AiohttpPool, request: httpx.Request) -> httpx.Response:
+    session, slots = pool._ensure_session()
+    timeouts = request.extensions.get("timeout", {})
+    if not await slots.acquire(timeouts.get("pool")):
+        raise httpx.PoolTimeout("no free connection slot", request=request)
+    try:
+        response = await pool._send(
+            session,
+            request.method,
+            URL(str(request.url), encoded=True),  # presigned URLs must not be re-encoded
+            [  # raw: as the caller spelt them (multi_items() would lowercase the names)
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in request.headers.raw
+                if name.lower() not in _DROPPED_REQUEST_HEADERS
+            ],
+            _body(request),
+            timeouts,
+        )
+    except AIOHTTP_ERRORS as exc:
+        slots.release()
+        raise map_aiohttp_exception(exc, request) from exc
+    except BaseException:
+        slots.release()
+        raise
+    return httpx.Response(
+        status_code=response.status,
+        headers=list(response.raw_headers),
+        stream=_ResponseStream(response, request, slots.release),
+        request=request,
+        extensions={"http_version": _http_version(response)},
+    )
 
 
-class _WriteDeadline:
-    """The write timeout aiohttp lacks: armed while aiohttp writes a chunk, off in between.
-
-    aiohttp writes the body in a task of its own while the request awaits the response; the
-    deadline is the request's ``asyncio.timeout`` scope, re-armed from that writer task.
-    """
-
-    __slots__ = ("_scope", "_seconds")
-
-    def __init__(self, scope: asyncio.Timeout, seconds: float) -> None:
-        self._scope = scope
-        self._seconds = seconds
-
-    def arm(self) -> None:
-        self._set(asyncio.get_running_loop().time() + self._seconds)
-
-    def disarm(self) -> None:
-        self._set(None)
-
-    def _set(self, when: float | None) -> None:
-        # RuntimeError: the request already ended (answered early, or timed out).
-        with contextlib.suppress(RuntimeError):
-            self._scope.reschedule(when)
-
-    async def chunks(self, body: bytes | AsyncIterator[bytes]) -> AsyncIterator[bytes | memoryview]:
-        try:
-            if isinstance(body, bytes):
-                view = memoryview(body)
-                for start in range(0, len(view), _WRITE_CHUNK_SIZE):
-                    self.arm()
-                    yield view[start : start + _WRITE_CHUNK_SIZE]
-                    self.disarm()
-            else:
-                async for chunk in body:
-                    self.arm()
-                    yield chunk
-                    self.disarm()  # reading the source is not writing: not timed
-        finally:
-            self.disarm()
+def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        if not isinstance(request.stream, AsyncIterable):
+            raise TypeError("AiohttpTransport needs an async request body") from None
+        return _iterate(request.stream)
+    return content or None
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpTransport(AiohttpPool, httpx.AsyncBaseTransport):
     """An httpx transport over one aiohttp connection pool of ``max_connections`` connections.
 
     Use it like any httpx transport; :class:`AsyncTopview` creates one by default::
@@ -245,243 +224,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ``trust_env=True``.
     """
 
-    def __init__(
-        self,
-        *,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        ssl: ssl_module.SSLContext | bool | Callable[[], ssl_module.SSLContext] = True,
-        keepalive_expiry: float = 15.0,
-        trust_env: bool = False,
-        proxy: ProxyTypes | None = None,
-    ) -> None:
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        self._max_connections = max_connections
-        self._ssl = ssl
-        self._context: ssl_module.SSLContext | None = None
-        self._keepalive_expiry = keepalive_expiry
-        self._trust_env = trust_env
-        self._proxies = ProxyRoutes(proxy, trust_env=trust_env)
-        self._has_proxies = bool(self._proxies)
-        self._session: aiohttp.ClientSession | None = None
-        self._slots: Slots | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
-        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await _handle(self, request)
 
-    def _ensure_session(self) -> tuple[aiohttp.ClientSession, Slots]:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise RuntimeError(
-                "AiohttpTransport needs an asyncio event loop; use httpx.AsyncHTTPTransport on trio"
-            ) from None
-        if self._closed:
-            raise RuntimeError("AiohttpTransport is closed")
-        if self._session is None or self._slots is None:
-            connector = aiohttp.TCPConnector(
-                # The slots below are the one limit (with the pool timeout); a second, silent
-                # queue inside aiohttp would only hide waits from it.
-                limit=0,
-                limit_per_host=0,
-                # The context is given per https request (_ssl_context): building one loads
-                # the CA bundle (~50 ms), which plain-HTTP use never needs.
-                ssl=False,
-                keepalive_timeout=self._keepalive_expiry,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                # httpx decodes Content-Encoding itself; decoding twice would corrupt bodies.
-                auto_decompress=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None),
-                # Proxies from the environment are chosen by _network, as httpx chooses them.
-                trust_env=False,
-                skip_auto_headers=("User-Agent",),
-            )
-            # aiohttp silently resends idempotent requests once when a kept-alive connection
-            # drops; retries belong to the request pipeline alone, where they are counted,
-            # logged and follow the RetryPolicy. (No public switch exists; the attribute is
-            # one of ClientSession's declared ones.)
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
-            self._slots = Slots(self._max_connections)
-            self._loop = loop
-        elif self._loop is not loop:
-            raise RuntimeError("AiohttpTransport was opened in a different event loop")
-        return self._session, self._slots
 
-    def _ssl_context(self) -> ssl_module.SSLContext:
-        context = self._context
-        if context is None:
-            ssl = self._ssl
-            if isinstance(ssl, ssl_module.SSLContext):
-                context = ssl
-            elif isinstance(ssl, bool):
-                context = ssl_context(ssl, trust_env=self._trust_env)
-            else:
-                context = ssl()
-            self._context = context
-        return context
+class PoolTransport(httpx.AsyncBaseTransport):
+    """httpx's interface over a pool that already exists (the client's direct one).
 
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        headers: Any,
-        body: bytes | AsyncIterator[bytes] | None,
-        timeouts: Mapping[str, float | None],
-    ) -> aiohttp.ClientResponse:
-        """``session.request`` with the proxy for ``url`` and the write timeout on ``body``."""
-        options: dict[str, Any] = {}
-        if url.scheme == "https":
-            options["ssl"] = self._ssl_context()
-        if self._has_proxies:
-            route = self._proxies.for_origin(url.scheme, url.host or "", url.explicit_port)
-            if route is not None:
-                options["proxy"] = route.url
-                if route.headers and url.scheme == "https":
-                    options["proxy_headers"] = route.headers  # sent with the CONNECT
-                elif route.headers:
-                    # A plain-HTTP request goes to the proxy itself, which reads and drops
-                    # these (aiohttp would send proxy_headers only with a CONNECT).
-                    items = headers.items() if isinstance(headers, Mapping) else headers
-                    headers = [*items, *route.headers.items()]
-        timeout = self._client_timeout(timeouts)
-        write = timeouts.get("write")
-        if (
-            write is None
-            or body is None
-            or (isinstance(body, bytes) and len(body) <= _WRITE_CHUNK_SIZE)
-        ):
-            return await session.request(
-                method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                timeout=timeout,
-                **options,
-            )
-        scope = asyncio.timeout(None)
-        try:
-            async with scope:
-                return await session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=_WriteDeadline(scope, write).chunks(body),
-                    allow_redirects=False,
-                    timeout=timeout,
-                    **options,
-                )
-        except TimeoutError:
-            if scope.expired():
-                raise _WriteTimedOut(f"writing the request body took over {write}s") from None
-            raise
+    The client sends its Topview calls straight to its :class:`AiohttpPool`; when something
+    asks for the httpx client of that pool as well, this shares the pool (and so its slots,
+    the one ``max_connections`` limit) instead of opening a second one.
+    """
+
+    def __init__(self, pool: AiohttpPool) -> None:
+        self.pool = pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session, slots = self._ensure_session()
-        timeouts = request.extensions.get("timeout", {})
-        if not await slots.acquire(timeouts.get("pool")):
-            raise httpx.PoolTimeout("no free connection slot", request=request)
-        try:
-            response = await self._send(
-                session,
-                request.method,
-                URL(str(request.url), encoded=True),  # presigned URLs must not be re-encoded
-                [  # raw: as the caller spelt them (multi_items() would lowercase the names)
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in request.headers.raw
-                    if name.lower() not in _DROPPED_REQUEST_HEADERS
-                ],
-                self._body(request),
-                timeouts,
-            )
-        except _AIOHTTP_ERRORS as exc:
-            slots.release()
-            raise map_aiohttp_exception(exc, request) from exc
-        except BaseException:
-            slots.release()
-            raise
-        return httpx.Response(
-            status_code=response.status,
-            headers=list(response.raw_headers),
-            stream=_ResponseStream(response, request, slots.release),
-            request=request,
-            extensions={"http_version": _http_version(response)},
-        )
-
-    async def send_bytes(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        timeouts: Mapping[str, float | None],
-    ) -> tuple[int, str | None, bytes]:
-        """Send one small request and return ``(status, Retry-After, decoded body)``.
-
-        The SDK's own path for Topview API calls: same slots, timeouts, proxies and exception
-        mapping as :meth:`handle_async_request`, without building ``httpx.Request``/
-        ``httpx.Response`` and streaming the body through httpx (which costs more CPU than
-        aiohttp itself). ``url`` must be fully percent-encoded; ``timeouts`` is
-        ``httpx.Timeout.as_dict()``.
-        """
-        session, slots = self._ensure_session()
-        if not await slots.acquire(timeouts.get("pool")):
-            request = _failed_request(method, url, headers, content)
-            raise httpx.PoolTimeout("no free connection slot", request=request)
-        if content is not None and len(content) > _WRITE_CHUNK_SIZE:
-            # Written in chunks under the write timeout: aiohttp needs the length said.
-            headers = {**headers, "Content-Length": str(len(content))}
-        try:
-            response = await self._send(
-                session, method, URL(url, encoded=True), headers, content, timeouts
-            )
-            try:
-                body = await response.read()
-            finally:
-                response.release()
-        except _AIOHTTP_ERRORS as exc:
-            request = _failed_request(method, url, headers, content)
-            raise map_aiohttp_exception(exc, request) from exc
-        finally:
-            slots.release()
-        response_headers = response.headers
-        if "Content-Encoding" in response_headers:
-            # Rare for Topview's small JSON: let httpx decode exactly as it would have.
-            body = httpx.Response(
-                response.status,
-                headers=list(response.raw_headers),
-                content=body,
-                request=_failed_request(method, url, headers, content),
-            ).content
-        return response.status, response_headers.get("Retry-After"), body
-
-    def _client_timeout(self, timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
-        key = (timeouts.get("connect"), timeouts.get("read"))
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=None, sock_connect=key[0], sock_read=key[1]
-            )
-            self._timeouts[key] = timeout
-        return timeout
-
-    @staticmethod
-    def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:
-        try:
-            content = request.content
-        except httpx.RequestNotRead:
-            if not isinstance(request.stream, AsyncIterable):
-                raise TypeError("AiohttpTransport needs an async request body") from None
-            return _iterate(request.stream)
-        return content or None
+        return await _handle(self.pool, request)
 
     async def aclose(self) -> None:
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        await self.pool.aclose()

@@ -20,6 +20,7 @@ SECTIONS = (
     "== 5. Scale",
     "== 6. Import time",
     "== 7. Job runner",
+    "== 8. Cold start",
 )
 
 
@@ -32,7 +33,7 @@ def test_smoke_mode_runs_every_section(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

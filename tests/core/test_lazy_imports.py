@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 import topview_async
@@ -16,6 +17,7 @@ from topview_async._client import AsyncTopview
 from topview_async._generated import models
 from topview_async._generated.task_kinds import TASK_KINDS
 from topview_async.resources import MarketingVideosResource
+from topview_async.testing import SimulatorServer
 
 HEAVY = ("httpx", "aiohttp", "pydantic", "anyio", "topview_async._generated.models")
 
@@ -38,8 +40,55 @@ def test_import_topview_async_loads_no_heavy_dependency() -> None:
 
 def test_a_client_loads_the_models_and_aiohttp_only_when_used() -> None:
     construct = "from topview_async import AsyncTopview\nc = AsyncTopview(api_key='k', uid='u')"
-    assert loaded_after(construct) == ["httpx", "anyio"]
+    assert loaded_after(construct) == ["anyio"]
     assert "topview_async._generated.models" in loaded_after(construct + "\nc.marketing_videos")
+
+
+def test_a_first_typed_call_on_the_direct_path_does_not_import_httpx() -> None:
+    # httpx costs about half of aiohttp's own import time (more with click installed): the
+    # SDK's own aiohttp path must not pay it for a call that succeeds.
+    with SimulatorServer() as server:
+        code = (
+            "import asyncio\n"
+            "from topview_async import AsyncTopview\n"
+            "async def main():\n"
+            f"    async with AsyncTopview(api_key={server.api_key!r}, uid={server.uid!r},"
+            f" base_url={server.base_url!r}) as client:\n"
+            "        page = await client.voices.list()\n"
+            "        assert page.data, page\n"
+            "asyncio.run(main())"
+        )
+        loaded = loaded_after(code)
+    assert "httpx" not in loaded
+    assert {"aiohttp", "pydantic", "topview_async._generated.models"} <= set(loaded)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://api.topview.ai",
+        "https://api.topview.ai/",
+        "http://127.0.0.1:8080/v1/",
+        "https://api.topview.ai:443",
+        "HTTPS://API.Topview.ai",
+        "http://localhost:80/x/../y",
+        "http://[::1]:8080",
+    ],
+)
+def test_base_url_is_normalised_as_httpx_does(base_url: str) -> None:
+    # The plain-URL shortcut that skips httpx.URL must give exactly what httpx.URL gives.
+    client = AsyncTopview(api_key="k", uid="u", base_url=base_url)
+    assert client._base_prefix == str(httpx.URL(base_url)).rstrip("/")
+    assert client.base_url == httpx.URL(str(httpx.URL(base_url)).rstrip("/"))
+
+
+def test_timeouts_without_httpx_are_what_httpx_timeout_makes() -> None:
+    for timeout in (None, 5, 2.5, httpx.Timeout(3.0, pool=1.0), (1.0, 2.0, 3.0, 4.0)):
+        client = AsyncTopview(api_key="k", uid="u", timeout=timeout)  # type: ignore[arg-type]
+        assert client._timeouts == httpx.Timeout(timeout).as_dict()  # type: ignore[arg-type]
+        assert client._timeout == httpx.Timeout(timeout)  # type: ignore[arg-type]
+    default = AsyncTopview(api_key="k", uid="u")
+    assert default._timeout == topview_async.DEFAULT_TIMEOUT == httpx.Timeout(60.0, connect=10.0)
 
 
 def test_operations_table_names_its_result_models_without_importing_them() -> None:
