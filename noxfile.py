@@ -25,7 +25,7 @@ REDOCLY = "@redocly/cli@2.77.0"
 PRISM = "@stoplight/prism-cli@5.16.0"
 
 
-def _install_project(session: nox.Session, extras: str = "testing,fastapi") -> None:
+def _install_project(session: nox.Session, extras: str = "testing,fastapi,temporal") -> None:
     session.install("-e", f".[{extras}]", *DEV)
 
 

@@ -9,6 +9,16 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from ..temporal._cli import (
+    DEFAULT_ADDRESS,
+    DEFAULT_TASK_QUEUE,
+    Address,
+    Namespace,
+    TaskQueue,
+    run_temporal_batch_command,
+    temporal_app,
+)
+
 T = TypeVar("T")
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
@@ -25,6 +35,7 @@ batch_app = typer.Typer(help="Run many jobs, resumably.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Look at one task.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(temporal_app, name="temporal")
 
 _state = {"debug": False}
 
@@ -121,8 +132,42 @@ def batch_run(
         float | None, typer.Option(min=0.001, help="Fixed seconds between task queries.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Live progress bars.")] = True,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local: this process, journaled in OUT; temporal: one Temporal workflow per "
+            "job, run by `topview temporal worker` processes (OUT must be their path)."
+        ),
+    ] = "local",
+    temporal_address: Address = DEFAULT_ADDRESS,
+    temporal_namespace: Namespace = "default",
+    temporal_task_queue: TaskQueue = DEFAULT_TASK_QUEUE,
+    heartbeat_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Temporal: seconds before a silent worker's step moves.")
+    ] = 30.0,
 ) -> None:
     """Run every job of JOBS_FILE to its files in OUT; the same command again resumes."""
+    if engine not in ("local", "temporal"):
+        raise typer.BadParameter("--engine is local or temporal")
+    if engine == "temporal":
+        if max_credits is not None or notice_url is not None:
+            raise typer.BadParameter(
+                "with --engine temporal, the workers hold the limits and the notice URL "
+                "(topview temporal worker --notice-url); --max-credits is not supported"
+            )
+        raise typer.Exit(
+            run_temporal_batch_command(
+                jobs_file,
+                out,
+                address=temporal_address,
+                namespace=temporal_namespace,
+                task_queue=temporal_task_queue,
+                heartbeat_timeout=heartbeat_timeout,
+                reconcile_grace=reconcile_grace,
+                poll_interval=poll_interval,
+                progress=progress,
+            )
+        )
     from ._batch import run_batch
 
     code = _run_async(

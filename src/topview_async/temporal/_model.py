@@ -1,0 +1,182 @@
+"""What crosses the Temporal boundary: the workflow's input and state, activity inputs and
+results, and the signals.
+
+Plain dataclasses of JSON data, so Temporal's default data converter carries them and a
+history stays readable in the Temporal UI; no pydantic model crosses the boundary (task
+results stay inside the activities). A job's state is the batch runner's own
+:class:`~topview_async.jobs.JobRecord`, so manifests and progress look the same whichever
+engine ran the job. Secrets never enter a history: the worker adds the notice URL (with its
+token) to the submit, and the request kept for an unknown outcome has it masked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..jobs._model import Job, JobRecord
+
+__all__ = [
+    "DownloadInput",
+    "JobInput",
+    "JobOptions",
+    "JobState",
+    "ReconcileInput",
+    "ReconcileResult",
+    "SubmitInput",
+    "SubmitResult",
+    "TaskCheck",
+    "TaskNoticeSignal",
+    "TaskRef",
+    "UploadInput",
+]
+
+
+@dataclass
+class JobOptions:
+    """How a job's workflow paces itself (seconds). The defaults suit the real API."""
+
+    heartbeat_timeout: float = 30.0
+    """A worker silent this long is taken as gone: its activity runs again on another worker
+    (a submit in flight is reconciled instead, never sent again blindly)."""
+    poll_interval: float = 60.0
+    """Safety-net poll of a task waited on by callback (a worker with a notice URL)."""
+    busy_wait: float = 30.0
+    """First wait after 4007 (too many unfinished tasks) or 5003 before submitting again;
+    it doubles on each repeat, up to ``busy_wait_max``, with jitter."""
+    busy_wait_max: float = 600.0
+    retry_wait: float = 1.0
+    """First wait after a submit that never reached Topview (doubles up to 60 s)."""
+    submit_timeout: float = 300.0
+    """Bound of one submit attempt; an attempt that does not report back in time has an
+    unknown outcome."""
+    transfer_timeout: float = 3600.0
+    """Bound of one upload or download attempt."""
+    reconcile_grace: float | None = 300.0
+    """After this long, an M2V submit of unknown outcome that the complete M2V task list does
+    not show is taken as never received and sent again; ``None``: never, ask the user."""
+    reconcile_interval: float = 30.0
+    """Seconds between two looks at the M2V task list while reconciling."""
+
+
+@dataclass
+class JobInput:
+    """The input of :class:`~topview_async.temporal.JobWorkflow`: one job (the batch runner's
+    key, task kind and submit keyword arguments) and the directory its files go to, as the
+    workers see it (a path on a volume every worker mounts)."""
+
+    key: str
+    kind: str
+    params: dict[str, Any]
+    out_dir: str
+    options: JobOptions = field(default_factory=JobOptions)
+
+    @classmethod
+    def from_job(
+        cls, job: Job, out_dir: str | os.PathLike[str], options: JobOptions | None = None
+    ) -> JobInput:
+        return cls(
+            key=job.key,
+            kind=job.kind,
+            params=dict(job.params),
+            out_dir=os.fspath(out_dir),
+            options=options or JobOptions(),
+        )
+
+
+@dataclass
+class JobState:
+    """What the workflow reports (its ``state`` query, and its result).
+
+    ``record`` is the job as the batch runner would journal it. ``needs_decision`` says why
+    the workflow waits for you, if it does: signal ``attach_task(task_id)`` or ``resubmit()``
+    (``topview temporal resolve``).
+    """
+
+    record: JobRecord
+    needs_decision: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Finished, or waiting for a decision only a person can make."""
+        return self.record.status.finished or self.needs_decision is not None
+
+
+@dataclass
+class UploadInput:
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass
+class SubmitInput:
+    key: str
+    kind: str
+    params: dict[str, Any]
+    attempt: int
+    """Which submit of the job this is; the notice URL names it (``?job=&attempt=``)."""
+
+
+@dataclass
+class SubmitResult:
+    task_id: str
+    callbacks: bool
+    """Whether the submit carried a notice URL (the worker has one), so a callback will come."""
+
+
+@dataclass
+class TaskRef:
+    kind: str
+    task_id: str
+
+
+@dataclass
+class TaskCheck:
+    """A task's state as one query (or a whole wait) saw it."""
+
+    state: str
+    """``running``, ``succeeded`` or ``failed`` (:class:`~topview_async.lib.tasks.TaskState`)."""
+    status: str | None = None
+    """Topview's raw status."""
+    error_msg: str | None = None
+    credits: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("succeeded", "failed")
+
+
+@dataclass
+class DownloadInput:
+    key: str
+    kind: str
+    task_id: str
+    out_dir: str
+
+
+@dataclass
+class ReconcileInput:
+    key: str
+    params: dict[str, Any]
+    intent_at: float
+    grace: float | None
+
+
+@dataclass
+class ReconcileResult:
+    task_id: str | None = None
+    """The task the M2V task list shows for this submit, when exactly one fits."""
+    resubmit: bool = False
+    """The complete list shows no such task and the grace period has passed."""
+    note: str | None = None
+
+
+@dataclass
+class TaskNoticeSignal:
+    """A callback for a task of this job (sent by :class:`TemporalNoticeApp`)."""
+
+    task_id: str
+    attempt: int | None = None
+    """The submit the notice URL named (``?attempt=``), if any."""
+    status: str | None = None
