@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..webhooks import NoticeHandler, TaskNotice
     from ._runner import JobRunner
 
-__all__ = ["JobNoticeApp", "job_reference"]
+__all__ = ["JobNoticeApp", "JobReferenceApp", "job_reference"]
 
 _REFERENCE: ContextVar[tuple[str, int] | None] = ContextVar("topview_job_reference", default=None)
 
@@ -36,23 +36,19 @@ def job_reference(query_string: str | bytes) -> tuple[str, int] | None:
     return key, int(attempt)
 
 
-class JobNoticeApp:
-    """ASGI app receiving the callbacks of ``runner``'s submits (mount it at the path of the
-    runner's ``notice_url``). ``secret``, ``client``, ``handler`` and any other keyword go to
-    :class:`~topview_async.webhooks.NoticeReceiver`; your ``handler`` still sees every notice.
+class JobReferenceApp:
+    """The shared receiver of callbacks whose notice URL names their job: a
+    :class:`~topview_async.webhooks.NoticeReceiver` that reads ``?job=&attempt=`` from the
+    request and hands ``(key, attempt, notice)`` to :meth:`_record` before the notice is
+    acknowledged. :class:`JobNoticeApp` records into a runner's journal; the Temporal extra's
+    ``TemporalNoticeApp`` signals the job's workflow.
     """
 
     def __init__(
-        self,
-        runner: JobRunner,
-        *,
-        secret: str,
-        handler: NoticeHandler | None = None,
-        **receiver_options: Any,
+        self, *, secret: str, handler: NoticeHandler | None = None, **receiver_options: Any
     ) -> None:
         from ..webhooks import NoticeReceiver
 
-        self.runner = runner
         self._handler = handler
         self.receiver = NoticeReceiver(secret=secret, handler=self._handle, **receiver_options)
 
@@ -75,6 +71,30 @@ class JobNoticeApp:
         reference = _REFERENCE.get()
         if reference is not None:
             key, attempt = reference
-            await self.runner.record_notice(key, attempt, notice.task_id)
+            await self._record(key, attempt, notice)
         if self._handler is not None:
             await self._handler(notice)
+
+    async def _record(self, key: str, attempt: int, notice: TaskNotice) -> None:
+        raise NotImplementedError
+
+
+class JobNoticeApp(JobReferenceApp):
+    """ASGI app receiving the callbacks of ``runner``'s submits (mount it at the path of the
+    runner's ``notice_url``). ``secret``, ``client``, ``handler`` and any other keyword go to
+    :class:`~topview_async.webhooks.NoticeReceiver`; your ``handler`` still sees every notice.
+    """
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        *,
+        secret: str,
+        handler: NoticeHandler | None = None,
+        **receiver_options: Any,
+    ) -> None:
+        self.runner = runner
+        super().__init__(secret=secret, handler=handler, **receiver_options)
+
+    async def _record(self, key: str, attempt: int, notice: TaskNotice) -> None:
+        await self.runner.record_notice(key, attempt, notice.task_id)

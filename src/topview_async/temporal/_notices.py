@@ -13,13 +13,11 @@ delivers it again if Temporal could not be reached.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..jobs._notices import job_reference
+from ..jobs._notices import JobReferenceApp
 from ._model import TaskNoticeSignal
 from ._names import WORKFLOW_ID_PREFIX, workflow_id
 from ._workflow import JobWorkflow
@@ -33,10 +31,8 @@ __all__ = ["TemporalNoticeApp"]
 
 logger = logging.getLogger("topview_async.temporal")
 
-_REFERENCE: ContextVar[tuple[str, int] | None] = ContextVar("topview_temporal_job", default=None)
 
-
-class TemporalNoticeApp:
+class TemporalNoticeApp(JobReferenceApp):
     """ASGI app receiving the callbacks of jobs run as Temporal workflows.
 
     ::
@@ -59,35 +55,12 @@ class TemporalNoticeApp:
         id_prefix: str = WORKFLOW_ID_PREFIX,
         **receiver_options: Any,
     ) -> None:
-        from ..webhooks import NoticeReceiver
-
         self.temporal = temporal
         self.id_prefix = id_prefix
-        self._handler = handler
-        self.receiver = NoticeReceiver(secret=secret, handler=self._handle, **receiver_options)
+        super().__init__(secret=secret, handler=handler, **receiver_options)
 
-    async def __call__(
-        self,
-        scope: Mapping[str, Any],
-        receive: Callable[[], Awaitable[Mapping[str, Any]]],
-        send: Callable[[Mapping[str, Any]], Awaitable[None]],
-    ) -> None:
-        reference = (
-            job_reference(scope.get("query_string", b"")) if scope["type"] == "http" else None
-        )
-        token = _REFERENCE.set(reference)
-        try:
-            await self.receiver(scope, receive, send)
-        finally:
-            _REFERENCE.reset(token)
-
-    async def _handle(self, notice: TaskNotice) -> None:
-        reference = _REFERENCE.get()
-        if reference is not None:
-            key, attempt = reference
-            await self.signal(key, TaskNoticeSignal(notice.task_id, attempt, notice.status))
-        if self._handler is not None:
-            await self._handler(notice)
+    async def _record(self, key: str, attempt: int, notice: TaskNotice) -> None:
+        await self.signal(key, TaskNoticeSignal(notice.task_id, attempt, notice.status))
 
     async def signal(self, key: str, notice: TaskNoticeSignal) -> bool:
         """Signal ``notice`` to job ``key``'s workflow; ``False`` if it is not running (a
