@@ -155,18 +155,16 @@ def batch_run(
                 "with --engine temporal, the workers hold the limits and the notice URL "
                 "(topview temporal worker --notice-url); --max-credits is not supported"
             )
-        raise typer.Exit(
-            run_temporal_batch_command(
-                jobs_file,
-                out,
-                address=temporal_address,
-                namespace=temporal_namespace,
-                task_queue=temporal_task_queue,
-                heartbeat_timeout=heartbeat_timeout,
-                reconcile_grace=reconcile_grace,
-                poll_interval=poll_interval,
-                progress=progress,
-            )
+        run_temporal_batch_command(
+            jobs_file,
+            out,
+            address=temporal_address,
+            namespace=temporal_namespace,
+            task_queue=temporal_task_queue,
+            heartbeat_timeout=heartbeat_timeout,
+            reconcile_grace=reconcile_grace,
+            poll_interval=poll_interval,
+            progress=progress,
         )
     from ._batch import run_batch
 

@@ -6,9 +6,11 @@ Only typer is imported here; temporalio and the SDK load inside the commands, so
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -81,6 +83,19 @@ async def _connect(address: str, namespace: str) -> Client:
     from temporalio.client import Client
 
     return await Client.connect(address, namespace=namespace)
+
+
+def _leave(code: int) -> NoReturn:
+    """End a command that used a Temporal client, skipping interpreter teardown.
+
+    temporalio's Rust runtime threads can call into Python while it finalises and abort the
+    process ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning a
+    command that did its work into exit -6. Everything is flushed first; nothing is left to do.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def _run(function: Any) -> Any:
@@ -206,6 +221,7 @@ def resolve(
 
     _run(signal)
     print(f"{key}: decision sent; `topview batch run --engine temporal` shows the progress")
+    _leave(0)
 
 
 # -- topview batch run --engine temporal -------------------------------------------------------
@@ -222,8 +238,9 @@ def run_temporal_batch_command(
     reconcile_grace: float,
     poll_interval: float | None,
     progress: bool,
-) -> int:
-    """The body of ``topview batch run --engine temporal`` (called by the batch command)."""
+) -> NoReturn:
+    """The body of ``topview batch run --engine temporal`` (called by the batch command); it
+    ends the process with the batch's exit status (see :func:`_leave`)."""
 
     directory = out.resolve()  # the workers' path: absolute, on a volume they share
 
@@ -244,7 +261,7 @@ def run_temporal_batch_command(
         )
 
     code: int = _run(run)
-    return code
+    _leave(code)
 
 
 async def run_temporal_batch(
