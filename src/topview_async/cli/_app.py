@@ -18,6 +18,7 @@ from ..temporal._cli import (
     run_temporal_batch_command,
     temporal_app,
 )
+from ._options import ResubmitOption, TaskIdOption, check_one_decision
 
 T = TypeVar("T")
 
@@ -198,16 +199,11 @@ def batch_status(
 def batch_resolve(
     out: Annotated[Path, typer.Argument(help="The batch's output directory.")],
     key: Annotated[str, typer.Argument(help="The job's key.")],
-    task_id: Annotated[
-        str | None, typer.Option(help="The task this job's submit created (found by you).")
-    ] = None,
-    resubmit: Annotated[
-        bool, typer.Option("--resubmit", help="Allow one more submit (may charge again).")
-    ] = False,
+    task_id: TaskIdOption = None,
+    resubmit: ResubmitOption = False,
 ) -> None:
     """Settle an outcome_unknown job: attach its task id, or allow a new submit."""
-    if (task_id is None) == (not resubmit):
-        raise typer.BadParameter("give exactly one of --task-id and --resubmit")
+    check_one_decision(task_id, resubmit)
     from ._batch import resolve
 
     _run_async(lambda: resolve(out, key, task_id=task_id, resubmit=resubmit))

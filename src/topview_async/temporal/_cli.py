@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from ..cli._options import ResubmitOption, TaskIdOption, check_one_decision
 from ._names import DEFAULT_TASK_QUEUE, WORKFLOW_ID_PREFIX
 
 if TYPE_CHECKING:
@@ -195,19 +196,14 @@ async def serve_worker(
 @temporal_app.command("resolve")
 def resolve(
     key: Annotated[str, typer.Argument(help="The job's key.")],
-    task_id: Annotated[
-        str | None, typer.Option(help="The task this job's submit created (found by you).")
-    ] = None,
-    resubmit: Annotated[
-        bool, typer.Option("--resubmit", help="Allow one more submit (may charge again).")
-    ] = False,
+    task_id: TaskIdOption = None,
+    resubmit: ResubmitOption = False,
     address: Address = DEFAULT_ADDRESS,
     namespace: Namespace = "default",
     id_prefix: IdPrefix = WORKFLOW_ID_PREFIX,
 ) -> None:
     """Decide for a job waiting on you: attach its task id, or allow a new submit."""
-    if (task_id is None) == (not resubmit):
-        raise typer.BadParameter("give exactly one of --task-id and --resubmit")
+    check_one_decision(task_id, resubmit)
 
     async def signal() -> None:
         from ._start import job_handle

@@ -1,0 +1,22 @@
+"""Options more than one command shares, declared once (typer only: ``--help`` stays quick)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = ["ResubmitOption", "TaskIdOption", "check_one_decision"]
+
+TaskIdOption = Annotated[
+    str | None, typer.Option(help="The task this job's submit created (found by you).")
+]
+ResubmitOption = Annotated[
+    bool, typer.Option("--resubmit", help="Allow one more submit (may charge again).")
+]
+
+
+def check_one_decision(task_id: str | None, resubmit: bool) -> None:
+    """A job waiting on you gets exactly one decision: a task id, or a new submit."""
+    if (task_id is None) == (not resubmit):
+        raise typer.BadParameter("give exactly one of --task-id and --resubmit")
