@@ -18,7 +18,14 @@ from typing import Any
 
 from ._model import JobRecord, JobStatus
 
-__all__ = ["MANIFEST_NAME", "STAGING_NAME", "manifest_line", "place_files", "prepare_staging"]
+__all__ = [
+    "MANIFEST_NAME",
+    "STAGING_NAME",
+    "manifest_line",
+    "place_files",
+    "prepare_staging",
+    "remove_empty_staging",
+]
 
 MANIFEST_NAME = "manifest.jsonl"
 STAGING_NAME = ".staging"
@@ -32,15 +39,7 @@ def prepare_staging(staging: Path) -> None:
     """Create ``staging``; remove whole files an earlier run left there (they are fetched
     again under the same names), keep ``.part`` files and their ``.part.json`` sidecars:
     the resumable download of the same file continues them."""
-    for attempt in range(3):
-        try:
-            staging.mkdir(parents=True, exist_ok=True)
-            break
-        except FileNotFoundError:
-            # Another job's place_files removed the empty parent between its creation and
-            # ours (mkdir(parents=True) is two steps); once ours exists it is not empty.
-            if attempt == 2:
-                raise
+    staging.mkdir(parents=True, exist_ok=True)
     for path in staging.iterdir():
         if not path.name.endswith((".part", ".part.json")):
             path.unlink()
@@ -62,9 +61,15 @@ def place_files(
     # Every file is in place: what is left are the .part files of downloads a crash
     # interrupted, which nothing will resume now.
     shutil.rmtree(staging, ignore_errors=True)
-    with contextlib.suppress(OSError):  # other jobs still downloading: keep it
-        staging.parent.rmdir()
     return files
+
+
+def remove_empty_staging(out_dir: Path) -> None:
+    """Remove ``OUT/.staging`` once a run is over, if no job left anything in it.
+
+    Only here, never while jobs run: their folders come and go under it concurrently."""
+    with contextlib.suppress(OSError):  # missing, or a job's resumable .part files remain
+        (out_dir / STAGING_NAME).rmdir()
 
 
 def write_manifest(path: Path, records: Sequence[JobRecord]) -> None:

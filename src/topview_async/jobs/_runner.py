@@ -39,7 +39,14 @@ from ..lib._status import read_field
 from ..lib.polling import PollPolicy
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
-from ._output import MANIFEST_NAME, place_files, prepare_staging, staging_dir, write_manifest
+from ._output import (
+    MANIFEST_NAME,
+    place_files,
+    prepare_staging,
+    remove_empty_staging,
+    staging_dir,
+    write_manifest,
+)
 from ._reconcile import reconcile_m2v, submitted_request
 from ._submit import job_notice_url, submit_method
 
@@ -213,6 +220,7 @@ class JobRunner:
                 break
         records = [self._records[k].copy() for k in keys]
         await self.write_manifest(records)
+        await anyio.to_thread.run_sync(remove_empty_staging, self.out_dir)
         return RunSummary(records, stopped=self._stopped)
 
     async def resolve(
