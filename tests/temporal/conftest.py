@@ -82,6 +82,14 @@ class DevServer:
             await self._stop.wait()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``) every test of the dev server runs in one
+    worker, so a parallel run starts one server, not one per worker."""
+    for item in items:
+        if "temporal_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("temporal-dev-server"))
+
+
 @pytest.fixture(scope="session")
 def temporal_server() -> Iterator[DevServer]:
     pytest.importorskip("temporalio", reason="the temporal extra is not installed")
