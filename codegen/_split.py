@@ -13,8 +13,9 @@ module datamodel-code-generator writes is cut into a package:
   ``__getattr__`` imports the submodule on first access, ``__all__`` and a ``TYPE_CHECKING``
   block give type checkers and ``topview_async.types`` every name.
 
-Each submodule imports the models its fields name, so pydantic resolves the (postponed)
-annotations in that module's namespace as before.
+Each submodule imports the models its fields name before its classes, in the order
+datamodel-code-generator wrote them (dependencies first), so annotations are evaluated as
+the classes are defined, as in the single module.
 """
 
 from __future__ import annotations
@@ -109,10 +110,11 @@ def _module_source(
         doc = f"Models needed by the resource module(s) {used_by}."
     else:
         doc = "Models no resource method names: response envelopes, callback notices."
-    out = [header, "", f'"""{doc}"""', "", "from __future__ import annotations", ""]
+    out = [header, "", f'"""{doc}"""', ""]
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            names = [alias.name for alias in node.names if alias.name in used_names]
+        if isinstance(node, ast.ImportFrom):
+            future = node.module == "__future__"
+            names = [a.name for a in node.names if future or a.name in used_names]
             if names:
                 out.append(f"from {node.module} import {', '.join(names)}")
     siblings: dict[str, list[str]] = {}

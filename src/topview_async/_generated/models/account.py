@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``account``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field

@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``anyshoot``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -53,47 +51,6 @@ class AnyShootProductModelRequest(TopviewModel):
     notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
     """
     Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
-    """
-
-
-class AnyShootProductModelResult(TopviewModel):
-    """
-    Result of `queryAnyShootProductModelTask` (shape UNCONFIRMED: `images[]` with a URL, as the
-    v1 AnyShoot result is modelled).
-
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    task_id: Annotated[str | None, Field(alias="taskId")] = None
-    status: (
-        str
-        | Literal[
-            "init",
-            "running",
-            "success",
-            "fail",
-            "failed",
-            "failure",
-            "error",
-            "processing",
-            "pending",
-        ]
-        | None
-    ) = None
-    """
-    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
-    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
-    are accepted and mean "in progress".
-
-    """
-    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
-    images: list[GeneratedImage] | None = None
-    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
-    """
-    Credits charged for the task.
     """
 
 
@@ -252,3 +209,44 @@ class AnyShootTemplatePage(TopviewModel):
     page_no: Annotated[int | None, Field(alias="pageNo")] = None
     page_size: Annotated[int | None, Field(alias="pageSize")] = None
     data: list[AnyShootTemplate] | None = None
+
+
+class AnyShootProductModelResult(TopviewModel):
+    """
+    Result of `queryAnyShootProductModelTask` (shape UNCONFIRMED: `images[]` with a URL, as the
+    v1 AnyShoot result is modelled).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    images: list[GeneratedImage] | None = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
+    """

@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``image_to_video``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
@@ -50,6 +48,41 @@ class ImageToVideoSubmitRequest(TopviewModel):
     """
 
 
+class OriginVideo(TopviewModel):
+    """
+    The original generated video file.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    file_path: Annotated[str | None, Field(alias="filePath")] = None
+    """
+    Video URL.
+    """
+    width: int | None = None
+    """
+    Width in pixels.
+    """
+    height: int | None = None
+    """
+    Height in pixels.
+    """
+
+
+class ImageToVideoVideo(TopviewModel):
+    """
+    One generated video.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    origin_video: Annotated[OriginVideo | None, Field(alias="originVideo")] = None
+
+
 class ImageToVideoTaskResult(TopviewModel):
     """
     Result of `queryImageToVideoTask`.
@@ -86,39 +119,4 @@ class ImageToVideoTaskResult(TopviewModel):
     cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
     """
     Credits charged.
-    """
-
-
-class ImageToVideoVideo(TopviewModel):
-    """
-    One generated video.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    origin_video: Annotated[OriginVideo | None, Field(alias="originVideo")] = None
-
-
-class OriginVideo(TopviewModel):
-    """
-    The original generated video file.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    file_path: Annotated[str | None, Field(alias="filePath")] = None
-    """
-    Video URL.
-    """
-    width: int | None = None
-    """
-    Width in pixels.
-    """
-    height: int | None = None
-    """
-    Height in pixels.
     """

@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``marketing_videos``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
@@ -52,19 +50,6 @@ class M2vImageScene(TopviewModel):
     image_scene_url: Annotated[str | None, Field(alias="imageSceneUrl")] = None
 
 
-class M2vScript(TopviewModel):
-    """
-    One script of an M2V task.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    script_id: Annotated[int | None, Field(alias="scriptId")] = None
-    script_contents: Annotated[list[M2vScriptSegment] | None, Field(alias="scriptContents")] = None
-
-
 class M2vScriptSegment(TopviewModel):
     """
     One segment of a script. `segId` is documented as integer, and as string by the newer
@@ -79,6 +64,19 @@ class M2vScriptSegment(TopviewModel):
     )
     seg_id: Annotated[int | str, Field(alias="segId")]
     seg_text: Annotated[str | None, Field(alias="segText")] = None
+
+
+class M2vScript(TopviewModel):
+    """
+    One script of an M2V task.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    script_id: Annotated[int | None, Field(alias="scriptId")] = None
+    script_contents: Annotated[list[M2vScriptSegment] | None, Field(alias="scriptContents")] = None
 
 
 class M2vScriptSegmentUpdate(TopviewModel):
@@ -348,75 +346,6 @@ class M2vTaskDeleteResult(TopviewModel):
     """
 
 
-class M2vTaskPage(TopviewModel):
-    """
-    One page of M2V tasks.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    total: int | None = None
-    page_no: Annotated[int | None, Field(alias="pageNo")] = None
-    page_size: Annotated[int | None, Field(alias="pageSize")] = None
-    data: list[M2vTaskSummary] | None = None
-
-
-class M2vTaskResult(TopviewModel):
-    """
-    Result of `queryM2vTask`.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    task_id: Annotated[str, Field(alias="taskId")]
-    status: (
-        str
-        | Literal[
-            "init",
-            "running",
-            "success",
-            "fail",
-            "failed",
-            "failure",
-            "error",
-            "processing",
-            "pending",
-        ]
-        | None
-    )
-    """
-    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
-    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
-    are accepted and mean "in progress".
-
-    """
-    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
-    export_videos: Annotated[list[M2vVideo] | None, Field(alias="exportVideos")] = None
-    """
-    Exported videos, one per exported script.
-    """
-    preview_videos: Annotated[list[M2vVideo] | None, Field(alias="previewVideos")] = None
-    """
-    Preview videos, one per script.
-    """
-    product_name: Annotated[str | None, Field(alias="productName")] = None
-    product_description: Annotated[str | None, Field(alias="productDescription")] = None
-    video_scene_info_list: Annotated[
-        list[M2vVideoScene] | None, Field(alias="videoSceneInfoList")
-    ] = None
-    image_scene_info_list: Annotated[
-        list[M2vImageScene] | None, Field(alias="imageSceneInfoList")
-    ] = None
-    script_content_list: Annotated[list[M2vScript] | None, Field(alias="scriptContentList")] = None
-    """
-    (newer docs) Scripts with segments.
-    """
-
-
 class M2vTaskSummary(TopviewModel):
     """
     One M2V task of `listM2vTasks` (item fields UNCONFIRMED; [COMP]).
@@ -454,6 +383,21 @@ class M2vTaskSummary(TopviewModel):
     """
     Creation time (format UNCONFIRMED).
     """
+
+
+class M2vTaskPage(TopviewModel):
+    """
+    One page of M2V tasks.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    total: int | None = None
+    page_no: Annotated[int | None, Field(alias="pageNo")] = None
+    page_size: Annotated[int | None, Field(alias="pageSize")] = None
+    data: list[M2vTaskSummary] | None = None
 
 
 class M2vVideo(TopviewModel):
@@ -541,4 +485,58 @@ class M2vVideoScene(TopviewModel):
     end: float | None = None
     """
     Scene end in the source, in seconds.
+    """
+
+
+class M2vTaskResult(TopviewModel):
+    """
+    Result of `queryM2vTask`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str, Field(alias="taskId")]
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    )
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    export_videos: Annotated[list[M2vVideo] | None, Field(alias="exportVideos")] = None
+    """
+    Exported videos, one per exported script.
+    """
+    preview_videos: Annotated[list[M2vVideo] | None, Field(alias="previewVideos")] = None
+    """
+    Preview videos, one per script.
+    """
+    product_name: Annotated[str | None, Field(alias="productName")] = None
+    product_description: Annotated[str | None, Field(alias="productDescription")] = None
+    video_scene_info_list: Annotated[
+        list[M2vVideoScene] | None, Field(alias="videoSceneInfoList")
+    ] = None
+    image_scene_info_list: Annotated[
+        list[M2vImageScene] | None, Field(alias="imageSceneInfoList")
+    ] = None
+    script_content_list: Annotated[list[M2vScript] | None, Field(alias="scriptContentList")] = None
+    """
+    (newer docs) Scripts with segments.
     """

@@ -2,8 +2,6 @@
 
 """Models no resource method names: response envelopes, callback notices."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -52,38 +50,6 @@ from .uploads import UploadCredential
 from .video_avatars import VideoAvatarTaskResult
 from .videos import GenerativeVideoTaskResult
 from .voices import VoicePage, VoiceTaskResult
-
-
-class AiAvatarQueryResponse(TopviewModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str | None = None
-    result: AiAvatarPage | None = None
-
-
-class AnyShootProductModelQueryResponse(TopviewModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str | None = None
-    result: AnyShootProductModelResult | None = None
 
 
 class AnyShootQueryResponse(TopviewModel):
@@ -273,26 +239,6 @@ class BoardTaskResponse(TopviewModel):
     result: BoardTask | None = None
 
 
-class CallbackAcknowledgement(TopviewModel):
-    """
-    The JSON your `noticeUrl` endpoint must reply with (HTTP 200).
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str
-    result: CallbackAcknowledgementResult
-
-
 class CallbackAcknowledgementResult(TopviewModel):
     """
     Payload of the acknowledgement.
@@ -314,6 +260,26 @@ class CallbackAcknowledgementResult(TopviewModel):
     """
     Whether your side accepted and processed the notice.
     """
+
+
+class CallbackAcknowledgement(TopviewModel):
+    """
+    The JSON your `noticeUrl` endpoint must reply with (HTTP 200).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str
+    result: CallbackAcknowledgementResult
 
 
 class CallbackNotice(TopviewModel):
@@ -457,6 +423,22 @@ class ErrorEnvelope(TopviewModel):
     result: Annotated[None, Field(None)] = None
 
 
+class AiAvatarQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: AiAvatarPage | None = None
+
+
 class EthnicityListResponse(TopviewModel):
     """
     `result` is a plain array of ethnicities or a page of them (UNCONFIRMED).
@@ -475,6 +457,22 @@ class EthnicityListResponse(TopviewModel):
     """
     message: str | None = None
     result: list[Ethnicity] | EthnicityPage | None = None
+
+
+class AnyShootProductModelQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: AnyShootProductModelResult | None = None
 
 
 class GenerativeVideoQueryResponse(TopviewModel):
@@ -507,38 +505,6 @@ class ImageGenerationQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: ImageGenerationTaskResult | None = None
-
-
-class ImageToVideoQueryResponse(TopviewModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str | None = None
-    result: ImageToVideoTaskResult | None = None
-
-
-class M2vQueryResponse(TopviewModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str | None = None
-    result: M2vTaskResult | None = None
 
 
 class M2vScriptListResponse(TopviewModel):
@@ -612,6 +578,22 @@ class M2vTaskListResponse(TopviewModel):
     result: M2vTaskPage | None = None
 
 
+class M2vQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: M2vTaskResult | None = None
+
+
 class NoticeUrlCheckResponse(TopviewModel):
     model_config = ConfigDict(
         extra="allow",
@@ -629,6 +611,22 @@ class NoticeUrlCheckResponse(TopviewModel):
     """
     Result of `checkNoticeUrl`; its shape is UNCONFIRMED, so anything is accepted.
     """
+
+
+class ImageToVideoQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ImageToVideoTaskResult | None = None
 
 
 class PhotoAvatarQueryResponse(TopviewModel):
@@ -711,38 +709,6 @@ class ProductAvatarCategoryListResponse(TopviewModel):
     result: list[ProductAvatarCategory] | None = None
 
 
-class ProductAvatarImageReplaceQueryResponse(TopviewModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str | None = None
-    result: ProductAvatarImageReplaceResult | None = None
-
-
-class ProductAvatarImageReplaceV3QueryResponse(TopviewModel):
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    code: str | int
-    """
-    Envelope status code. `"200"` is success; anything else is an error listed in
-    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
-    so both are accepted; compare `str(code)`.
-
-    """
-    message: str | None = None
-    result: ProductAvatarImageReplaceV3Result | None = None
-
-
 class ProductAvatarImageToVideoQueryResponse(TopviewModel):
     model_config = ConfigDict(
         extra="allow",
@@ -775,6 +741,22 @@ class ProductAvatarImageToVideoV2QueryResponse(TopviewModel):
     result: ProductAvatarImageToVideoV2Result | None = None
 
 
+class ProductAvatarImageReplaceQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ProductAvatarImageReplaceResult | None = None
+
+
 class PublicProductAvatarQueryResponse(TopviewModel):
     model_config = ConfigDict(
         extra="allow",
@@ -805,6 +787,22 @@ class RemoveBackgroundQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: RemoveBackgroundTaskResult | None = None
+
+
+class ProductAvatarImageReplaceV3QueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ProductAvatarImageReplaceV3Result | None = None
 
 
 class ScraperQueryResponse(TopviewModel):

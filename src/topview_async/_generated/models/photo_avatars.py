@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``photo_avatars``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
@@ -11,74 +9,6 @@ from pydantic import ConfigDict, Field
 from topview_async._models import TopviewModel
 
 from .shared_custom_ai_avatar import CustomAiAvatar
-
-
-class PhotoAvatarRequest(TopviewModel):
-    """
-    Body of `submitPhotoAvatarTask` ([SKILL] `avatar4.py`, [DOCS] `avatar4_submit_task`).
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    mode: str | Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"]
-    """
-    `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
-    """
-    script_mode: Annotated[str | Literal["text", "audio"], Field(alias="scriptMode")]
-    """
-    `text` or `audio`.
-    """
-    avatar_id: Annotated[str | None, Field(alias="avatarId")] = None
-    """
-    AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
-    """
-    template_image_file_id: Annotated[str | None, Field(alias="templateImageFileId")] = None
-    """
-    Your own photo (fileId).
-    """
-    tts_text: Annotated[str | None, Field(alias="ttsText")] = None
-    """
-    Speech for `scriptMode=text`; pause tags like `<break time="1.0s"/>` are allowed.
-    """
-    voice_id: Annotated[str | None, Field(alias="voiceId")] = None
-    """
-    Voice for `scriptMode=text`, from `listVoices`.
-    """
-    voice_model: Annotated[str | None, Field(alias="voiceModel")] = None
-    """
-    TTS model (UNCONFIRMED values).
-    """
-    voice_settings: Annotated[VoiceSettings | None, Field(alias="voiceSettings")] = None
-    audio_file_id: Annotated[str | None, Field(alias="audioFileId")] = None
-    """
-    Audio for `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
-    """
-    caption_id: Annotated[str | None, Field(alias="captionId")] = None
-    """
-    Caption style from `listCaptions`.
-    """
-    custom_motion: Annotated[str | None, Field(alias="customMotion", max_length=600)] = None
-    """
-    Motion description, up to 600 characters.
-    """
-    save_custom_ai_avatar: Annotated[bool | None, Field(alias="saveCustomAiAvatar")] = None
-    """
-    Save the photo as a custom AI avatar.
-    """
-    off_peak: Annotated[bool | None, Field(alias="offPeak")] = None
-    """
-    Off-peak processing at a lower cost (semantics UNCONFIRMED).
-    """
-    board_id: Annotated[str | None, Field(alias="boardId")] = None
-    """
-    Board (project) to file the result under, from `listBoards`; the default board when omitted.
-    """
-    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
-    """
-    Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
-    """
 
 
 class PhotoAvatarTaskResult(TopviewModel):
@@ -222,4 +152,72 @@ class VoiceSettings(TopviewModel):
     stability: float | None = None
     """
     0-100.
+    """
+
+
+class PhotoAvatarRequest(TopviewModel):
+    """
+    Body of `submitPhotoAvatarTask` ([SKILL] `avatar4.py`, [DOCS] `avatar4_submit_task`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    mode: str | Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"]
+    """
+    `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+    """
+    script_mode: Annotated[str | Literal["text", "audio"], Field(alias="scriptMode")]
+    """
+    `text` or `audio`.
+    """
+    avatar_id: Annotated[str | None, Field(alias="avatarId")] = None
+    """
+    AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
+    """
+    template_image_file_id: Annotated[str | None, Field(alias="templateImageFileId")] = None
+    """
+    Your own photo (fileId).
+    """
+    tts_text: Annotated[str | None, Field(alias="ttsText")] = None
+    """
+    Speech for `scriptMode=text`; pause tags like `<break time="1.0s"/>` are allowed.
+    """
+    voice_id: Annotated[str | None, Field(alias="voiceId")] = None
+    """
+    Voice for `scriptMode=text`, from `listVoices`.
+    """
+    voice_model: Annotated[str | None, Field(alias="voiceModel")] = None
+    """
+    TTS model (UNCONFIRMED values).
+    """
+    voice_settings: Annotated[VoiceSettings | None, Field(alias="voiceSettings")] = None
+    audio_file_id: Annotated[str | None, Field(alias="audioFileId")] = None
+    """
+    Audio for `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
+    """
+    caption_id: Annotated[str | None, Field(alias="captionId")] = None
+    """
+    Caption style from `listCaptions`.
+    """
+    custom_motion: Annotated[str | None, Field(alias="customMotion", max_length=600)] = None
+    """
+    Motion description, up to 600 characters.
+    """
+    save_custom_ai_avatar: Annotated[bool | None, Field(alias="saveCustomAiAvatar")] = None
+    """
+    Save the photo as a custom AI avatar.
+    """
+    off_peak: Annotated[bool | None, Field(alias="offPeak")] = None
+    """
+    Off-peak processing at a lower cost (semantics UNCONFIRMED).
+    """
+    board_id: Annotated[str | None, Field(alias="boardId")] = None
+    """
+    Board (project) to file the result under, from `listBoards`; the default board when omitted.
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
     """

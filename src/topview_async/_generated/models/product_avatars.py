@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``product_avatars``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -89,44 +87,6 @@ class ProductAvatarImageReplaceRequest(TopviewModel):
     """
 
 
-class ProductAvatarImageReplaceResult(TopviewModel):
-    """
-    Result of `queryProductAvatarImageReplace`. The status field is `taskStatus`.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    task_id: Annotated[str | None, Field(alias="taskId")] = None
-    task_status: Annotated[
-        str
-        | Literal[
-            "init",
-            "running",
-            "success",
-            "fail",
-            "failed",
-            "failure",
-            "error",
-            "processing",
-            "pending",
-        ]
-        | None,
-        Field(alias="taskStatus"),
-    ] = None
-    """
-    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
-    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
-    are accepted and mean "in progress".
-
-    """
-    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
-    product_replace_result: Annotated[
-        list[ProductReplaceResultItem] | None, Field(alias="productReplaceResult")
-    ] = None
-
-
 class ProductAvatarImageReplaceV3Request(TopviewModel):
     """
     Body of `submitProductAvatarImageReplaceV3` ([SKILL] `product_avatar.py`; required fields UNCONFIRMED).
@@ -197,49 +157,6 @@ class ProductAvatarImageReplaceV3Request(TopviewModel):
     notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
     """
     Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
-    """
-
-
-class ProductAvatarImageReplaceV3Result(TopviewModel):
-    """
-    Result of `queryProductAvatarImageReplaceV3`. The shape is not documented for v3; the v2
-    replace result's `replaceProductResult[]` is assumed (UNCONFIRMED).
-
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    task_id: Annotated[str | None, Field(alias="taskId")] = None
-    status: (
-        str
-        | Literal[
-            "init",
-            "running",
-            "success",
-            "fail",
-            "failed",
-            "failure",
-            "error",
-            "processing",
-            "pending",
-        ]
-        | None
-    ) = None
-    """
-    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
-    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
-    are accepted and mean "in progress".
-
-    """
-    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
-    replace_product_result: Annotated[
-        list[ReplacedProductImage] | None, Field(alias="replaceProductResult")
-    ] = None
-    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
-    """
-    Credits charged for the task.
     """
 
 
@@ -456,6 +373,44 @@ class ProductReplaceResultItem(TopviewModel):
     """
 
 
+class ProductAvatarImageReplaceResult(TopviewModel):
+    """
+    Result of `queryProductAvatarImageReplace`. The status field is `taskStatus`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    task_status: Annotated[
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None,
+        Field(alias="taskStatus"),
+    ] = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    product_replace_result: Annotated[
+        list[ProductReplaceResultItem] | None, Field(alias="productReplaceResult")
+    ] = None
+
+
 class PublicProductAvatar(TopviewModel):
     """
     A public product avatar.
@@ -537,4 +492,47 @@ class ReplacedProductImage(TopviewModel):
     face_existence: Annotated[bool | None, Field(alias="faceExistence")] = None
     """
     Whether a face was found (without one only `mode=avatar2` animates it).
+    """
+
+
+class ProductAvatarImageReplaceV3Result(TopviewModel):
+    """
+    Result of `queryProductAvatarImageReplaceV3`. The shape is not documented for v3; the v2
+    replace result's `replaceProductResult[]` is assumed (UNCONFIRMED).
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    task_id: Annotated[str | None, Field(alias="taskId")] = None
+    status: (
+        str
+        | Literal[
+            "init",
+            "running",
+            "success",
+            "fail",
+            "failed",
+            "failure",
+            "error",
+            "processing",
+            "pending",
+        ]
+        | None
+    ) = None
+    """
+    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
+    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
+    are accepted and mean "in progress".
+
+    """
+    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
+    replace_product_result: Annotated[
+        list[ReplacedProductImage] | None, Field(alias="replaceProductResult")
+    ] = None
+    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
+    """
+    Credits charged for the task.
     """

@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``anyshoot``, ``boards``, ``image_to_video``, ``images``, ``marketing_videos``, ``photo_avatars``, ``product_avatars``, ``scraper``, ``video_avatars``, ``videos``, ``voices``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field

@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``uploads``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import ConfigDict, Field

@@ -2,8 +2,6 @@
 
 """Models needed by the resource module(s) ``voices``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
