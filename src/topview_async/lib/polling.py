@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Final
 from .. import _sleep
 from .._config import _jitter_fraction
 from .._operation import Operation
-from ._poll_planner import PollPlanner
 
 if TYPE_CHECKING:
     import anyio
 
     from .._pipeline import RequestPipeline
+    from ._poll_planner import PollPlanner
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT_POLLS",
@@ -154,10 +154,24 @@ class PollScheduler:
         self.max_in_flight = max_in_flight
         self.rate = rate
         self.clock = clock
-        self.planner = planner or PollPlanner()
+        self._planner = planner
         self.rng = rng or random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
         self._bucket: _TokenBucket | None = None
+
+    @property
+    def planner(self) -> PollPlanner:
+        """What has been learned about task durations; built at the first poll, since every
+        client has a scheduler and most first calls poll nothing."""
+        if self._planner is None:
+            from ._poll_planner import PollPlanner
+
+            self._planner = PollPlanner()
+        return self._planner
+
+    @planner.setter
+    def planner(self, planner: PollPlanner) -> None:
+        self._planner = planner
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
