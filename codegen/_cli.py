@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import _render, _spec
+from codegen import _render, _spec, _split
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "topview.yaml"
@@ -59,7 +59,9 @@ def generate(spec_path: Path = SPEC) -> dict[Path, str]:
     spec = _spec.load(spec_path)
     files = _render.render(spec, PACKAGE)
     models = _models_source(spec_path)
-    files[PACKAGE / "_generated" / "models.py"] = models
+    split = _split.split(_render.HEADER, models, _render.resource_models(spec))
+    for module, source in split.items():
+        files[PACKAGE / "_generated" / "models" / f"{module}.py"] = source
     files[PACKAGE / "types" / "__init__.py"] = _render.render_types(models)
     return {path: _ruff(path, source) for path, source in sorted(files.items())}
 

@@ -41,13 +41,13 @@ def render(spec: Spec, package: Path) -> dict[Path, str]:
     by_id = {op.operation_id: op for op in spec.operations}
     files: dict[Path, str] = {}
     resource_template = env.get_template("resource.py.j2")
+    models_by_module = resource_models(spec)
     for resource in spec.resources:
-        used: set[str] = set()
-        for op in resource.operations:
-            used |= _mentions(op, results)
-        models = sorted(used & spec.model_names)
         files[package / "resources" / f"{resource.module}.py"] = resource_template.render(
-            header=HEADER, resource=resource, models=models, results=results
+            header=HEADER,
+            resource=resource,
+            models=sorted(models_by_module[resource.module]),
+            results=results,
         )
     files[package / "resources" / "__init__.py"] = env.get_template("resources_init.py.j2").render(
         header=HEADER,
@@ -73,6 +73,18 @@ def render(spec: Spec, package: Path) -> dict[Path, str]:
         header=HEADER, error_codes=spec.error_codes
     )
     return files
+
+
+def resource_models(spec: Spec) -> dict[str, set[str]]:
+    """Per resource module, the models its methods name (and so import)."""
+    results = {op.operation_id: op.result_annotation for op in spec.operations}
+    found: dict[str, set[str]] = {}
+    for resource in spec.resources:
+        used: set[str] = set()
+        for op in resource.operations:
+            used |= _mentions(op, results)
+        found[resource.module] = used & spec.model_names
+    return found
 
 
 def _mentions(op: Op, results: dict[str, str]) -> set[str]:

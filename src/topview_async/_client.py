@@ -417,13 +417,17 @@ class AsyncTopview(HTTPConnections):
         loop = asyncio._get_running_loop()
         if loop is not None and loop is self._asyncio_loop:
             return  # the common case, checked without anyio's backend lookup
+        if loop is not None and self._asyncio_loop is None and self._loop_token is None:
+            # The first use, on asyncio: the loop itself identifies it, so the first call
+            # needs no anyio (its import and backend lookup are a tenth of a cold start).
+            self._asyncio_loop = loop
+            return
         import anyio.lowlevel
 
         token = anyio.lowlevel.current_token()
-        if self._loop_token is None:
+        if self._loop_token is None and self._asyncio_loop is None:
             self._loop_token = token
-            self._asyncio_loop = loop
-        elif token != self._loop_token:
+        elif self._asyncio_loop is not None or token != self._loop_token:
             raise WrongEventLoopError(
                 "this AsyncTopview client was opened in a different event loop; "
                 "create one client per event loop"

@@ -43,7 +43,6 @@ from ._exceptions import (
     TopviewError,
     exception_class_for_code,
 )
-from ._generated.error_codes import ERROR_CODES
 from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 
 # httpx only once an attempt failed without a response: the direct aiohttp path of a call
@@ -93,6 +92,10 @@ class Failure:
 
 def code_is_retried(code: str, kind: str) -> bool:
     """Whether the pipeline repeats a call of ``kind`` that got business ``code`` (spec rule)."""
+    # Imported at the first error, not with the pipeline: the table costs ~3 ms to build,
+    # and a first call that succeeds never reads it.
+    from ._generated.error_codes import ERROR_CODES
+
     info = ERROR_CODES.get(code)
     if info is None:
         return False

@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import anyio
-import anyio.lowlevel
-
 if TYPE_CHECKING:
     from ._config import RetryPolicy
 
@@ -34,7 +31,16 @@ __all__ = ["RetryBudget", "SleepFunction", "TestingMode", "set_testing", "sleep"
 
 SleepFunction = Callable[[float], Awaitable[None]]
 
-sleep_function: SleepFunction = anyio.sleep
+
+async def _event_loop_sleep(seconds: float) -> None:
+    # anyio is imported by the first wait, not with the client: a first call that succeeds
+    # waits for nothing, and anyio's import is a tenth of a cold start.
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
+sleep_function: SleepFunction = _event_loop_sleep
 """The real wait. Replacing it still works outside testing mode (older tests do that);
 :func:`set_testing` is the public way, and wins while it is on."""
 
@@ -49,6 +55,8 @@ _testing: _Testing | None = None
 
 
 async def _no_wait(seconds: float) -> None:
+    import anyio.lowlevel
+
     await anyio.lowlevel.checkpoint()  # still a scheduling point, like a real sleep
 
 

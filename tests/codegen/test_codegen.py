@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
+import pkgutil
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -242,13 +247,91 @@ def test_codegen_check_reports_a_hand_edit_and_stray_files(
     assert "resources/handwritten.py" in problems
 
 
-def test_every_generated_model_is_public_in_types() -> None:
+def _defined_models() -> dict[str, type]:
+    """Every class the generated model submodules define, by name."""
+    found: dict[str, type] = {}
+    for info in pkgutil.iter_modules(models.__path__):
+        module = importlib.import_module(f"{models.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                assert name not in found, f"{name} defined twice"
+                found[name] = value
+    return found
+
+
+def test_every_generated_model_is_public_in_types_and_found_by_name() -> None:
     import topview_async.types as public_types
 
-    generated = {
-        name
-        for name, value in vars(models).items()
-        if isinstance(value, type) and value.__module__ == models.__name__
-    }
-    assert generated
-    assert set(public_types.__all__) == generated
+    generated = _defined_models()
+    assert len(generated) > 100
+    assert set(public_types.__all__) == set(models.__all__) == set(generated)
+    for name, cls in generated.items():
+        assert getattr(models, name) is cls is getattr(public_types, name)
+
+
+def test_a_resource_module_defines_only_the_models_it_needs() -> None:
+    # Defining a model costs: a client's first call must not define every model of the API.
+    code = (
+        "import sys\n"
+        "import topview_async.resources.marketing_videos\n"
+        "from topview_async._generated import models\n"
+        "print(sorted(vars(models)['_MODULES'][n] for n in models.__all__"
+        " if f'{models.__name__}.{vars(models)[\"_MODULES\"][n]}' in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert "marketing_videos" in loaded
+    assert "shared_task_submit_result" in loaded  # TaskSubmitResult: every submit returns it
+    assert "boards" not in loaded
+    assert "other" not in loaded
+    assert loaded <= {"marketing_videos", "shared_task_submit_result"}
+
+
+def test_model_submodules_import_each_other_without_cycles() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in Path(models.__path__[0]).glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        graph[path.stem] = {
+            node.module
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        }
+    assert graph["ai_avatars"] == {"shared_custom_ai_avatar", "shared_ethnicity"}
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {[*path, module]}"
+        if module not in done:
+            for imported in graph[module]:
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_split_groups_each_model_by_the_resources_that_need_it() -> None:
+    from codegen import _split
+
+    source = (
+        "from __future__ import annotations\n"
+        "from typing import Any\n"
+        "from topview_async._models import TopviewModel\n"
+        "class Shared(TopviewModel):\n    x: int\n"
+        "class Inner(TopviewModel):\n    y: Any\n"
+        "class OnlyA(TopviewModel):\n    inner: Inner\n    shared: Shared\n"
+        "class OnlyB(TopviewModel):\n    shared: list[Shared]\n"
+        "class Envelope(TopviewModel):\n    result: OnlyA\n"
+    )
+    files = _split.split("# header", source, {"a": {"OnlyA"}, "b": {"OnlyB", "NotAModel"}})
+    assert sorted(files) == ["__init__", "a", "b", "other", "shared_shared"]
+    assert "class Inner" in files["a"]
+    assert "class OnlyA" in files["a"]
+    assert "from .shared_shared import Shared" in files["a"]
+    assert "from .a import OnlyA" in files["other"]
+    assert "Any" not in files["b"]  # imports only what its classes use
+    assert '"Envelope": "other",' in files["__init__"]
+    with pytest.raises(ValueError, match="unexpected top-level code"):
+        _split.split("# header", source + "Shared.model_rebuild()\n", {})

@@ -9,11 +9,13 @@ import json
 import subprocess
 import sys
 
+import anyio
 import httpx
 import pytest
 
 import topview_async
 from topview_async._client import AsyncTopview
+from topview_async._exceptions import WrongEventLoopError
 from topview_async._generated import models
 from topview_async._generated.task_kinds import TASK_KINDS
 from topview_async.resources import MarketingVideosResource
@@ -40,7 +42,7 @@ def test_import_topview_async_loads_no_heavy_dependency() -> None:
 
 def test_a_client_loads_the_models_and_aiohttp_only_when_used() -> None:
     construct = "from topview_async import AsyncTopview\nc = AsyncTopview(api_key='k', uid='u')"
-    assert loaded_after(construct) == ["anyio"]
+    assert loaded_after(construct) == []
     assert "topview_async._generated.models" in loaded_after(construct + "\nc.marketing_videos")
 
 
@@ -112,3 +114,51 @@ def test_resources_are_built_once_on_first_access() -> None:
     assert isinstance(resource, MarketingVideosResource)
     assert client.marketing_videos is resource
     assert resource._client is client
+
+
+def test_a_first_call_on_asyncio_does_not_import_anyio() -> None:
+    with SimulatorServer() as server:
+        code = (
+            "import asyncio\n"
+            "from topview_async import AsyncTopview\n"
+            "async def main():\n"
+            f"    async with AsyncTopview(api_key={server.api_key!r}, uid={server.uid!r},"
+            f" base_url={server.base_url!r}) as client:\n"
+            "        await client.voices.list()\n"
+            "asyncio.run(main())"
+        )
+        assert "anyio" not in loaded_after(code)
+
+
+# The event-loop check of the first use skips anyio on asyncio; a client first used on one
+# backend must still refuse the other, and a second run of the same backend.
+def _used_on(client: AsyncTopview, *backends: str) -> None:
+    async def use() -> None:
+        async with client:
+            pass
+
+    for backend in backends:
+        client._closed = False  # reopen: only the event-loop check is under test here
+        anyio.run(use, backend=backend)
+
+
+@pytest.mark.parametrize(
+    "backends", [("asyncio", "trio"), ("trio", "asyncio"), ("trio", "trio"), ("asyncio", "asyncio")]
+)
+def test_a_client_refuses_a_second_event_loop_whichever_backend_came_first(
+    backends: tuple[str, str],
+) -> None:
+    client = AsyncTopview(api_key="k", uid="u")
+    _used_on(client, backends[0])
+    with pytest.raises(WrongEventLoopError, match="different event loop"):
+        _used_on(client, backends[1])
+
+
+def test_a_client_used_twice_in_one_trio_run_is_accepted() -> None:
+    client = AsyncTopview(api_key="k", uid="u")
+
+    async def twice() -> None:
+        client._check_usable()
+        client._check_usable()
+
+    anyio.run(twice, backend="trio")

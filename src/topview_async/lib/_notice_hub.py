@@ -13,9 +13,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import anyio
-
 if TYPE_CHECKING:
+    import anyio
+
     from ..webhooks._parse import TaskNotice
 
 __all__ = ["DEFAULT_MAX_RETAINED", "NoticeHub"]
@@ -24,11 +24,19 @@ DEFAULT_MAX_RETAINED = 1024
 """How many tasks' latest notices a :class:`NoticeHub` keeps for late waiters."""
 
 
+def _new_event() -> anyio.Event:
+    # anyio is imported by the first wait, not by the client class: most first calls wait
+    # for no notice.
+    import anyio
+
+    return anyio.Event()
+
+
 @dataclass(eq=False)
 class _Waiter:
     task_kind: str | None
     skip: Collection[str]
-    arrived: anyio.Event = field(default_factory=anyio.Event)
+    arrived: anyio.Event = field(default_factory=_new_event)
     notice: TaskNotice | None = None
 
     def wants(self, notice: TaskNotice) -> bool:

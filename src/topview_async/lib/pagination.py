@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._status import read_field
-
 __all__ = ["paginate"]
 
 ItemT = TypeVar("ItemT")
@@ -36,6 +34,10 @@ async def paginate(
     pages are 1-based and all but the last are full.
     ``item_type`` only types the items; they are yielded as the page model holds them.
     """
+    # Imported here: every resource module imports this one, and a first call that pages
+    # nothing should not load the task-status tables behind it.
+    from ._status import read_field
+
     seen = 0
     full_page: int | None = None
     for page_no in range(first_page, first_page + MAX_PAGES):

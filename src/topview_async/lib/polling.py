@@ -14,15 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-import anyio
-
 from .. import _sleep
 from .._config import _jitter_fraction
 from .._operation import Operation
-from ._poll_planner import PollPlanner
 
 if TYPE_CHECKING:
+    import anyio
+
     from .._pipeline import RequestPipeline
+    from ._poll_planner import PollPlanner
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT_POLLS",
@@ -35,6 +35,15 @@ __all__ = [
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds."""
+
+
+def _event_loop_time() -> float:
+    """``anyio.current_time()``: anyio is imported when a scheduler first needs it, not when
+    the client class is (a first call that polls nothing never loads it)."""
+    import anyio
+
+    return anyio.current_time()
+
 
 DEFAULT_MAX_IN_FLIGHT_POLLS: Final = 16
 DEFAULT_POLL_RATE: Final = 100.0
@@ -134,7 +143,7 @@ class PollScheduler:
         *,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT_POLLS,
         rate: float | None = DEFAULT_POLL_RATE,
-        clock: Clock = anyio.current_time,
+        clock: Clock = _event_loop_time,
         planner: PollPlanner | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -145,15 +154,31 @@ class PollScheduler:
         self.max_in_flight = max_in_flight
         self.rate = rate
         self.clock = clock
-        self.planner = planner or PollPlanner()
+        self._planner = planner
         self.rng = rng or random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
         self._bucket: _TokenBucket | None = None
 
     @property
+    def planner(self) -> PollPlanner:
+        """What has been learned about task durations; built at the first poll, since every
+        client has a scheduler and most first calls poll nothing."""
+        if self._planner is None:
+            from ._poll_planner import PollPlanner
+
+            self._planner = PollPlanner()
+        return self._planner
+
+    @planner.setter
+    def planner(self, planner: PollPlanner) -> None:
+        self._planner = planner
+
+    @property
     def limiter(self) -> anyio.CapacityLimiter:
         """Created on first use, because an anyio limiter belongs to a running event loop."""
         if self._limiter is None:
+            import anyio
+
             self._limiter = anyio.CapacityLimiter(self.max_in_flight)
         return self._limiter
 
