@@ -508,3 +508,21 @@ async def test_a_safety_net_of_your_own_polls_from_the_start(
 
     assert clock.sleeps[:3] == [10.0, 10.0, 10.0]
     assert server_of(client).queries[task.task_id] == 9  # 8 polls (10-80 s) and the re-read
+
+
+async def test_a_lost_callback_found_by_the_first_look_teaches_nothing(
+    client: AsyncTopview, clock: FakeClock, topview: Topview, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With several workers, most callbacks land elsewhere: if the late first look taught the
+    # midpoint since the submit (60 s here), later first looks would drift to their cap.
+    recorded: list[float] = []
+    monkeypatch.setattr(client.poll_scheduler, "record_duration", lambda k, s: recorded.append(s))
+    first = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(first, 20.0, callback=False)
+    await first.wait(poll=LEARNED)
+    assert recorded == []
+    # A later safety-net poll brackets the end within its cadence: that one still teaches.
+    second = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(second, 150.0, callback=False)
+    await second.wait(poll=LEARNED)
+    assert recorded == [SAFETY_NET_WAIT_MAX + 45.0 / 2]

@@ -465,7 +465,13 @@ class Task(Generic[ResultT]):
     async def _updates(
         self, policy: PollPolicy, *, look_now: bool = False
     ) -> AsyncGenerator[TaskUpdate[ResultT], None]:
-        """Poll by ``policy`` until the task is done; ``look_now``: the first poll at once."""
+        """Poll by ``policy`` until the task is done; ``look_now``: the first poll at once.
+
+        A task that the ``look_now`` poll finds finished teaches the scheduler nothing: it is
+        the safety net's late first look, so the task ended anywhere since its submit, and the
+        midpoint would be a made-up duration that pushes later first looks later still.
+        """
+        blind = look_now
         if self.done:
             yield self._snapshot()
             return
@@ -485,7 +491,7 @@ class Task(Generic[ResultT]):
             if due > now:
                 await _sleep.sleep(due - now)
             try:
-                update = await self._poll_once(scheduler)
+                update = await self._poll_once(scheduler, learn=not blind)
             except TopviewError as exc:
                 if not self._rides_out(exc):
                     raise
@@ -494,6 +500,7 @@ class Task(Generic[ResultT]):
                     raise TaskTimeoutError(task=self, timeout=policy.timeout) from exc
                 continue
             failures = 0
+            blind = False
             if update is not None:
                 yield update
             if self.done:
