@@ -9,6 +9,7 @@ imported or does not have the expected shape; the harness then reports that meas
 from __future__ import annotations
 
 import importlib
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,11 @@ async def wait_for_task(client: Any, task_id: str, *, notice_requested: bool = F
         notice_requested=notice_requested,
     )
     return await handle.wait()
+
+
+def seed_poll_jitter(client: Any, seed: int) -> None:
+    """Seed the random jitter of the client's poll scheduler, so a simulation repeats exactly."""
+    client.poll_scheduler.rng = random.Random(seed)
 
 
 def make_receiver(client: Any, secret: str) -> Any:

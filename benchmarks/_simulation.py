@@ -165,6 +165,7 @@ async def _simulate(
     if poller == "sdk":
         _sdk.polling_available()
         client = _sdk.make_client("http://topview.invalid", transport=transport)
+        _sdk.seed_poll_jitter(client, seed)
 
         async def wait(task_id: str) -> None:
             await _sdk.wait_for_task(client, task_id)
@@ -174,6 +175,7 @@ async def _simulate(
     elif poller == "callback":
         _sdk.polling_available()
         client = _sdk.make_client("http://topview.invalid", transport=transport)
+        _sdk.seed_poll_jitter(client, seed)
         receiver = _sdk.make_receiver(client, _SECRET)
         lost = _lost_callbacks(finish, lost_share, seed)
 
@@ -231,6 +233,7 @@ async def _simulate(
         "first_failure": next(iter(failures.values()), ""),
         "requests": sum(service.requests.values()),
         "requests_per_task": sum(service.requests.values()) / count,
+        "delay_mean": sum(delays) / len(delays) if delays else None,
         "delay_p50": percentile(delays, 0.5),
         "delay_p95": percentile(delays, 0.95),
         "delay_min": min(delays, default=None),
