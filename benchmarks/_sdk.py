@@ -9,6 +9,7 @@ imported or does not have the expected shape; the harness then reports that meas
 from __future__ import annotations
 
 import importlib
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -111,16 +112,43 @@ def polling_available() -> None:
     _attribute("topview_async.lib.polling", "PollScheduler")
 
 
-async def wait_for_task(client: Any, task_id: str) -> Any:
+async def wait_for_task(client: Any, task_id: str, *, notice_requested: bool = False) -> Any:
     """Wait until the M2V task ``task_id`` (submitted just now) is finished.
 
     Builds the handle the way ``submit_task`` does (so its age is known and the learned
     schedule applies) and waits through the client's shared ``PollScheduler``. The harness
     runs this on a virtual clock: the scheduler's default clock is ``anyio.current_time``
     and it sleeps through ``topview_async._sleep.sleep``, both of which follow the loop.
+    ``notice_requested``: the task was submitted with a ``notice_url``, so with a receiver
+    bound to ``client`` (:func:`make_receiver`) ``wait()`` waits by callback, by default.
     """
     task_class = _attribute("topview_async.lib.tasks", "Task")
     scheduler = client.poll_scheduler
     kinds = _attribute("topview_async._generated.task_kinds", "TASK_KINDS")
-    handle = task_class(client, kinds["m2v"], task_id, submitted_at=scheduler.clock())
+    handle = task_class(
+        client,
+        kinds["m2v"],
+        task_id,
+        submitted_at=scheduler.clock(),
+        notice_requested=notice_requested,
+    )
     return await handle.wait()
+
+
+def seed_poll_jitter(client: Any, seed: int) -> None:
+    """Seed the random jitter of the client's poll scheduler, so a simulation repeats exactly."""
+    client.poll_scheduler.rng = random.Random(seed)
+
+
+def make_receiver(client: Any, secret: str) -> Any:
+    """``topview_async.webhooks.NoticeReceiver(secret=..., client=client)``: the receiver a
+    backend mounts; it re-reads each notified task through ``client`` and publishes the
+    verified notice to ``client.notice_hub``, which puts the client's waits in callback mode."""
+    receiver_class = _attribute("topview_async.webhooks", "NoticeReceiver")
+    return receiver_class(secret=secret, client=client)
+
+
+async def deliver_callback(receiver: Any, body: bytes, secret: str) -> int:
+    """Hand one callback body to ``receiver`` as its HTTP endpoint would; the reply's status."""
+    reply = await receiver.receive(body, token=secret, topview_uid=UID)
+    return int(reply.status_code)

@@ -8,11 +8,19 @@ race the jumps and an hour of polling runs in seconds with exact timings.
 Both pollers wait for the same tasks: durations lognormal (median 90 s, sigma 0.6), submits
 spread over the first 30 s. The query answer says ``running`` until the task's end, then
 ``success`` with the full M2V result.
+
+The ``callback`` poller is the SDK waiting by callback on the same tasks: the simulated
+Topview posts each task's callback the moment it finishes (except a share ``lost`` of them,
+chosen at random) into the SDK's own receiver bound to the client
+(``NoticeReceiver(client=...)``), which re-reads the task through the client (a query like
+any other, counted with them) and publishes the verified notice to ``client.notice_hub``;
+the waits are plain ``task.wait()`` of tasks submitted with a ``notice_url``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import selectors
@@ -32,6 +40,7 @@ SUBMIT_SPREAD = 30.0
 VIRTUAL_LIMIT = 4 * 3600.0  # no task takes longer; stops a poller that never finishes
 _TICK = 1e-6  # virtual seconds per turn of the event loop
 _PLACEHOLDER = "TASKIDTASKIDTASKIDTASKIDTASKIDTA"
+_SECRET = "bench-webhook-secret-0123456789abcdef"
 
 
 class _VirtualSelector:
@@ -122,22 +131,72 @@ async def _fixed_wait(http: httpx.AsyncClient, task_id: str) -> None:
         await asyncio.sleep(FIXED_INTERVAL)
 
 
-async def _simulate(poller: str, count: int, seed: int, latency: float) -> dict[str, Any]:
+def _callback_body(task_id: str) -> bytes:
+    """The documented callback body of a finished M2V preview (REFERENCE §4.1)."""
+    body = {
+        "uuid": f"notice-{task_id}",
+        "bizType": "M2V_PREVIEW",
+        "taskId": task_id,
+        "status": "success",
+        "errorMsg": None,
+        "result": m2v_result(task_id),
+    }
+    return json.dumps(body).encode()
+
+
+def _lost_callbacks(finish: dict[str, float], share: float, seed: int) -> set[str]:
+    """The tasks whose callback never arrives: ``share`` of them, picked by their own rng."""
+    return set(random.Random(seed + 1).sample(sorted(finish), round(share * len(finish))))
+
+
+async def _simulate(
+    poller: str, count: int, seed: int, latency: float, lost_share: float = 0.0
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     starts, finish = _tasks(count, seed)
     service = _Service(finish, latency)
     transport = httpx.MockTransport(service.handle)
     detected: dict[str, float] = {}
     failures: dict[str, str] = {}
+    lost: set[str] = set()
+    deliveries: list[asyncio.Task[None]] = []
+    refused: list[int] = []
 
     if poller == "sdk":
         _sdk.polling_available()
         client = _sdk.make_client("http://topview.invalid", transport=transport)
+        _sdk.seed_poll_jitter(client, seed)
 
         async def wait(task_id: str) -> None:
             await _sdk.wait_for_task(client, task_id)
 
         async def close() -> None:
+            await _sdk.close_client(client)
+    elif poller == "callback":
+        _sdk.polling_available()
+        client = _sdk.make_client("http://topview.invalid", transport=transport)
+        _sdk.seed_poll_jitter(client, seed)
+        receiver = _sdk.make_receiver(client, _SECRET)
+        lost = _lost_callbacks(finish, lost_share, seed)
+
+        async def call_back(task_id: str) -> None:
+            await asyncio.sleep(finish[task_id])
+            status = await _sdk.deliver_callback(receiver, _callback_body(task_id), _SECRET)
+            if status != 200:
+                refused.append(status)
+
+        # Topview posts each callback when its task finishes, whether anyone waits or not.
+        deliveries = [
+            loop.create_task(call_back(task_id)) for task_id in finish if task_id not in lost
+        ]
+
+        async def wait(task_id: str) -> None:
+            await _sdk.wait_for_task(client, task_id, notice_requested=True)
+
+        async def close() -> None:
+            for delivery in deliveries:
+                delivery.cancel()
+            await asyncio.gather(*deliveries, return_exceptions=True)
             await _sdk.close_client(client)
     else:
         http = httpx.AsyncClient(transport=transport, base_url="http://topview.invalid")
@@ -161,9 +220,12 @@ async def _simulate(poller: str, count: int, seed: int, latency: float) -> dict[
 
     try:
         await asyncio.wait_for(asyncio.gather(*(follow(t) for t in finish)), VIRTUAL_LIMIT)
+        # Callbacks of tasks whose wait ended by polling still arrive (and are re-read).
+        await asyncio.gather(*deliveries)
     finally:
         await close()
     delays = [detected[t] - finish[t] for t in detected]
+    lost_delays = [detected[t] - finish[t] for t in lost if t in detected]
     return {
         "tasks": count,
         "finished": len(detected),
@@ -171,11 +233,17 @@ async def _simulate(poller: str, count: int, seed: int, latency: float) -> dict[
         "first_failure": next(iter(failures.values()), ""),
         "requests": sum(service.requests.values()),
         "requests_per_task": sum(service.requests.values()) / count,
+        "delay_mean": sum(delays) / len(delays) if delays else None,
         "delay_p50": percentile(delays, 0.5),
         "delay_p95": percentile(delays, 0.95),
         "delay_min": min(delays, default=None),
         "peak_in_flight": service.peak_in_flight,
         "virtual_seconds": loop.time(),
+        "lost_callbacks": len(lost),
+        "refused_callbacks": len(refused),
+        "lost_delay_p50": percentile(lost_delays, 0.5),
+        "lost_delay_max": max(lost_delays, default=None),
+        "lost_age_max": max((detected[t] - starts[t] for t in lost if t in detected), default=None),
     }
 
 
@@ -185,7 +253,13 @@ def simulate(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         result = loop.run_until_complete(
-            _simulate(args["poller"], int(args["tasks"]), int(args["seed"]), float(args["latency"]))
+            _simulate(
+                args["poller"],
+                int(args["tasks"]),
+                int(args["seed"]),
+                float(args["latency"]),
+                float(args.get("lost", 0.0)),
+            )
         )
     finally:
         loop.close()

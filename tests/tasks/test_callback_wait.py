@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +30,7 @@ from _task_fakes import SubmitResult as FakeSubmitResult
 from topview_async import AsyncTopview
 from topview_async.lib.polling import PollPolicy
 from topview_async.lib.tasks import (
+    SAFETY_NET_FIRST_MAX,
     SAFETY_NET_WAIT_MAX,
     SAFETY_NET_WAIT_MIN,
     Task,
@@ -36,6 +39,7 @@ from topview_async.lib.tasks import (
     TaskTimeoutError,
     TaskUpdate,
     get_task,
+    safety_net_first_poll_age,
     safety_net_policy,
     submit_task,
 )
@@ -193,7 +197,8 @@ async def test_a_notice_during_the_wait_ends_it_with_one_query(
 
     assert results[0].status == "success"
     assert server_of(client).queries[task.task_id] == 1
-    assert blocking_sleep == [SAFETY_NET_WAIT_MIN]  # the safety net was armed, never fired
+    # The safety net was armed for its first poll (nothing learned yet: 120 s), never fired.
+    assert blocking_sleep == [SAFETY_NET_WAIT_MAX]
     assert hub.waiting == 0
 
 
@@ -291,7 +296,9 @@ async def test_a_lost_callback_is_caught_by_the_safety_net(
     result = await task.wait(poll=NO_JITTER)
 
     assert result.status == "success"
-    assert clock.sleeps == [30.0, 45.0]  # the safety net: 30 s, then growing
+    # The safety net: first at 120 s (nothing learned about the kind yet), then 45 s later
+    # (its cadence: 30 s times 1.5 per poll made, up to 120 s).
+    assert clock.sleeps == [SAFETY_NET_WAIT_MAX, 45.0]
     assert notice_hub(client).waiting == 0  # the listener was cancelled with the race
 
 
@@ -334,3 +341,188 @@ async def test_a_callback_finish_teaches_the_scheduler_the_arrival_time(
 
     # Not the midpoint between submit and now (6 s): the callback marks the end.
     assert recorded == [("video_avatar", 12.0)]
+
+
+# -- what the safety net costs: callbacks on time, lost ones -----------------------------------
+
+SECRET = "secret-0123456789abcdef"
+LEARNED = PollPolicy(wait_jitter=0.0, timeout=None)  # learns, no jitter, no deadline
+
+
+class Topview:
+    """The fake clock's sleep, plus Topview's side: each task answers ``running`` until its end
+    (its age on the fake clock), then ``success``, and its callback, unless lost, is posted
+    into a real receiver bound to the client (which re-reads the task: one query) at the end.
+    """
+
+    def __init__(self, client: AsyncTopview, clock: FakeClock) -> None:
+        self.client = client
+        self.clock = clock
+        self.receiver = NoticeReceiver(secret=SECRET, client=client)
+        self.callbacks: dict[str, float] = {}  # task id -> when its callback is posted
+        self.on_sleep: list[Any] = []  # called before each sleep (to learn meanwhile)
+        self.replies: list[int] = []
+
+    def finishes(self, task: Task[Any], age: float, *, callback: bool = True) -> float:
+        """Make ``task`` end at ``age``; return that time on the clock."""
+        assert task._origin is not None
+        end = task._origin + age
+
+        def answer() -> dict[str, Any]:
+            done = self.clock.now >= end
+            return {"taskId": task.task_id, "status": "success" if done else "running"}
+
+        _script(self.client, task, answer)
+        if callback:
+            self.callbacks[task.task_id] = end
+        return end
+
+    async def sleep(self, seconds: float) -> None:
+        self.clock.sleeps.append(seconds)
+        for hook in self.on_sleep:
+            hook()
+        target = self.clock.now + seconds
+        for task_id, end in sorted(self.callbacks.items(), key=lambda item: item[1]):
+            if end <= target:
+                del self.callbacks[task_id]
+                self.clock.now = max(self.clock.now, end)
+                body = {
+                    "uuid": f"notice-{task_id}",
+                    "bizType": "ZERO_SHOT_AVATAR",
+                    "taskId": task_id,
+                    "status": "success",
+                    "result": {"taskId": task_id, "status": "success"},
+                }
+                reply = await self.receiver.receive(json.dumps(body).encode(), token=SECRET)
+                self.replies.append(reply.status_code)
+                await anyio.sleep_forever()  # the callback ends the wait: the race cancels this
+        self.clock.now = target
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.fixture
+def topview(client: AsyncTopview, clock: FakeClock) -> Iterator[Topview]:
+    fake = Topview(client, clock)
+    with set_testing(True, sleep=fake.sleep):
+        yield fake
+
+
+def _learn(client: AsyncTopview, seconds: float, kind: str = "video_avatar") -> None:
+    """Teach the scheduler that tasks of ``kind`` take ``seconds`` (enough to be used)."""
+    for _ in range(client.poll_scheduler.planner.min_samples):
+        client.poll_scheduler.record_duration(kind, seconds)
+
+
+def _late(seconds: float) -> float:
+    """The first safety-net poll for a kind that always took ``seconds``: its 99th
+    percentile (the spread is floored at sigma 0.05) plus 30 s for the callback."""
+    return seconds * math.exp(2.326 * 0.05) + SAFETY_NET_WAIT_MIN
+
+
+async def test_a_callback_on_time_costs_one_query_before_anything_is_learned(
+    client: AsyncTopview, clock: FakeClock, topview: Topview
+) -> None:
+    task = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(task, 90.0)
+
+    result = await task.wait(poll=LEARNED)
+
+    assert result.status == "success"
+    assert topview.replies == [200]
+    # The receiver's re-read, nothing else: the first safety-net poll was to come at 120 s.
+    assert server_of(client).queries[task.task_id] == 1
+    assert clock.sleeps == [SAFETY_NET_WAIT_MAX]
+
+
+async def test_a_callback_on_time_costs_one_query_for_a_learned_kind(
+    client: AsyncTopview, clock: FakeClock, topview: Topview
+) -> None:
+    _learn(client, 200.0)
+    first = safety_net_first_poll_age(client.poll_scheduler, "video_avatar")
+    task = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(task, 240.0)  # later than the unlearned 120 s, as this kind takes
+
+    await task.wait(poll=LEARNED)
+
+    assert server_of(client).queries[task.task_id] == 1
+    assert first == pytest.approx(_late(200.0))
+    assert clock.sleeps == [pytest.approx(first)]
+
+
+async def test_the_first_poll_moves_with_what_is_learned_while_waiting(
+    client: AsyncTopview, clock: FakeClock, topview: Topview
+) -> None:
+    task = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(task, 240.0)
+    # Other tasks of the kind finish while this wait sleeps: they took 200 s.
+    topview.on_sleep.append(lambda: _learn(client, 200.0))
+
+    await task.wait(poll=LEARNED)
+
+    # Armed for 120 s (nothing learned), then, on waking, moved to the learned age.
+    assert clock.sleeps == [SAFETY_NET_WAIT_MAX, pytest.approx(_late(200.0) - SAFETY_NET_WAIT_MAX)]
+    assert server_of(client).queries[task.task_id] == 1
+
+
+def test_the_first_safety_net_poll_stays_within_its_bounds(client: AsyncTopview) -> None:
+    scheduler = client.poll_scheduler
+    assert safety_net_first_poll_age(scheduler, "m2v") == SAFETY_NET_WAIT_MAX  # nothing learned
+    _learn(client, 1.0, "m2v")
+    _learn(client, 5000.0, "m2v_export")
+    assert safety_net_first_poll_age(scheduler, "m2v") == pytest.approx(_late(1.0))
+    assert safety_net_first_poll_age(scheduler, "m2v_export") == SAFETY_NET_FIRST_MAX
+    assert safety_net_first_poll_age(scheduler, "m2v_export", learn=False) == SAFETY_NET_WAIT_MAX
+
+
+@pytest.mark.parametrize("learned", [None, 90.0, 3000.0])
+@pytest.mark.parametrize("end", [10.0, 100.0, 700.0, 5000.0])
+async def test_a_lost_callback_is_noticed_within_the_documented_bound(
+    client: AsyncTopview, clock: FakeClock, topview: Topview, learned: float | None, end: float
+) -> None:
+    if learned is not None:
+        _learn(client, learned)
+    task = await _submit(client, noticeUrl=NOTICE_URL)
+    assert task._origin is not None
+    topview.finishes(task, end, callback=False)
+
+    await task.wait(poll=LEARNED)
+
+    noticed = clock.now - task._origin
+    # The documented worst case: by age SAFETY_NET_FIRST_MAX or SAFETY_NET_WAIT_MAX after
+    # the end, whichever is later.
+    assert end <= noticed <= max(SAFETY_NET_FIRST_MAX, end + SAFETY_NET_WAIT_MAX)
+    if learned is None and end < SAFETY_NET_WAIT_MAX:
+        assert noticed == SAFETY_NET_WAIT_MAX  # the first poll, nothing learned yet
+    if learned == 3000.0 and end < SAFETY_NET_FIRST_MAX:
+        assert noticed == SAFETY_NET_FIRST_MAX  # a long kind: the first poll's cap
+
+
+async def test_a_safety_net_of_your_own_polls_from_the_start(
+    client: AsyncTopview, clock: FakeClock, topview: Topview
+) -> None:
+    task = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(task, 90.0)
+    own = PollPolicy(wait_initial=10.0, wait_min=10.0, wait_exp_base=1.0, wait_jitter=0.0)
+
+    await task.wait(safety_net=own)
+
+    assert clock.sleeps[:3] == [10.0, 10.0, 10.0]
+    assert server_of(client).queries[task.task_id] == 9  # 8 polls (10-80 s) and the re-read
+
+
+async def test_a_lost_callback_found_by_the_first_look_teaches_nothing(
+    client: AsyncTopview, clock: FakeClock, topview: Topview, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With several workers, most callbacks land elsewhere: if the late first look taught the
+    # midpoint since the submit (60 s here), later first looks would drift to their cap.
+    recorded: list[float] = []
+    monkeypatch.setattr(client.poll_scheduler, "record_duration", lambda k, s: recorded.append(s))
+    first = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(first, 20.0, callback=False)
+    await first.wait(poll=LEARNED)
+    assert recorded == []
+    # A later safety-net poll brackets the end within its cadence: that one still teaches.
+    second = await _submit(client, noticeUrl=NOTICE_URL)
+    topview.finishes(second, 150.0, callback=False)
+    await second.wait(poll=LEARNED)
+    assert recorded == [SAFETY_NET_WAIT_MAX + 45.0 / 2]

@@ -5,6 +5,11 @@ notice, and polling with a slow policy in case the callback never comes. Whichev
 the end first wins and the other is cancelled; neither has to succeed for the wait to
 end. Both run in one task group, so nothing outlives the wait.
 
+With the default safety net the polling side first sleeps until the task should have
+ended and called back (:func:`~.tasks.safety_net_first_poll_age`, asked again each time that
+age comes, since the scheduler keeps learning meanwhile): a callback that arrives in time
+then costs no poll, only the receiver's verifying re-read.
+
 A notice is a hint until the API confirms it: one the receiver verified (it re-read the
 task through the client) is used as it is, any other makes the wait query the task
 itself. If the answer shows the task still running (an export of another script of the
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .. import _sleep
 from .._exceptions import TopviewError
 from ._task_types import TaskProgress, TaskTimeoutError, _notify
 from .polling import PollPolicy
@@ -38,11 +44,13 @@ async def wait_with_callbacks(
     hub: NoticeHub,
     *,
     safety_net: PollPolicy,
+    first_poll_late: bool = False,
     on_progress: TaskProgress | None,
     verify_with_api: bool,
 ) -> None:
     """Return once ``task`` is done (its state tells how); raise ``TaskTimeoutError`` at the
-    safety net policy's deadline."""
+    safety net policy's deadline. ``first_poll_late``: hold the first poll back until
+    :func:`~.tasks.safety_net_first_poll_age` (the default safety net)."""
     scheduler = task._client.poll_scheduler
     clock = scheduler.clock
     deadline = None if safety_net.timeout is None else clock() + safety_net.timeout
@@ -56,7 +64,7 @@ async def wait_with_callbacks(
                 raise TaskTimeoutError(task=task, timeout=safety_net.timeout)
             policy = dataclasses.replace(safety_net, timeout=remaining)
             try:
-                raced = await _race(task, hub, policy, on_progress)
+                raced = await _race(task, hub, policy, on_progress, first_poll_late)
             except TaskTimeoutError:
                 raise TaskTimeoutError(task=task, timeout=safety_net.timeout) from None
             if raced is None:
@@ -75,10 +83,15 @@ async def wait_with_callbacks(
 
 
 async def _race(
-    task: Task[Any], hub: NoticeHub, policy: PollPolicy, on_progress: TaskProgress | None
+    task: Task[Any],
+    hub: NoticeHub,
+    policy: PollPolicy,
+    on_progress: TaskProgress | None,
+    first_poll_late: bool,
 ) -> tuple[TaskNotice, float] | None:
     """Poll with ``policy`` until done, unless a new notice comes first (then return it)."""
     clock = task._client.poll_scheduler.clock
+    started = clock()
     arrived: list[tuple[TaskNotice, float]] = []
     error: Exception | None = None
     async with anyio.create_task_group() as group:
@@ -90,7 +103,12 @@ async def _race(
 
         group.start_soon(listen)
         try:
-            async with aclosing(task._updates(policy)) as updates:
+            late = first_poll_late and await _sleep_until_first_poll(task, policy)
+            if late and policy.timeout is not None:
+                # The polling starts later: what is left of the deadline, not all of it.
+                slept = clock() - started
+                policy = dataclasses.replace(policy, timeout=max(policy.timeout - slept, 0.0))
+            async with aclosing(task._updates(policy, look_now=late)) as updates:
                 async for update in updates:
                     if on_progress is not None:
                         await _notify(on_progress, update)
@@ -102,6 +120,33 @@ async def _race(
     if error is not None:
         raise error
     return arrived[0] if arrived else None
+
+
+async def _sleep_until_first_poll(task: Task[Any], policy: PollPolicy) -> bool:
+    """Sleep until the first safety-net poll is due; ``False`` if this does not apply.
+
+    It applies to the first poll of a handle whose age is known. A handle rebuilt from an id
+    may have finished long ago, so it looks at once; after any poll (or a notice that did
+    not end the wait) the safety net's cadence takes over.
+    """
+    from .tasks import safety_net_first_poll_age
+
+    origin = task._origin
+    if task._polls or not task._age_known or origin is None:
+        return False
+    scheduler = task._client.poll_scheduler
+    clock = scheduler.clock
+    deadline = None if policy.timeout is None else clock() + policy.timeout
+    while True:
+        # Asked again on every wake-up: while this wait slept, the scheduler may have learned
+        # (from callbacks, too) that tasks of this kind take longer than it thought.
+        due = origin + safety_net_first_poll_age(scheduler, task.kind, learn=policy.learn)
+        if deadline is not None:
+            due = min(due, deadline)  # the poll at the deadline is the wait's last look
+        now = clock()
+        if now >= due:
+            return True
+        await _sleep.sleep(due - now)
 
 
 async def _take(

@@ -23,13 +23,16 @@ retry backoff until the wait's own deadline. Only permanent errors end it early.
 
 A task submitted with a ``notice_url`` whose callbacks reach this process (a receiver built
 with ``client=``, see :mod:`topview_async.webhooks`) is waited on by callback instead: the
-wait ends when the notice lands, and polls only every :data:`SAFETY_NET_WAIT_MIN` s or
-more in case the callback is lost. Callbacks resolve waits within one process only.
+wait ends when the notice lands. In case the callback is lost, a slow safety net polls: first
+once the task should have ended and called back (learned per kind; see
+:func:`safety_net_first_poll_age`), then every :data:`SAFETY_NET_WAIT_MIN` to
+:data:`SAFETY_NET_WAIT_MAX` s. Callbacks resolve waits within one process only.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
     from ._notice_hub import NoticeHub
 
 __all__ = [
+    "SAFETY_NET_FIRST_MAX",
     "SAFETY_NET_WAIT_MAX",
     "SAFETY_NET_WAIT_MIN",
     "ProgressCallback",
@@ -81,6 +85,7 @@ __all__ = [
     "as_completed",
     "get_task",
     "is_transient",
+    "safety_net_first_poll_age",
     "safety_net_policy",
     "submit_task",
     "wait_all",
@@ -89,21 +94,58 @@ __all__ = [
 ResultT = TypeVar("ResultT")
 
 SAFETY_NET_WAIT_MIN: Final = 30.0
-"""Fewest seconds between two polls of a task waited on by callback (see :meth:`Task.wait`)."""
+"""Fewest seconds between two safety-net polls of a task waited on by callback (see
+:meth:`Task.wait`); also the allowance, after the learned end of a kind's tasks, for the
+callback to arrive before the first one (see :func:`safety_net_first_poll_age`)."""
 SAFETY_NET_WAIT_MAX: Final = 120.0
-"""Most seconds between two polls of a task waited on by callback: how late a task whose
-callback was lost is noticed, at worst."""
+"""Most seconds between two safety-net polls after the first, so a task whose callback was
+lost and that ends after the first one is noticed within this long (see
+:data:`SAFETY_NET_FIRST_MAX` for one that ends before). Also the task age of the first
+poll while the client has not yet learned how long tasks of the kind take."""
+SAFETY_NET_FIRST_MAX: Final = 600.0
+"""The latest task age (seconds since its submit) of the first safety-net poll.
+
+With :data:`SAFETY_NET_WAIT_MAX` this bounds how late a lost callback is made up for: a task
+waited on by callback whose callback never comes is noticed by task age
+``SAFETY_NET_FIRST_MAX`` or ``SAFETY_NET_WAIT_MAX`` seconds after it ended, whichever is
+later (a poll policy with a larger ``wait_max`` stretches the latter; the scheduler's caps
+on queries in flight and per second come on top)."""
+_SAFETY_NET_LATE_Z: Final = 2.326
+"""The 99th percentile of a lognormal, in standard deviations of ``log(duration)``."""
 
 
 def safety_net_policy(policy: PollPolicy) -> PollPolicy:
     """``policy`` slowed down to a safety net: intervals of at least :data:`SAFETY_NET_WAIT_MIN`
-    and up to :data:`SAFETY_NET_WAIT_MAX` seconds; the deadline (``timeout``) is kept."""
+    and up to :data:`SAFETY_NET_WAIT_MAX` seconds; the deadline (``timeout``) is kept.
+
+    This is the cadence once the safety net has started. By default :meth:`Task.wait` holds
+    the first poll back until the task should have ended and called back
+    (:func:`safety_net_first_poll_age`), so a callback that arrives costs no poll at all.
+    """
     return dataclasses.replace(
         policy,
         wait_initial=max(policy.wait_initial, SAFETY_NET_WAIT_MIN),
         wait_min=max(policy.wait_min, SAFETY_NET_WAIT_MIN),
         wait_max=max(policy.wait_max, SAFETY_NET_WAIT_MAX),
     )
+
+
+def safety_net_first_poll_age(scheduler: PollScheduler, kind: str, *, learn: bool = True) -> float:
+    """Task age (seconds since submit) of the first safety-net poll of a wait by callback.
+
+    Once ``scheduler`` has learned ``kind``'s durations (from the tasks it saw finish, by
+    poll or by callback): the 99th percentile of those durations plus
+    :data:`SAFETY_NET_WAIT_MIN` for the callback to arrive, so the poll only comes for a
+    task that by then should have called back. Before that (or with ``learn=False``):
+    :data:`SAFETY_NET_WAIT_MAX`. Never later than :data:`SAFETY_NET_FIRST_MAX`. A wait asks
+    again when that age comes, so what was learned in the meantime moves it.
+    """
+    planner = scheduler.planner
+    stats = planner.stats(kind) if learn else None
+    if stats is None or stats.count < planner.min_samples:
+        return SAFETY_NET_WAIT_MAX
+    late = math.exp(stats.mean + _SAFETY_NET_LATE_Z * stats.sigma) + SAFETY_NET_WAIT_MIN
+    return min(late, SAFETY_NET_FIRST_MAX)
 
 
 class Task(Generic[ResultT]):
@@ -283,13 +325,19 @@ class Task(Generic[ResultT]):
         Waiting by callback (explicit, and within one process only): with ``callback=True``,
         or by default for a task submitted with a ``notice_url`` once a receiver built with
         ``client=`` feeds this client's ``client.notice_hub``, the wait ends as soon as the task's
-        notice arrives, while polling with the ``safety_net`` policy (default:
-        :func:`safety_net_policy` of ``poll``) in case the callback is lost; whichever
-        sees the end first wins and the other is stopped. A notice the receiver verified
-        through the API is used as it is; any other one makes the wait re-read the task
-        from the API first, unless ``verify_with_api=False`` (then the posted result is
-        trusted, except for ``m2v_export``, whose callback does not name its script).
-        ``callback=False`` always just polls.
+        notice arrives, while polling with the ``safety_net`` policy in case the callback is
+        lost; whichever sees the end first wins and the other is stopped. The default safety
+        net polls first only once the task should have ended and called back (the 99th
+        percentile of the durations learned for its kind plus 30 s, 120 s before anything is
+        learned, at most 600 s: :func:`safety_net_first_poll_age`), then every 30 to 120 s
+        (:func:`safety_net_policy` of ``poll``); so a callback that arrives costs no poll,
+        and a lost one is noticed by task age 600 s or 120 s after the task ended, whichever
+        is later. A handle rebuilt with :meth:`from_id` looks once at the start instead. A
+        ``safety_net`` policy of your own polls on its own schedule from the start. A notice
+        the receiver verified through the API is used as it is; any other one makes the wait
+        re-read the task from the API first, unless ``verify_with_api=False`` (then the
+        posted result is trusted, except for ``m2v_export``, whose callback does not name its
+        script). ``callback=False`` always just polls.
         """
         if not self.done:
             policy = self._policy(poll)
@@ -306,6 +354,7 @@ class Task(Generic[ResultT]):
                     self,
                     hub,
                     safety_net=safety_net or safety_net_policy(policy),
+                    first_poll_late=safety_net is None,
                     on_progress=on_progress,
                     verify_with_api=verify_with_api,
                 )
@@ -413,7 +462,16 @@ class Task(Generic[ResultT]):
             return self._snapshot()
         return None
 
-    async def _updates(self, policy: PollPolicy) -> AsyncGenerator[TaskUpdate[ResultT], None]:
+    async def _updates(
+        self, policy: PollPolicy, *, look_now: bool = False
+    ) -> AsyncGenerator[TaskUpdate[ResultT], None]:
+        """Poll by ``policy`` until the task is done; ``look_now``: the first poll at once.
+
+        A task that the ``look_now`` poll finds finished teaches the scheduler nothing: it is
+        the safety net's late first look, so the task ended anywhere since its submit, and the
+        midpoint would be a made-up duration that pushes later first looks later still.
+        """
+        blind = look_now
         if self.done:
             yield self._snapshot()
             return
@@ -422,7 +480,8 @@ class Task(Generic[ResultT]):
         deadline = None if policy.timeout is None else clock() + policy.timeout
         failures = 0
         while True:
-            due = self._next_poll_at(scheduler, policy)
+            due = clock() if look_now else self._next_poll_at(scheduler, policy)
+            look_now = False
             if failures:
                 # A failed query: back off by the client's retry policy, not the poll schedule.
                 due = clock() + self._client.retry.backoff(failures)
@@ -432,7 +491,7 @@ class Task(Generic[ResultT]):
             if due > now:
                 await _sleep.sleep(due - now)
             try:
-                update = await self._poll_once(scheduler)
+                update = await self._poll_once(scheduler, learn=not blind)
             except TopviewError as exc:
                 if not self._rides_out(exc):
                     raise
@@ -441,6 +500,7 @@ class Task(Generic[ResultT]):
                     raise TaskTimeoutError(task=self, timeout=policy.timeout) from exc
                 continue
             failures = 0
+            blind = False
             if update is not None:
                 yield update
             if self.done:

@@ -27,7 +27,8 @@ and acknowledged only after your handler returns.
 Callback mode is explicit: only a receiver built with ``client=`` (alive in this process) makes
 that client's waits rely on callbacks (or ``task.wait(callback=True)``). Callbacks resolve waits
 within one process only: with several workers, a wait in a worker the callback did not reach
-ends through its safety-net polling.
+ends through its safety-net polling, whose first poll comes only once the task should have
+called back (see :meth:`Task.wait <topview_async.lib.tasks.Task.wait>`).
 
 Without FastAPI: :func:`topview_webhook_route` (Starlette), :class:`NoticeReceiver` (a plain
 ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`parse_notice` and
