@@ -45,6 +45,7 @@ def benchmarks_main(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return main_module
 
 
+@pytest.mark.slow
 def test_smoke_mode_runs_every_section(
     benchmarks_main: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

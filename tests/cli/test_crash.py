@@ -50,6 +50,9 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, out + err
 
 
+pytestmark = pytest.mark.slow
+
+
 def test_sigkill_at_random_moments_never_submits_a_job_twice(tmp_path: Path) -> None:
     rng = random.Random(1313)
     holder: dict[str, SimulatorServer] = {}

@@ -35,7 +35,7 @@ from topview_async.testing._faults import every_fault
 
 from ..e2e.helpers import make_client, media_name, png_bytes
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 TASKS = 1000
 CONCURRENCY = 64

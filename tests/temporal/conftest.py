@@ -82,6 +82,7 @@ class DevServer:
             await self._stop.wait()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``) every test of the dev server runs in one
     worker, so a parallel run starts one server, not one per worker."""

@@ -34,6 +34,7 @@ RUN_TIMEOUT = 180.0
 """Seconds the whole batch may take before the test gives up (a bound, not an expectation)."""
 
 
+@pytest.mark.slow
 def test_two_workers_one_killed_every_job_once_with_its_files(
     temporal_server: DevServer, tmp_path: Path
 ) -> None:
