@@ -444,6 +444,7 @@ class AsyncTopview(HTTPConnections):
         expected_etag: str | None = None,
         progress: TransferProgress | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 (see the docstring)
+        resumable: bool = False,
     ) -> Path:
         """Stream ``url`` (a result video or image) to ``dest`` and return the path.
 
@@ -454,6 +455,13 @@ class AsyncTopview(HTTPConnections):
         CDN host. Attempts and backoff follow the client's ``retry`` policy; ``timeout``
         (default ``retry.timeout``) bounds the whole download and raises
         :class:`DownloadTimeoutError`.
+
+        ``resumable=True`` makes the download survive the process: the bytes go to a fixed
+        ``.<name>.part`` beside ``dest`` with a sidecar of the file's validators (never the
+        URL's signature or any credential), kept on failure, cancellation or a crash, and the
+        next resumable download of the same URL to the same ``dest`` continues it with a
+        ``Range`` request if the server proves the file unchanged (see
+        :func:`~topview_async.lib.downloads.download`).
 
             path = await client.download(result.export_videos[0].video_url, "out/video.mp4")
         """
@@ -468,6 +476,7 @@ class AsyncTopview(HTTPConnections):
             progress=progress,
             retry=self.retry,  # the client's one retry policy
             timeout=timeout,
+            resumable=resumable,
         )
 
     @cached_property

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from transfer_server import SIGNATURE, StorageServer
 
-from topview_async import DownloadInProgressError
+from topview_async import AsyncTopview, DownloadInProgressError, RetryPolicy
 from topview_async.lib._files import DownloadError, IntegrityError
 from topview_async.lib.downloads import RESUME_OVERLAP, download
 
@@ -74,6 +74,32 @@ async def test_a_fresh_client_resumes_with_range_and_if_range(
     assert resumed.headers["If-Range"] == storage_server.etag(NAME)
     assert resumed.sent == SIZE - DROP + RESUME_OVERLAP
     assert not any(path.exists() for path in leftovers(dest))
+
+
+async def test_client_download_resumes_what_an_earlier_client_left(
+    tmp_path: Path, storage_server: StorageServer, data: bytes
+) -> None:
+    """``client.download(resumable=True)``: a first client's one attempt is cut, a second
+    client (as after a crash) continues the kept part with a Range request."""
+    dest = tmp_path / NAME
+    storage_server.drops[NAME] = [DROP]
+    once = RetryPolicy(attempts=1)
+    async with AsyncTopview(api_key="sk-test", uid="uid-test", retry=once) as client:
+        with pytest.raises(DownloadError):
+            await client.download(storage_server.url(NAME), dest, resumable=True)
+    part, sidecar = leftovers(dest)
+    assert part.stat().st_size == DROP
+    assert sidecar.exists()
+
+    async with AsyncTopview(api_key="sk-test", uid="uid-test") as client:
+        path = await client.download(storage_server.url(NAME), dest, resumable=True)
+
+    assert path == dest
+    assert dest.read_bytes() == data
+    resumed = storage_server.requests[-1]
+    assert resumed.headers["Range"] == f"bytes={DROP - RESUME_OVERLAP}-"
+    assert resumed.sent == SIZE - DROP + RESUME_OVERLAP
+    assert not any(p.exists() for p in leftovers(dest))
 
 
 async def test_a_cancelled_resumable_download_keeps_its_part_and_resumes(
