@@ -25,10 +25,14 @@ REDOCLY = "@redocly/cli@2.77.0"
 PRISM = "@stoplight/prism-cli@5.16.0"
 
 
-# One pytest worker per core (pytest-xdist). `loadgroup` keeps the tests of the Temporal dev server
-# in one worker (tests/temporal/conftest.py), so a run starts one server. `./dev test -- -n0` runs
-# everything in one process again.
-PARALLEL = ("-n", "auto", "--dist", "loadgroup")
+# pytest-xdist workers: two per usable core (at most 8). Much of the suite waits rather than
+# computes (timeouts that must expire, child processes starting, simulated latency), and a second
+# worker per core fills those waits: on 2 cores, 4 workers took ~75-78 s where 2 took ~90 s and 8
+# took ~90 s (each worker collects the whole suite). `loadgroup` keeps the tests of the Temporal
+# dev server in one worker (tests/temporal/conftest.py), so a run starts one server.
+# `./dev test -- -n0` runs everything in one process again.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+PARALLEL = ("-n", str(max(2, min(8, 2 * _CORES))), "--dist", "loadgroup")
 # Bytecode for the suite's ~100 child interpreters (CLI, crash, Temporal workers, benchmark
 # children). Where PYTHONDONTWRITEBYTECODE is set, as on CI, every child otherwise compiled
 # aiohttp, pydantic and the SDK from source again: a third of the suite's CPU. The cache lives
