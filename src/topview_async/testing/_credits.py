@@ -126,10 +126,22 @@ class Ledger:
     def __init__(self, credit: float) -> None:
         self.credit = credit
         self.charges: list[Charge] = []
+        # Kept as charges are added, so a balance costs O(refundable charges), not O(charges):
+        # a batch of thousands of submits checks the balance before each one.
+        self._spent: dict[str, float] = {}
+        self._refundable: dict[str, list[Charge]] = {}
+
+    def add(self, charge: Charge) -> None:
+        """Record ``charge`` (a submit the account paid for)."""
+        self.charges.append(charge)
+        uid = charge.task.uid
+        self._spent[uid] = self._spent.get(uid, 0.0) + charge.amount
+        if charge.task.kind in FREE_ON_FAILURE and charge.task.fails:
+            self._refundable.setdefault(uid, []).append(charge)
 
     def balance(self, uid: str, now: float) -> float:
-        spent = sum(c.amount for c in self.charges if c.task.uid == uid and c.counts(now))
-        return round(self.credit - spent, 4)
+        refunded = sum(c.amount for c in self._refundable.get(uid, ()) if not c.counts(now))
+        return round(self.credit - self._spent.get(uid, 0.0) + refunded, 4)
 
     def logs(
         self,

@@ -217,7 +217,7 @@ class Simulator:
             board_id=board_id if isinstance(board_id, str) else None,
             **extra,
         )
-        self.ledger.charges.append(Charge(task, cost, self.config.api_key))
+        self.ledger.add(Charge(task, cost, self.config.api_key))
         notice_url = body.get("noticeUrl")
         if isinstance(notice_url, str) and notice_url:
             biz = "m2v_preview" if kind == "m2v" and task.preview else kind
