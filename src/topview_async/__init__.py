@@ -8,9 +8,9 @@ async with AsyncTopview() as client:          # TOPVIEW_API_KEY, TOPVIEW_UID
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _lazy
 from ._version import __version__
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
@@ -210,12 +210,7 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _lazy.attribute(__name__, _LAZY, name, globals())
 
 
 def __dir__() -> list[str]:

@@ -8,8 +8,9 @@ first call then imports only the resource module it uses, not every one of them.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .. import _lazy
 
 if TYPE_CHECKING:
     from .account import AccountResource
@@ -72,12 +73,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _lazy.attribute(__name__, _MODULES, name, globals())
 
 
 def __dir__() -> list[str]:

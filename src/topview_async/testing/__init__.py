@@ -36,8 +36,9 @@ Names are imported lazily, so loading the pytest plugin costs nothing until used
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .. import _lazy
 
 if TYPE_CHECKING:
     from .._sleep import set_testing
@@ -73,12 +74,7 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
+    return _lazy.attribute(__name__, _HOMES, name, globals())
 
 
 def __dir__() -> list[str]:

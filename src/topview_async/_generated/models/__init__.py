@@ -9,8 +9,9 @@ call defines the models of the resource it uses, not every model of the API.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from ... import _lazy
 
 if TYPE_CHECKING:
     from .account import CreditDetail, CreditLog, CreditLogPage, UserSpace
@@ -469,12 +470,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _lazy.attribute(__name__, _MODULES, name, globals())
 
 
 def __dir__() -> list[str]:
