@@ -44,8 +44,6 @@ from .lib.polling import (
 # Imported where first needed instead: pydantic, the generated models and aiohttp are most of
 # the SDK's import time, and a client that was only constructed needs none of them yet.
 if TYPE_CHECKING:
-    import anyio
-    import anyio.lowlevel
     import httpx
 
     from ._pipeline import RequestPipeline
@@ -230,8 +228,9 @@ class AsyncTopview(HTTPConnections):
         self._http = http_client
         self._storage = None
         self._limiter = None
-        self._loop_token: anyio.lowlevel.EventLoopToken | None = None
-        self._asyncio_loop: asyncio.AbstractEventLoop | None = None
+        self._event_loop: object | None = None
+        """The event loop of the first use: the asyncio loop itself, or anyio's token of
+        another (trio) loop."""
         self._direct = None
         self._closed = False
 
@@ -414,20 +413,16 @@ class AsyncTopview(HTTPConnections):
         """Refuse calls on a closed client or from a second event loop (instead of hanging)."""
         if self._closed:
             raise ClientClosedError("this AsyncTopview client is closed; create a new one")
-        loop = asyncio._get_running_loop()
-        if loop is not None and loop is self._asyncio_loop:
-            return  # the common case, checked without anyio's backend lookup
-        if loop is not None and self._asyncio_loop is None and self._loop_token is None:
-            # The first use, on asyncio: the loop itself identifies it, so the first call
-            # needs no anyio (its import and backend lookup are a tenth of a cold start).
-            self._asyncio_loop = loop
-            return
-        import anyio.lowlevel
+        # On asyncio the loop itself identifies it: no anyio import or backend lookup, which
+        # would be a tenth of a cold start. Only another event loop (trio) asks anyio.
+        current: object | None = asyncio._get_running_loop()
+        if current is None:
+            import anyio.lowlevel
 
-        token = anyio.lowlevel.current_token()
-        if self._loop_token is None and self._asyncio_loop is None:
-            self._loop_token = token
-        elif self._asyncio_loop is not None or token != self._loop_token:
+            current = anyio.lowlevel.current_token()
+        if self._event_loop is None:
+            self._event_loop = current
+        elif current != self._event_loop:
             raise WrongEventLoopError(
                 "this AsyncTopview client was opened in a different event loop; "
                 "create one client per event loop"
