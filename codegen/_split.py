@@ -63,10 +63,10 @@ def _closure(start: set[str], dependencies: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
-def group(source: str, resource_models: Mapping[str, set[str]]) -> list[Group]:
+def _group(
+    classes: Mapping[str, ast.ClassDef], resource_models: Mapping[str, set[str]]
+) -> list[Group]:
     """The submodules: each class under the set of resource modules that need it."""
-    tree = ast.parse(source)
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     dependencies = _class_dependencies(classes)
     needed = {
         module: _closure(names & classes.keys(), dependencies)
@@ -95,9 +95,13 @@ def group(source: str, resource_models: Mapping[str, set[str]]) -> list[Group]:
 
 
 def _module_source(
-    header: str, tree: ast.Module, lines: list[str], group: Group, home: Mapping[str, str]
+    header: str,
+    tree: ast.Module,
+    classes: Mapping[str, ast.ClassDef],
+    lines: list[str],
+    group: Group,
+    home: Mapping[str, str],
 ) -> str:
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     own = set(group.classes)
     used_names = {
         node.id
@@ -183,8 +187,9 @@ def split(header: str, source: str, resource_models: Mapping[str, set[str]]) -> 
     ]
     if stray or any(not isinstance(n, ast.ClassDef | ast.ImportFrom) for n in tree.body):
         raise ValueError(f"unexpected top-level code in the generated models: {stray[:3]}")
-    groups = group(source, resource_models)
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    groups = _group(classes, resource_models)
     home = {name: g.module for g in groups for name in g.classes}
-    files = {g.module: _module_source(header, tree, lines, g, home) for g in groups}
+    files = {g.module: _module_source(header, tree, classes, lines, g, home) for g in groups}
     files["__init__"] = _index_source(header, groups)
     return files
