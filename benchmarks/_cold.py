@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from . import _sdk
-from ._common import WORK, Mode, Section, Table, at_most, child_env, fmt, median
+from ._common import Mode, Section, Table, at_most, fmt, installed_env, median
 from ._payloads import TASK_ID
 from ._server import ServerProcess
 
@@ -95,13 +95,6 @@ _REPORT = (
 )
 
 
-def _env() -> dict[str, str]:
-    env = child_env()
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode is cached
-    env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
-    return env
-
-
 def _cold_run(name: str, base_url: str) -> dict[str, object]:
     script = f"BASE = {base_url!r}\n" + _SCRIPTS[name] + _REPORT
     done = subprocess.run(
@@ -109,7 +102,7 @@ def _cold_run(name: str, base_url: str) -> dict[str, object]:
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(),
+        env=installed_env(),
         check=False,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

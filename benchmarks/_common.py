@@ -180,6 +180,17 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def installed_env() -> dict[str, str]:
+    """:func:`child_env` with bytecode cached, as after ``pip install`` (which writes ``.pyc``
+    files): a start-up measured without it would compile every module from source, where
+    ``PYTHONDONTWRITEBYTECODE`` is set. The cache lives in the work folder; a caller's first
+    run fills it and is not counted."""
+    env = child_env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
+    return env
+
+
 def run_child(job: str, args: dict[str, object], timeout: float) -> dict[str, object]:
     """Run ``benchmarks._child`` job in a fresh interpreter and return the JSON it prints.
 

@@ -16,7 +16,18 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import WORK, Mode, Section, Table, at_least, at_most, child_env, fmt, median
+from ._common import (
+    WORK,
+    Mode,
+    Section,
+    Table,
+    at_least,
+    at_most,
+    child_env,
+    fmt,
+    installed_env,
+    median,
+)
 
 SERVER = """
 import sys, uvicorn
@@ -84,9 +95,7 @@ async def _batch(base_url: str, count: int, journaled: bool, out: Path, tag: str
 def _help_seconds(runs: int) -> list[float]:
     script = Path(sys.executable).with_name("topview")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "topview_async.cli"]
-    env = child_env()
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode is cached
-    env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
+    env = installed_env()
     times = []
     for run in range(runs + 1):
         started = time.perf_counter()
