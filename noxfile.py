@@ -35,7 +35,7 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 PARALLEL = ("-n", str(max(2, min(8, 2 * _CORES))), "--dist", "loadgroup")
 # Bytecode for the suite's ~100 child interpreters (CLI, crash, Temporal workers, benchmark
 # children). Where PYTHONDONTWRITEBYTECODE is set, as on CI, every child otherwise compiled
-# aiohttp, pydantic and the SDK from source again: a third of the suite's CPU. The cache lives
+# aiohttp, pydantic and the SDK from source again: a quarter of the suite's CPU. The cache lives
 # under .nox/, never beside the sources; an empty value switches the variable off.
 BYTECODE = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(ROOT / ".nox" / "pycache")}
 
