@@ -6,7 +6,9 @@ Catch :class:`TopviewError` to handle anything this package raises::
     ├── ConfigurationError            missing or invalid client settings (also a ValueError)
     ├── ClientStateError              the client cannot be used now (also a RuntimeError)
     │   ├── ClientClosedError         used after aclose()
-    │   └── WrongEventLoopError       used from another event loop than the one it was opened in
+    │   ├── WrongEventLoopError       used from another event loop than the one it was opened in
+    │   ├── JournalUnusableError      a batch's OUT has files but no usable journal; nothing sent
+    │   └── BatchLockedError          another process runs a batch in the same OUT
     ├── InvalidInputError             arguments failed local validation; nothing sent (ValueError)
     │   ├── UnknownTaskKindError      client.tasks.get("nope", ...): not a task kind
     │   └── InvalidFileError          local file rejected before any request (also TransferError)
@@ -73,6 +75,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
+    "BatchLockedError",
     "ClientClosedError",
     "ClientStateError",
     "ConfigurationError",
@@ -88,6 +91,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidRequestError",
     "InvalidWebhookPayloadError",
+    "JournalUnusableError",
     "MaskSizeMismatchError",
     "NotFoundError",
     "NoticeUrlRejectedError",
@@ -156,6 +160,27 @@ class ConfigurationError(TopviewError, ValueError):
 
 class ClientStateError(TopviewError, RuntimeError):
     """The client cannot serve calls in its current state."""
+
+
+class JournalUnusableError(ClientStateError):
+    """A batch's output directory holds a manifest or job files but its journal is missing,
+    empty, or of another schema: running would submit every job again, so nothing is sent.
+    The message says how to continue (``topview batch rebuild OUT``)."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class BatchLockedError(ClientStateError):
+    """Another process holds the lock of a batch's output directory (one run per OUT).
+
+    ``pid`` is the holder's process id, when it could be read.
+    """
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class ClientClosedError(ClientStateError):

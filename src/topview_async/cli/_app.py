@@ -88,9 +88,15 @@ def _describe(exc: BaseException) -> str:
 
 
 def _is_usage_error(exc: BaseException) -> bool:
-    from .._exceptions import ConfigurationError, InvalidInputError
+    from .._exceptions import (
+        BatchLockedError,
+        ConfigurationError,
+        InvalidInputError,
+        JournalUnusableError,
+    )
 
-    return isinstance(exc, ConfigurationError | InvalidInputError | FileNotFoundError)
+    usage = ConfigurationError | InvalidInputError | FileNotFoundError
+    return isinstance(exc, usage | JournalUnusableError | BatchLockedError)
 
 
 def _run_async(function: Callable[[], Awaitable[T]]) -> T:
@@ -201,12 +207,47 @@ def batch_resolve(
     key: Annotated[str, typer.Argument(help="The job's key.")],
     task_id: TaskIdOption = None,
     resubmit: ResubmitOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Resubmit even while the job's task runs or is done."),
+    ] = False,
 ) -> None:
-    """Settle an outcome_unknown job: attach its task id, or allow a new submit."""
+    """Settle an outcome_unknown job: attach its task id, or allow a new submit (checked
+    first: the task exists, is of the job's kind and request, and is no other job's)."""
     check_one_decision(task_id, resubmit)
     from ._batch import resolve
 
-    _run_async(lambda: resolve(out, key, task_id=task_id, resubmit=resubmit))
+    _run_async(lambda: resolve(out, key, task_id=task_id, resubmit=resubmit, force=force))
+
+
+@batch_app.command("retry")
+def batch_retry(
+    out: Annotated[Path, typer.Argument(help="The batch's output directory.")],
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(help="Jobs to retry (default: every job whose task failed)."),
+    ] = None,
+) -> None:
+    """Submit jobs whose task failed at Topview again on the next run: each a new paid task.
+    (Jobs that failed before any task existed are retried by every run, for free.)"""
+    from ._batch import retry
+
+    raise typer.Exit(_run_async(lambda: retry(out, keys or [])))
+
+
+@batch_app.command("rebuild")
+def batch_rebuild(
+    out: Annotated[Path, typer.Argument(help="The batch's output directory.")],
+    jobs_file: Annotated[
+        Path | None,
+        typer.Option("--jobs", help="The jobs file, for a manifest that carries no params."),
+    ] = None,
+) -> None:
+    """Rebuild a lost, emptied or unreadable journal from OUT's manifest (jobs that had a
+    task keep it; the old journal file is moved aside)."""
+    from ._batch import rebuild
+
+    raise typer.Exit(_run_async(lambda: rebuild(out, jobs_file)))
 
 
 # -- everyday commands ---------------------------------------------------------------------

@@ -125,13 +125,20 @@ def _report(summary: RunSummary, out: Path) -> None:
     _out.print(f"manifest: {out / MANIFEST_NAME}")
 
 
-async def show_status(out: Path) -> int:
-    from ..jobs import DEFAULT_JOURNAL_NAME, JobStatus, SqliteJournal
+def _require_journal(out: Path) -> None:
+    from ..jobs import DEFAULT_JOURNAL_NAME
+    from ..jobs._sqlite import journal_problem
 
     path = out / DEFAULT_JOURNAL_NAME
-    if not path.exists():
+    if not path.exists() and journal_problem(out) is None:
         raise FileNotFoundError(f"no journal in {out} (expected {path})")
-    journal = SqliteJournal(path)
+
+
+async def show_status(out: Path) -> int:
+    from ..jobs import JobStatus, SqliteJournal
+
+    _require_journal(out)
+    journal = SqliteJournal.for_batch(out, lock=False)  # a run may hold the lock: only read
     try:
         records = await journal.load()
     finally:
@@ -147,14 +154,58 @@ async def show_status(out: Path) -> int:
     return 0 if all(r.status is JobStatus.DOWNLOADED for r in records) else 1
 
 
-async def resolve(out: Path, key: str, *, task_id: str | None, resubmit: bool) -> None:
-    from ..jobs import DEFAULT_JOURNAL_NAME, JobRunner, SqliteJournal
+async def resolve(
+    out: Path, key: str, *, task_id: str | None, resubmit: bool, force: bool = False
+) -> None:
+    from .. import AsyncTopview
+    from ..jobs import JobRunner
 
-    path = out / DEFAULT_JOURNAL_NAME
-    if not path.exists():
-        raise FileNotFoundError(f"no journal in {out} (expected {path})")
-    async with JobRunner(None, out, journal=SqliteJournal(path)) as runner:
-        record = await runner.resolve(key, task_id=task_id, resubmit=resubmit)
-        await runner.journal.aclose()
-    action = f"attached task {task_id}" if task_id else "will be submitted again"
+    _require_journal(out)
+    async with AsyncTopview() as client, JobRunner(client, out) as runner:
+        record = await runner.resolve(key, task_id=task_id, resubmit=resubmit, force=force)
+    action = f"attached task {task_id}" if task_id else "will be submitted again (a new paid task)"
     _out.print(f"{record.key}: {action}; run `topview batch run` again to continue")
+
+
+async def retry(out: Path, keys: list[str]) -> int:
+    from ..jobs import SqliteJournal
+    from ..jobs._admission import plan_retry
+
+    _require_journal(out)
+    journal = SqliteJournal.for_batch(out)
+    try:
+        changed = plan_retry(await journal.load(), keys)
+        if changed:
+            await journal.save(changed)
+    finally:
+        await journal.aclose()
+    if not changed:
+        _out.print("no job whose task failed at Topview: nothing to retry")
+        return 0
+    for record in changed:
+        failed = record.earlier_tasks[-1]
+        _out.print(
+            f"{record.key}: the next run submits it again, a NEW PAID TASK "
+            f"(task {failed['task_id']} failed: {failed['error']})"
+        )
+    _out.print(f"{len(changed)} jobs to retry; run `topview batch run JOBS --out {out}`")
+    return 0
+
+
+async def rebuild(out: Path, jobs_file: Path | None) -> int:
+    from ..jobs import JobStatus, read_jobs
+    from ..jobs._rebuild import rebuild_journal
+
+    jobs = read_jobs(jobs_file) if jobs_file is not None else None
+    records = await rebuild_journal(out, jobs=jobs)
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.status.value] = counts.get(record.status.value, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    with_task = sum(1 for r in records if r.task_id is not None)
+    _out.print(f"journal rebuilt: {len(records)} jobs ({summary}); {with_task} with a task")
+    for record in records:
+        if record.status is JobStatus.OUTCOME_UNKNOWN:
+            _out.print(f"outcome_unknown {record.key}: {record.error}")
+    _out.print(f"run `topview batch run JOBS --out {out}` to continue")
+    return 0

@@ -87,10 +87,16 @@ class JobRecord:
     """``{"path", "sha256", "size"}`` of every saved file, ``path`` relative to the output."""
     credits: float | None = None
     """``costCredit`` Topview reported for the task, when it does."""
+    earlier_tasks: list[dict[str, Any]] = field(default_factory=list)
+    """``{"task_id", "error", "credits"}`` of each task of this job that failed at Topview
+    before ``topview batch retry`` sent the job again (each one a paid task of its own)."""
 
     def copy(self) -> JobRecord:
         return dataclasses.replace(
-            self, params=dict(self.params), files=[dict(f) for f in self.files]
+            self,
+            params=dict(self.params),
+            files=[dict(f) for f in self.files],
+            earlier_tasks=[dict(t) for t in self.earlier_tasks],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -108,6 +114,7 @@ class JobRecord:
             "error": self.error,
             "files": self.files,
             "credits": self.credits,
+            "earlier_tasks": self.earlier_tasks,
         }
 
     @classmethod

@@ -88,6 +88,7 @@ def manifest_line(record: JobRecord) -> dict[str, Any]:
     line: dict[str, Any] = {
         "key": record.key,
         "kind": record.kind,
+        "params": record.params,
         "task_id": record.task_id,
         "status": record.status.value,
         "files": record.files,
@@ -96,6 +97,8 @@ def manifest_line(record: JobRecord) -> dict[str, Any]:
     }
     if record.status is JobStatus.OUTCOME_UNKNOWN:
         line["request"] = record.request
+    if record.earlier_tasks:
+        line["earlier_tasks"] = record.earlier_tasks
     return line
 
 

@@ -37,6 +37,7 @@ from .._exceptions import (
 )
 from ..lib._status import read_field
 from ..lib.polling import PollPolicy
+from ._admission import admit
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (
@@ -163,7 +164,7 @@ class JobRunner:
         if journal is None:
             from ._sqlite import SqliteJournal
 
-            journal = SqliteJournal(self.out_dir / DEFAULT_JOURNAL_NAME)
+            journal = SqliteJournal.for_batch(self.out_dir)  # locks and guards out_dir
         self.journal: Journal = journal
         self.concurrency = concurrency
         self.downloads = downloads
@@ -224,28 +225,20 @@ class JobRunner:
         return RunSummary(records, stopped=self._stopped)
 
     async def resolve(
-        self, key: str, *, task_id: str | None = None, resubmit: bool = False
+        self, key: str, *, task_id: str | None = None, resubmit: bool = False, force: bool = False
     ) -> JobRecord:
         """Settle a job by hand: attach the task id you found, or allow one more submit.
 
-        Meant for ``outcome_unknown`` jobs; it also re-runs a ``failed`` one with ``resubmit``.
+        Checked first, refused with the reason (see :mod:`._resolve`); ``force`` allows a
+        new submit while the job's task is running or done.
         """
-        if (task_id is None) == (not resubmit):
-            raise InvalidInputError("give exactly one of task_id and resubmit")
-        records = {r.key: r for r in await self.journal.load()}
-        record = records.get(key)
-        if record is None:
-            raise InvalidInputError(f"no job {key!r} in the journal")
-        if record.status is JobStatus.DOWNLOADED:
-            raise InvalidInputError(f"job {key!r} is finished already")
-        if task_id is not None:
-            record.task_id, record.status = task_id, JobStatus.RUNNING
-        else:
-            record.task_id, record.status = None, JobStatus.PENDING
-        record.request = record.error = None
-        await self.journal.save([record])
-        self._records[key] = record
-        return record.copy()
+        from ._resolve import resolve_job
+
+        record = await resolve_job(
+            self.client, self.journal, key, task_id=task_id, resubmit=resubmit, force=force
+        )
+        self._records[key] = record.copy()
+        return record
 
     async def record_notice(self, key: str, attempt: int, task_id: str) -> bool:
         """Record the task id a callback named for submit ``attempt`` of job ``key``.
@@ -289,16 +282,10 @@ class JobRunner:
         stored = {r.key: r for r in await self.journal.load()}
         new: list[JobRecord] = []
         for job in jobs:
-            params = _plain(job.params)
-            record = stored.get(job.key)
-            if record is None:
-                record = JobRecord(job.key, job.kind, params)
+            # Changed params and failures before any task existed: see ._admission.
+            record, changed = admit(job.key, job.kind, _plain(job.params), stored.get(job.key))
+            if changed:
                 new.append(record)
-            elif record.kind != job.kind or _plain(record.params) != params:
-                raise InvalidInputError(
-                    f"job {job.key!r} is in the journal with another kind or other params; "
-                    "use a new key or a new output directory"
-                )
             self._records[job.key] = record
         if new:
             await self.journal.save(new)

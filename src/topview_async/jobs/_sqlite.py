@@ -7,6 +7,12 @@ That keeps thousands of jobs a second cheap while every save stays a durable tra
 
 ``synchronous=NORMAL`` in WAL mode survives a crash of the process (SIGKILL included);
 pass ``synchronous="FULL"`` to also survive a power loss.
+
+The journal records its schema version (``PRAGMA user_version``) and opens nothing it does
+not understand. The journal of a batch (:meth:`SqliteJournal.for_batch`) also guards its
+output directory: it holds the directory's lock (:mod:`._lock`) while open, and it refuses
+to start afresh where the directory already holds a batch (a manifest, job files) but the
+journal is missing or empty: that run would submit every job again.
 """
 
 from __future__ import annotations
@@ -22,10 +28,23 @@ from typing import Literal
 import anyio
 import anyio.to_thread
 
-from .._exceptions import ClientStateError
+from .._exceptions import ClientStateError, JournalUnusableError
+from ._lock import LOCK_NAME, DirectoryLock
 from ._model import JobRecord
+from ._output import MANIFEST_NAME
 
-__all__ = ["SqliteJournal"]
+__all__ = ["JOURNAL_NAME", "SCHEMA_VERSION", "SqliteJournal", "journal_problem"]
+
+JOURNAL_NAME = "journal.sqlite3"
+"""The journal's file name in a batch's output directory."""
+
+SCHEMA_VERSION = 1
+"""Stored as ``PRAGMA user_version``; a journal of another version is not opened."""
+
+_COLUMNS = {
+    "jobs": {"key", "record", "status", "updated_at"},
+    "events": {"id", "key", "status", "task_id", "error", "at"},
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -66,26 +85,79 @@ class SqliteJournal:
     """
 
     def __init__(
-        self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        guard: str | Path | None = None,
+        lock: bool = True,
     ) -> None:
         self.path = Path(path)
         self._synchronous = synchronous
+        self._guard = None if guard is None else Path(guard)
+        self._lock = DirectoryLock(self._guard) if self._guard is not None and lock else None
         self._connection: sqlite3.Connection | None = None
         self._thread_lock = threading.Lock()  # one statement sequence at a time on the connection
         self._commit_lock: anyio.Lock | None = None
         self._pending = _Batch()
 
+    @classmethod
+    def for_batch(
+        cls,
+        out_dir: str | Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        lock: bool = True,
+    ) -> SqliteJournal:
+        """The journal of the batch in ``out_dir`` (``out_dir/journal.sqlite3``), guarding
+        the directory: it takes the directory's lock when first used (``lock=False`` for a
+        reader that must not wait for a run, such as ``batch status``) and raises
+        :class:`~topview_async.JournalUnusableError` instead of starting afresh where the
+        directory holds a batch but no usable journal."""
+        return cls(Path(out_dir) / JOURNAL_NAME, synchronous=synchronous, guard=out_dir, lock=lock)
+
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            if self._lock is not None:
+                self._lock.acquire()
+            try:
+                self._connection = self._open()
+            except BaseException:
+                if self._lock is not None:
+                    self._lock.release()
+                raise
+        return self._connection
+
+    def _open(self) -> sqlite3.Connection:
+        problem, fresh = _inspect(self.path)
+        if problem is None and fresh and self._guard is not None:
+            traces = batch_traces(self._guard)
+            if traces:
+                problem = "missing" if not self.path.exists() else "empty"
+                raise JournalUnusableError(
+                    _unusable_message(self._guard, self.path, problem, traces), path=self.path
+                )
+        if problem is not None:
+            raise JournalUnusableError(
+                f"journal {self.path}: {problem}; nothing was submitted. "
+                + _how_to_continue(self.path.parent),
+                path=self.path,
             )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
-        return self._connection
+            # One transaction: a crash leaves no journal, or a whole one with its version.
+            connection.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     def _run_load(self) -> list[JobRecord]:
         with self._thread_lock:
@@ -154,5 +226,83 @@ class SqliteJournal:
             def close() -> None:
                 with self._thread_lock:
                     connection.close()
+                if self._lock is not None:
+                    self._lock.release()
 
             await anyio.to_thread.run_sync(close)
+
+
+def _inspect(path: Path) -> tuple[str | None, bool]:
+    """``(problem, fresh)``: why the file at ``path`` is no journal this code can use (or
+    ``None``), and whether it holds no journal yet (missing, 0 bytes, no tables)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None, True
+    if size == 0:
+        return None, True
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.Error as exc:
+        return f"cannot be opened ({exc})", False
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            name: {column[1] for column in connection.execute(f"PRAGMA table_info({name})")}
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            if not name.startswith("sqlite_")
+        }
+    except sqlite3.Error as exc:
+        return f"is not a journal ({exc})", False
+    finally:
+        connection.close()
+    if not tables and version == 0:
+        return None, True
+    if version not in (0, SCHEMA_VERSION):
+        return (
+            f"has schema version {version}, this topview-async reads version {SCHEMA_VERSION} "
+            "(written by another release?)",
+            False,
+        )
+    # Version 0 with the same tables: a journal written before versions were recorded.
+    if any(not columns <= tables.get(name, set()) for name, columns in _COLUMNS.items()):
+        return f"is of another schema (tables {', '.join(sorted(tables)) or 'none'})", False
+    return None, False
+
+
+def batch_traces(out_dir: Path) -> list[str]:
+    """What in ``out_dir`` shows that a batch ran there: every entry but the journal's own
+    files and the lock (the manifest, job files, the staging folder)."""
+    own = {LOCK_NAME, *(JOURNAL_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))}
+    try:
+        return sorted(p.name for p in out_dir.iterdir() if p.name not in own)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def journal_problem(out_dir: Path) -> str | None:
+    """Why the journal of the batch in ``out_dir`` cannot be used, or ``None`` if it can
+    (or need not be: nothing ran there yet)."""
+    path = out_dir / JOURNAL_NAME
+    problem, fresh = _inspect(path)
+    if problem is None and fresh and batch_traces(out_dir):
+        return "missing" if not path.exists() else "empty"
+    return problem
+
+
+def _unusable_message(out_dir: Path, path: Path, problem: str, traces: list[str]) -> str:
+    shown = ", ".join(traces[:3]) + (f" and {len(traces) - 3} more" if len(traces) > 3 else "")
+    return (
+        f"{out_dir} holds a batch ({shown}) but its journal {path.name} is {problem}: "
+        "running would submit every job again, so nothing was submitted. "
+        + _how_to_continue(out_dir)
+    )
+
+
+def _how_to_continue(out_dir: Path) -> str:
+    if (out_dir / MANIFEST_NAME).exists():
+        return (
+            f"Rebuild the journal from the manifest with `topview batch rebuild {out_dir}`, "
+            "then run again"
+        )
+    return f"There is no {MANIFEST_NAME} to rebuild it from: use a new --out directory"

@@ -275,7 +275,26 @@ async def run_temporal_batch(
     failed, or waits for a decision; write ``out/manifest.jsonl``. Returns the exit status.
 
     ``out`` is where the workers save the files: an absolute path on a volume they share.
+    One run per ``out``: a second one raises :class:`~topview_async.BatchLockedError`.
     """
+    from ..jobs._lock import DirectoryLock
+
+    with DirectoryLock(out):
+        return await _run_temporal_batch(
+            jobs_file, out, address, namespace, task_queue, id_prefix, options, progress
+        )
+
+
+async def _run_temporal_batch(
+    jobs_file: Path,
+    out: Path,
+    address: str,
+    namespace: str,
+    task_queue: str,
+    id_prefix: str,
+    options: JobOptions | None,
+    progress: bool,
+) -> int:
     from ..cli._batch import _console, _Tracker
     from ..jobs import JobRecord, JobRunner, MemoryJournal, read_jobs, task_kinds
     from ._start import follow_jobs, start_jobs

@@ -1,0 +1,229 @@
+"""What keeps a batch from paying twice at its edges (issue 19): a lost journal, two runs on
+one OUT, failed jobs, hand decisions. The commands run in this process against the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from topview_async import BatchLockedError
+from topview_async.cli import main
+from topview_async.jobs._lock import DirectoryLock
+from topview_async.testing import SimulatorConfig, SimulatorServer
+
+from .helpers import m2v_tasks_by_link, read_manifest, write_jobs
+
+
+@pytest.fixture
+def topview_simulator_config() -> SimulatorConfig:
+    return SimulatorConfig(seed=3, time_scale=200.0, media_size=2048)
+
+
+@pytest.fixture
+def env(topview_simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    monkeypatch.setenv("TOPVIEW_BASE_URL", topview_simulator.base_url)
+    monkeypatch.setenv("TOPVIEW_API_KEY", topview_simulator.api_key)
+    monkeypatch.setenv("TOPVIEW_UID", topview_simulator.uid)
+    return topview_simulator
+
+
+def batch_run(jobs: Path, out: Path, *extra: str) -> int:
+    args = ["batch", "run", str(jobs), "--out", str(out), "--poll-interval", "0.01"]
+    return main([*args, "--no-progress", *extra])
+
+
+def submits_per_link(sim: SimulatorServer) -> set[int]:
+    return {len(ids) for ids in m2v_tasks_by_link(sim).values()}
+
+
+def _delete(path: Path) -> None:
+    path.unlink()
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _foreign(path: Path) -> None:
+    path.unlink()
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+
+
+def _newer(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA user_version=99")
+
+
+@pytest.mark.parametrize(
+    ("damage", "rebuildable"),
+    [(_delete, True), (_empty, True), (_foreign, False), (_newer, False)],
+    ids=["deleted", "emptied", "another-schema", "newer-schema"],
+)
+def test_a_lost_journal_submits_nothing_and_says_how_to_continue(
+    env: SimulatorServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Path], None],
+    rebuildable: bool,
+) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 3)
+    assert batch_run(jobs, out) == 0
+    capsys.readouterr()
+    damage(out / "journal.sqlite3")
+    assert batch_run(jobs, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # one line
+    assert "JournalUnusableError" in err
+    assert submits_per_link(env) == {1}
+    if not rebuildable:
+        return
+    assert f"topview batch rebuild {out}" in err
+    assert main(["batch", "rebuild", str(out)]) == 0
+    assert "3 with a task" in capsys.readouterr().out
+    assert batch_run(jobs, out) == 0
+    assert submits_per_link(env) == {1}
+    assert all(row["status"] == "downloaded" for row in read_manifest(out).values())
+
+
+def test_the_journal_records_its_schema_version(env: SimulatorServer, tmp_path: Path) -> None:
+    from topview_async.jobs._sqlite import SCHEMA_VERSION
+
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 1)
+    assert batch_run(jobs, out) == 0
+    with sqlite3.connect(out / "journal.sqlite3") as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+
+
+def test_rebuild_keeps_what_each_job_had(env: SimulatorServer, tmp_path: Path) -> None:
+    """Deleted files are fetched again from the same task; an unfinished job stays unpaid."""
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    keys = write_jobs(jobs, 3)
+    assert batch_run(jobs, out) == 0
+    first = read_manifest(out)
+    (out / first[keys[0]]["files"][0]["path"]).unlink()
+    (out / "journal.sqlite3").unlink()
+    assert main(["batch", "rebuild", str(out)]) == 0
+    assert batch_run(jobs, out) == 0
+    again = read_manifest(out)
+    assert {k: r["task_id"] for k, r in again.items()} == {
+        k: r["task_id"] for k, r in first.items()
+    }
+    assert (out / first[keys[0]]["files"][0]["path"]).exists()
+    assert submits_per_link(env) == {1}
+    assert main(["batch", "rebuild", str(out)]) == 2  # the journal is usable: nothing to do
+
+
+def test_a_second_run_on_the_same_out_exits_2_naming_the_holder(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 2)
+    with DirectoryLock(out):  # another run, as far as the command can tell
+        assert batch_run(jobs, out) == 2
+        err = capsys.readouterr().err
+        assert "BatchLockedError" in err
+        assert f"process {os.getpid()}" in err
+        assert main(["batch", "resolve", str(out), "shoe-000", "--resubmit"]) == 2
+    assert not m2v_tasks_by_link(env)
+    assert batch_run(jobs, out) == 0  # released: the next run goes ahead
+
+
+def test_a_run_holds_the_lock_for_its_whole_length(
+    env: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each change the run reports is made while a second run could not start."""
+    from topview_async.cli import _batch
+
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 2)
+    seen: list[bool] = []
+    original = _batch._Tracker.update
+
+    def update(self: _batch._Tracker, record: object) -> None:
+        try:
+            DirectoryLock(out).acquire()
+        except BatchLockedError as exc:
+            seen.append(exc.pid == os.getpid())
+        else:
+            seen.append(False)
+        original(self, record)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_batch._Tracker, "update", update)
+    assert batch_run(jobs, out) == 0
+    assert seen
+    assert all(seen)
+
+
+def test_temporal_engine_takes_the_same_lock(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("temporalio")
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 1)
+    with DirectoryLock(out):
+        # Refused before it connects: no Temporal server is needed to see it.
+        code = batch_run(jobs, out, "--engine", "temporal", "--temporal-address", "127.0.0.1:9")
+    assert code == 2
+    assert f"process {os.getpid()}" in capsys.readouterr().err
+
+
+# -- failed jobs ------------------------------------------------------------------------------
+
+
+def test_a_job_failed_before_sending_is_retried_once_its_line_is_fixed(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    bad = {"key": "shoe", "kind": "m2v", "params": {"product_link": "https://shop.test/1"}}
+    bad["params"]["no_such_argument"] = 1  # type: ignore[index]
+    jobs.write_text(json.dumps(bad) + "\n")
+    assert batch_run(jobs, out) == 1
+    assert read_manifest(out)["shoe"]["status"] == "failed"
+    assert not m2v_tasks_by_link(env)
+    del bad["params"]["no_such_argument"]  # type: ignore[attr-defined]
+    jobs.write_text(json.dumps(bad) + "\n")
+    assert batch_run(jobs, out) == 0
+    assert read_manifest(out)["shoe"]["status"] == "downloaded"
+    assert submits_per_link(env) == {1}
+
+
+def test_a_task_failed_at_topview_is_retried_only_when_asked(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    keys = write_jobs(jobs, 2)
+    env.simulator.config.failure_probability = {"m2v": 1.0}
+    assert batch_run(jobs, out) == 1
+    failed = read_manifest(out)
+    assert {r["status"] for r in failed.values()} == {"failed"}
+    assert batch_run(jobs, out) == 1  # not retried by itself: a new task is paid
+    assert submits_per_link(env) == {1}
+    env.simulator.config.failure_probability = {}
+    capsys.readouterr()
+    assert main(["batch", "retry", str(out), "no-such-key"]) == 2
+    assert main(["batch", "retry", str(out), keys[0]]) == 0
+    assert "NEW PAID TASK" in capsys.readouterr().out
+    assert batch_run(jobs, out) == 1  # the other job is still failed
+    rows = read_manifest(out)
+    assert rows[keys[0]]["status"] == "downloaded"
+    assert rows[keys[0]]["earlier_tasks"][0]["task_id"] == failed[keys[0]]["task_id"]
+    assert rows[keys[1]]["status"] == "failed"
+    assert main(["batch", "retry", str(out)]) == 0  # every job whose task failed
+    assert batch_run(jobs, out) == 0
+    assert submits_per_link(env) == {2}
+
+
+def test_params_of_a_job_with_a_task_stay_fixed(env: SimulatorServer, tmp_path: Path) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 1)
+    assert batch_run(jobs, out) == 0
+    jobs.write_text(jobs.read_text().replace("shop.test", "other.test"))
+    assert batch_run(jobs, out) == 2
