@@ -227,3 +227,22 @@ def test_params_of_a_job_with_a_task_stay_fixed(env: SimulatorServer, tmp_path: 
     assert batch_run(jobs, out) == 0
     jobs.write_text(jobs.read_text().replace("shop.test", "other.test"))
     assert batch_run(jobs, out) == 2
+
+
+def test_resolve_refusals_exit_2_and_say_why(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.faults.add(path="/v1/scraper/task/submit", drop_connection=True, times=1)
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    line = {"key": "page", "kind": "scraper", "params": {"product_link": "https://shop.test/1"}}
+    jobs.write_text(json.dumps(line) + "\n")
+    assert batch_run(jobs, out) == 1
+    capsys.readouterr()
+    assert main(["batch", "resolve", str(out), "page", "--task-id", "no-such-task"]) == 2
+    assert "Topview knows no scraper task no-such-task" in capsys.readouterr().err
+    (task_id,) = env.simulator.tasks
+    assert main(["batch", "resolve", str(out), "page", "--task-id", task_id]) == 0
+    assert batch_run(jobs, out) == 0
+    assert main(["batch", "resolve", str(out), "page", "--resubmit"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert len(env.simulator.tasks) == 1
