@@ -246,3 +246,24 @@ def test_resolve_refusals_exit_2_and_say_why(
     assert main(["batch", "resolve", str(out), "page", "--resubmit"]) == 2
     assert "--force" in capsys.readouterr().err
     assert len(env.simulator.tasks) == 1
+
+
+# -- credits ----------------------------------------------------------------------------------
+
+
+def test_the_summary_reports_what_the_balance_lost(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """M2V results carry no costCredit: the credits come from the credit log."""
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 4)
+    sim = env.simulator
+    before = sim.ledger.balance(env.uid, sim.now())
+    assert batch_run(jobs, out) == 0
+    spent = before - sim.ledger.balance(env.uid, sim.now())
+    assert spent == 20.0
+    assert f"4 jobs: 4 downloaded; {spent:g} credits" in capsys.readouterr().out
+    assert {row["credits"] for row in read_manifest(out).values()} == {5.0}
+    logs = len(sim.requests.for_path("/user/credit/logs"))
+    assert batch_run(jobs, out) == 0  # journaled: not asked again
+    assert len(sim.requests.for_path("/user/credit/logs")) == logs

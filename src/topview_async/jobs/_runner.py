@@ -38,6 +38,7 @@ from .._exceptions import (
 from ..lib._status import read_field
 from ..lib.polling import PollPolicy
 from ._admission import admit
+from ._credits import credits_from_log
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (
@@ -219,6 +220,12 @@ class JobRunner:
             await self._drive_all([self._records[k] for k in keys])
             if not await self._wait_for_grace([self._records[k] for k in keys]):
                 break
+        # Kinds whose result carries no costCredit: their cost is in the credit log.
+        priced = await credits_from_log(
+            self.client, [self._records[k] for k in keys], now=time.time()
+        )
+        if priced:
+            await self.journal.save(priced)
         records = [self._records[k].copy() for k in keys]
         await self.write_manifest(records)
         await anyio.to_thread.run_sync(remove_empty_staging, self.out_dir)

@@ -9,6 +9,7 @@ The rates are the simulator's own, in the range Topview's skill documents; not p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,18 @@ TASK_TYPES: Final[Mapping[str, str]] = {
 """Credit-log ``taskType`` of a kind (the documented values; other kinds use their own name)."""
 
 LOG_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+
+
+@functools.cache
+def reports_cost(kind: str) -> bool:
+    """Whether Topview's query result of ``kind`` carries ``costCredit``: where the spec's
+    result schema declares it (the newer endpoints and Image to Video; not M2V, Video
+    Avatar, Product Avatar v1, AnyShoot v1, the scraper or board downloads)."""
+    from .._generated.task_kinds import TASK_KINDS
+
+    facts = TASK_KINDS.get(kind)
+    fields = getattr(facts.result_type, "model_fields", {}) if facts is not None else {}
+    return "cost_credit" in fields
 
 
 def _count(request: Mapping[str, Any], *names: str) -> int:

@@ -184,7 +184,7 @@ def _image_to_video(task: SimTask, now: float, base: str, cdn: bool) -> dict[str
             }
             for i in range(count)
         ]
-        result["costCredit"] = float(count) * (2.0 if task.request.get("duration") == 10 else 1.0)
+        result["costCredit"] = task.cost
     result["videos"] = videos
     return result
 

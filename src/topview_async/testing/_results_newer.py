@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ._credits import FREE_ON_FAILURE
+from ._credits import FREE_ON_FAILURE, reports_cost
 from ._results import media_url
 from ._tasks import SimTask
 
@@ -52,7 +52,9 @@ def _head(task: SimTask, now: float) -> dict[str, Any]:
         "status": status,
         "errorMsg": task.error_msg(now),
     }
-    if status == "success" or (status == "fail" and task.kind not in FREE_ON_FAILURE):
+    if not reports_cost(task.kind):
+        pass  # as Topview: the credit log is the only place this task's cost shows
+    elif status == "success" or (status == "fail" and task.kind not in FREE_ON_FAILURE):
         result["costCredit"] = task.cost
     elif status == "fail":
         result["costCredit"] = 0.0
