@@ -63,3 +63,21 @@ async def test_concurrent_saves_are_all_committed_with_their_history(tmp_path: P
     reopened = SqliteJournal(path)
     assert len(await reopened.load()) == 200
     await reopened.aclose()
+
+
+async def test_a_batch_journal_starts_afresh_only_where_no_batch_ran(tmp_path: Path) -> None:
+    from topview_async import JournalUnusableError
+
+    (tmp_path / "jobs.jsonl").write_text("{}\n")  # a jobs file kept in OUT is no batch
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    journal = SqliteJournal.for_batch(tmp_path)
+    await journal.save([JobRecord("k", "m2v", {})])
+    await journal.aclose()
+    (tmp_path / "journal.sqlite3").unlink()
+    (tmp_path / "k.mp4").write_bytes(b"video")  # a job's file: a batch ran here
+    with pytest.raises(JournalUnusableError, match=r"holds a batch \(k\.mp4\)"):
+        await SqliteJournal.for_batch(tmp_path).load()
+    from topview_async.jobs._lock import DirectoryLock
+
+    with DirectoryLock(tmp_path):  # the refusal left the directory unlocked
+        pass

@@ -31,7 +31,7 @@ import anyio.to_thread
 from .._exceptions import ClientStateError, JournalUnusableError
 from ._lock import LOCK_NAME, DirectoryLock
 from ._model import JobRecord
-from ._output import MANIFEST_NAME
+from ._output import MANIFEST_NAME, STAGING_NAME
 
 __all__ = ["JOURNAL_NAME", "SCHEMA_VERSION", "SqliteJournal", "journal_problem"]
 
@@ -271,11 +271,18 @@ def _inspect(path: Path) -> tuple[str | None, bool]:
 
 
 def batch_traces(out_dir: Path) -> list[str]:
-    """What in ``out_dir`` shows that a batch ran there: every entry but the journal's own
-    files and the lock (the manifest, job files, the staging folder)."""
+    """What in ``out_dir`` shows that a batch ran there: the manifest, the staging folder, job
+    files. Not traces: the journal's own files, the lock, other hidden files, and JSON Lines
+    files other than the manifest (a jobs file kept beside its output)."""
     own = {LOCK_NAME, *(JOURNAL_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))}
+
+    def trace(name: str) -> bool:
+        if name in (MANIFEST_NAME, STAGING_NAME):
+            return True
+        return name not in own and not name.startswith(".") and not name.endswith(".jsonl")
+
     try:
-        return sorted(p.name for p in out_dir.iterdir() if p.name not in own)
+        return sorted(p.name for p in out_dir.iterdir() if trace(p.name))
     except (FileNotFoundError, NotADirectoryError):
         return []
 
