@@ -209,6 +209,8 @@ def test_a_task_failed_at_topview_is_retried_only_when_asked(
     assert "NEW PAID TASK" in capsys.readouterr().out
     assert batch_run(jobs, out) == 1  # the other job is still failed
     rows = read_manifest(out)
+    new_task = rows[keys[0]]["task_id"]
+    assert f"retried {keys[0]}: task {new_task} is a new paid task" in capsys.readouterr().out
     assert rows[keys[0]]["status"] == "downloaded"
     assert rows[keys[0]]["earlier_tasks"][0]["task_id"] == failed[keys[0]]["task_id"]
     assert rows[keys[1]]["status"] == "failed"

@@ -122,6 +122,12 @@ def _report(summary: RunSummary, out: Path) -> None:
             )
         elif record.status is JobStatus.FAILED or record.error:
             _out.print(f"{record.status.value} {record.key}: {record.error}")
+        if record.earlier_tasks and record.task_id is not None:
+            earlier = ", ".join(str(t.get("task_id")) for t in record.earlier_tasks)
+            _out.print(
+                f"retried {record.key}: task {record.task_id} is a new paid task "
+                f"(earlier, failed: {earlier})"
+            )
     _out.print(f"manifest: {out / MANIFEST_NAME}")
 
 
