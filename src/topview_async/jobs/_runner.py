@@ -125,8 +125,9 @@ class JobRunner:
         async with AsyncTopview() as client, JobRunner(client, "out/batch") as runner:
             summary = await runner.run(read_jobs("jobs.jsonl"))
 
-    * ``journal``: where the records live; default: a :class:`SqliteJournal` at
-      ``out_dir/journal.sqlite3``.
+    * ``journal``: where the records live; default: ``SqliteJournal.for_batch(out_dir)``
+      (``out_dir/journal.sqlite3``; it holds ``out_dir``'s lock while open and refuses a
+      lost journal: :class:`~topview_async.BatchLockedError`, ``JournalUnusableError``).
     * ``concurrency``: submits (with their uploads) in flight at once; ``downloads``:
       downloads at once. Waiting is shared by every task through the client's poll scheduler.
     * ``max_credits``: stop submitting before the account has spent this many credits since
