@@ -26,7 +26,8 @@ __all__ = ["MAX_LOG_ENTRIES", "credits_from_log"]
 CLOCK_SKEW = 120.0
 """Seconds the server's clock may be off ours (widens the listed window)."""
 MAX_LOG_ENTRIES = 5000
-"""Log entries read at most per run (the log lists the whole account, not only this batch)."""
+"""Log entries read at most per run beyond four per job looked up (the log lists the whole
+account in the run's window, not only this batch)."""
 LOG_PAGE_SIZE = 100
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -65,7 +66,7 @@ async def credits_from_log(
                 # A task may be charged more than once (an M2V export): add them up.
                 costs[str(task_id)] = costs.get(str(task_id), 0.0) + float(str(cost))
             read += 1
-            if read >= MAX_LOG_ENTRIES:
+            if read >= MAX_LOG_ENTRIES + 4 * len(wanted):
                 break
     except (TopviewError, ValueError):
         return []
