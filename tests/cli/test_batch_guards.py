@@ -252,16 +252,22 @@ def test_resolve_refusals_exit_2_and_say_why(
 def test_the_summary_reports_what_the_balance_lost(
     env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """M2V results carry no costCredit: the credits come from the credit log."""
+    """M2V results carry no costCredit: their credits come from the credit log; a text to
+    video result carries it, and is counted once."""
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
     write_jobs(jobs, 4)
+    clip = {"model": "Veo 3.1", "prompt": "A cat", "duration": 8, "generating_count": 1}
+    with jobs.open("a") as stream:
+        stream.write(json.dumps({"key": "clip", "kind": "text_to_video", "params": clip}) + "\n")
     sim = env.simulator
     before = sim.ledger.balance(env.uid, sim.now())
     assert batch_run(jobs, out) == 0
     spent = before - sim.ledger.balance(env.uid, sim.now())
-    assert spent == 20.0
-    assert f"4 jobs: 4 downloaded; {spent:g} credits" in capsys.readouterr().out
-    assert {row["credits"] for row in read_manifest(out).values()} == {5.0}
+    assert spent == pytest.approx(28.8)
+    assert f"5 jobs: 5 downloaded; {spent:g} credits" in capsys.readouterr().out
+    rows = read_manifest(out)
+    assert rows.pop("clip")["credits"] == pytest.approx(8.8)
+    assert {row["credits"] for row in rows.values()} == {5.0}
     logs = len(sim.requests.for_path("/user/credit/logs"))
     assert batch_run(jobs, out) == 0  # journaled: not asked again
     assert len(sim.requests.for_path("/user/credit/logs")) == logs
