@@ -294,3 +294,31 @@ def test_a_second_process_is_refused_until_the_first_is_killed(
         task.duration = 0.0
     assert batch_run(jobs, out) == 0
     assert submits_per_link(env) == {1}
+
+
+def test_a_rebuild_from_a_stale_manifest_finds_the_m2v_task_of_a_lost_run(
+    env: SimulatorServer, tmp_path: Path
+) -> None:
+    """The manifest predates a run that paid for a job and crashed before writing it: the
+    rebuilt job is looked for in the M2V task list, not submitted again; a job no run sent
+    is submitted once."""
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    (paid,) = write_jobs(jobs, 1)
+    assert batch_run(jobs, out) == 0
+    row = read_manifest(out)[paid]
+    for entry in row["files"]:
+        (out / entry["path"]).unlink()
+    new = {"key": "new", "kind": "m2v", "params": {"product_link": "https://shop.test/new"}}
+    with jobs.open("a") as stream:
+        stream.write(json.dumps(new) + "\n")
+    stale = [
+        row | {"status": "pending", "task_id": None, "files": [], "credits": None},
+        new | {"status": "pending", "task_id": None, "files": []},
+    ]
+    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stale))
+    (out / "journal.sqlite3").unlink()
+    assert main(["batch", "rebuild", str(out)]) == 0
+    assert batch_run(jobs, out, "--reconcile-grace", "0") == 0
+    assert read_manifest(out)[paid]["task_id"] == row["task_id"]
+    assert submits_per_link(env) == {1}
+    assert len(m2v_tasks_by_link(env)) == 2

@@ -148,6 +148,16 @@ REBUILD_TABLE = [
 ]
 
 
+def test_a_rebuilt_m2v_job_without_a_task_is_looked_for_in_the_task_list_first(
+    tmp_path: Path,
+) -> None:
+    line = {"key": "k", "kind": "m2v", "status": "pending", "task_id": None}
+    rebuilt = record_from_manifest(line, P, tmp_path, has_files=False, written_at=1000.0)
+    assert (rebuilt.status, rebuilt.intent_at) == (S.OUTCOME_UNKNOWN, 1000.0)
+    line["kind"] = "scraper"  # no list to look in: pending
+    assert record_from_manifest(line, P, tmp_path, has_files=False).status is S.PENDING
+
+
 @pytest.mark.parametrize(("status", "task_id", "on_disk", "has_files", "expected"), REBUILD_TABLE)
 def test_record_from_manifest(
     tmp_path: Path,

@@ -9,7 +9,11 @@ task id and status. Rebuilding trusts it, and errs on the side of never paying t
 * a job whose submit had an unknown outcome stays ``outcome_unknown`` (reconciled, or
   decided with ``topview batch resolve``);
 * a job without a task is ``pending``, unless files named after it are in OUT: then a run
-  the manifest does not know about may have paid for it, and it is ``outcome_unknown``.
+  the manifest does not know about may have paid for it, and it is ``outcome_unknown``;
+* an M2V job without a task is ``outcome_unknown`` as if its submit had been sent when the
+  manifest was written: a run that crashed after it may have created its task, and the M2V
+  task list (which the next run reads) shows it; if the list shows none and the grace period
+  (``--reconcile-grace``) has passed since, the job is submitted.
 
 The unusable journal is moved aside (``journal.sqlite3.unusable-<time>``), never deleted.
 """
@@ -37,10 +41,16 @@ REBUILT = "journal rebuilt from the manifest"
 
 
 def record_from_manifest(
-    line: Mapping[str, Any], params: Mapping[str, Any], out_dir: Path, *, has_files: bool
+    line: Mapping[str, Any],
+    params: Mapping[str, Any],
+    out_dir: Path,
+    *,
+    has_files: bool,
+    written_at: float | None = None,
 ) -> JobRecord:
     """The journal record of one manifest ``line`` (see the module docstring);
-    ``has_files``: files named after the job are in ``out_dir``."""
+    ``has_files``: files named after the job are in ``out_dir``; ``written_at``: when the
+    manifest was written (epoch seconds)."""
     key, kind = str(line["key"]), str(line["kind"])
     task_id = line.get("task_id") or None
     status = str(line.get("status") or JobStatus.PENDING.value)
@@ -71,6 +81,9 @@ def record_from_manifest(
             f"{REBUILT}: it shows no task but files named {key}.* are in {out_dir}; "
             "a later run may have paid for it"
         )
+    elif kind == "m2v" and written_at is not None:  # the kind the task list reconciles
+        record.status, record.attempt, record.intent_at = JobStatus.OUTCOME_UNKNOWN, 1, written_at
+        record.error = f"{REBUILT}: looking for a task a lost run may have made, before submitting"
     else:
         record.status = JobStatus.PENDING
     return record
@@ -150,6 +163,7 @@ async def rebuild_journal(
         if not manifest.is_file():
             raise InvalidInputError(f"no {MANIFEST_NAME} in {out}: nothing to rebuild from")
         lines = await anyio.to_thread.run_sync(_read_manifest, manifest)
+        written_at = manifest.stat().st_mtime
         given = {job.key: job for job in jobs or ()}
         with_files = await anyio.to_thread.run_sync(
             _keys_with_files, [str(line["key"]) for line in lines], out
@@ -165,7 +179,9 @@ async def rebuild_journal(
                 missing.append(str(line["key"]))
                 continue
             has_files = str(line["key"]) in with_files
-            records.append(record_from_manifest(line, params, out, has_files=has_files))
+            records.append(
+                record_from_manifest(line, params, out, has_files=has_files, written_at=written_at)
+            )
         if missing:
             raise InvalidInputError(
                 f"the manifest does not carry the params of {', '.join(missing[:3])}"
