@@ -132,9 +132,14 @@ def _merge(first: Mapping[str, Any] | None, second: Mapping[str, Any] | None) ->
 
 def timeouts_of(timeout: object) -> dict[str, float | None]:
     """``timeout=`` as ``httpx.Timeout.as_dict()``; a typed error for what is none."""
+    message = f"timeout= must be seconds, an httpx.Timeout or None, not {timeout!r}"
     try:
-        return timeout_dict(timeout)
+        timeouts = timeout_dict(timeout)
     except (TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            f"timeout= must be seconds, an httpx.Timeout or None, not {timeout!r}"
-        ) from exc
+        raise ConfigurationError(message) from exc
+    for value in timeouts.values():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        ):
+            raise ConfigurationError(message)
+    return timeouts

@@ -25,7 +25,7 @@ import pydantic
 
 from . import _sleep
 from ._config import NotGiven, RetryPolicy
-from ._exceptions import ResponseValidationError
+from ._exceptions import InvalidInputError, ResponseValidationError
 from ._logging import logger
 from ._models import TopviewModel
 from ._operation import Operation
@@ -122,7 +122,12 @@ class RequestPipeline:
         extra_headers = None
         if options is not None:
             if options.extra_body:
-                json_body = {**(json_body or {}), **options.extra_body}
+                if json_body is None:
+                    raise InvalidInputError(
+                        f"extra_body= given for {operation}, which sends no JSON body",
+                        operation=operation,
+                    )
+                json_body = {**json_body, **options.extra_body}
             if not isinstance(options.retry, NotGiven):
                 policy = options.retry
             if not isinstance(options.timeouts, NotGiven):
