@@ -55,8 +55,11 @@ class AccountResource(Resource):
         code 4100 mid-run). No `/v1` prefix. Source: [SKILL] `user.py`, [DOCS] `get_new-endpoint-36`.
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/credit/detail`` (operation ``getCreditDetail``).
         """
@@ -112,8 +115,11 @@ class AccountResource(Resource):
             end_time: ``endTime``. Until (UTC, `yyyy-MM-dd HH:mm:ss`).
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/credit/logs`` (operation ``listCreditLogs``).
         """
@@ -202,8 +208,11 @@ class AccountResource(Resource):
         Returns the account's space information. Source: [COMP] (fields UNCONFIRMED).
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/space`` (operation ``getUserSpace``).
         """
@@ -264,8 +273,11 @@ class SyncAccountResource:
         code 4100 mid-run). No `/v1` prefix. Source: [SKILL] `user.py`, [DOCS] `get_new-endpoint-36`.
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/credit/detail`` (operation ``getCreditDetail``).
         """
@@ -317,8 +329,11 @@ class SyncAccountResource:
             end_time: ``endTime``. Until (UTC, `yyyy-MM-dd HH:mm:ss`).
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/credit/logs`` (operation ``listCreditLogs``).
         """
@@ -399,8 +414,11 @@ class SyncAccountResource:
         Returns the account's space information. Source: [COMP] (fields UNCONFIRMED).
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/space`` (operation ``getUserSpace``).
         """

@@ -71,8 +71,11 @@ class AiAvatarsResource(Resource):
             sort_field: ``sortField``. Sort field, e.g. `createTime` (UNCONFIRMED).
             sort_type: ``sortType``. Sort direction, e.g. `asc` or `desc` (UNCONFIRMED).
             is_custom: ``isCustom``. `true` returns only your custom avatars.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/aiavatar/query`` (operation ``listAiAvatars``).
         """
@@ -161,8 +164,11 @@ class AiAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The video2aiAvatar task id.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/video2aiAvatar/query`` (operation ``queryVideoToAiAvatarTask``).
         """
@@ -248,8 +254,11 @@ class SyncAiAvatarsResource:
             sort_field: ``sortField``. Sort field, e.g. `createTime` (UNCONFIRMED).
             sort_type: ``sortType``. Sort direction, e.g. `asc` or `desc` (UNCONFIRMED).
             is_custom: ``isCustom``. `true` returns only your custom avatars.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/aiavatar/query`` (operation ``listAiAvatars``).
         """
@@ -330,8 +339,11 @@ class SyncAiAvatarsResource:
         Args:
             task_id: ``taskId``. The video2aiAvatar task id.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/video2aiAvatar/query`` (operation ``queryVideoToAiAvatarTask``).
         """

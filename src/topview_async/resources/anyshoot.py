@@ -89,8 +89,11 @@ class AnyShootResource(Resource):
             template_image_file_id: ``templateImageFileId``. Your own template image (fileId); takes priority over `templateId`.
             generating_count: ``generatingCount``. Number of images to generate (UNCONFIRMED; third-party clients only).
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_anyShoot/task/submit`` (operation ``submitAnyShootTask``).
         """
@@ -192,8 +195,11 @@ class AnyShootResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitAnyShootTask`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/task/result`` (operation ``queryAnyShootTask``).
         """
@@ -236,8 +242,11 @@ class AnyShootResource(Resource):
         Product Avatar categories).
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/template/category/list`` (operation ``listAnyShootTemplateCategories``).
         """
@@ -280,8 +289,11 @@ class AnyShootResource(Resource):
             style: ``style``. Template style.
             page_no: ``pageNo``. Page number, 1-based (documented as a string).
             page_size: ``pageSize``. Page size (documented as a string).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/template/list`` (operation ``listAnyShootTemplates``).
         """
@@ -370,8 +382,11 @@ class AnyShootResource(Resource):
             generating_count: ``generatingCount``. Number of images, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v3/product_anyShoot/product_model/task/submit`` (operation ``submitAnyShootProductModelTask``).
         """
@@ -460,8 +475,11 @@ class AnyShootResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitAnyShootProductModelTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v3/product_anyShoot/product_model/task/result`` (operation ``queryAnyShootProductModelTask``).
         """
@@ -561,8 +579,11 @@ class SyncAnyShootResource:
             template_image_file_id: ``templateImageFileId``. Your own template image (fileId); takes priority over `templateId`.
             generating_count: ``generatingCount``. Number of images to generate (UNCONFIRMED; third-party clients only).
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_anyShoot/task/submit`` (operation ``submitAnyShootTask``).
         """
@@ -652,8 +673,11 @@ class SyncAnyShootResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitAnyShootTask`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/task/result`` (operation ``queryAnyShootTask``).
         """
@@ -685,8 +709,11 @@ class SyncAnyShootResource:
         Product Avatar categories).
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/template/category/list`` (operation ``listAnyShootTemplateCategories``).
         """
@@ -725,8 +752,11 @@ class SyncAnyShootResource:
             style: ``style``. Template style.
             page_no: ``pageNo``. Page number, 1-based (documented as a string).
             page_size: ``pageSize``. Page size (documented as a string).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/template/list`` (operation ``listAnyShootTemplates``).
         """
@@ -807,8 +837,11 @@ class SyncAnyShootResource:
             generating_count: ``generatingCount``. Number of images, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v3/product_anyShoot/product_model/task/submit`` (operation ``submitAnyShootProductModelTask``).
         """
@@ -893,8 +926,11 @@ class SyncAnyShootResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitAnyShootProductModelTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v3/product_anyShoot/product_model/task/result`` (operation ``queryAnyShootProductModelTask``).
         """

@@ -68,8 +68,11 @@ class BoardsResource(Resource):
         Args:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/list`` (operation ``listBoards``).
         """
@@ -139,8 +142,11 @@ class BoardsResource(Resource):
 
         Args:
             name: ``name``. Board name (up to 200 characters).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/create`` (operation ``createBoard``).
         """
@@ -182,8 +188,11 @@ class BoardsResource(Resource):
 
         Args:
             board_id: ``boardId``. The board.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/detail`` (operation ``getBoard``).
         """
@@ -226,8 +235,11 @@ class BoardsResource(Resource):
         Args:
             board_id: ``boardId``
             name: ``name``. New name (up to 200 characters).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``PUT /boards/update`` (operation ``updateBoard``).
         """
@@ -271,8 +283,11 @@ class BoardsResource(Resource):
 
         Args:
             board_id: ``boardId``. The board.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /boards/delete`` (operation ``deleteBoard``).
         """
@@ -329,8 +344,11 @@ class BoardsResource(Resource):
             tool_type: ``toolType``. Only this tool type.
             sort_field: ``sortField``. `gmtCreate` or `sortWeight`.
             sort_order: ``sortOrder``. `asc` or `desc`.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/list`` (operation ``listBoardTasks``).
         """
@@ -424,8 +442,11 @@ class BoardsResource(Resource):
 
         Args:
             task_id: ``taskId``. The task.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/detail`` (operation ``getBoardTask``).
         """
@@ -469,8 +490,11 @@ class BoardsResource(Resource):
         Args:
             task_ids: ``taskIds``. Results to remove.
             board_id: ``boardId``. The board (UNCONFIRMED).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/tasks/batch-delete`` (operation ``deleteBoardTasks``).
         """
@@ -520,8 +544,11 @@ class BoardsResource(Resource):
             board_id: ``boardId``. The board to package.
             task_ids: ``taskIds``. Only these results (all when omitted; UNCONFIRMED).
             notice_url: ``noticeUrl``. Callback URL (bizType `BOARD_BATCH_DOWNLOAD`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/tasks/batch-download/submit`` (operation ``submitBoardDownload``).
         """
@@ -599,8 +626,11 @@ class BoardsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitBoardDownload`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/batch-download`` (operation ``queryBoardDownload``).
         """
@@ -680,8 +710,11 @@ class SyncBoardsResource:
         Args:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/list`` (operation ``listBoards``).
         """
@@ -743,8 +776,11 @@ class SyncBoardsResource:
 
         Args:
             name: ``name``. Board name (up to 200 characters).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/create`` (operation ``createBoard``).
         """
@@ -775,8 +811,11 @@ class SyncBoardsResource:
 
         Args:
             board_id: ``boardId``. The board.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/detail`` (operation ``getBoard``).
         """
@@ -809,8 +848,11 @@ class SyncBoardsResource:
         Args:
             board_id: ``boardId``
             name: ``name``. New name (up to 200 characters).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``PUT /boards/update`` (operation ``updateBoard``).
         """
@@ -842,8 +884,11 @@ class SyncBoardsResource:
 
         Args:
             board_id: ``boardId``. The board.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /boards/delete`` (operation ``deleteBoard``).
         """
@@ -890,8 +935,11 @@ class SyncBoardsResource:
             tool_type: ``toolType``. Only this tool type.
             sort_field: ``sortField``. `gmtCreate` or `sortWeight`.
             sort_order: ``sortOrder``. `asc` or `desc`.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/list`` (operation ``listBoardTasks``).
         """
@@ -973,8 +1021,11 @@ class SyncBoardsResource:
 
         Args:
             task_id: ``taskId``. The task.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/detail`` (operation ``getBoardTask``).
         """
@@ -1007,8 +1058,11 @@ class SyncBoardsResource:
         Args:
             task_ids: ``taskIds``. Results to remove.
             board_id: ``boardId``. The board (UNCONFIRMED).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/tasks/batch-delete`` (operation ``deleteBoardTasks``).
         """
@@ -1047,8 +1101,11 @@ class SyncBoardsResource:
             board_id: ``boardId``. The board to package.
             task_ids: ``taskIds``. Only these results (all when omitted; UNCONFIRMED).
             notice_url: ``noticeUrl``. Callback URL (bizType `BOARD_BATCH_DOWNLOAD`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/tasks/batch-download/submit`` (operation ``submitBoardDownload``).
         """
@@ -1121,8 +1178,11 @@ class SyncBoardsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitBoardDownload`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/batch-download`` (operation ``queryBoardDownload``).
         """

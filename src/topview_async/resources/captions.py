@@ -52,8 +52,11 @@ class CaptionsResource(Resource):
         `submitVideoAvatarTask`; `thumbnail` is a preview image of the style.
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/caption/list`` (operation ``listCaptions``).
         """
@@ -112,8 +115,11 @@ class SyncCaptionsResource:
         `submitVideoAvatarTask`; `thumbnail` is a preview image of the style.
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/caption/list`` (operation ``listCaptions``).
         """

@@ -61,8 +61,11 @@ class EthnicitiesResource(Resource):
             scene: ``scene``. Which catalogue the ethnicities are for.
             page_no: ``pageNo``. Page number, 1-based (default presumably 1).
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/ethnicity/list`` (operation ``listEthnicities``).
         """
@@ -140,8 +143,11 @@ class SyncEthnicitiesResource:
             scene: ``scene``. Which catalogue the ethnicities are for.
             page_no: ``pageNo``. Page number, 1-based (default presumably 1).
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/ethnicity/list`` (operation ``listEthnicities``).
         """

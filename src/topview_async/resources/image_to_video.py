@@ -76,8 +76,11 @@ class ImageToVideoResource(Resource):
             prompt: ``prompt``. Positive prompt.
             negative_prompt: ``negativePrompt``. Negative prompt.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/image2video/submit`` (operation ``submitImageToVideoTask``).
         """
@@ -171,8 +174,11 @@ class ImageToVideoResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageToVideoTask`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/image2video/result`` (operation ``queryImageToVideoTask``).
         """
@@ -262,8 +268,11 @@ class SyncImageToVideoResource:
             prompt: ``prompt``. Positive prompt.
             negative_prompt: ``negativePrompt``. Negative prompt.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/image2video/submit`` (operation ``submitImageToVideoTask``).
         """
@@ -349,8 +358,11 @@ class SyncImageToVideoResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageToVideoTask`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/image2video/result`` (operation ``queryImageToVideoTask``).
         """

@@ -87,8 +87,11 @@ class ImagesResource(Resource):
             resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2IMAGE`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/text2image/task/submit`` (operation ``submitTextToImageTask``).
         """
@@ -191,8 +194,11 @@ class ImagesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToImageTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/text2image/task/query`` (operation ``queryTextToImageTask``).
         """
@@ -264,8 +270,11 @@ class ImagesResource(Resource):
             resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE_EDIT`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/image_edit/task/submit`` (operation ``submitImageEditTask``).
         """
@@ -372,8 +381,11 @@ class ImagesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageEditTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/image_edit/task/query`` (operation ``queryImageEditTask``).
         """
@@ -421,8 +433,11 @@ class ImagesResource(Resource):
         Args:
             product_image_file_id: ``productImageFileId``. Product image (fileId).
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_REMOVE_BACKGROUND`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/remove_background/submit`` (operation ``submitRemoveBackgroundTask``).
         """
@@ -497,8 +512,11 @@ class ImagesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitRemoveBackgroundTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/remove_background/query`` (operation ``queryRemoveBackgroundTask``).
         """
@@ -598,8 +616,11 @@ class SyncImagesResource:
             resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2IMAGE`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/text2image/task/submit`` (operation ``submitTextToImageTask``).
         """
@@ -697,8 +718,11 @@ class SyncImagesResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToImageTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/text2image/task/query`` (operation ``queryTextToImageTask``).
         """
@@ -759,8 +783,11 @@ class SyncImagesResource:
             resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE_EDIT`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/image_edit/task/submit`` (operation ``submitImageEditTask``).
         """
@@ -861,8 +888,11 @@ class SyncImagesResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageEditTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/image_edit/task/query`` (operation ``queryImageEditTask``).
         """
@@ -899,8 +929,11 @@ class SyncImagesResource:
         Args:
             product_image_file_id: ``productImageFileId``. Product image (fileId).
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_REMOVE_BACKGROUND`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/remove_background/submit`` (operation ``submitRemoveBackgroundTask``).
         """
@@ -970,8 +1003,11 @@ class SyncImagesResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitRemoveBackgroundTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/remove_background/query`` (operation ``queryRemoveBackgroundTask``).
         """

@@ -75,8 +75,11 @@ class MarketingVideosResource(Resource):
 
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/script/list`` (operation ``listM2vScripts``).
         """
@@ -128,8 +131,11 @@ class MarketingVideosResource(Resource):
             task_id: ``taskId``. M2V task id.
             script_contents: ``scriptContents``. The new list of segments.
             script_id: ``scriptId``. Which script to modify; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
         """
@@ -273,8 +279,11 @@ class MarketingVideosResource(Resource):
             target_audience: ``targetAudience``. (newer docs) Target audience description.
             music_file_id: ``musicFileId``. (newer docs) Background music audio (fileId).
             notice_url: ``noticeUrl``. Callback URL, validated first with `checkNoticeUrl`.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/task/submit`` (operation ``submitM2vTask``).
         """
@@ -452,8 +461,11 @@ class MarketingVideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/task/query`` (operation ``queryM2vTask``).
         """
@@ -507,8 +519,11 @@ class MarketingVideosResource(Resource):
             task_id: ``taskId``. M2V task id.
             script_id: ``scriptId``. Script to export; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
             notice_url: ``noticeUrl``. Callback URL (marked required on the Chinese page only; DISAGREE).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
         """
@@ -587,8 +602,11 @@ class MarketingVideosResource(Resource):
         Args:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
         """
@@ -657,8 +675,11 @@ class MarketingVideosResource(Resource):
 
         Args:
             task_ids: ``taskIds``. The M2V tasks to delete.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/m2v/task/delete`` (operation ``deleteM2vTasks``).
         """
@@ -742,8 +763,11 @@ class SyncMarketingVideosResource:
 
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/script/list`` (operation ``listM2vScripts``).
         """
@@ -784,8 +808,11 @@ class SyncMarketingVideosResource:
             task_id: ``taskId``. M2V task id.
             script_contents: ``scriptContents``. The new list of segments.
             script_id: ``scriptId``. Which script to modify; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
         """
@@ -916,8 +943,11 @@ class SyncMarketingVideosResource:
             target_audience: ``targetAudience``. (newer docs) Target audience description.
             music_file_id: ``musicFileId``. (newer docs) Background music audio (fileId).
             notice_url: ``noticeUrl``. Callback URL, validated first with `checkNoticeUrl`.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/task/submit`` (operation ``submitM2vTask``).
         """
@@ -1089,8 +1119,11 @@ class SyncMarketingVideosResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/task/query`` (operation ``queryM2vTask``).
         """
@@ -1133,8 +1166,11 @@ class SyncMarketingVideosResource:
             task_id: ``taskId``. M2V task id.
             script_id: ``scriptId``. Script to export; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
             notice_url: ``noticeUrl``. Callback URL (marked required on the Chinese page only; DISAGREE).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
         """
@@ -1208,8 +1244,11 @@ class SyncMarketingVideosResource:
         Args:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
         """
@@ -1270,8 +1309,11 @@ class SyncMarketingVideosResource:
 
         Args:
             task_ids: ``taskIds``. The M2V tasks to delete.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/m2v/task/delete`` (operation ``deleteM2vTasks``).
         """

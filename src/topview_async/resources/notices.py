@@ -60,8 +60,11 @@ class NoticesResource(Resource):
 
         Args:
             notice_url: ``noticeUrl``. The callback URL to validate, e.g. `http://127.0.0.1:8094/test/notice_url/accept`. Documented as optional, but the check is meaningless without it.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /notice/notice_url/check`` (operation ``checkNoticeUrl``).
         """
@@ -139,8 +142,11 @@ class SyncNoticesResource:
 
         Args:
             notice_url: ``noticeUrl``. The callback URL to validate, e.g. `http://127.0.0.1:8094/test/notice_url/accept`. Documented as optional, but the check is meaningless without it.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /notice/notice_url/check`` (operation ``checkNoticeUrl``).
         """

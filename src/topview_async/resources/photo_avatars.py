@@ -95,8 +95,11 @@ class PhotoAvatarsResource(Resource):
             off_peak: ``offPeak``. Off-peak processing at a lower cost (semantics UNCONFIRMED).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/photo_avatar/task/submit`` (operation ``submitPhotoAvatarTask``).
         """
@@ -215,8 +218,11 @@ class PhotoAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitPhotoAvatarTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/task/query`` (operation ``queryPhotoAvatarTask``).
         """
@@ -263,8 +269,11 @@ class PhotoAvatarsResource(Resource):
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
             category_id: ``categoryId``. Only this category (UNCONFIRMED).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/template/list`` (operation ``listPhotoAvatarTemplates``).
         """
@@ -334,8 +343,11 @@ class PhotoAvatarsResource(Resource):
         Lists the template categories. Source: [COMP] (method GET assumed; fields UNCONFIRMED).
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/template/category`` (operation ``listPhotoAvatarTemplateCategories``).
         """
@@ -373,8 +385,11 @@ class PhotoAvatarsResource(Resource):
             template_image_file_id: ``templateImageFileId``. The template photo (fileId).
             template_name: ``templateName``. Display name (UNCONFIRMED).
             category_id: ``categoryId``. Category from `listPhotoAvatarTemplateCategories` (UNCONFIRMED).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/photo_avatar/template/create`` (operation ``createPhotoAvatarTemplate``).
         """
@@ -420,8 +435,11 @@ class PhotoAvatarsResource(Resource):
 
         Args:
             template_id: ``templateId``. The template to delete.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/photo_avatar/template/delete`` (operation ``deletePhotoAvatarTemplate``).
         """
@@ -526,8 +544,11 @@ class SyncPhotoAvatarsResource:
             off_peak: ``offPeak``. Off-peak processing at a lower cost (semantics UNCONFIRMED).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/photo_avatar/task/submit`` (operation ``submitPhotoAvatarTask``).
         """
@@ -637,8 +658,11 @@ class SyncPhotoAvatarsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitPhotoAvatarTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/task/query`` (operation ``queryPhotoAvatarTask``).
         """
@@ -674,8 +698,11 @@ class SyncPhotoAvatarsResource:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
             category_id: ``categoryId``. Only this category (UNCONFIRMED).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/template/list`` (operation ``listPhotoAvatarTemplates``).
         """
@@ -737,8 +764,11 @@ class SyncPhotoAvatarsResource:
         Lists the template categories. Source: [COMP] (method GET assumed; fields UNCONFIRMED).
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/template/category`` (operation ``listPhotoAvatarTemplateCategories``).
         """
@@ -772,8 +802,11 @@ class SyncPhotoAvatarsResource:
             template_image_file_id: ``templateImageFileId``. The template photo (fileId).
             template_name: ``templateName``. Display name (UNCONFIRMED).
             category_id: ``categoryId``. Category from `listPhotoAvatarTemplateCategories` (UNCONFIRMED).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/photo_avatar/template/create`` (operation ``createPhotoAvatarTemplate``).
         """
@@ -807,8 +840,11 @@ class SyncPhotoAvatarsResource:
 
         Args:
             template_id: ``templateId``. The template to delete.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/photo_avatar/template/delete`` (operation ``deletePhotoAvatarTemplate``).
         """

@@ -94,8 +94,11 @@ class ProductAvatarsResource(Resource):
             user_face_image_file_id: ``userFaceImageFileId``. Optional face image (fileId) swapped onto the avatar.
             product_size: ``productSize``. Relative product size in the scene.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplace``).
         """
@@ -193,8 +196,11 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplace`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/task/image_replace/result`` (operation ``queryProductAvatarImageReplace``).
         """
@@ -259,8 +265,11 @@ class ProductAvatarsResource(Resource):
             tts_text: ``ttsText``. Speech text (UNCONFIRMED; third-party clients only).
             voiceover_id: ``voiceoverId``. Voice from `listVoices` (UNCONFIRMED; third-party clients only).
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideo``).
         """
@@ -350,8 +359,11 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideo`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/task/image2Video/result`` (operation ``queryProductAvatarImageToVideo``).
         """
@@ -393,8 +405,11 @@ class ProductAvatarsResource(Resource):
         `listPublicProductAvatars` (`categoryIds`). `categoryName` may contain emoji.
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/category/list`` (operation ``listProductAvatarCategories``).
         """
@@ -442,8 +457,11 @@ class ProductAvatarsResource(Resource):
             category_ids: ``categoryIds``. Comma-separated category ids (from `listProductAvatarCategories`).
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/public_avatar/query`` (operation ``listPublicProductAvatars``).
         """
@@ -543,8 +561,11 @@ class ProductAvatarsResource(Resource):
             audio_file_id: ``audioFileId``. Audio; required when `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v2/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideoV2``).
         """
@@ -643,8 +664,11 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideoV2`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v2/product_avatar/task/image2Video/query`` (operation ``queryProductAvatarImageToVideoV2``).
         """
@@ -716,8 +740,11 @@ class ProductAvatarsResource(Resource):
             project_id: ``projectId``. Project id (UNCONFIRMED meaning).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v3/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplaceV3``).
         """
@@ -829,8 +856,11 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplaceV3`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v3/product_avatar/task/image_replace/query`` (operation ``queryProductAvatarImageReplaceV3``).
         """
@@ -937,8 +967,11 @@ class SyncProductAvatarsResource:
             user_face_image_file_id: ``userFaceImageFileId``. Optional face image (fileId) swapped onto the avatar.
             product_size: ``productSize``. Relative product size in the scene.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplace``).
         """
@@ -1026,8 +1059,11 @@ class SyncProductAvatarsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplace`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/task/image_replace/result`` (operation ``queryProductAvatarImageReplace``).
         """
@@ -1081,8 +1117,11 @@ class SyncProductAvatarsResource:
             tts_text: ``ttsText``. Speech text (UNCONFIRMED; third-party clients only).
             voiceover_id: ``voiceoverId``. Voice from `listVoices` (UNCONFIRMED; third-party clients only).
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideo``).
         """
@@ -1166,8 +1205,11 @@ class SyncProductAvatarsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideo`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/task/image2Video/result`` (operation ``queryProductAvatarImageToVideo``).
         """
@@ -1198,8 +1240,11 @@ class SyncProductAvatarsResource:
         `listPublicProductAvatars` (`categoryIds`). `categoryName` may contain emoji.
 
         Args:
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/category/list`` (operation ``listProductAvatarCategories``).
         """
@@ -1243,8 +1288,11 @@ class SyncProductAvatarsResource:
             category_ids: ``categoryIds``. Comma-separated category ids (from `listProductAvatarCategories`).
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/public_avatar/query`` (operation ``listPublicProductAvatars``).
         """
@@ -1336,8 +1384,11 @@ class SyncProductAvatarsResource:
             audio_file_id: ``audioFileId``. Audio; required when `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v2/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideoV2``).
         """
@@ -1428,8 +1479,11 @@ class SyncProductAvatarsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideoV2`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v2/product_avatar/task/image2Video/query`` (operation ``queryProductAvatarImageToVideoV2``).
         """
@@ -1490,8 +1544,11 @@ class SyncProductAvatarsResource:
             project_id: ``projectId``. Project id (UNCONFIRMED meaning).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v3/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplaceV3``).
         """
@@ -1597,8 +1654,11 @@ class SyncProductAvatarsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplaceV3`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v3/product_avatar/task/image_replace/query`` (operation ``queryProductAvatarImageReplaceV3``).
         """

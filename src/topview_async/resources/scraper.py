@@ -62,8 +62,11 @@ class ScraperResource(Resource):
         Args:
             product_link: ``productLink``. Product page URL to scrape.
             notice_url: ``noticeUrl``. Callback URL (bizType `SCRAPER`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/scraper/task/submit`` (operation ``submitScraperTask``).
         """
@@ -139,8 +142,11 @@ class ScraperResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitScraperTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/scraper/task/query`` (operation ``queryScraperTask``).
         """
@@ -214,8 +220,11 @@ class SyncScraperResource:
         Args:
             product_link: ``productLink``. Product page URL to scrape.
             notice_url: ``noticeUrl``. Callback URL (bizType `SCRAPER`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/scraper/task/submit`` (operation ``submitScraperTask``).
         """
@@ -286,8 +295,11 @@ class SyncScraperResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitScraperTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/scraper/task/query`` (operation ``queryScraperTask``).
         """

@@ -62,8 +62,11 @@ class UploadsResource(Resource):
         Args:
             format: ``format``. File extension without the dot. `avi` is accepted by Topview's official sample client (CORRECTIONS #17) though the reference docs do not list it. `x-topview-content-types` gives the Content-Type the SDK sends with the storage PUT for each format (not signed by S3, so any is accepted); it is the SDK's one list of upload formats (local path suffixes, simulator checks, Content-Types).
             need_accelerate_url: ``needAccelerateUrl``. Whether an accelerated (S3 Transfer Acceleration) upload URL is wanted.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
         """
@@ -108,8 +111,11 @@ class UploadsResource(Resource):
 
         Args:
             file_id: ``fileId``. The `fileId` from `getUploadCredential`. Documented as optional, but the check is meaningless without it.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/upload/check`` (operation ``checkUpload``).
         """
@@ -187,8 +193,11 @@ class SyncUploadsResource:
         Args:
             format: ``format``. File extension without the dot. `avi` is accepted by Topview's official sample client (CORRECTIONS #17) though the reference docs do not list it. `x-topview-content-types` gives the Content-Type the SDK sends with the storage PUT for each format (not signed by S3, so any is accepted); it is the SDK's one list of upload formats (local path suffixes, simulator checks, Content-Types).
             need_accelerate_url: ``needAccelerateUrl``. Whether an accelerated (S3 Transfer Acceleration) upload URL is wanted.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
         """
@@ -223,8 +232,11 @@ class SyncUploadsResource:
 
         Args:
             file_id: ``fileId``. The `fileId` from `getUploadCredential`. Documented as optional, but the check is meaningless without it.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/upload/check`` (operation ``checkUpload``).
         """

@@ -99,8 +99,11 @@ class VideoAvatarsResource(Resource):
             voiceover_id: ``voiceoverId``. Voice (`voiceId` from `listVoices`). Required for TTS, except with a public avatar (`avatarSourceFrom=1`), where omitting it uses the avatar's default voice.
             caption_id: ``captionId``. (newer docs) Caption style from `listCaptions`; only supported with `avatarSourceFrom=1`.
             notice_url: ``noticeUrl``. Callback URL (bizType `ZERO_SHOT_AVATAR`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/video_avatar/task/submit`` (operation ``submitVideoAvatarTask``).
         """
@@ -212,8 +215,11 @@ class VideoAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitVideoAvatarTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/video_avatar/task/query`` (operation ``queryVideoAvatarTask``).
         """
@@ -326,8 +332,11 @@ class SyncVideoAvatarsResource:
             voiceover_id: ``voiceoverId``. Voice (`voiceId` from `listVoices`). Required for TTS, except with a public avatar (`avatarSourceFrom=1`), where omitting it uses the avatar's default voice.
             caption_id: ``captionId``. (newer docs) Caption style from `listCaptions`; only supported with `avatarSourceFrom=1`.
             notice_url: ``noticeUrl``. Callback URL (bizType `ZERO_SHOT_AVATAR`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/video_avatar/task/submit`` (operation ``submitVideoAvatarTask``).
         """
@@ -429,8 +438,11 @@ class SyncVideoAvatarsResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitVideoAvatarTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/video_avatar/task/query`` (operation ``queryVideoAvatarTask``).
         """

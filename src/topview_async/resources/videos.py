@@ -128,8 +128,11 @@ class VideosResource(Resource):
             generating_count: ``generatingCount``. Number of videos, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v2/common_task/image2video/task/submit`` (operation ``submitImageToVideoV2Task``).
         """
@@ -273,8 +276,11 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageToVideoV2Task`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v2/common_task/image2video/task/query`` (operation ``queryImageToVideoV2Task``).
         """
@@ -372,8 +378,11 @@ class VideosResource(Resource):
             generating_count: ``generatingCount``. Number of videos, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2VIDEO`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/text2video/task/submit`` (operation ``submitTextToVideoTask``).
         """
@@ -506,8 +515,11 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToVideoTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/text2video/task/query`` (operation ``queryTextToVideoTask``).
         """
@@ -611,8 +623,11 @@ class VideosResource(Resource):
             internet_search: ``internetSearch``. Let the model search the web (`Standard`/`Fast` only).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_OMNI_REFERENCE`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/omni_reference/task/submit`` (operation ``submitOmniReferenceTask``).
         """
@@ -751,8 +766,11 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitOmniReferenceTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/omni_reference/task/query`` (operation ``queryOmniReferenceTask``).
         """
@@ -850,8 +868,11 @@ class VideosResource(Resource):
             generating_count: ``generatingCount``. Number of videos (UNCONFIRMED).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/storyboard/task/submit`` (operation ``submitStoryboardTask``).
         """
@@ -980,8 +1001,11 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitStoryboardTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/storyboard/task/query`` (operation ``queryStoryboardTask``).
         """
@@ -1123,8 +1147,11 @@ class SyncVideosResource:
             generating_count: ``generatingCount``. Number of videos, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v2/common_task/image2video/task/submit`` (operation ``submitImageToVideoV2Task``).
         """
@@ -1263,8 +1290,11 @@ class SyncVideosResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageToVideoV2Task`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v2/common_task/image2video/task/query`` (operation ``queryImageToVideoV2Task``).
         """
@@ -1351,8 +1381,11 @@ class SyncVideosResource:
             generating_count: ``generatingCount``. Number of videos, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2VIDEO`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/text2video/task/submit`` (operation ``submitTextToVideoTask``).
         """
@@ -1479,8 +1512,11 @@ class SyncVideosResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToVideoTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/text2video/task/query`` (operation ``queryTextToVideoTask``).
         """
@@ -1573,8 +1609,11 @@ class SyncVideosResource:
             internet_search: ``internetSearch``. Let the model search the web (`Standard`/`Fast` only).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_OMNI_REFERENCE`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/omni_reference/task/submit`` (operation ``submitOmniReferenceTask``).
         """
@@ -1707,8 +1746,11 @@ class SyncVideosResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitOmniReferenceTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/omni_reference/task/query`` (operation ``queryOmniReferenceTask``).
         """
@@ -1795,8 +1837,11 @@ class SyncVideosResource:
             generating_count: ``generatingCount``. Number of videos (UNCONFIRMED).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/storyboard/task/submit`` (operation ``submitStoryboardTask``).
         """
@@ -1924,8 +1969,11 @@ class SyncVideosResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitStoryboardTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/storyboard/task/query`` (operation ``queryStoryboardTask``).
         """

@@ -80,8 +80,11 @@ class VoicesResource(Resource):
             style: ``style``. Style filter.
             accent: ``accent``. Accent filter (free text).
             is_custom: ``isCustom``. `true` returns only your cloned/custom voices.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/query`` (operation ``listVoices``).
         """
@@ -185,8 +188,11 @@ class VoicesResource(Resource):
             pron_rules: ``pronRules``. Pronunciation rules.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_TEXT2VOICE`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/voice/text2voice/task/submit`` (operation ``submitTextToSpeechTask``).
         """
@@ -284,8 +290,11 @@ class VoicesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToSpeechTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/text2voice/task/query`` (operation ``queryTextToSpeechTask``).
         """
@@ -338,8 +347,11 @@ class VoicesResource(Resource):
             voice_text: ``voiceText``. Text for the demo audio.
             voice_speed: ``voiceSpeed``. 0.8-1.2.
             notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_CLONE`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/voice/clone/task/submit`` (operation ``submitVoiceCloneTask``).
         """
@@ -423,8 +435,11 @@ class VoicesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitVoiceCloneTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/clone/task/query`` (operation ``queryVoiceCloneTask``).
         """
@@ -467,8 +482,11 @@ class VoicesResource(Resource):
 
         Args:
             voice_id: ``voiceId``. The cloned voice to delete.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/voice/clone/delete`` (operation ``deleteClonedVoice``).
         """
@@ -557,8 +575,11 @@ class SyncVoicesResource:
             style: ``style``. Style filter.
             accent: ``accent``. Accent filter (free text).
             is_custom: ``isCustom``. `true` returns only your cloned/custom voices.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/query`` (operation ``listVoices``).
         """
@@ -654,8 +675,11 @@ class SyncVoicesResource:
             pron_rules: ``pronRules``. Pronunciation rules.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_TEXT2VOICE`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/voice/text2voice/task/submit`` (operation ``submitTextToSpeechTask``).
         """
@@ -747,8 +771,11 @@ class SyncVoicesResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToSpeechTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/text2voice/task/query`` (operation ``queryTextToSpeechTask``).
         """
@@ -790,8 +817,11 @@ class SyncVoicesResource:
             voice_text: ``voiceText``. Text for the demo audio.
             voice_speed: ``voiceSpeed``. 0.8-1.2.
             notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_CLONE`).
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/voice/clone/task/submit`` (operation ``submitVoiceCloneTask``).
         """
@@ -870,8 +900,11 @@ class SyncVoicesResource:
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitVoiceCloneTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/clone/task/query`` (operation ``queryVoiceCloneTask``).
         """
@@ -903,8 +936,11 @@ class SyncVoicesResource:
 
         Args:
             voice_id: ``voiceId``. The cloned voice to delete.
-            extra_headers, extra_query, extra_body, timeout, retry: this call's options (see
-                :class:`~topview_async.RequestOptions`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/voice/clone/delete`` (operation ``deleteClonedVoice``).
         """
