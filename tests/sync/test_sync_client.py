@@ -188,3 +188,18 @@ def test_a_callback_calling_back_into_the_same_client_fails_clearly(client: Topv
     with pytest.raises(ClientStateError):
         task.wait(on_progress=on_progress)
     assert isinstance(ClientStateError("x"), TopviewError)
+
+
+def test_leaving_an_iterator_early_closes_it_on_the_loop(client: Topview) -> None:
+    first = next(iter(client.voices.list_all(page_size=1)))
+    assert first.voice_id
+    for _voice in client.voices.list_all(page_size=1):
+        break  # the generator is closed here, on the client's loop
+    file_id = client.uploads.upload(PNG, format="png")
+    task = client.image_to_video.submit(
+        image_file_id=file_id, duration=5, mode="lite", generating_count=1, prompt="turns"
+    )
+    updates = task.watch()
+    next(updates)
+    updates.close()  # the async watch generator behind it ends on the loop, not at exit
+    assert task.wait() is task.result
