@@ -39,7 +39,7 @@ def test_every_resource_of_the_async_client_is_on_the_sync_client(
 ) -> None:
     names = _resource_names()
     assert len(names) >= 17
-    async_client, sync = clients
+    _, sync = clients
     for name in names:
         assert hasattr(sync, name), f"Topview has no {name}"
     assert {"uploads", "notices", "tasks", "voices"} <= set(names)
