@@ -79,20 +79,28 @@ class Portal:
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the loop and return its result (or raise its error)."""
         self._refuse(coroutine)
-        # One pre-acquired lock the loop releases when the task is done: the cheapest hand-over
-        # (``asyncio.run_coroutine_threadsafe`` chains two futures and a condition per call).
+        # One pre-acquired lock, released by the task itself as it ends: the cheapest hand-over
+        # (``asyncio.run_coroutine_threadsafe`` chains two futures and a condition per call,
+        # and a done callback would cost the loop one more turn).
         done = _thread.allocate_lock()
         done.acquire()
-        box: list[asyncio.Task[T]] = []
+        outcome: list[Any] = []
+        tasks: list[asyncio.Task[None]] = []
+
+        async def runner() -> None:
+            try:
+                outcome.append(await coroutine)
+            except BaseException as exc:  # handed to the caller's thread, raised there
+                outcome.append(_Raised(exc))
+            finally:
+                done.release()
 
         def start() -> None:
             if self._closed:  # closed after the check above: never started
                 coroutine.close()
                 done.release()
                 return
-            task = self._loop.create_task(coroutine)
-            task.add_done_callback(lambda _: done.release())
-            box.append(task)
+            tasks.append(self._loop.create_task(runner()))
 
         try:
             self._loop.call_soon_threadsafe(start)
@@ -103,11 +111,14 @@ class Portal:
             done.acquire()
         except BaseException:
             # Interrupted (Ctrl-C): cancel the call in the loop; nothing keeps running.
-            self._loop.call_soon_threadsafe(lambda: box and box[0].cancel())
+            self._loop.call_soon_threadsafe(lambda: tasks and tasks[0].cancel())
             raise
-        if not box:
+        if not outcome:
             raise ClientClosedError("this Topview client was closed during the call")
-        return box[0].result()
+        value = outcome[0]
+        if isinstance(value, _Raised):
+            raise value.error
+        return cast(T, value)
 
     def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
         """``iterator`` as a plain iterator: each item fetched on the loop when asked for."""
@@ -147,6 +158,15 @@ class Portal:
                 self._loop.call_soon_threadsafe(self._loop.stop)
             if not on_own_thread:
                 self._thread.join()
+
+
+class _Raised:
+    """An error of a call, on its way to the caller's thread."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 async def _next(iterator: AsyncIterator[T]) -> T | object:
