@@ -117,6 +117,10 @@ class Portal:
             raise ClientClosedError("this Topview client was closed during the call")
         value = outcome[0]
         if isinstance(value, _Raised):
+            if isinstance(value.error, asyncio.CancelledError) and self._closed:
+                raise ClientClosedError(
+                    "this Topview client was closed during the call"
+                ) from value.error
             raise value.error
         return cast(T, value)
 
