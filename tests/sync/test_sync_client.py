@@ -203,3 +203,16 @@ def test_leaving_an_iterator_early_closes_it_on_the_loop(client: Topview) -> Non
     next(updates)
     updates.close()  # the async watch generator behind it ends on the loop, not at exit
     assert task.wait() is task.result
+
+
+def test_wait_all_waits_for_sync_handles(client: Topview) -> None:
+    file_id = client.uploads.upload(PNG, format="png")
+    tasks = [
+        client.image_to_video.submit(
+            image_file_id=file_id, duration=5, mode="lite", generating_count=1, prompt=str(n)
+        )
+        for n in range(3)
+    ]
+    results = client.tasks.wait_all(tasks)
+    assert results == [task.result for task in tasks]
+    assert all(task.done for task in tasks)

@@ -213,3 +213,24 @@ class SyncTasks(SyncTaskGetter):
         from .tasks import get_task
 
         return SyncTask(get_task(self._client, kind, task_id, script_id=script_id), self._portal)
+
+    def wait_all(
+        self,
+        tasks: Sequence[SyncTask[ResultT]],
+        *,
+        poll: PollPolicy | None = None,
+        on_progress: TaskProgress | None = None,
+        return_exceptions: bool = False,
+    ) -> list[ResultT | BaseException]:
+        """Wait for every task; results in the order of ``tasks`` (see
+        :func:`~topview_async.lib.tasks.wait_all`: one bounded pool polls them all)."""
+        from .tasks import wait_all
+
+        return self._portal.run(
+            wait_all(
+                [handle.task for handle in tasks],
+                poll=poll,
+                on_progress=on_progress,
+                return_exceptions=return_exceptions,
+            )
+        )
