@@ -474,7 +474,7 @@ class AsyncTopview(HTTPConnections):
         ::
 
             slow = client.with_options(timeout=120, retry=None)
-            board = await slow.boards.download_zip(board_id="...")
+            page = await slow.voices.list(language="en")
 
         Not given: this client's setting. ``default_headers``/``default_query`` go with every
         call of the new client (a call's ``extra_headers``/``extra_query`` on top). The new
@@ -592,10 +592,10 @@ class AsyncTopview(HTTPConnections):
         of every generated method. ``raw=True`` returns a :class:`RawResponse`. ::
 
             from topview_async import Operation
-            from topview_async.types import CreditBalance
+            from topview_async.types import CreditDetail
 
-            BALANCE = Operation("getCreditBalance", "GET", "/v1/user/credit", "read", "account")
-            balance = await client.request(BALANCE, result_type=CreditBalance)
+            CREDIT = Operation("getCreditDetail", "GET", "/user/credit/detail", "read", "account")
+            credit = await client.request(CREDIT, result_type=CreditDetail)
 
         A submit made this way returns the submit result, not a task handle: rebuild one with
         ``client.tasks.get(kind, task_id)``.
