@@ -152,3 +152,13 @@ async def deliver_callback(receiver: Any, body: bytes, secret: str) -> int:
     """Hand one callback body to ``receiver`` as its HTTP endpoint would; the reply's status."""
     reply = await receiver.receive(body, token=secret, topview_uid=UID)
     return int(reply.status_code)
+
+
+def make_sync_client(base_url: str) -> Any:
+    """The sync client (``topview_async.Topview``) for ``base_url``, SDK defaults."""
+    return _attribute("topview_async", "Topview")(api_key=API_KEY, uid=UID, base_url=base_url)
+
+
+def sync_query(client: Any, task_id: str = TASK_ID) -> Any:
+    """One typed query call of the sync client (blocks)."""
+    return client.marketing_videos.query(task_id=task_id)

@@ -17,6 +17,12 @@ from typing import Any
 import yaml
 
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
+RESERVED_ARGUMENTS = frozenset(
+    {"timeout", "retry", "extra_headers", "extra_query", "extra_body"}
+    | {"options", "poll", "on_progress"}
+)
+"""Python names the generated methods use themselves: the per-call options (the package's
+``_options.RESERVED_ARGUMENTS``), the stub's local ``options``, and ``run_*``'s arguments."""
 
 
 class SpecError(Exception):
@@ -538,6 +544,11 @@ def _operation(
     names = [p.python_name for p in params]
     if len(names) != len(set(names)):
         raise SpecError(f"{operation_id}: two parameters map to the same Python name: {names}")
+    reserved = sorted(set(names) & RESERVED_ARGUMENTS)
+    if reserved:
+        raise SpecError(
+            f"{operation_id}: {reserved} would shadow the per-call options every method takes"
+        )
 
     response = raw.get("responses", {}).get("200", {})
     response_schema = response.get("content", {}).get("application/json", {}).get("schema", {})

@@ -1,9 +1,12 @@
 """topview-async: the async, typed Python SDK for the Topview AI video API.
 
-from topview_async import AsyncTopview
+from topview_async import AsyncTopview, Topview
 
 async with AsyncTopview() as client:          # TOPVIEW_API_KEY, TOPVIEW_UID
     voices = await client.voices.list(language="en")
+
+with Topview() as client:                     # the same surface, blocking
+    voices = client.voices.list(language="en")
 """
 
 from __future__ import annotations
@@ -66,10 +69,15 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
         WrongEventLoopError,
     )
     from ._generated.task_kinds import TaskKind
+    from ._operation import Operation, OperationKind
+    from ._options import RequestOptions
+    from ._response import RawResponse
+    from ._sync_client import Topview
     from ._transport import AiohttpTransport
     from ._types import FileInput
     from .lib._files import TransferProgress
     from .lib._media import ResultFile
+    from .lib._sync import SyncTask
     from .lib.polling import DEFAULT_POLL_POLICY, PollPolicy
     from .lib.tasks import (
         ProgressCallback,
@@ -116,8 +124,12 @@ __all__ = [
     "NotFoundError",
     "NotGiven",
     "NoticeUrlRejectedError",
+    "Operation",
+    "OperationKind",
     "PollPolicy",
     "ProgressCallback",
+    "RawResponse",
+    "RequestOptions",
     "RequestRefusedError",
     "ResponseValidationError",
     "ResultFile",
@@ -126,6 +138,7 @@ __all__ = [
     "ServerError",
     "SubmitOutcomeUnknownError",
     "SubmittedRequest",
+    "SyncTask",
     "Task",
     "TaskFailedError",
     "TaskKind",
@@ -133,6 +146,7 @@ __all__ = [
     "TaskState",
     "TaskTimeoutError",
     "TaskUpdate",
+    "Topview",
     "TopviewError",
     "TransferError",
     "TransferProgress",
@@ -184,8 +198,12 @@ _LAZY: dict[str, str] = {
     "NotFoundError": "._exceptions",
     "NoticeUrlRejectedError": "._exceptions",
     "NotGiven": "._config",
+    "Operation": "._operation",
+    "OperationKind": "._operation",
     "PollPolicy": ".lib.polling",
     "ProgressCallback": ".lib.tasks",
+    "RawResponse": "._response",
+    "RequestOptions": "._options",
     "RequestRefusedError": "._exceptions",
     "ResponseValidationError": "._exceptions",
     "ResultFile": ".lib._media",
@@ -194,6 +212,7 @@ _LAZY: dict[str, str] = {
     "ServerError": "._exceptions",
     "SubmitOutcomeUnknownError": "._exceptions",
     "SubmittedRequest": "._exceptions",
+    "SyncTask": ".lib._sync",
     "Task": ".lib.tasks",
     "TaskFailedError": "._exceptions",
     "TaskKind": "._generated.task_kinds",
@@ -201,6 +220,7 @@ _LAZY: dict[str, str] = {
     "TaskState": ".lib.tasks",
     "TaskTimeoutError": "._exceptions",
     "TaskUpdate": ".lib.tasks",
+    "Topview": "._sync_client",
     "TopviewError": "._exceptions",
     "TransferError": "._exceptions",
     "TransferProgress": ".lib._files",

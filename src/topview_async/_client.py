@@ -11,10 +11,11 @@ import asyncio
 import os
 import re
 import ssl
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from ._config import (
     DEFAULT_BASE_URL,
@@ -46,7 +47,13 @@ from .lib.polling import (
 if TYPE_CHECKING:
     import httpx
 
+    from ._http import InFlightLimit
+    from ._models import TopviewModel
+    from ._operation import Operation
+    from ._options import Body, Headers, Query, RequestOptions, TimeoutTypes
     from ._pipeline import RequestPipeline
+    from ._pool import AiohttpPool
+    from ._response import RawResponse
     from .lib._files import TransferProgress
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
@@ -70,6 +77,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncTopview"]
 
+ResultT = TypeVar("ResultT")
+
 # A base URL httpx.URL would leave as it is: lowercase http(s), a plain host, a port that is
 # not the scheme's default, a path without dot segments. Anything else is normalised by
 # httpx.URL (imported only then: a plain client never needs httpx on its direct path).
@@ -77,6 +86,16 @@ _PLAIN_BASE_URL = re.compile(
     r"(?P<scheme>https?)://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::(?P<port>[1-9][0-9]{0,4}))?"
     r"(?P<path>/[A-Za-z0-9_~./-]*)?"
 )
+
+
+def _cached_properties(cls: type) -> frozenset[str]:
+    """Attributes a ``with_options`` client builds for itself (they hold their client)."""
+    return frozenset(
+        name
+        for klass in cls.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, cached_property)
+    )
 
 
 def _base_url(text: str) -> tuple[str, bool]:
@@ -233,6 +252,11 @@ class AsyncTopview(HTTPConnections):
         another (trio) loop."""
         self._direct = None
         self._closed = False
+        self._root: AsyncTopview | None = None
+        """The client this one was derived from by :meth:`with_options` (it owns the
+        connections); ``None`` for a client made by its constructor."""
+        self._default_options: RequestOptions | None = None
+        """``default_headers``/``default_query`` of :meth:`with_options`, under every call's."""
 
     # -- resources -------------------------------------------------------------------------
     # One attribute per endpoint group of the spec. The classes are generated from the spec's
@@ -391,6 +415,8 @@ class AsyncTopview(HTTPConnections):
 
         An ``http_client`` you passed in is left open: you created it, you close it.
         """
+        if self._root is not None:
+            return  # a with_options client: the connections are its root's, closed with it
         if self._closed:
             return
         self._closed = True
@@ -406,11 +432,14 @@ class AsyncTopview(HTTPConnections):
 
     @property
     def is_closed(self) -> bool:
-        """Whether :meth:`aclose` was called."""
-        return self._closed
+        """Whether :meth:`aclose` was called (on the client ``with_options`` derived it from)."""
+        return self._closed if self._root is None else self._root._closed
 
     def _check_usable(self) -> None:
         """Refuse calls on a closed client or from a second event loop (instead of hanging)."""
+        if self._root is not None:
+            self._root._check_usable()
+            return
         if self._closed:
             raise ClientClosedError("this AsyncTopview client is closed; create a new one")
         # On asyncio the loop itself identifies it: no anyio import or backend lookup, which
@@ -427,6 +456,205 @@ class AsyncTopview(HTTPConnections):
                 "this AsyncTopview client was opened in a different event loop; "
                 "create one client per event loop"
             )
+
+    # -- per-client options and the public low-level call ----------------------------------
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        poll: PollPolicy | None = None,
+        strict_responses: bool | None = None,
+        default_headers: Headers | None = None,
+        default_query: Query | None = None,
+    ) -> Self:
+        """A client with other defaults that shares this one's connections.
+
+        ::
+
+            slow = client.with_options(timeout=120, retry=None)
+            page = await slow.voices.list(language="en")
+
+        Not given: this client's setting. ``default_headers``/``default_query`` go with every
+        call of the new client (a call's ``extra_headers``/``extra_query`` on top). The new
+        client uses this one's connection pool, poll scheduler and notice hub; closing it
+        closes nothing, closing this one closes both.
+        """
+        from ._options import RequestOptions, timeouts_of
+
+        derived = object.__new__(type(self))
+        per_client = _cached_properties(type(self))
+        derived.__dict__.update(
+            (name, value) for name, value in self.__dict__.items() if name not in per_client
+        )
+        derived._root = self._root or self
+        if not isinstance(timeout, NotGiven):
+            derived._timeouts = timeouts_of(timeout)
+        if not isinstance(retry, NotGiven):
+            derived.retry = RetryPolicy.disabled() if retry is None else retry
+        if poll is not None:
+            derived.poll_policy = poll
+        if strict_responses is not None:
+            derived.strict_responses = strict_responses
+        added = RequestOptions.build(extra_headers=default_headers, extra_query=default_query)
+        if added is not None:
+            base = self._default_options
+            derived._default_options = added if base is None else base.merged(added)
+        return derived
+
+    @overload
+    async def request(
+        self,
+        operation: Operation,
+        *,
+        result_type: type[ResultT],
+        query: Mapping[str, object] | None = ...,
+        body: Mapping[str, object] | None = ...,
+        body_model: type[TopviewModel] | None = ...,
+        task_id: str | None = ...,
+        file_id: str | None = ...,
+        options: RequestOptions | None = ...,
+        timeout: TimeoutTypes | NotGiven = ...,  # noqa: ASYNC109
+        retry: RetryPolicy | NotGiven | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Query | None = ...,
+        extra_body: Body | None = ...,
+        raw: Literal[False] = ...,
+    ) -> ResultT: ...
+
+    @overload
+    async def request(
+        self,
+        operation: Operation,
+        *,
+        result_type: type[ResultT],
+        query: Mapping[str, object] | None = ...,
+        body: Mapping[str, object] | None = ...,
+        body_model: type[TopviewModel] | None = ...,
+        task_id: str | None = ...,
+        file_id: str | None = ...,
+        options: RequestOptions | None = ...,
+        timeout: TimeoutTypes | NotGiven = ...,  # noqa: ASYNC109
+        retry: RetryPolicy | NotGiven | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Query | None = ...,
+        extra_body: Body | None = ...,
+        raw: Literal[True],
+    ) -> RawResponse[ResultT]: ...
+
+    @overload
+    async def request(
+        self,
+        operation: Operation,
+        *,
+        result_type: Any,
+        query: Mapping[str, object] | None = ...,
+        body: Mapping[str, object] | None = ...,
+        body_model: type[TopviewModel] | None = ...,
+        task_id: str | None = ...,
+        file_id: str | None = ...,
+        options: RequestOptions | None = ...,
+        timeout: TimeoutTypes | NotGiven = ...,  # noqa: ASYNC109
+        retry: RetryPolicy | NotGiven | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Query | None = ...,
+        extra_body: Body | None = ...,
+        raw: bool = ...,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        operation: Operation,
+        *,
+        result_type: Any,
+        query: Mapping[str, object] | None = None,
+        body: Mapping[str, object] | None = None,
+        body_model: type[TopviewModel] | None = None,
+        task_id: str | None = None,
+        file_id: str | None = None,
+        options: RequestOptions | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 (per call, as httpx)
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        raw: bool = False,
+    ) -> Any:
+        """Call one operation through the request pipeline: the public low-level call.
+
+        Every generated method is this call with the operation's description from the spec
+        (``operation.kind``, its safety class, decides the retries: a ``read`` is repeated
+        freely, a ``write`` or ``submit`` only when it provably never reached Topview).
+        ``result_type`` is what ``result`` is validated into; ``body`` (wire names) is
+        validated against ``body_model`` before anything is sent; ``task_id``/``file_id``
+        go into the typed errors. ``options`` and the per-call keywords (which win) are those
+        of every generated method. ``raw=True`` returns a :class:`RawResponse`. ::
+
+            from topview_async import Operation
+            from topview_async.types import CreditDetail
+
+            CREDIT = Operation("getCreditDetail", "GET", "/user/credit/detail", "read", "account")
+            credit = await client.request(CREDIT, result_type=CreditDetail)
+
+        A submit made this way returns the submit result, not a task handle: rebuild one with
+        ``client.tasks.get(kind, task_id)``.
+        """
+        from ._options import RequestOptions
+
+        given = RequestOptions.build(
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        if options is None:
+            options = given
+        elif given is not None:
+            options = options.merged(given)
+        context = {"task_id": task_id, "file_id": file_id}
+        return await self._pipeline.request(
+            operation,
+            query=query,
+            body=body,
+            body_model=body_model,
+            result_type=result_type,
+            context=context,
+            options=options,
+            raw=raw,
+        )
+
+    @property
+    def uid(self) -> str:
+        """The Topview uid the client authenticates with (what acknowledgements echo)."""
+        return self._credentials.uid
+
+    @property
+    def storage_http(self) -> httpx.AsyncClient:
+        """The credential-free :class:`httpx.AsyncClient` for presigned uploads and result
+        downloads (storage and CDN hosts): it never carries Topview credentials, and has the
+        client's network settings (proxy, TLS). Opened on first use, closed with the client.
+        """
+        return self._storage_http
+
+    # -- connections: a with_options client uses its root's ---------------------------------
+
+    def _direct_pool(self) -> AiohttpPool | None:
+        if self._root is not None:
+            return self._root._direct_pool()
+        return super()._direct_pool()
+
+    def _connection(self) -> tuple[httpx.AsyncClient, InFlightLimit | None]:
+        if self._root is not None:
+            return self._root._connection()
+        return super()._connection()
+
+    @property
+    def _storage_http(self) -> httpx.AsyncClient:
+        if self._root is not None:
+            return self._root._storage_http
+        return super()._storage_http
 
     # -- downloads -------------------------------------------------------------------------
 

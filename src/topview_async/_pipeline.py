@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 
 from . import _sleep
-from ._exceptions import ResponseValidationError
+from ._config import NotGiven, RetryPolicy
+from ._exceptions import InvalidInputError, ResponseValidationError
 from ._logging import logger
 from ._models import TopviewModel
 from ._operation import Operation
+from ._options import RequestOptions
 from ._retrying import Failure, transport_failure, unwrap_reply
 from ._wire import (
     SUCCESS_CODE,
@@ -48,8 +50,31 @@ if TYPE_CHECKING:
 
     from ._client import AsyncTopview
     from ._pool import AiohttpPool
+    from ._response import RawResponse
 
 __all__ = ["RequestPipeline"]
+
+
+def _headers(client: AsyncTopview, call: Call) -> dict[str, str]:
+    """The SDK's headers of ``call``, with its ``extra_headers`` on top (names compared
+    without case, so ``authorization`` replaces ``Authorization`` instead of doubling it)."""
+    headers = client._request_headers(call.url, has_body=call.json_body is not None)
+    extra = call.extra_headers
+    if not extra:
+        return headers
+    replaced = {name.lower() for name in extra}
+    merged = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    merged.update(extra)
+    return merged
+
+
+def _raw_response(call: Call, result: Any) -> RawResponse[Any]:
+    from ._response import RawResponse
+
+    reply = call.reply
+    assert reply is not None
+    assert reply.response is not None, "a raw call goes through httpx"
+    return RawResponse(reply.response, result, operation=call.operation)
 
 
 class RequestPipeline:
@@ -69,31 +94,65 @@ class RequestPipeline:
         body_model: type[TopviewModel] | None,
         result_type: Any,
         context: Mapping[str, str | None] | None,
+        options: RequestOptions | None = None,
+        raw: bool = False,
     ) -> Any:
-        """Call ``operation`` and return its ``result`` validated as ``result_type``."""
+        """Call ``operation`` and return its ``result`` validated as ``result_type``.
+
+        ``options``: this call's :class:`RequestOptions` (over the client's ``with_options``
+        defaults). ``raw``: return a :class:`RawResponse` of the final reply instead.
+        """
         client = self._client
         client._check_usable()
+        defaults = client._default_options
+        if defaults is not None:
+            options = defaults.merged(options)
         url = client._base_prefix + operation.path
-        if query:
+        extra_query = None if options is None else options.extra_query
+        if query or extra_query:
             pairs = encode_query(query)
+            if extra_query:
+                pairs += encode_query(extra_query)
             if pairs:
                 url = f"{url}?{query_string(pairs)}"
         context = context or {}
+        json_body = None if body is None else validate_body(operation, body, body_model)
+        policy: RetryPolicy | None = client.retry
+        timeouts = client._timeouts
+        extra_headers = None
+        if options is not None:
+            if options.extra_body:
+                if json_body is None:
+                    raise InvalidInputError(
+                        f"extra_body= given for {operation}, which sends no JSON body",
+                        operation=operation,
+                    )
+                json_body = {**json_body, **options.extra_body}
+            if not isinstance(options.retry, NotGiven):
+                policy = options.retry
+            if not isinstance(options.timeouts, NotGiven):
+                timeouts = options.timeouts
+            extra_headers = options.extra_headers
         call = Call(
             operation=operation,
             url=url,
-            json_body=None if body is None else validate_body(operation, body, body_model),
+            json_body=json_body,
             task_id=context.get("task_id"),
             file_id=context.get("file_id"),
             secrets=client._credentials.secrets,
+            timeouts=timeouts,
+            extra_headers=extra_headers,
+            raw=raw,
         )
         adapter = self._adapter(result_type)
         envelope = self._envelope(result_type)
-        budget = _sleep.RetryBudget(client.retry)
+        budget = _sleep.RetryBudget(policy)
         attempt = 1
         while True:
             outcome = await self._attempt(call, result_type, adapter, envelope, attempt)
             if not isinstance(outcome, Failure):
+                if raw:
+                    return _raw_response(call, outcome)
                 return outcome
             if not outcome.retryable:
                 raise outcome.error
@@ -120,7 +179,7 @@ class RequestPipeline:
         attempt: int,
     ) -> Any | Failure:
         client = self._client
-        direct = client._direct_pool()
+        direct = None if call.raw else client._direct_pool()
         started = time.perf_counter()
         try:
             if direct is not None:
@@ -139,6 +198,7 @@ class RequestPipeline:
                 raise
             self._log(call, attempt, started, f"failed: {type(exc).__name__}")
             return transport_failure(call, exc)
+        call.reply = reply
         if envelope is not None and 200 <= reply.status < 300:
             try:
                 parsed = envelope.model_validate_json(reply.content)
@@ -164,9 +224,9 @@ class RequestPipeline:
         status, retry_after, content = await transport.send_bytes(
             call.operation.method,
             call.url,
-            self._client._request_headers(call.url, has_body=body is not None),
+            _headers(self._client, call),
             None if body is None else json_bytes(body),
-            self._client._timeouts or {},
+            call.timeouts or {},
         )
         return Reply(status, retry_after, content)
 
@@ -180,8 +240,12 @@ class RequestPipeline:
             call.operation.method,
             call.url,
             content=None if body is None else json_bytes(body),
-            headers=client._request_headers(call.url, has_body=body is not None),
-            timeout=httpx.USE_CLIENT_DEFAULT if client._timeout is None else client._timeout,
+            headers=_headers(client, call),
+            timeout=httpx.USE_CLIENT_DEFAULT
+            if call.timeouts is None
+            else client._timeout
+            if call.timeouts is client._timeouts
+            else httpx.Timeout(**call.timeouts),
         )
         response = await http.send(request, follow_redirects=False)
         return Reply(

@@ -59,6 +59,14 @@ class Call:
     file_id: str | None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The API key and uid, only to scrub them from reply bodies kept in error messages."""
+    timeouts: dict[str, float | None] | None = None
+    """This call's ``httpx.Timeout.as_dict()`` (``None``: the injected ``http_client``'s)."""
+    extra_headers: Mapping[str, str] | None = field(default=None, repr=False)
+    """``extra_headers=`` of the call (or of its ``with_options`` client), on top of the SDK's."""
+    raw: bool = False
+    """A ``with_raw_response`` call: sent through httpx so the whole response is kept."""
+    reply: Reply | None = field(default=None, repr=False)
+    """The last attempt's reply (what a raw response shows)."""
 
     def ids(self) -> dict[str, Any]:
         return {"operation": self.operation, "task_id": self.task_id, "file_id": self.file_id}

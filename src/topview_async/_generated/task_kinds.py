@@ -16,6 +16,7 @@ from .._operation import ResultStep, TaskKindSpec
 from . import operations as _operations
 
 if TYPE_CHECKING:
+    from ..lib._sync import SyncTask
     from ..lib.tasks import Task
     from .models import (
         AnyShootProductModelResult,
@@ -598,4 +599,141 @@ class TaskGetter:
         for ``m2v_export`` pass the exported ``script_id``. ``await handle.wait()`` then polls it
         like a fresh one. An unknown kind raises before anything is sent.
         """
+        return self._get_task(kind, task_id, script_id=script_id)
+
+
+class SyncTaskGetter:
+    """``get`` of the sync client, typed per kind: ``get("m2v", ...)`` is a ``SyncTask[M2vTaskResult]``."""
+
+    def _get_task(self, kind: str, task_id: str, *, script_id: int | None) -> SyncTask[Any]:
+        raise NotImplementedError
+
+    @overload
+    def get(
+        self, kind: Literal["m2v"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[M2vTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["m2v_export"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[M2vTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_avatar"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VideoAvatarTaskResult]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["product_avatar_image_replace"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> SyncTask[ProductAvatarImageReplaceResult]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["product_avatar_image_to_video"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> SyncTask[ProductAvatarImageToVideoResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["anyshoot"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[AnyShootTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_to_video"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ImageToVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["scraper"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ScraperTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_to_video_v2"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["text_to_video"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["omni_reference"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["storyboard"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[GenerativeVideoTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["text_to_image"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ImageGenerationTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_edit"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ImageGenerationTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["remove_background"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[RemoveBackgroundTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["photo_avatar"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[PhotoAvatarTaskResult]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["product_avatar_image_to_video_v2"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> SyncTask[ProductAvatarImageToVideoV2Result]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["product_avatar_image_replace_v3"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> SyncTask[ProductAvatarImageReplaceV3Result]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["anyshoot_product_model"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[AnyShootProductModelResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["text_to_speech"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VoiceTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["voice_clone"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VoiceTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["board_download"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[BoardDownloadResult]: ...
+
+    def get(self, kind: TaskKind, task_id: str, *, script_id: int | None = None) -> SyncTask[Any]:
+        """A handle for a task submitted earlier; ``handle.wait()`` then polls it (blocking)."""
         return self._get_task(kind, task_id, script_id=script_id)

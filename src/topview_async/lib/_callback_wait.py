@@ -51,7 +51,7 @@ async def wait_with_callbacks(
     """Return once ``task`` is done (its state tells how); raise ``TaskTimeoutError`` at the
     safety net policy's deadline. ``first_poll_late``: hold the first poll back until
     :func:`~.tasks.safety_net_first_poll_age` (the default safety net)."""
-    scheduler = task._client.poll_scheduler
+    scheduler = task.client.poll_scheduler
     clock = scheduler.clock
     deadline = None if safety_net.timeout is None else clock() + safety_net.timeout
     while not task.done:
@@ -90,7 +90,7 @@ async def _race(
     first_poll_late: bool,
 ) -> tuple[TaskNotice, float] | None:
     """Poll with ``policy`` until done, unless a new notice comes first (then return it)."""
-    clock = task._client.poll_scheduler.clock
+    clock = task.client.poll_scheduler.clock
     started = clock()
     arrived: list[tuple[TaskNotice, float]] = []
     error: Exception | None = None
@@ -134,7 +134,7 @@ async def _sleep_until_first_poll(task: Task[Any], policy: PollPolicy) -> bool:
     origin = task._origin
     if task._polls or not task._age_known or origin is None:
         return False
-    scheduler = task._client.poll_scheduler
+    scheduler = task.client.poll_scheduler
     clock = scheduler.clock
     deadline = None if policy.timeout is None else clock() + policy.timeout
     while True:

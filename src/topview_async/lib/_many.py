@@ -98,7 +98,7 @@ class _Driver:
                     return
                 # Transient: this task backs off and is tried again; the others go on.
                 failures = self.failures[index] = self.failures.get(index, 0) + 1
-                retry_at = clock() + task._client.retry.backoff(failures)
+                retry_at = clock() + task.client.retry.backoff(failures)
                 if self.deadline is not None:
                     if clock() >= self.deadline:
                         self.timed_out = True
@@ -167,7 +167,7 @@ async def as_completed(
 
         yield _nothing()
         return
-    client = tasks[0]._client
+    client = tasks[0].client
     driver = _Driver(tasks, client.poll_scheduler, tasks[0]._policy(poll), on_progress)
     # Bounded: at most one finished handle per worker waits for the consumer.
     send, receive = anyio.create_memory_object_stream["Task[Any]"](

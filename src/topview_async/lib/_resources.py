@@ -62,7 +62,7 @@ class Uploads(UploadsResource):
         """
         return await _uploads.upload(
             _UploadApi(self),
-            self._client._storage_http,
+            self._client.storage_http,
             source,
             format=format,
             content_type=content_type,
@@ -89,7 +89,7 @@ class Uploads(UploadsResource):
         """
         return await _uploads.upload_many(
             _UploadApi(self),
-            self._client._storage_http,
+            self._client.storage_http,
             sources,
             concurrency=concurrency,
             progress=progress,

@@ -21,7 +21,7 @@ from .._operation import Operation
 if TYPE_CHECKING:
     import anyio
 
-    from .._pipeline import RequestPipeline
+    from .._client import AsyncTopview
     from ._poll_planner import PollPlanner
 
 __all__ = [
@@ -183,7 +183,7 @@ class PollScheduler:
         return self._limiter
 
     async def query(
-        self, pipeline: RequestPipeline, operation: Operation, task_id: str, result_type: Any
+        self, client: AsyncTopview, operation: Operation, task_id: str, result_type: Any
     ) -> Any:
         """Query one task through the caps; returns the typed ``result``."""
         async with self.limiter:
@@ -191,13 +191,8 @@ class PollScheduler:
                 if self._bucket is None:
                     self._bucket = _TokenBucket(self.rate, max(1.0, self.rate), self.clock)
                 await self._bucket.acquire()
-            return await pipeline.request(
-                operation,
-                query={"taskId": task_id},
-                body=None,
-                body_model=None,
-                result_type=result_type,
-                context={"task_id": task_id},
+            return await client.request(
+                operation, query={"taskId": task_id}, result_type=result_type, task_id=task_id
             )
 
     def interval(self, kind: str, *, age: float | None, polls: int, policy: PollPolicy) -> float:

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from .._client import AsyncTopview
     from .._generated.task_kinds import TaskKind
     from .._models import TopviewModel
+    from .._options import RequestOptions
     from ._notice_hub import NoticeHub
 
 __all__ = [
@@ -216,6 +217,11 @@ class Task(Generic[ResultT]):
         return f"<Task {self.kind} {self.task_id} {self.state.value}>"
 
     @property
+    def client(self) -> AsyncTopview:
+        """The client the handle queries and downloads through."""
+        return self._client
+
+    @property
     def kind(self) -> TaskKind:
         """The task kind, for example ``m2v`` (what ``client.tasks.get`` takes)."""
         return cast("TaskKind", self._spec.kind)
@@ -270,7 +276,7 @@ class Task(Generic[ResultT]):
         """
         files = await self.result_files()
         return await download_result_files(
-            self._client._storage_http,
+            self._client.storage_http,
             files,
             dest_dir,
             concurrency=concurrency,
@@ -426,7 +432,7 @@ class Task(Generic[ResultT]):
         if self._origin is None:
             self._origin = scheduler.clock()
         result: ResultT = await scheduler.query(
-            self._client._pipeline, self.query_operation, self.task_id, self._spec.result_type
+            self._client, self.query_operation, self.task_id, self._spec.result_type
         )
         return self._observe(result, scheduler, finished_by=finished_by, learn=learn)
 
@@ -555,11 +561,15 @@ async def submit_task(
     body_model: type[TopviewModel],
     file_fields: Sequence[str] = (),
     result_type: Any,
-) -> Task[Any]:
+    options: RequestOptions | None = None,
+    raw: bool = False,
+) -> Any:
     """Submit a paid task and return its handle (called by the generated submit stubs).
 
     Local files in ``file_fields`` are uploaded first and replaced by their file ids (see
-    :mod:`._file_inputs` for how a path is told from a file id).
+    :mod:`._file_inputs` for how a path is told from a file id). ``options`` are the submit
+    call's own (the uploads keep the client's); ``raw=True`` returns a :class:`RawResponse`
+    whose ``parse()`` is the task handle.
     """
     kind = operation.task_kind
     spec = _task_kinds().get(kind) if kind is not None else None
@@ -583,18 +593,19 @@ async def submit_task(
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()
-    submitted = await client._pipeline.request(
+    reply = await client.request(
         operation,
-        query=None,
         body=body,
         body_model=body_model,
         result_type=result_type,
-        context=None,
+        options=options,
+        raw=raw,
     )
+    submitted = reply.parse() if raw else reply
     task_id = read_field(submitted, "task_id", "taskId")
     if not task_id:
         raise TopviewError("the submit response carries no taskId", operation=operation)
-    return Task(
+    task: Task[Any] = Task(
         client,
         spec,
         str(task_id),
@@ -603,3 +614,4 @@ async def submit_task(
         submitted_at=submitted_at,
         notice_requested=bool(body.get("noticeUrl")),
     )
+    return reply._replace(task) if raw else task

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules  # noqa: F401
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     CreditDetail,
@@ -16,12 +18,14 @@ from .._generated.models import (
     CreditLogPage,
     UserSpace,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
-    pass
+    from .._portal import Portal
 
 
 class AccountResource(Resource):
@@ -30,19 +34,46 @@ class AccountResource(Resource):
     Reached as ``client.account``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> AccountResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return AccountResourceWithRawResponse(self)
+
     async def credit(
         self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> CreditDetail:
         """Get the credit balance
 
         Returns the remaining credit, so a batch can check its budget before submitting (and avoid
         code 4100 mid-run). No `/v1` prefix. Source: [SKILL] `user.py`, [DOCS] `get_new-endpoint-36`.
 
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
         ``GET /user/credit/detail`` (operation ``getCreditDetail``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: CreditDetail = await self._request(
             _operations.GET_CREDIT_DETAIL,
             result_type=CreditDetail,
+            options=options,
         )
         return result
 
@@ -67,6 +98,11 @@ class AccountResource(Resource):
         end_time: str | None = None,
         page_no: int | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> CreditLogPage:
         """Page through the credit log
 
@@ -79,9 +115,21 @@ class AccountResource(Resource):
             end_time: ``endTime``. Until (UTC, `yyyy-MM-dd HH:mm:ss`).
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /user/credit/logs`` (operation ``listCreditLogs``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: CreditLogPage = await self._request(
             _operations.LIST_CREDIT_LOGS,
             query={
@@ -92,6 +140,7 @@ class AccountResource(Resource):
                 "pageSize": page_size,
             },
             result_type=CreditLogPage,
+            options=options,
         )
         return result
 
@@ -115,10 +164,16 @@ class AccountResource(Resource):
         start_time: str | None = None,
         end_time: str | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[CreditLog]:
         """Every item of :meth:`credit_logs`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.account.list_all_credit_logs():
                 ...
@@ -130,21 +185,258 @@ class AccountResource(Resource):
                 end_time=end_time,
                 page_size=page_size,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=CreditLog,
         )
 
     async def space(
         self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> UserSpace:
         """Get the account's storage space
 
         Returns the account's space information. Source: [COMP] (fields UNCONFIRMED).
 
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
         ``GET /user/space`` (operation ``getUserSpace``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: UserSpace = await self._request(
             _operations.GET_USER_SPACE,
             result_type=UserSpace,
+            options=options,
         )
         return result
+
+
+class AccountResourceWithRawResponse:
+    """``client.account.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: AccountResource) -> None:
+        twin = resource._raw_twin()
+        self.credit = raw_response_method(twin, resource.credit)
+        self.credit_logs = raw_response_method(twin, resource.credit_logs)
+        self.space = raw_response_method(twin, resource.space)
+
+
+class SyncAccountResource:
+    """Credit balance, credit log and storage space (newer API; no `/v1` prefix).
+
+    Reached as ``client.account`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: AccountResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncAccountResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncAccountResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def credit(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> CreditDetail:
+        """Get the credit balance
+
+        Returns the remaining credit, so a batch can check its budget before submitting (and avoid
+        code 4100 mid-run). No `/v1` prefix. Source: [SKILL] `user.py`, [DOCS] `get_new-endpoint-36`.
+
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /user/credit/detail`` (operation ``getCreditDetail``).
+        """
+        return self._portal.run(
+            self._resource.credit(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def credit_logs(
+        self,
+        *,
+        task_type: Literal[
+            "m2v",
+            "common_task_image2video",
+            "video_avatar",
+            "product_avatar_image2video",
+            "voice_clone",
+            "product_anyfit",
+            "pa_download_without_watermark",
+            "pa2_replace_product_image",
+            "pa2_image2video",
+            "product_anyfit_v2_product_model",
+        ]
+        | str
+        | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> CreditLogPage:
+        """Page through the credit log
+
+        Lists credit deductions (`costCredit` per `taskId`), to report what each task cost. Source:
+        [DOCS], [COMP] `get_new-endpoint-42`.
+
+        Args:
+            task_type: ``taskType``. Only this task type (`m2v`, `video_avatar`, `pa2_image2video`, ...).
+            start_time: ``startTime``. From (UTC, `yyyy-MM-dd HH:mm:ss`).
+            end_time: ``endTime``. Until (UTC, `yyyy-MM-dd HH:mm:ss`).
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /user/credit/logs`` (operation ``listCreditLogs``).
+        """
+        return self._portal.run(
+            self._resource.credit_logs(
+                task_type=task_type,
+                start_time=start_time,
+                end_time=end_time,
+                page_no=page_no,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all_credit_logs(
+        self,
+        *,
+        task_type: Literal[
+            "m2v",
+            "common_task_image2video",
+            "video_avatar",
+            "product_avatar_image2video",
+            "voice_clone",
+            "product_anyfit",
+            "pa_download_without_watermark",
+            "pa2_replace_product_image",
+            "pa2_image2video",
+            "product_anyfit_v2_product_model",
+        ]
+        | str
+        | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[CreditLog]:
+        """Every item of :meth:`credit_logs`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.account.list_all_credit_logs():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all_credit_logs(
+                task_type=task_type,
+                start_time=start_time,
+                end_time=end_time,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def space(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> UserSpace:
+        """Get the account's storage space
+
+        Returns the account's space information. Source: [COMP] (fields UNCONFIRMED).
+
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /user/space`` (operation ``getUserSpace``).
+        """
+        return self._portal.run(
+            self._resource.space(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncAccountResourceWithRawResponse:
+    """``client.account.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: AccountResourceWithRawResponse, portal: Portal) -> None:
+        self.credit = portal.wrap(raw.credit)
+        self.credit_logs = portal.wrap(raw.credit_logs)
+        self.space = portal.wrap(raw.space)

@@ -5,22 +5,26 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     AiAvatar,
     AiAvatarPage,
     VideoToAiAvatarTaskResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
-    pass
+    from .._portal import Portal
 
 
 class AiAvatarsResource(Resource):
@@ -28,6 +32,12 @@ class AiAvatarsResource(Resource):
 
     Reached as ``client.ai_avatars``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> AiAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return AiAvatarsResourceWithRawResponse(self)
 
     async def list(
         self,
@@ -39,6 +49,11 @@ class AiAvatarsResource(Resource):
         sort_field: str | None = None,
         sort_type: str | None = None,
         is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AiAvatarPage:
         """Page through AI avatars
 
@@ -56,9 +71,21 @@ class AiAvatarsResource(Resource):
             sort_field: ``sortField``. Sort field, e.g. `createTime` (UNCONFIRMED).
             sort_type: ``sortType``. Sort direction, e.g. `asc` or `desc` (UNCONFIRMED).
             is_custom: ``isCustom``. `true` returns only your custom avatars.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/aiavatar/query`` (operation ``listAiAvatars``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: AiAvatarPage = await self._request(
             _operations.LIST_AI_AVATARS,
             query={
@@ -71,6 +98,7 @@ class AiAvatarsResource(Resource):
                 "isCustom": is_custom,
             },
             result_type=AiAvatarPage,
+            options=options,
         )
         return result
 
@@ -83,10 +111,16 @@ class AiAvatarsResource(Resource):
         sort_field: str | None = None,
         sort_type: str | None = None,
         is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[AiAvatar]:
         """Every item of :meth:`list`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.ai_avatars.list_all():
                 ...
@@ -100,6 +134,11 @@ class AiAvatarsResource(Resource):
                 sort_type=sort_type,
                 is_custom=is_custom,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=AiAvatar,
         )
@@ -109,6 +148,11 @@ class AiAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VideoToAiAvatarTaskResult:
         """Query a video-to-AI-avatar task
 
@@ -120,12 +164,24 @@ class AiAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The video2aiAvatar task id.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/video2aiAvatar/query`` (operation ``queryVideoToAiAvatarTask``).
         """
         _rules.require(
             _operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: VideoToAiAvatarTaskResult = await self._request(
             _operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
@@ -135,5 +191,178 @@ class AiAvatarsResource(Resource):
             },
             result_type=VideoToAiAvatarTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class AiAvatarsResourceWithRawResponse:
+    """``client.ai_avatars.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: AiAvatarsResource) -> None:
+        twin = resource._raw_twin()
+        self.list = raw_response_method(twin, resource.list)
+        self.query_video_to_avatar = raw_response_method(twin, resource.query_video_to_avatar)
+
+
+class SyncAiAvatarsResource:
+    """AI avatars (`aiavatarId` for M2V, `aiAvatarId` for Video Avatar).
+
+    Reached as ``client.ai_avatars`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: AiAvatarsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncAiAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncAiAvatarsResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def list(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        gender: Literal["male", "female"] | None = None,
+        ethnicity_id_list: str | None = None,
+        sort_field: str | None = None,
+        sort_type: str | None = None,
+        is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> AiAvatarPage:
+        """Page through AI avatars
+
+        Pages through AI avatars. `data[].aiavatarId` is the `aiAvatarId` of
+        `submitVideoAvatarTask` and the `aiavatarId` of `submitM2vTask`. `isCustom=true` returns
+        your custom avatars (needed for `avatarSourceFrom=2`). `ethnicityIdList` takes ethnicity ids
+        from `listEthnicities` with `scene=video_avatar` (comma-separated in third-party clients;
+        format UNCONFIRMED). `sortField`/`sortType` values are UNCONFIRMED.
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            gender: ``gender``. Gender filter.
+            ethnicity_id_list: ``ethnicityIdList``. Ethnicity ids (from `listEthnicities` with `scene=video_avatar`), comma-separated.
+            sort_field: ``sortField``. Sort field, e.g. `createTime` (UNCONFIRMED).
+            sort_type: ``sortType``. Sort direction, e.g. `asc` or `desc` (UNCONFIRMED).
+            is_custom: ``isCustom``. `true` returns only your custom avatars.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/aiavatar/query`` (operation ``listAiAvatars``).
+        """
+        return self._portal.run(
+            self._resource.list(
+                page_no=page_no,
+                page_size=page_size,
+                gender=gender,
+                ethnicity_id_list=ethnicity_id_list,
+                sort_field=sort_field,
+                sort_type=sort_type,
+                is_custom=is_custom,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all(
+        self,
+        *,
+        page_size: int | None = None,
+        gender: Literal["male", "female"] | None = None,
+        ethnicity_id_list: str | None = None,
+        sort_field: str | None = None,
+        sort_type: str | None = None,
+        is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[AiAvatar]:
+        """Every item of :meth:`list`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.ai_avatars.list_all():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all(
+                page_size=page_size,
+                gender=gender,
+                ethnicity_id_list=ethnicity_id_list,
+                sort_field=sort_field,
+                sort_type=sort_type,
+                is_custom=is_custom,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_video_to_avatar(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VideoToAiAvatarTaskResult:
+        """Query a video-to-AI-avatar task
+
+        Returns the custom AI avatar created from a video (`aiAvatar.aiavatarId` feeds
+        `submitVideoAvatarTask` with `avatarSourceFrom=2`). Source: [DOCS] `get_new-endpoint-24`.
+        The submit endpoint's path is not confirmed, so it is not in this spec: create the avatar on
+        the Topview website (or with `isSave2CustomAiAvatar`) and query it here.
+
+        Args:
+            task_id: ``taskId``. The video2aiAvatar task id.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/video2aiAvatar/query`` (operation ``queryVideoToAiAvatarTask``).
+        """
+        return self._portal.run(
+            self._resource.query_video_to_avatar(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncAiAvatarsResourceWithRawResponse:
+    """``client.ai_avatars.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: AiAvatarsResourceWithRawResponse, portal: Portal) -> None:
+        self.list = portal.wrap(raw.list)
+        self.query_video_to_avatar = portal.wrap(raw.query_video_to_avatar)

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     AnyShootProductModelRequest,
@@ -20,11 +22,15 @@ from .._generated.models import (
     AnyShootTemplatePage,
     TaskSubmitResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -34,6 +40,12 @@ class AnyShootResource(Resource):
 
     Reached as ``client.anyshoot``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> AnyShootResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return AnyShootResourceWithRawResponse(self)
 
     async def submit(
         self,
@@ -46,6 +58,11 @@ class AnyShootResource(Resource):
         template_image_file_id: FileInput | None = None,
         generating_count: int | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[AnyShootTaskResult]:
         """Submit a Product AnyShoot task
 
@@ -72,6 +89,11 @@ class AnyShootResource(Resource):
             template_image_file_id: ``templateImageFileId``. Your own template image (fileId); takes priority over `templateId`.
             generating_count: ``generatingCount``. Number of images to generate (UNCONFIRMED; third-party clients only).
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_anyShoot/task/submit`` (operation ``submitAnyShootTask``).
         """
@@ -80,6 +102,13 @@ class AnyShootResource(Resource):
             product_image_file_id=product_image_file_id,
             template_mask_file_id=template_mask_file_id,
             mode=mode,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_ANY_SHOOT_TASK,
@@ -101,6 +130,7 @@ class AnyShootResource(Resource):
                 "templateImageFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run(
@@ -116,11 +146,17 @@ class AnyShootResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AnyShootTaskResult:
         """Submit like :meth:`submit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit(
             product_image_file_id=product_image_file_id,
@@ -131,6 +167,11 @@ class AnyShootResource(Resource):
             template_image_file_id=template_image_file_id,
             generating_count=generating_count,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -139,6 +180,11 @@ class AnyShootResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AnyShootTaskResult:
         """Query a Product AnyShoot task
 
@@ -149,12 +195,24 @@ class AnyShootResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitAnyShootTask`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/task/result`` (operation ``queryAnyShootTask``).
         """
         _rules.require(
             _operations.QUERY_ANY_SHOOT_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: AnyShootTaskResult = await self._request(
             _operations.QUERY_ANY_SHOOT_TASK,
@@ -164,11 +222,18 @@ class AnyShootResource(Resource):
             },
             result_type=AnyShootTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
     async def list_template_categories(
         self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> builtins.list[AnyShootTemplateCategory]:
         """List AnyShoot template categories
 
@@ -176,11 +241,26 @@ class AnyShootResource(Resource):
         The item field names are UNCONFIRMED (probably `categoryId` / `categoryName`, like the
         Product Avatar categories).
 
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
         ``GET /v1/product_anyShoot/template/category/list`` (operation ``listAnyShootTemplateCategories``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: builtins.list[AnyShootTemplateCategory] = await self._request(
             _operations.LIST_ANY_SHOOT_TEMPLATE_CATEGORIES,
             result_type=builtins.list[AnyShootTemplateCategory],
+            options=options,
         )
         return result
 
@@ -191,6 +271,11 @@ class AnyShootResource(Resource):
         style: Literal["UGC", "Pro"] | None = None,
         page_no: str | None = None,
         page_size: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AnyShootTemplatePage:
         """Page through AnyShoot templates
 
@@ -204,9 +289,21 @@ class AnyShootResource(Resource):
             style: ``style``. Template style.
             page_no: ``pageNo``. Page number, 1-based (documented as a string).
             page_size: ``pageSize``. Page size (documented as a string).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_anyShoot/template/list`` (operation ``listAnyShootTemplates``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: AnyShootTemplatePage = await self._request(
             _operations.LIST_ANY_SHOOT_TEMPLATES,
             query={
@@ -216,6 +313,7 @@ class AnyShootResource(Resource):
                 "pageSize": page_size,
             },
             result_type=AnyShootTemplatePage,
+            options=options,
         )
         return result
 
@@ -225,10 +323,16 @@ class AnyShootResource(Resource):
         category_ids: str | None = None,
         style: Literal["UGC", "Pro"] | None = None,
         page_size: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[AnyShootTemplate]:
         """Every item of :meth:`list_templates`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.anyshoot.list_all_templates():
                 ...
@@ -239,6 +343,11 @@ class AnyShootResource(Resource):
                 style=style,
                 page_size=page_size,
                 page_no=str(page_no),
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=AnyShootTemplate,
         )
@@ -253,6 +362,11 @@ class AnyShootResource(Resource):
         generating_count: int | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[AnyShootProductModelResult]:
         """Submit an AnyShoot product-model task (v3)
 
@@ -268,9 +382,21 @@ class AnyShootResource(Resource):
             generating_count: ``generatingCount``. Number of images, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v3/product_anyShoot/product_model/task/submit`` (operation ``submitAnyShootProductModelTask``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         return await self._submit_task(
             _operations.SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK,
             body={
@@ -288,6 +414,7 @@ class AnyShootResource(Resource):
                 "productImageWithoutBackgroundFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_product_model(
@@ -302,11 +429,17 @@ class AnyShootResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AnyShootProductModelResult:
         """Submit like :meth:`submit_product_model`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_product_model(
             product_image_file_id=product_image_file_id,
@@ -316,6 +449,11 @@ class AnyShootResource(Resource):
             generating_count=generating_count,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -324,6 +462,11 @@ class AnyShootResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AnyShootProductModelResult:
         """Query an AnyShoot product-model task (v3)
 
@@ -332,12 +475,24 @@ class AnyShootResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitAnyShootProductModelTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v3/product_anyShoot/product_model/task/result`` (operation ``queryAnyShootProductModelTask``).
         """
         _rules.require(
             _operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: AnyShootProductModelResult = await self._request(
             _operations.QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK,
@@ -347,5 +502,460 @@ class AnyShootResource(Resource):
             },
             result_type=AnyShootProductModelResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class AnyShootResourceWithRawResponse:
+    """``client.anyshoot.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: AnyShootResource) -> None:
+        twin = resource._raw_twin()
+        self.submit = raw_response_method(twin, resource.submit)
+        self.query = raw_response_method(twin, resource.query)
+        self.list_template_categories = raw_response_method(twin, resource.list_template_categories)
+        self.list_templates = raw_response_method(twin, resource.list_templates)
+        self.submit_product_model = raw_response_method(twin, resource.submit_product_model)
+        self.query_product_model = raw_response_method(twin, resource.query_product_model)
+
+
+class SyncAnyShootResource:
+    """Composites a product into a template scene, guided by user-generated masks.
+
+    Reached as ``client.anyshoot`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: AnyShootResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncAnyShootResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncAnyShootResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def submit(
+        self,
+        *,
+        product_image_file_id: FileInput,
+        template_mask_file_id: FileInput,
+        mode: str,
+        product_mask_file_id: FileInput | None = None,
+        template_id: str | None = None,
+        template_image_file_id: FileInput | None = None,
+        generating_count: int | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[AnyShootTaskResult]:
+        """Submit a Product AnyShoot task
+
+        Composites a product into a template scene using masks. Poll `queryAnyShootTask`, or pass
+        `noticeUrl` (callback bizType `PRODUCT_ANY_SHOOT`). Note the path casing `product_anyShoot`.
+
+        Business rules:
+
+        * All image inputs (`productImageFileId`, `productMaskFileId`, `templateImageFileId`,
+          `templateMaskFileId`) are fileIds from the upload flow.
+        * `templateId` (from `listAnyShootTemplates`) and `templateImageFileId` cannot both be
+          empty. **If both are given, `templateImageFileId` wins.**
+        * Each mask must have exactly the same pixel size as its image: `productMaskFileId` as the
+          product image, `templateMaskFileId` as the template image. Masks are generated by you.
+        * The allowed values of `mode` were not retrieved (UNCONFIRMED), so any string is accepted.
+        * `generatingCount` (1-4) and `noticeUrl` are inferred from third-party code (UNCONFIRMED).
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            template_mask_file_id: ``templateMaskFileId``. Template mask (fileId) marking where the product goes; same pixel size as the template image.
+            mode: ``mode``. Compositing mode (allowed values UNCONFIRMED).
+            product_mask_file_id: ``productMaskFileId``. Product mask (fileId), same pixel size as the product image, user-generated.
+            template_id: ``templateId``. Template from `listAnyShootTemplates`; `templateImageFileId` wins over it.
+            template_image_file_id: ``templateImageFileId``. Your own template image (fileId); takes priority over `templateId`.
+            generating_count: ``generatingCount``. Number of images to generate (UNCONFIRMED; third-party clients only).
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/product_anyShoot/task/submit`` (operation ``submitAnyShootTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit(
+                product_image_file_id=product_image_file_id,
+                template_mask_file_id=template_mask_file_id,
+                mode=mode,
+                product_mask_file_id=product_mask_file_id,
+                template_id=template_id,
+                template_image_file_id=template_image_file_id,
+                generating_count=generating_count,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run(
+        self,
+        *,
+        product_image_file_id: FileInput,
+        template_mask_file_id: FileInput,
+        mode: str,
+        product_mask_file_id: FileInput | None = None,
+        template_id: str | None = None,
+        template_image_file_id: FileInput | None = None,
+        generating_count: int | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> AnyShootTaskResult:
+        """Submit like :meth:`submit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run(
+                product_image_file_id=product_image_file_id,
+                template_mask_file_id=template_mask_file_id,
+                mode=mode,
+                product_mask_file_id=product_mask_file_id,
+                template_id=template_id,
+                template_image_file_id=template_image_file_id,
+                generating_count=generating_count,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> AnyShootTaskResult:
+        """Query a Product AnyShoot task
+
+        Returns the AnyShoot task. The response schema was not retrieved (UNCONFIRMED): read
+        `status`, falling back to `taskStatus`; the generated images are expected as an array.
+        All fields are optional and extra fields are kept.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitAnyShootTask`. Documented as optional, but the query is meaningless without it.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_anyShoot/task/result`` (operation ``queryAnyShootTask``).
+        """
+        return self._portal.run(
+            self._resource.query(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_template_categories(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> builtins.list[AnyShootTemplateCategory]:
+        """List AnyShoot template categories
+
+        Lists the AnyShoot template categories, used as `categoryIds` in `listAnyShootTemplates`.
+        The item field names are UNCONFIRMED (probably `categoryId` / `categoryName`, like the
+        Product Avatar categories).
+
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_anyShoot/template/category/list`` (operation ``listAnyShootTemplateCategories``).
+        """
+        return self._portal.run(
+            self._resource.list_template_categories(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_templates(
+        self,
+        *,
+        category_ids: str | None = None,
+        style: Literal["UGC", "Pro"] | None = None,
+        page_no: str | None = None,
+        page_size: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> AnyShootTemplatePage:
+        """Page through AnyShoot templates
+
+        Pages through the AnyShoot templates; an item's `templateId` (presumed, UNCONFIRMED) is the
+        `templateId` of `submitAnyShootTask`. Items carry at least `coverUrl`. Unlike the other list
+        endpoints, `pageNo` and `pageSize` are documented as **string** here; they are modelled
+        as digit strings.
+
+        Args:
+            category_ids: ``categoryIds``. Comma-separated template category ids (from `listAnyShootTemplateCategories`).
+            style: ``style``. Template style.
+            page_no: ``pageNo``. Page number, 1-based (documented as a string).
+            page_size: ``pageSize``. Page size (documented as a string).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_anyShoot/template/list`` (operation ``listAnyShootTemplates``).
+        """
+        return self._portal.run(
+            self._resource.list_templates(
+                category_ids=category_ids,
+                style=style,
+                page_no=page_no,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all_templates(
+        self,
+        *,
+        category_ids: str | None = None,
+        style: Literal["UGC", "Pro"] | None = None,
+        page_size: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[AnyShootTemplate]:
+        """Every item of :meth:`list_templates`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.anyshoot.list_all_templates():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all_templates(
+                category_ids=category_ids,
+                style=style,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_product_model(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[AnyShootProductModelResult]:
+        """Submit an AnyShoot product-model task (v3)
+
+        Shoots a product on a model (AnyShoot v2/v3 "product model"). Source: a third-party script
+        only, so the path is less certain than the others; fields, result and the callback bizType
+        (`PRODUCT_ANY_SHOOT_PRODUCT_MODEL` assumed) are UNCONFIRMED.
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            product_image_without_background_file_id: ``productImageWithoutBackgroundFileId``. The product cut out (fileId).
+            template_id: ``templateId``. AnyShoot template from `listAnyShootTemplates`.
+            prompt: ``prompt``. Scene description.
+            generating_count: ``generatingCount``. Number of images, 1-4.
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_ANY_SHOOT_PRODUCT_MODEL`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v3/product_anyShoot/product_model/task/submit`` (operation ``submitAnyShootProductModelTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_product_model(
+                product_image_file_id=product_image_file_id,
+                product_image_without_background_file_id=product_image_without_background_file_id,
+                template_id=template_id,
+                prompt=prompt,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_product_model(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> AnyShootProductModelResult:
+        """Submit like :meth:`submit_product_model`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_product_model(
+                product_image_file_id=product_image_file_id,
+                product_image_without_background_file_id=product_image_without_background_file_id,
+                template_id=template_id,
+                prompt=prompt,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_product_model(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> AnyShootProductModelResult:
+        """Query an AnyShoot product-model task (v3)
+
+        Result shape UNCONFIRMED. Source: a third-party script.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitAnyShootProductModelTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v3/product_anyShoot/product_model/task/result`` (operation ``queryAnyShootProductModelTask``).
+        """
+        return self._portal.run(
+            self._resource.query_product_model(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncAnyShootResourceWithRawResponse:
+    """``client.anyshoot.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: AnyShootResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit = raw_task_method(portal, raw.submit)
+        self.query = portal.wrap(raw.query)
+        self.list_template_categories = portal.wrap(raw.list_template_categories)
+        self.list_templates = portal.wrap(raw.list_templates)
+        self.submit_product_model = raw_task_method(portal, raw.submit_product_model)
+        self.query_product_model = portal.wrap(raw.query_product_model)

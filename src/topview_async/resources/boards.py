@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     Board,
@@ -23,11 +25,15 @@ from .._generated.models import (
     TaskSubmitResult,
     WriteResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -38,11 +44,22 @@ class BoardsResource(Resource):
     Reached as ``client.boards``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> BoardsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return BoardsResourceWithRawResponse(self)
+
     async def list(
         self,
         *,
         page_no: int | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> BoardPage:
         """Page through boards
 
@@ -51,9 +68,21 @@ class BoardsResource(Resource):
         Args:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/list`` (operation ``listBoards``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: BoardPage = await self._request(
             _operations.LIST_BOARDS,
             query={
@@ -61,6 +90,7 @@ class BoardsResource(Resource):
                 "pageSize": page_size,
             },
             result_type=BoardPage,
+            options=options,
         )
         return result
 
@@ -68,10 +98,16 @@ class BoardsResource(Resource):
         self,
         *,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[Board]:
         """Every item of :meth:`list`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.boards.list_all():
                 ...
@@ -80,6 +116,11 @@ class BoardsResource(Resource):
             lambda page_no: self.list(
                 page_size=page_size,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=Board,
         )
@@ -88,6 +129,11 @@ class BoardsResource(Resource):
         self,
         *,
         name: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Board:
         """Create a board
 
@@ -96,12 +142,24 @@ class BoardsResource(Resource):
 
         Args:
             name: ``name``. Board name (up to 200 characters).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/create`` (operation ``createBoard``).
         """
         _rules.require(
             _operations.CREATE_BOARD,
             name=name,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: Board = await self._request(
             _operations.CREATE_BOARD,
@@ -110,6 +168,7 @@ class BoardsResource(Resource):
             },
             body_model=BoardCreateRequest,
             result_type=Board,
+            options=options,
         )
         return result
 
@@ -117,6 +176,11 @@ class BoardsResource(Resource):
         self,
         *,
         board_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Board:
         """Get a board
 
@@ -124,6 +188,11 @@ class BoardsResource(Resource):
 
         Args:
             board_id: ``boardId``. The board.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/detail`` (operation ``getBoard``).
         """
@@ -131,12 +200,20 @@ class BoardsResource(Resource):
             _operations.GET_BOARD,
             board_id=board_id,
         )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: Board = await self._request(
             _operations.GET_BOARD,
             query={
                 "boardId": board_id,
             },
             result_type=Board,
+            options=options,
         )
         return result
 
@@ -145,6 +222,11 @@ class BoardsResource(Resource):
         *,
         board_id: str,
         name: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Board:
         """Rename a board
 
@@ -153,6 +235,11 @@ class BoardsResource(Resource):
         Args:
             board_id: ``boardId``
             name: ``name``. New name (up to 200 characters).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``PUT /boards/update`` (operation ``updateBoard``).
         """
@@ -160,6 +247,13 @@ class BoardsResource(Resource):
             _operations.UPDATE_BOARD,
             board_id=board_id,
             name=name,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: Board = await self._request(
             _operations.UPDATE_BOARD,
@@ -169,6 +263,7 @@ class BoardsResource(Resource):
             },
             body_model=BoardUpdateRequest,
             result_type=Board,
+            options=options,
         )
         return result
 
@@ -176,6 +271,11 @@ class BoardsResource(Resource):
         self,
         *,
         board_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> WriteResult | bool | None:
         """Delete a board
 
@@ -183,6 +283,11 @@ class BoardsResource(Resource):
 
         Args:
             board_id: ``boardId``. The board.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /boards/delete`` (operation ``deleteBoard``).
         """
@@ -190,12 +295,20 @@ class BoardsResource(Resource):
             _operations.DELETE_BOARD,
             board_id=board_id,
         )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_BOARD,
             query={
                 "boardId": board_id,
             },
             result_type=WriteResult | bool | None,
+            options=options,
         )
         return result
 
@@ -211,6 +324,11 @@ class BoardsResource(Resource):
         tool_type: str | None = None,
         sort_field: str | None = None,
         sort_order: Literal["asc", "desc"] | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> BoardTaskPage:
         """Page through a board's results
 
@@ -226,12 +344,24 @@ class BoardsResource(Resource):
             tool_type: ``toolType``. Only this tool type.
             sort_field: ``sortField``. `gmtCreate` or `sortWeight`.
             sort_order: ``sortOrder``. `asc` or `desc`.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/list`` (operation ``listBoardTasks``).
         """
         _rules.require(
             _operations.LIST_BOARD_TASKS,
             board_id=board_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: BoardTaskPage = await self._request(
             _operations.LIST_BOARD_TASKS,
@@ -247,6 +377,7 @@ class BoardsResource(Resource):
                 "sortOrder": sort_order,
             },
             result_type=BoardTaskPage,
+            options=options,
         )
         return result
 
@@ -261,10 +392,16 @@ class BoardsResource(Resource):
         tool_type: str | None = None,
         sort_field: str | None = None,
         sort_order: Literal["asc", "desc"] | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[BoardTask]:
         """Every item of :meth:`list_tasks`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.boards.list_all_tasks():
                 ...
@@ -280,6 +417,11 @@ class BoardsResource(Resource):
                 sort_field=sort_field,
                 sort_order=sort_order,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=BoardTask,
         )
@@ -288,6 +430,11 @@ class BoardsResource(Resource):
         self,
         *,
         task_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> BoardTask:
         """Get one board result
 
@@ -295,12 +442,24 @@ class BoardsResource(Resource):
 
         Args:
             task_id: ``taskId``. The task.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/detail`` (operation ``getBoardTask``).
         """
         _rules.require(
             _operations.GET_BOARD_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: BoardTask = await self._request(
             _operations.GET_BOARD_TASK,
@@ -309,6 +468,7 @@ class BoardsResource(Resource):
             },
             result_type=BoardTask,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -317,6 +477,11 @@ class BoardsResource(Resource):
         *,
         task_ids: Sequence[str],
         board_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> WriteResult | bool | None:
         """Remove results from a board
 
@@ -325,12 +490,24 @@ class BoardsResource(Resource):
         Args:
             task_ids: ``taskIds``. Results to remove.
             board_id: ``boardId``. The board (UNCONFIRMED).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/tasks/batch-delete`` (operation ``deleteBoardTasks``).
         """
         _rules.require(
             _operations.DELETE_BOARD_TASKS,
             task_ids=task_ids,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_BOARD_TASKS,
@@ -340,6 +517,7 @@ class BoardsResource(Resource):
             },
             body_model=BoardTaskBatchDeleteRequest,
             result_type=WriteResult | bool | None,
+            options=options,
         )
         return result
 
@@ -349,6 +527,11 @@ class BoardsResource(Resource):
         board_id: str,
         task_ids: Sequence[str] | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[BoardDownloadResult]:
         """Package a board's results as a ZIP
 
@@ -361,12 +544,24 @@ class BoardsResource(Resource):
             board_id: ``boardId``. The board to package.
             task_ids: ``taskIds``. Only these results (all when omitted; UNCONFIRMED).
             notice_url: ``noticeUrl``. Callback URL (bizType `BOARD_BATCH_DOWNLOAD`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /boards/tasks/batch-download/submit`` (operation ``submitBoardDownload``).
         """
         _rules.require(
             _operations.SUBMIT_BOARD_DOWNLOAD,
             board_id=board_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_BOARD_DOWNLOAD,
@@ -378,6 +573,7 @@ class BoardsResource(Resource):
             body_model=BoardDownloadRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_download(
@@ -388,16 +584,27 @@ class BoardsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> BoardDownloadResult:
         """Submit like :meth:`submit_download`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_download(
             board_id=board_id,
             task_ids=task_ids,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -406,6 +613,11 @@ class BoardsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> BoardDownloadResult:
         """Query a board ZIP download
 
@@ -414,12 +626,24 @@ class BoardsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitBoardDownload`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /boards/tasks/batch-download`` (operation ``queryBoardDownload``).
         """
         _rules.require(
             _operations.QUERY_BOARD_DOWNLOAD,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: BoardDownloadResult = await self._request(
             _operations.QUERY_BOARD_DOWNLOAD,
@@ -429,5 +653,565 @@ class BoardsResource(Resource):
             },
             result_type=BoardDownloadResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class BoardsResourceWithRawResponse:
+    """``client.boards.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: BoardsResource) -> None:
+        twin = resource._raw_twin()
+        self.list = raw_response_method(twin, resource.list)
+        self.create = raw_response_method(twin, resource.create)
+        self.get = raw_response_method(twin, resource.get)
+        self.update = raw_response_method(twin, resource.update)
+        self.delete = raw_response_method(twin, resource.delete)
+        self.list_tasks = raw_response_method(twin, resource.list_tasks)
+        self.get_task = raw_response_method(twin, resource.get_task)
+        self.delete_tasks = raw_response_method(twin, resource.delete_tasks)
+        self.submit_download = raw_response_method(twin, resource.submit_download)
+        self.query_download = raw_response_method(twin, resource.query_download)
+
+
+class SyncBoardsResource:
+    """Boards (projects) that group results, and their ZIP download (newer API; [SKILL], [COMP]).
+
+    Reached as ``client.boards`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: BoardsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncBoardsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncBoardsResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def list(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> BoardPage:
+        """Page through boards
+
+        Lists the account's boards; the default one has `isSystemDefault=true`. Source: [SKILL] `board.py`.
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /boards/list`` (operation ``listBoards``).
+        """
+        return self._portal.run(
+            self._resource.list(
+                page_no=page_no,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all(
+        self,
+        *,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[Board]:
+        """Every item of :meth:`list`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.boards.list_all():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all(
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def create(
+        self,
+        *,
+        name: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Board:
+        """Create a board
+
+        Creates a board to file a batch's results under (pass its `boardId` to the submits). Source:
+        [SKILL] `board.py`.
+
+        Args:
+            name: ``name``. Board name (up to 200 characters).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /boards/create`` (operation ``createBoard``).
+        """
+        return self._portal.run(
+            self._resource.create(
+                name=name,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def get(
+        self,
+        *,
+        board_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Board:
+        """Get a board
+
+        Returns one board with its members. Source: [SKILL] `board.py`.
+
+        Args:
+            board_id: ``boardId``. The board.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /boards/detail`` (operation ``getBoard``).
+        """
+        return self._portal.run(
+            self._resource.get(
+                board_id=board_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def update(
+        self,
+        *,
+        board_id: str,
+        name: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Board:
+        """Rename a board
+
+        Renames a board (a PUT with a JSON body). Source: [SKILL] `board.py`.
+
+        Args:
+            board_id: ``boardId``
+            name: ``name``. New name (up to 200 characters).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``PUT /boards/update`` (operation ``updateBoard``).
+        """
+        return self._portal.run(
+            self._resource.update(
+                board_id=board_id,
+                name=name,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def delete(
+        self,
+        *,
+        board_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> WriteResult | bool | None:
+        """Delete a board
+
+        Deletes a board (`DELETE ?boardId=`). Source: [SKILL] `board.py`.
+
+        Args:
+            board_id: ``boardId``. The board.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``DELETE /boards/delete`` (operation ``deleteBoard``).
+        """
+        return self._portal.run(
+            self._resource.delete(
+                board_id=board_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_tasks(
+        self,
+        *,
+        board_id: str,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        media_type: str | None = None,
+        rating: int | None = None,
+        tool_category: str | None = None,
+        tool_type: str | None = None,
+        sort_field: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> BoardTaskPage:
+        """Page through a board's results
+
+        Lists the results on a board, with filters. Source: [SKILL] `board.py`.
+
+        Args:
+            board_id: ``boardId``. The board.
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            media_type: ``mediaType``. Only `image` or `video` results.
+            rating: ``rating``. Only this rating (0-3).
+            tool_category: ``toolCategory``. Only this tool category.
+            tool_type: ``toolType``. Only this tool type.
+            sort_field: ``sortField``. `gmtCreate` or `sortWeight`.
+            sort_order: ``sortOrder``. `asc` or `desc`.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /boards/tasks/list`` (operation ``listBoardTasks``).
+        """
+        return self._portal.run(
+            self._resource.list_tasks(
+                board_id=board_id,
+                page_no=page_no,
+                page_size=page_size,
+                media_type=media_type,
+                rating=rating,
+                tool_category=tool_category,
+                tool_type=tool_type,
+                sort_field=sort_field,
+                sort_order=sort_order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all_tasks(
+        self,
+        *,
+        board_id: str,
+        page_size: int | None = None,
+        media_type: str | None = None,
+        rating: int | None = None,
+        tool_category: str | None = None,
+        tool_type: str | None = None,
+        sort_field: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[BoardTask]:
+        """Every item of :meth:`list_tasks`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.boards.list_all_tasks():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all_tasks(
+                board_id=board_id,
+                page_size=page_size,
+                media_type=media_type,
+                rating=rating,
+                tool_category=tool_category,
+                tool_type=tool_type,
+                sort_field=sort_field,
+                sort_order=sort_order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def get_task(
+        self,
+        *,
+        task_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> BoardTask:
+        """Get one board result
+
+        Returns one result of a board by its `taskId`. Source: [SKILL] `board.py`.
+
+        Args:
+            task_id: ``taskId``. The task.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /boards/tasks/detail`` (operation ``getBoardTask``).
+        """
+        return self._portal.run(
+            self._resource.get_task(
+                task_id=task_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def delete_tasks(
+        self,
+        *,
+        task_ids: Sequence[str],
+        board_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> WriteResult | bool | None:
+        """Remove results from a board
+
+        Removes several results from a board. Source: [COMP] (body UNCONFIRMED).
+
+        Args:
+            task_ids: ``taskIds``. Results to remove.
+            board_id: ``boardId``. The board (UNCONFIRMED).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /boards/tasks/batch-delete`` (operation ``deleteBoardTasks``).
+        """
+        return self._portal.run(
+            self._resource.delete_tasks(
+                task_ids=task_ids,
+                board_id=board_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_download(
+        self,
+        *,
+        board_id: str,
+        task_ids: Sequence[str] | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[BoardDownloadResult]:
+        """Package a board's results as a ZIP
+
+        Starts packaging a board's results into one ZIP; `task.download(dest_dir)` saves it. Poll
+        `queryBoardDownload`. Source: [COMP] (paths only). Whether packaging costs credits, the body,
+        the result fields and the callback bizType (`BOARD_BATCH_DOWNLOAD` assumed) are UNCONFIRMED;
+        it is modelled as a task so it is never sent twice.
+
+        Args:
+            board_id: ``boardId``. The board to package.
+            task_ids: ``taskIds``. Only these results (all when omitted; UNCONFIRMED).
+            notice_url: ``noticeUrl``. Callback URL (bizType `BOARD_BATCH_DOWNLOAD`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /boards/tasks/batch-download/submit`` (operation ``submitBoardDownload``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_download(
+                board_id=board_id,
+                task_ids=task_ids,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_download(
+        self,
+        *,
+        board_id: str,
+        task_ids: Sequence[str] | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> BoardDownloadResult:
+        """Submit like :meth:`submit_download`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_download(
+                board_id=board_id,
+                task_ids=task_ids,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_download(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> BoardDownloadResult:
+        """Query a board ZIP download
+
+        Returns the packaging status and the ZIP's URL. Source: [COMP] (fields UNCONFIRMED).
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitBoardDownload`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /boards/tasks/batch-download`` (operation ``queryBoardDownload``).
+        """
+        return self._portal.run(
+            self._resource.query_download(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncBoardsResourceWithRawResponse:
+    """``client.boards.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: BoardsResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.list = portal.wrap(raw.list)
+        self.create = portal.wrap(raw.create)
+        self.get = portal.wrap(raw.get)
+        self.update = portal.wrap(raw.update)
+        self.delete = portal.wrap(raw.delete)
+        self.list_tasks = portal.wrap(raw.list_tasks)
+        self.get_task = portal.wrap(raw.get_task)
+        self.delete_tasks = portal.wrap(raw.delete_tasks)
+        self.submit_download = raw_task_method(portal, raw.submit_download)
+        self.query_download = portal.wrap(raw.query_download)

@@ -5,20 +5,24 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules  # noqa: F401
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     Caption,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
-    pass
+    from .._portal import Portal
 
 
 class CaptionsResource(Resource):
@@ -27,18 +31,111 @@ class CaptionsResource(Resource):
     Reached as ``client.captions``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> CaptionsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return CaptionsResourceWithRawResponse(self)
+
     async def list(
         self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> builtins.list[Caption]:
         """List caption styles
 
         Lists the caption styles. `captionId` is used by `submitM2vTask` and
         `submitVideoAvatarTask`; `thumbnail` is a preview image of the style.
 
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
         ``GET /v1/caption/list`` (operation ``listCaptions``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: builtins.list[Caption] = await self._request(
             _operations.LIST_CAPTIONS,
             result_type=builtins.list[Caption],
+            options=options,
         )
         return result
+
+
+class CaptionsResourceWithRawResponse:
+    """``client.captions.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: CaptionsResource) -> None:
+        twin = resource._raw_twin()
+        self.list = raw_response_method(twin, resource.list)
+
+
+class SyncCaptionsResource:
+    """Caption styles (`captionId`).
+
+    Reached as ``client.captions`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: CaptionsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncCaptionsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncCaptionsResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def list(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> builtins.list[Caption]:
+        """List caption styles
+
+        Lists the caption styles. `captionId` is used by `submitM2vTask` and
+        `submitVideoAvatarTask`; `thumbnail` is a preview image of the style.
+
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/caption/list`` (operation ``listCaptions``).
+        """
+        return self._portal.run(
+            self._resource.list(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncCaptionsResourceWithRawResponse:
+    """``client.captions.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: CaptionsResourceWithRawResponse, portal: Portal) -> None:
+        self.list = portal.wrap(raw.list)

@@ -5,21 +5,25 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     Ethnicity,
     EthnicityPage,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
-    pass
+    from .._portal import Portal
 
 
 class EthnicitiesResource(Resource):
@@ -28,12 +32,23 @@ class EthnicitiesResource(Resource):
     Reached as ``client.ethnicities``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> EthnicitiesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return EthnicitiesResourceWithRawResponse(self)
+
     async def list(
         self,
         *,
         scene: Literal["video_avatar", "product_avatar"],
         page_no: int | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> builtins.list[Ethnicity] | EthnicityPage:
         """List ethnicities for a scene
 
@@ -46,12 +61,24 @@ class EthnicitiesResource(Resource):
             scene: ``scene``. Which catalogue the ethnicities are for.
             page_no: ``pageNo``. Page number, 1-based (default presumably 1).
             page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/ethnicity/list`` (operation ``listEthnicities``).
         """
         _rules.require(
             _operations.LIST_ETHNICITIES,
             scene=scene,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: builtins.list[Ethnicity] | EthnicityPage = await self._request(
             _operations.LIST_ETHNICITIES,
@@ -61,5 +88,85 @@ class EthnicitiesResource(Resource):
                 "pageSize": page_size,
             },
             result_type=builtins.list[Ethnicity] | EthnicityPage,
+            options=options,
         )
         return result
+
+
+class EthnicitiesResourceWithRawResponse:
+    """``client.ethnicities.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: EthnicitiesResource) -> None:
+        twin = resource._raw_twin()
+        self.list = raw_response_method(twin, resource.list)
+
+
+class SyncEthnicitiesResource:
+    """Ethnicities used to filter AI avatars and public product avatars.
+
+    Reached as ``client.ethnicities`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: EthnicitiesResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncEthnicitiesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncEthnicitiesResourceWithRawResponse(
+            self._resource.with_raw_response, self._portal
+        )
+
+    def list(
+        self,
+        *,
+        scene: Literal["video_avatar", "product_avatar"],
+        page_no: int | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> builtins.list[Ethnicity] | EthnicityPage:
+        """List ethnicities for a scene
+
+        Lists ethnicities for a scene. Use `scene=video_avatar` for filtering `listAiAvatars`
+        (`ethnicityIdList`) and `scene=product_avatar` for `listPublicProductAvatars`
+        (`ethnicityIds`). The response shape was not retrieved (UNCONFIRMED): a plain array of
+        `{ethnicityId, ethnicityName}` or a page of them; both are accepted.
+
+        Args:
+            scene: ``scene``. Which catalogue the ethnicities are for.
+            page_no: ``pageNo``. Page number, 1-based (default presumably 1).
+            page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/ethnicity/list`` (operation ``listEthnicities``).
+        """
+        return self._portal.run(
+            self._resource.list(
+                scene=scene,
+                page_no=page_no,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncEthnicitiesResourceWithRawResponse:
+    """``client.ethnicities.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: EthnicitiesResourceWithRawResponse, portal: Portal) -> None:
+        self.list = portal.wrap(raw.list)

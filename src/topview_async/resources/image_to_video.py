@@ -5,21 +5,27 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     ImageToVideoSubmitRequest,
     ImageToVideoTaskResult,
     TaskSubmitResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -29,6 +35,12 @@ class ImageToVideoResource(Resource):
 
     Reached as ``client.image_to_video``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> ImageToVideoResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return ImageToVideoResourceWithRawResponse(self)
 
     async def submit(
         self,
@@ -40,6 +52,11 @@ class ImageToVideoResource(Resource):
         prompt: str | None = None,
         negative_prompt: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ImageToVideoTaskResult]:
         """Submit a Common Task image2video task
 
@@ -59,6 +76,11 @@ class ImageToVideoResource(Resource):
             prompt: ``prompt``. Positive prompt.
             negative_prompt: ``negativePrompt``. Negative prompt.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/image2video/submit`` (operation ``submitImageToVideoTask``).
         """
@@ -68,6 +90,13 @@ class ImageToVideoResource(Resource):
             duration=duration,
             mode=mode,
             generating_count=generating_count,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_IMAGE_TO_VIDEO_TASK,
@@ -83,6 +112,7 @@ class ImageToVideoResource(Resource):
             body_model=ImageToVideoSubmitRequest,
             file_fields=("imageFileId",),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run(
@@ -97,11 +127,17 @@ class ImageToVideoResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ImageToVideoTaskResult:
         """Submit like :meth:`submit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit(
             image_file_id=image_file_id,
@@ -111,6 +147,11 @@ class ImageToVideoResource(Resource):
             prompt=prompt,
             negative_prompt=negative_prompt,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -119,6 +160,11 @@ class ImageToVideoResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ImageToVideoTaskResult:
         """Query a Common Task image2video task
 
@@ -128,12 +174,24 @@ class ImageToVideoResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageToVideoTask`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/image2video/result`` (operation ``queryImageToVideoTask``).
         """
         _rules.require(
             _operations.QUERY_IMAGE_TO_VIDEO_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ImageToVideoTaskResult = await self._request(
             _operations.QUERY_IMAGE_TO_VIDEO_TASK,
@@ -143,5 +201,189 @@ class ImageToVideoResource(Resource):
             },
             result_type=ImageToVideoTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class ImageToVideoResourceWithRawResponse:
+    """``client.image_to_video.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: ImageToVideoResource) -> None:
+        twin = resource._raw_twin()
+        self.submit = raw_response_method(twin, resource.submit)
+        self.query = raw_response_method(twin, resource.query)
+
+
+class SyncImageToVideoResource:
+    """Generic image-to-video generation (Common Task, v1).
+
+    Reached as ``client.image_to_video`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: ImageToVideoResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncImageToVideoResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncImageToVideoResourceWithRawResponse(
+            self._resource.with_raw_response, self._portal
+        )
+
+    def submit(
+        self,
+        *,
+        image_file_id: FileInput,
+        duration: Literal[5, 10],
+        mode: Literal["lite", "pro", "plus", "best"],
+        generating_count: int,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ImageToVideoTaskResult]:
+        """Submit a Common Task image2video task
+
+        Generates videos from one image. Note the path casing `image2video` (Product Avatar uses
+        `image2Video`). Poll `queryImageToVideoTask`, or pass `noticeUrl` (callback bizType
+        `COMMON_TASK_IMAGE2VIDEO`).
+
+        Business rules: `imageFileId` is a fileId from the upload flow; `duration` is `5` or `10`
+        seconds only; `mode` is one of `lite`, `pro`, `plus`, `best`; `generatingCount` is 1-4 (the
+        documented sample's `0` is a placeholder).
+
+        Args:
+            image_file_id: ``imageFileId``. Source image (fileId).
+            duration: ``duration``. Video length in seconds.
+            mode: ``mode``. Quality tier.
+            generating_count: ``generatingCount``. Number of videos to generate.
+            prompt: ``prompt``. Positive prompt.
+            negative_prompt: ``negativePrompt``. Negative prompt.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/image2video/submit`` (operation ``submitImageToVideoTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit(
+                image_file_id=image_file_id,
+                duration=duration,
+                mode=mode,
+                generating_count=generating_count,
+                prompt=prompt,
+                negative_prompt=negative_prompt,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run(
+        self,
+        *,
+        image_file_id: FileInput,
+        duration: Literal[5, 10],
+        mode: Literal["lite", "pro", "plus", "best"],
+        generating_count: int,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ImageToVideoTaskResult:
+        """Submit like :meth:`submit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run(
+                image_file_id=image_file_id,
+                duration=duration,
+                mode=mode,
+                generating_count=generating_count,
+                prompt=prompt,
+                negative_prompt=negative_prompt,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ImageToVideoTaskResult:
+        """Query a Common Task image2video task
+
+        Returns the task status (values as for M2V) and one entry per generated video with its
+        `originVideo` (`filePath`, `width`, `height`), plus the credits charged (`costCredit`).
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitImageToVideoTask`. Documented as optional, but the query is meaningless without it.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/image2video/result`` (operation ``queryImageToVideoTask``).
+        """
+        return self._portal.run(
+            self._resource.query(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncImageToVideoResourceWithRawResponse:
+    """``client.image_to_video.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: ImageToVideoResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit = raw_task_method(portal, raw.submit)
+        self.query = portal.wrap(raw.query)

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     ImageEditRequest,
@@ -18,11 +20,15 @@ from .._generated.models import (
     TaskSubmitResult,
     TextToImageRequest,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -32,6 +38,12 @@ class ImagesResource(Resource):
 
     Reached as ``client.images``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> ImagesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return ImagesResourceWithRawResponse(self)
 
     async def submit_text_to_image(
         self,
@@ -56,6 +68,11 @@ class ImagesResource(Resource):
         resolution: str | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ImageGenerationTaskResult]:
         """Submit a text-to-image task
 
@@ -70,12 +87,24 @@ class ImagesResource(Resource):
             resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2IMAGE`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/text2image/task/submit`` (operation ``submitTextToImageTask``).
         """
         _rules.require(
             _operations.SUBMIT_TEXT_TO_IMAGE_TASK,
             prompt=prompt,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_TEXT_TO_IMAGE_TASK,
@@ -91,6 +120,7 @@ class ImagesResource(Resource):
             body_model=TextToImageRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_text_to_image(
@@ -118,11 +148,17 @@ class ImagesResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ImageGenerationTaskResult:
         """Submit like :meth:`submit_text_to_image`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_text_to_image(
             prompt=prompt,
@@ -132,6 +168,11 @@ class ImagesResource(Resource):
             resolution=resolution,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -140,6 +181,11 @@ class ImagesResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ImageGenerationTaskResult:
         """Query a text-to-image task
 
@@ -148,12 +194,24 @@ class ImagesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToImageTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/text2image/task/query`` (operation ``queryTextToImageTask``).
         """
         _rules.require(
             _operations.QUERY_TEXT_TO_IMAGE_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ImageGenerationTaskResult = await self._request(
             _operations.QUERY_TEXT_TO_IMAGE_TASK,
@@ -163,6 +221,7 @@ class ImagesResource(Resource):
             },
             result_type=ImageGenerationTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -190,6 +249,11 @@ class ImagesResource(Resource):
         resolution: str | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ImageGenerationTaskResult]:
         """Submit an image-edit task
 
@@ -206,6 +270,11 @@ class ImagesResource(Resource):
             resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE_EDIT`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/image_edit/task/submit`` (operation ``submitImageEditTask``).
         """
@@ -213,6 +282,13 @@ class ImagesResource(Resource):
             _operations.SUBMIT_IMAGE_EDIT_TASK,
             prompt=prompt,
             input_image_file_ids=input_image_file_ids,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_IMAGE_EDIT_TASK,
@@ -229,6 +305,7 @@ class ImagesResource(Resource):
             body_model=ImageEditRequest,
             file_fields=("inputImageFileIds",),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_image_edit(
@@ -257,11 +334,17 @@ class ImagesResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ImageGenerationTaskResult:
         """Submit like :meth:`submit_image_edit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_image_edit(
             prompt=prompt,
@@ -272,6 +355,11 @@ class ImagesResource(Resource):
             resolution=resolution,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -280,6 +368,11 @@ class ImagesResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ImageGenerationTaskResult:
         """Query an image-edit task
 
@@ -288,12 +381,24 @@ class ImagesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageEditTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/image_edit/task/query`` (operation ``queryImageEditTask``).
         """
         _rules.require(
             _operations.QUERY_IMAGE_EDIT_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ImageGenerationTaskResult = await self._request(
             _operations.QUERY_IMAGE_EDIT_TASK,
@@ -303,6 +408,7 @@ class ImagesResource(Resource):
             },
             result_type=ImageGenerationTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -311,6 +417,11 @@ class ImagesResource(Resource):
         *,
         product_image_file_id: FileInput,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[RemoveBackgroundTaskResult]:
         """Submit a background-removal task
 
@@ -322,12 +433,24 @@ class ImagesResource(Resource):
         Args:
             product_image_file_id: ``productImageFileId``. Product image (fileId).
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_REMOVE_BACKGROUND`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/remove_background/submit`` (operation ``submitRemoveBackgroundTask``).
         """
         _rules.require(
             _operations.SUBMIT_REMOVE_BACKGROUND_TASK,
             product_image_file_id=product_image_file_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_REMOVE_BACKGROUND_TASK,
@@ -338,6 +461,7 @@ class ImagesResource(Resource):
             body_model=RemoveBackgroundRequest,
             file_fields=("productImageFileId",),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_remove_background(
@@ -347,15 +471,26 @@ class ImagesResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> RemoveBackgroundTaskResult:
         """Submit like :meth:`submit_remove_background`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_remove_background(
             product_image_file_id=product_image_file_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -364,6 +499,11 @@ class ImagesResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> RemoveBackgroundTaskResult:
         """Query a background-removal task
 
@@ -372,12 +512,24 @@ class ImagesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitRemoveBackgroundTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/remove_background/query`` (operation ``queryRemoveBackgroundTask``).
         """
         _rules.require(
             _operations.QUERY_REMOVE_BACKGROUND_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: RemoveBackgroundTaskResult = await self._request(
             _operations.QUERY_REMOVE_BACKGROUND_TASK,
@@ -387,5 +539,500 @@ class ImagesResource(Resource):
             },
             result_type=RemoveBackgroundTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class ImagesResourceWithRawResponse:
+    """``client.images.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: ImagesResource) -> None:
+        twin = resource._raw_twin()
+        self.submit_text_to_image = raw_response_method(twin, resource.submit_text_to_image)
+        self.query_text_to_image = raw_response_method(twin, resource.query_text_to_image)
+        self.submit_image_edit = raw_response_method(twin, resource.submit_image_edit)
+        self.query_image_edit = raw_response_method(twin, resource.query_image_edit)
+        self.submit_remove_background = raw_response_method(twin, resource.submit_remove_background)
+        self.query_remove_background = raw_response_method(twin, resource.query_remove_background)
+
+
+class SyncImagesResource:
+    """Text-to-image, image editing and product background removal (newer API; [SKILL], [DOCS]).
+
+    Reached as ``client.images`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: ImagesResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncImagesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncImagesResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def submit_text_to_image(
+        self,
+        *,
+        prompt: str,
+        model: Literal[
+            "Nano Banana 2",
+            "Nano Banana Pro",
+            "Nano Banana",
+            "Seedream 5.0",
+            "Seedream 4.5",
+            "Seedream 4.0",
+            "GPT Image 1.5",
+            "GPT Image 2",
+        ]
+        | str
+        | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        generate_count: int | None = None,
+        resolution: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ImageGenerationTaskResult]:
+        """Submit a text-to-image task
+
+        Generates images from a prompt. Poll `queryTextToImageTask`, or pass `noticeUrl` (bizType
+        `COMMON_TASK_TEXT2IMAGE`, documented among the bizType values). Source: [SKILL] `ai_image.py`.
+
+        Args:
+            prompt: ``prompt``. What the image shows.
+            model: ``model``. Model display name (for example `Nano Banana Pro`, `Seedream 4.5`); any string is accepted.
+            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
+            generate_count: ``generateCount``. Number of images, 1-4 (note: `generateCount`, not `generatingCount`).
+            resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2IMAGE`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/text2image/task/submit`` (operation ``submitTextToImageTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_text_to_image(
+                prompt=prompt,
+                model=model,
+                aspect_ratio=aspect_ratio,
+                generate_count=generate_count,
+                resolution=resolution,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_text_to_image(
+        self,
+        *,
+        prompt: str,
+        model: Literal[
+            "Nano Banana 2",
+            "Nano Banana Pro",
+            "Nano Banana",
+            "Seedream 5.0",
+            "Seedream 4.5",
+            "Seedream 4.0",
+            "GPT Image 1.5",
+            "GPT Image 2",
+        ]
+        | str
+        | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        generate_count: int | None = None,
+        resolution: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ImageGenerationTaskResult:
+        """Submit like :meth:`submit_text_to_image`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_text_to_image(
+                prompt=prompt,
+                model=model,
+                aspect_ratio=aspect_ratio,
+                generate_count=generate_count,
+                resolution=resolution,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_text_to_image(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ImageGenerationTaskResult:
+        """Query a text-to-image task
+
+        Returns `images[]` (`status`, `filePath`, `width`, `height`) and `costCredit`. Source: [SKILL].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitTextToImageTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/text2image/task/query`` (operation ``queryTextToImageTask``).
+        """
+        return self._portal.run(
+            self._resource.query_text_to_image(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_image_edit(
+        self,
+        *,
+        prompt: str,
+        input_image_file_ids: Sequence[FileInput],
+        model: Literal[
+            "Nano Banana 2",
+            "Nano Banana Pro",
+            "Nano Banana",
+            "Seedream 5.0",
+            "Seedream 4.5",
+            "Seedream 4.0",
+            "GPT Image 1.5",
+            "GPT Image 2",
+        ]
+        | str
+        | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        generate_count: int | None = None,
+        resolution: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ImageGenerationTaskResult]:
+        """Submit an image-edit task
+
+        Edits or combines input images following a prompt. Poll `queryImageEditTask`. Source: [SKILL]
+        `ai_image.py`. The callback bizType is not documented: `COMMON_TASK_IMAGE_EDIT` is assumed
+        (UNCONFIRMED).
+
+        Args:
+            prompt: ``prompt``. The edit to make.
+            input_image_file_ids: ``inputImageFileIds``. Input images (fileIds); the maximum count is model-dependent (5-16).
+            model: ``model``. Model display name (for example `Nano Banana Pro`, `Seedream 4.5`); any string is accepted.
+            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
+            generate_count: ``generateCount``. Number of images, 1-4.
+            resolution: ``resolution``. `512p`, `1K`, `2K` or `4K` (model-dependent).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE_EDIT`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/image_edit/task/submit`` (operation ``submitImageEditTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_image_edit(
+                prompt=prompt,
+                input_image_file_ids=input_image_file_ids,
+                model=model,
+                aspect_ratio=aspect_ratio,
+                generate_count=generate_count,
+                resolution=resolution,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_image_edit(
+        self,
+        *,
+        prompt: str,
+        input_image_file_ids: Sequence[FileInput],
+        model: Literal[
+            "Nano Banana 2",
+            "Nano Banana Pro",
+            "Nano Banana",
+            "Seedream 5.0",
+            "Seedream 4.5",
+            "Seedream 4.0",
+            "GPT Image 1.5",
+            "GPT Image 2",
+        ]
+        | str
+        | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        generate_count: int | None = None,
+        resolution: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ImageGenerationTaskResult:
+        """Submit like :meth:`submit_image_edit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_image_edit(
+                prompt=prompt,
+                input_image_file_ids=input_image_file_ids,
+                model=model,
+                aspect_ratio=aspect_ratio,
+                generate_count=generate_count,
+                resolution=resolution,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_image_edit(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ImageGenerationTaskResult:
+        """Query an image-edit task
+
+        Same result shape as text-to-image ([SKILL]).
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitImageEditTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/image_edit/task/query`` (operation ``queryImageEditTask``).
+        """
+        return self._portal.run(
+            self._resource.query_image_edit(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_remove_background(
+        self,
+        *,
+        product_image_file_id: FileInput,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[RemoveBackgroundTaskResult]:
+        """Submit a background-removal task
+
+        Cuts the product out of an image. The result's `bgRemovedImageFileId` feeds Product Avatar v3
+        and AnyShoot v3. Note the path has no `/task/` segment. Poll `queryRemoveBackgroundTask`.
+        Source: [DOCS] (submit response example), [SKILL] `remove_bg.py`. The callback bizType is not
+        documented: `COMMON_TASK_REMOVE_BACKGROUND` is assumed (UNCONFIRMED).
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_REMOVE_BACKGROUND`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/remove_background/submit`` (operation ``submitRemoveBackgroundTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_remove_background(
+                product_image_file_id=product_image_file_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_remove_background(
+        self,
+        *,
+        product_image_file_id: FileInput,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> RemoveBackgroundTaskResult:
+        """Submit like :meth:`submit_remove_background`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_remove_background(
+                product_image_file_id=product_image_file_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_remove_background(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> RemoveBackgroundTaskResult:
+        """Query a background-removal task
+
+        Returns the cut-out and the mask (fileIds, URLs, size) and `costCredit`. Source: [DOCS].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitRemoveBackgroundTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/remove_background/query`` (operation ``queryRemoveBackgroundTask``).
+        """
+        return self._portal.run(
+            self._resource.query_remove_background(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncImagesResourceWithRawResponse:
+    """``client.images.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: ImagesResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit_text_to_image = raw_task_method(portal, raw.submit_text_to_image)
+        self.query_text_to_image = portal.wrap(raw.query_text_to_image)
+        self.submit_image_edit = raw_task_method(portal, raw.submit_image_edit)
+        self.query_image_edit = portal.wrap(raw.query_image_edit)
+        self.submit_remove_background = raw_task_method(portal, raw.submit_remove_background)
+        self.query_remove_background = portal.wrap(raw.query_remove_background)

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     M2vExportRequest,
@@ -24,11 +26,15 @@ from .._generated.models import (
     M2vTaskSummary,
     TaskSubmitResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -42,10 +48,21 @@ class MarketingVideosResource(Resource):
     Reached as ``client.marketing_videos``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> MarketingVideosResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return MarketingVideosResourceWithRawResponse(self)
+
     async def list_scripts(
         self,
         *,
         task_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> builtins.list[M2vScript] | M2vScript:
         """List the scripts of an M2V task
 
@@ -58,12 +75,24 @@ class MarketingVideosResource(Resource):
 
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/script/list`` (operation ``listM2vScripts``).
         """
         _rules.require(
             _operations.LIST_M2V_SCRIPTS,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: builtins.list[M2vScript] | M2vScript = await self._request(
             _operations.LIST_M2V_SCRIPTS,
@@ -72,6 +101,7 @@ class MarketingVideosResource(Resource):
             },
             result_type=builtins.list[M2vScript] | M2vScript,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -81,6 +111,11 @@ class MarketingVideosResource(Resource):
         task_id: str,
         script_contents: Sequence[M2vScriptSegmentUpdate],
         script_id: int | str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> M2vScriptUpdateResult:
         """Replace the segments of one M2V script
 
@@ -96,6 +131,11 @@ class MarketingVideosResource(Resource):
             task_id: ``taskId``. M2V task id.
             script_contents: ``scriptContents``. The new list of segments.
             script_id: ``scriptId``. Which script to modify; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
         """
@@ -103,6 +143,13 @@ class MarketingVideosResource(Resource):
             _operations.UPDATE_M2V_SCRIPT,
             task_id=task_id,
             script_contents=script_contents,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: M2vScriptUpdateResult = await self._request(
             _operations.UPDATE_M2V_SCRIPT,
@@ -114,6 +161,7 @@ class MarketingVideosResource(Resource):
             body_model=M2vScriptUpdateRequest,
             result_type=M2vScriptUpdateResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -178,6 +226,11 @@ class MarketingVideosResource(Resource):
         target_audience: str | None = None,
         music_file_id: FileInput | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[M2vTaskResult]:
         """Submit an Avatar Marketing Video task
 
@@ -226,9 +279,21 @@ class MarketingVideosResource(Resource):
             target_audience: ``targetAudience``. (newer docs) Target audience description.
             music_file_id: ``musicFileId``. (newer docs) Background music audio (fileId).
             notice_url: ``noticeUrl``. Callback URL, validated first with `checkNoticeUrl`.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/task/submit`` (operation ``submitM2vTask``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         return await self._submit_task(
             _operations.SUBMIT_M2V_TASK,
             body={
@@ -264,6 +329,7 @@ class MarketingVideosResource(Resource):
                 "musicFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run(
@@ -329,11 +395,17 @@ class MarketingVideosResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> M2vTaskResult:
         """Submit like :meth:`submit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit(
             product_link=product_link,
@@ -359,6 +431,11 @@ class MarketingVideosResource(Resource):
             target_audience=target_audience,
             music_file_id=music_file_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -367,6 +444,11 @@ class MarketingVideosResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> M2vTaskResult:
         """Query an M2V task
 
@@ -379,12 +461,24 @@ class MarketingVideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/task/query`` (operation ``queryM2vTask``).
         """
         _rules.require(
             _operations.QUERY_M2V_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: M2vTaskResult = await self._request(
             _operations.QUERY_M2V_TASK,
@@ -394,6 +488,7 @@ class MarketingVideosResource(Resource):
             },
             result_type=M2vTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -403,6 +498,11 @@ class MarketingVideosResource(Resource):
         task_id: str,
         script_id: int | str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[M2vTaskResult]:
         """Export one script of an M2V task
 
@@ -419,12 +519,24 @@ class MarketingVideosResource(Resource):
             task_id: ``taskId``. M2V task id.
             script_id: ``scriptId``. Script to export; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
             notice_url: ``noticeUrl``. Callback URL (marked required on the Chinese page only; DISAGREE).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
         """
         _rules.require(
             _operations.EXPORT_M2V_VIDEO,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.EXPORT_M2V_VIDEO,
@@ -436,6 +548,7 @@ class MarketingVideosResource(Resource):
             body_model=M2vExportRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def export_and_wait(
@@ -446,16 +559,27 @@ class MarketingVideosResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> M2vTaskResult:
         """Submit like :meth:`export`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.export(
             task_id=task_id,
             script_id=script_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -464,6 +588,11 @@ class MarketingVideosResource(Resource):
         *,
         page_no: int | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> M2vTaskPage:
         """Page through your M2V tasks
 
@@ -473,9 +602,21 @@ class MarketingVideosResource(Resource):
         Args:
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: M2vTaskPage = await self._request(
             _operations.LIST_M2V_TASKS,
             query={
@@ -483,6 +624,7 @@ class MarketingVideosResource(Resource):
                 "pageSize": page_size,
             },
             result_type=M2vTaskPage,
+            options=options,
         )
         return result
 
@@ -490,10 +632,16 @@ class MarketingVideosResource(Resource):
         self,
         *,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[M2vTaskSummary]:
         """Every item of :meth:`list_tasks`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.marketing_videos.list_all_tasks():
                 ...
@@ -502,6 +650,11 @@ class MarketingVideosResource(Resource):
             lambda page_no: self.list_tasks(
                 page_size=page_size,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=M2vTaskSummary,
         )
@@ -510,6 +663,11 @@ class MarketingVideosResource(Resource):
         self,
         *,
         task_ids: Sequence[str],
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> M2vTaskDeleteResult | bool | None:
         """Delete M2V tasks
 
@@ -517,12 +675,24 @@ class MarketingVideosResource(Resource):
 
         Args:
             task_ids: ``taskIds``. The M2V tasks to delete.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/m2v/task/delete`` (operation ``deleteM2vTasks``).
         """
         _rules.require(
             _operations.DELETE_M2V_TASKS,
             task_ids=task_ids,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: M2vTaskDeleteResult | bool | None = await self._request(
             _operations.DELETE_M2V_TASKS,
@@ -531,5 +701,644 @@ class MarketingVideosResource(Resource):
             },
             body_model=M2vTaskDeleteRequest,
             result_type=M2vTaskDeleteResult | bool | None,
+            options=options,
         )
         return result
+
+
+class MarketingVideosResourceWithRawResponse:
+    """``client.marketing_videos.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: MarketingVideosResource) -> None:
+        twin = resource._raw_twin()
+        self.list_scripts = raw_response_method(twin, resource.list_scripts)
+        self.update_script = raw_response_method(twin, resource.update_script)
+        self.submit = raw_response_method(twin, resource.submit)
+        self.query = raw_response_method(twin, resource.query)
+        self.export = raw_response_method(twin, resource.export)
+        self.list_tasks = raw_response_method(twin, resource.list_tasks)
+        self.delete_tasks = raw_response_method(twin, resource.delete_tasks)
+
+
+class SyncMarketingVideosResource:
+    """Turns a product link, or uploaded product images/videos, into an AI-avatar marketing video.
+    Flow: submit (optionally `preview=true`), poll the query until `previewVideos[]` is ready,
+    optionally list/update scripts, export one script, poll until the `exportVideos[]` entry for
+    that `scriptId` has status `success`.
+
+    Reached as ``client.marketing_videos`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: MarketingVideosResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncMarketingVideosResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncMarketingVideosResourceWithRawResponse(
+            self._resource.with_raw_response, self._portal
+        )
+
+    def list_scripts(
+        self,
+        *,
+        task_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> builtins.list[M2vScript] | M2vScript:
+        """List the scripts of an M2V task
+
+        Lists the generated scripts of an Avatar Marketing Video task. Each script has a
+        `scriptId` (used by `updateM2vScript` and `exportM2vVideo`) and its segments
+        (`scriptContents[]` of `{segId, segText}`).
+
+        UNCONFIRMED: whether `result` is an array of scripts or a single script. An M2V task has
+        several scripts, so an array is expected and a single object is tolerated.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/m2v/script/list`` (operation ``listM2vScripts``).
+        """
+        return self._portal.run(
+            self._resource.list_scripts(
+                task_id=task_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def update_script(
+        self,
+        *,
+        task_id: str,
+        script_contents: Sequence[M2vScriptSegmentUpdate],
+        script_id: int | str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> M2vScriptUpdateResult:
+        """Replace the segments of one M2V script
+
+        Replaces the content of one script of an M2V task. The **whole** script is replaced by
+        what is sent: segments may be added or deleted, and the segments sent become the new
+        script. `scriptId` defaults to `0`, the first script. Send `segId` values as returned by
+        `listM2vScripts` (documented as integer; the newer docs type it as string).
+
+        The response carries the task `status`; poll `queryM2vTask` to see re-rendered previews
+        (UNCONFIRMED). Changes state but creates no paid task.
+
+        Args:
+            task_id: ``taskId``. M2V task id.
+            script_contents: ``scriptContents``. The new list of segments.
+            script_id: ``scriptId``. Which script to modify; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/m2v/script/update`` (operation ``updateM2vScript``).
+        """
+        return self._portal.run(
+            self._resource.update_script(
+                task_id=task_id,
+                script_contents=script_contents,
+                script_id=script_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit(
+        self,
+        *,
+        product_link: str | None = None,
+        file_ids: Sequence[FileInput] | None = None,
+        product_name: str | None = None,
+        product_description: str | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9"] | None = None,
+        language: Literal[
+            "en",
+            "ar",
+            "bg",
+            "hr",
+            "cs",
+            "da",
+            "nl",
+            "fil",
+            "fi",
+            "fr",
+            "de",
+            "el",
+            "hi",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "ms",
+            "nb",
+            "pl",
+            "pt",
+            "ro",
+            "ru",
+            "zh-CN",
+            "sk",
+            "es",
+            "sv",
+            "zh-Hant",
+            "tr",
+            "uk",
+            "vi",
+            "th",
+        ]
+        | None = None,
+        voice_id: str | None = None,
+        aiavatar_id: str | None = None,
+        caption_id: str | None = None,
+        video_length_type: Literal[1, 2, 3, 4] | None = None,
+        endcard_file_id: FileInput | None = None,
+        endcard_aspect_ratio: Literal["all", "9:16", "3:4", "1:1", "4:3", "16:9"] | None = None,
+        endcard_background_color: Literal["black", "white"] | None = None,
+        logo_file_id: FileInput | None = None,
+        preview: bool | None = None,
+        is_diy_script: bool | None = None,
+        diy_script_description: str | None = None,
+        diy_style: Literal["diyScriptStyle", "diyScriptPrompt"] | None = None,
+        diy_script_style: str | None = None,
+        diy_script_prompt: str | None = None,
+        target_audience: str | None = None,
+        music_file_id: FileInput | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[M2vTaskResult]:
+        """Submit an Avatar Marketing Video task
+
+        Creates an M2V task from a product link or uploaded media. Poll `queryM2vTask`, or pass
+        `noticeUrl` to receive a callback (bizType `M2V_PREVIEW` with `preview=true`, `M2V_EXPORT`
+        otherwise).
+
+        Business rules:
+
+        * At least one of `productLink` and `fileIds` must be given.
+        * If both are given, `fileIds` is **ignored** and the media parsed from `productLink` are used.
+        * `productName` and `productDescription` are parsed from `productLink`. When `productLink`
+          is empty, both are required (newer docs: `productDescription` only when
+          `isDiyScript=false`).
+        * `preview=true` generates previews only (one per script); call `exportM2vVideo` afterwards.
+          `preview=false` (default) produces exported videos directly.
+        * `fileIds`, `endcardFileId`, `logoFileId` and `musicFileId` are fileIds from the upload flow.
+        * `voiceId` comes from `listVoices`, `aiavatarId` (lower-case here) from `listAiAvatars`,
+          `captionId` from `listCaptions` (a random caption style is used when omitted).
+        * `noticeUrl` should first be validated with `checkNoticeUrl`.
+        * UNCONFIRMED (not enforced): "more than 10 images are needed when only images are supplied".
+
+        Billing: 5 points are charged when an export completes.
+
+        Args:
+            product_link: ``productLink``. Product page link. Either this or `fileIds` must be non-empty; it wins over `fileIds`.
+            file_ids: ``fileIds``. Uploaded product videos and/or images. Ignored when `productLink` is present.
+            product_name: ``productName``. Product name; parsed from `productLink`, required when `productLink` is empty.
+            product_description: ``productDescription``. Product description; parsed from `productLink`, required when `productLink` is empty (newer docs: and `isDiyScript=false`).
+            aspect_ratio: ``aspectRatio``. Output aspect ratio.
+            language: ``language``. Script and voice language.
+            voice_id: ``voiceId``. TTS voice (`voiceId` from `listVoices`).
+            aiavatar_id: ``aiavatarId``. Avatar (`aiavatarId` from `listAiAvatars`; lower-case here, Video Avatar uses `aiAvatarId`).
+            caption_id: ``captionId``. Caption style from `listCaptions`; random when omitted.
+            video_length_type: ``videoLengthType``. Target duration bucket: `1` = 30-50 s, `2` = 15-30 s, `3` = 30-45 s, `4` = 45-60 s.
+            endcard_file_id: ``endcardFileId``. End card image or video (fileId).
+            endcard_aspect_ratio: ``endcardAspectRatio``. Which aspect ratio(s) the end card applies to.
+            endcard_background_color: ``endcardBackgroundColor``. End card background.
+            logo_file_id: ``logoFileId``. Brand logo image (fileId).
+            preview: ``preview``. `true`: previews only, then call `exportM2vVideo`. `false`: export directly.
+            is_diy_script: ``isDiyScript``. Use your own script instead of an AI-written one.
+            diy_script_description: ``diyScriptDescription``. Your script text/description when `isDiyScript=true`.
+            diy_style: ``diyStyle``. (newer docs) Which DIY mode to use.
+            diy_script_style: ``diyScriptStyle``. (newer docs) Script style. docs.topview.ai lists preset styles (CORRECTIONS #10) whose values were not captured in REFERENCE.md, so any string is passed on; pick one of the styles the docs show.
+            diy_script_prompt: ``diyScriptPrompt``. (newer docs) Prompt for the script.
+            target_audience: ``targetAudience``. (newer docs) Target audience description.
+            music_file_id: ``musicFileId``. (newer docs) Background music audio (fileId).
+            notice_url: ``noticeUrl``. Callback URL, validated first with `checkNoticeUrl`.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/m2v/task/submit`` (operation ``submitM2vTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit(
+                product_link=product_link,
+                file_ids=file_ids,
+                product_name=product_name,
+                product_description=product_description,
+                aspect_ratio=aspect_ratio,
+                language=language,
+                voice_id=voice_id,
+                aiavatar_id=aiavatar_id,
+                caption_id=caption_id,
+                video_length_type=video_length_type,
+                endcard_file_id=endcard_file_id,
+                endcard_aspect_ratio=endcard_aspect_ratio,
+                endcard_background_color=endcard_background_color,
+                logo_file_id=logo_file_id,
+                preview=preview,
+                is_diy_script=is_diy_script,
+                diy_script_description=diy_script_description,
+                diy_style=diy_style,
+                diy_script_style=diy_script_style,
+                diy_script_prompt=diy_script_prompt,
+                target_audience=target_audience,
+                music_file_id=music_file_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run(
+        self,
+        *,
+        product_link: str | None = None,
+        file_ids: Sequence[FileInput] | None = None,
+        product_name: str | None = None,
+        product_description: str | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9"] | None = None,
+        language: Literal[
+            "en",
+            "ar",
+            "bg",
+            "hr",
+            "cs",
+            "da",
+            "nl",
+            "fil",
+            "fi",
+            "fr",
+            "de",
+            "el",
+            "hi",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "ms",
+            "nb",
+            "pl",
+            "pt",
+            "ro",
+            "ru",
+            "zh-CN",
+            "sk",
+            "es",
+            "sv",
+            "zh-Hant",
+            "tr",
+            "uk",
+            "vi",
+            "th",
+        ]
+        | None = None,
+        voice_id: str | None = None,
+        aiavatar_id: str | None = None,
+        caption_id: str | None = None,
+        video_length_type: Literal[1, 2, 3, 4] | None = None,
+        endcard_file_id: FileInput | None = None,
+        endcard_aspect_ratio: Literal["all", "9:16", "3:4", "1:1", "4:3", "16:9"] | None = None,
+        endcard_background_color: Literal["black", "white"] | None = None,
+        logo_file_id: FileInput | None = None,
+        preview: bool | None = None,
+        is_diy_script: bool | None = None,
+        diy_script_description: str | None = None,
+        diy_style: Literal["diyScriptStyle", "diyScriptPrompt"] | None = None,
+        diy_script_style: str | None = None,
+        diy_script_prompt: str | None = None,
+        target_audience: str | None = None,
+        music_file_id: FileInput | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> M2vTaskResult:
+        """Submit like :meth:`submit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run(
+                product_link=product_link,
+                file_ids=file_ids,
+                product_name=product_name,
+                product_description=product_description,
+                aspect_ratio=aspect_ratio,
+                language=language,
+                voice_id=voice_id,
+                aiavatar_id=aiavatar_id,
+                caption_id=caption_id,
+                video_length_type=video_length_type,
+                endcard_file_id=endcard_file_id,
+                endcard_aspect_ratio=endcard_aspect_ratio,
+                endcard_background_color=endcard_background_color,
+                logo_file_id=logo_file_id,
+                preview=preview,
+                is_diy_script=is_diy_script,
+                diy_script_description=diy_script_description,
+                diy_style=diy_style,
+                diy_script_style=diy_script_style,
+                diy_script_prompt=diy_script_prompt,
+                target_audience=target_audience,
+                music_file_id=music_file_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> M2vTaskResult:
+        """Query an M2V task
+
+        Returns the task status (`init`, `running`, `success`, `fail`), the preview videos (one per
+        script), the exported videos (one per exported script; match on `scriptId`), the parsed
+        product info and the analysed scenes. Each video has its own `status`, which may be `null`.
+        `videoDuration` is in milliseconds. Polls both `submitM2vTask` and `exportM2vVideo`.
+        Output URLs are presigned and expire after 24 h; download promptly.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitM2vTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/m2v/task/query`` (operation ``queryM2vTask``).
+        """
+        return self._portal.run(
+            self._resource.query(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def export(
+        self,
+        *,
+        task_id: str,
+        script_id: int | str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[M2vTaskResult]:
+        """Export one script of an M2V task
+
+        Renders the final video of one script of an M2V task, typically after a submit with
+        `preview=true`. `scriptId` defaults to `0`, the first script. Poll `queryM2vTask` and read
+        the `exportVideos[]` entry whose `scriptId` matches (callback bizType `M2V_EXPORT`).
+
+        `noticeUrl` is marked required on the Chinese page only; other sources omit it (DISAGREE).
+        It is optional here; send it when you have one.
+
+        Billing: 5 points are charged when the export completes.
+
+        Args:
+            task_id: ``taskId``. M2V task id.
+            script_id: ``scriptId``. Script to export; `0` is the first script. An integer in the original docs, a string in docs.topview.ai (CORRECTIONS #7): both are accepted and sent as given.
+            notice_url: ``noticeUrl``. Callback URL (marked required on the Chinese page only; DISAGREE).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/m2v/export`` (operation ``exportM2vVideo``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.export(
+                task_id=task_id,
+                script_id=script_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def export_and_wait(
+        self,
+        *,
+        task_id: str,
+        script_id: int | str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> M2vTaskResult:
+        """Submit like :meth:`export`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.export_and_wait(
+                task_id=task_id,
+                script_id=script_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_tasks(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> M2vTaskPage:
+        """Page through your M2V tasks
+
+        Pages through the account's M2V tasks, newest first (order UNCONFIRMED). Finds the task of a
+        submit whose response was lost. Source: [COMP].
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/m2v/task/list`` (operation ``listM2vTasks``).
+        """
+        return self._portal.run(
+            self._resource.list_tasks(
+                page_no=page_no,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all_tasks(
+        self,
+        *,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[M2vTaskSummary]:
+        """Every item of :meth:`list_tasks`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.marketing_videos.list_all_tasks():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all_tasks(
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def delete_tasks(
+        self,
+        *,
+        task_ids: Sequence[str],
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> M2vTaskDeleteResult | bool | None:
+        """Delete M2V tasks
+
+        Deletes M2V tasks. A DELETE with a JSON body (`taskIds`). Source: [COMP].
+
+        Args:
+            task_ids: ``taskIds``. The M2V tasks to delete.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``DELETE /v1/m2v/task/delete`` (operation ``deleteM2vTasks``).
+        """
+        return self._portal.run(
+            self._resource.delete_tasks(
+                task_ids=task_ids,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncMarketingVideosResourceWithRawResponse:
+    """``client.marketing_videos.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: MarketingVideosResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.list_scripts = portal.wrap(raw.list_scripts)
+        self.update_script = portal.wrap(raw.update_script)
+        self.submit = raw_task_method(portal, raw.submit)
+        self.query = portal.wrap(raw.query)
+        self.export = raw_task_method(portal, raw.export)
+        self.list_tasks = portal.wrap(raw.list_tasks)
+        self.delete_tasks = portal.wrap(raw.delete_tasks)

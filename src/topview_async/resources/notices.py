@@ -5,20 +5,24 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     NoticeUrlCheckRequest,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
-    pass
+    from .._portal import Portal
 
 
 class NoticesResource(Resource):
@@ -27,10 +31,21 @@ class NoticesResource(Resource):
     Reached as ``client.notices``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> NoticesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return NoticesResourceWithRawResponse(self)
+
     async def check_url(
         self,
         *,
         notice_url: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> bool | str | dict[str, Any] | None:
         """Validate a callback URL
 
@@ -45,12 +60,24 @@ class NoticesResource(Resource):
 
         Args:
             notice_url: ``noticeUrl``. The callback URL to validate, e.g. `http://127.0.0.1:8094/test/notice_url/accept`. Documented as optional, but the check is meaningless without it.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /notice/notice_url/check`` (operation ``checkNoticeUrl``).
         """
         _rules.require(
             _operations.CHECK_NOTICE_URL,
             notice_url=notice_url,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: bool | str | dict[str, Any] | None = await self._request(
             _operations.CHECK_NOTICE_URL,
@@ -62,5 +89,81 @@ class NoticesResource(Resource):
             },
             body_model=NoticeUrlCheckRequest,
             result_type=bool | str | dict[str, Any] | None,
+            options=options,
         )
         return result
+
+
+class NoticesResourceWithRawResponse:
+    """``client.notices.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: NoticesResource) -> None:
+        twin = resource._raw_twin()
+        self.check_url = raw_response_method(twin, resource.check_url)
+
+
+class SyncNoticesResource:
+    """Callback (`noticeUrl`) validation. The callback itself is `webhooks.taskNotice`.
+
+    Reached as ``client.notices`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: NoticesResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncNoticesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncNoticesResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def check_url(
+        self,
+        *,
+        notice_url: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> bool | str | dict[str, Any] | None:
+        """Validate a callback URL
+
+        Validates a callback URL before it is used as `noticeUrl` in a submit. Note the path has
+        **no `/v1` prefix**. An unvalidated `noticeUrl` should not be used.
+
+        `noticeUrl` is a **query** parameter of this POST (Apifox); a third-party client sends it
+        as a JSON body field instead (DISAGREE). It is sent in both (CORRECTIONS #19: cheap and
+        harmless), as one Python argument. What the check does (presumably Topview calls the URL and expects the
+        acknowledgement of `webhooks.taskNotice`) and the shape of `result` are UNCONFIRMED:
+        treat `code == "200"` as validated. Changes state but creates no paid task.
+
+        Args:
+            notice_url: ``noticeUrl``. The callback URL to validate, e.g. `http://127.0.0.1:8094/test/notice_url/accept`. Documented as optional, but the check is meaningless without it.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /notice/notice_url/check`` (operation ``checkNoticeUrl``).
+        """
+        return self._portal.run(
+            self._resource.check_url(
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncNoticesResourceWithRawResponse:
+    """``client.notices.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: NoticesResourceWithRawResponse, portal: Portal) -> None:
+        self.check_url = portal.wrap(raw.check_url)

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     PhotoAvatarRequest,
@@ -21,11 +23,15 @@ from .._generated.models import (
     VoiceSettings,
     WriteResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -35,6 +41,12 @@ class PhotoAvatarsResource(Resource):
 
     Reached as ``client.photo_avatars``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> PhotoAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return PhotoAvatarsResourceWithRawResponse(self)
 
     async def submit(
         self,
@@ -54,6 +66,11 @@ class PhotoAvatarsResource(Resource):
         off_peak: bool | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[PhotoAvatarTaskResult]:
         """Submit a photo avatar (Avatar 4) task
 
@@ -78,6 +95,11 @@ class PhotoAvatarsResource(Resource):
             off_peak: ``offPeak``. Off-peak processing at a lower cost (semantics UNCONFIRMED).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/photo_avatar/task/submit`` (operation ``submitPhotoAvatarTask``).
         """
@@ -85,6 +107,13 @@ class PhotoAvatarsResource(Resource):
             _operations.SUBMIT_PHOTO_AVATAR_TASK,
             mode=mode,
             script_mode=script_mode,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_PHOTO_AVATAR_TASK,
@@ -111,6 +140,7 @@ class PhotoAvatarsResource(Resource):
                 "audioFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run(
@@ -133,11 +163,17 @@ class PhotoAvatarsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> PhotoAvatarTaskResult:
         """Submit like :meth:`submit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit(
             mode=mode,
@@ -155,6 +191,11 @@ class PhotoAvatarsResource(Resource):
             off_peak=off_peak,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -163,6 +204,11 @@ class PhotoAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> PhotoAvatarTaskResult:
         """Query a photo avatar (Avatar 4) task
 
@@ -172,12 +218,24 @@ class PhotoAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitPhotoAvatarTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/task/query`` (operation ``queryPhotoAvatarTask``).
         """
         _rules.require(
             _operations.QUERY_PHOTO_AVATAR_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: PhotoAvatarTaskResult = await self._request(
             _operations.QUERY_PHOTO_AVATAR_TASK,
@@ -187,6 +245,7 @@ class PhotoAvatarsResource(Resource):
             },
             result_type=PhotoAvatarTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -196,6 +255,11 @@ class PhotoAvatarsResource(Resource):
         page_no: int | None = None,
         page_size: int | None = None,
         category_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> PhotoAvatarTemplatePage:
         """Page through photo avatar templates
 
@@ -205,9 +269,21 @@ class PhotoAvatarsResource(Resource):
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
             category_id: ``categoryId``. Only this category (UNCONFIRMED).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/photo_avatar/template/list`` (operation ``listPhotoAvatarTemplates``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: PhotoAvatarTemplatePage = await self._request(
             _operations.LIST_PHOTO_AVATAR_TEMPLATES,
             query={
@@ -216,6 +292,7 @@ class PhotoAvatarsResource(Resource):
                 "categoryId": category_id,
             },
             result_type=PhotoAvatarTemplatePage,
+            options=options,
         )
         return result
 
@@ -224,10 +301,16 @@ class PhotoAvatarsResource(Resource):
         *,
         page_size: int | None = None,
         category_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[PhotoAvatarTemplate]:
         """Every item of :meth:`list_templates`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.photo_avatars.list_all_templates():
                 ...
@@ -237,22 +320,48 @@ class PhotoAvatarsResource(Resource):
                 page_size=page_size,
                 category_id=category_id,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=PhotoAvatarTemplate,
         )
 
     async def list_template_categories(
         self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> builtins.list[PhotoAvatarTemplateCategory]:
         """List photo avatar template categories
 
         Lists the template categories. Source: [COMP] (method GET assumed; fields UNCONFIRMED).
 
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
         ``GET /v1/photo_avatar/template/category`` (operation ``listPhotoAvatarTemplateCategories``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: builtins.list[PhotoAvatarTemplateCategory] = await self._request(
             _operations.LIST_PHOTO_AVATAR_TEMPLATE_CATEGORIES,
             result_type=builtins.list[PhotoAvatarTemplateCategory],
+            options=options,
         )
         return result
 
@@ -262,6 +371,11 @@ class PhotoAvatarsResource(Resource):
         template_image_file_id: FileInput,
         template_name: str | None = None,
         category_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> PhotoAvatarTemplate:
         """Create a photo avatar template
 
@@ -271,12 +385,24 @@ class PhotoAvatarsResource(Resource):
             template_image_file_id: ``templateImageFileId``. The template photo (fileId).
             template_name: ``templateName``. Display name (UNCONFIRMED).
             category_id: ``categoryId``. Category from `listPhotoAvatarTemplateCategories` (UNCONFIRMED).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/photo_avatar/template/create`` (operation ``createPhotoAvatarTemplate``).
         """
         _rules.require(
             _operations.CREATE_PHOTO_AVATAR_TEMPLATE,
             template_image_file_id=template_image_file_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: PhotoAvatarTemplate = await self._request(
             _operations.CREATE_PHOTO_AVATAR_TEMPLATE,
@@ -288,6 +414,7 @@ class PhotoAvatarsResource(Resource):
             body_model=PhotoAvatarTemplateCreateRequest,
             file_fields=("templateImageFileId",),
             result_type=PhotoAvatarTemplate,
+            options=options,
         )
         return result
 
@@ -295,6 +422,11 @@ class PhotoAvatarsResource(Resource):
         self,
         *,
         template_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> WriteResult | bool | None:
         """Delete a photo avatar template
 
@@ -303,6 +435,11 @@ class PhotoAvatarsResource(Resource):
 
         Args:
             template_id: ``templateId``. The template to delete.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/photo_avatar/template/delete`` (operation ``deletePhotoAvatarTemplate``).
         """
@@ -310,11 +447,428 @@ class PhotoAvatarsResource(Resource):
             _operations.DELETE_PHOTO_AVATAR_TEMPLATE,
             template_id=template_id,
         )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_PHOTO_AVATAR_TEMPLATE,
             query={
                 "templateId": template_id,
             },
             result_type=WriteResult | bool | None,
+            options=options,
         )
         return result
+
+
+class PhotoAvatarsResourceWithRawResponse:
+    """``client.photo_avatars.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: PhotoAvatarsResource) -> None:
+        twin = resource._raw_twin()
+        self.submit = raw_response_method(twin, resource.submit)
+        self.query = raw_response_method(twin, resource.query)
+        self.list_templates = raw_response_method(twin, resource.list_templates)
+        self.list_template_categories = raw_response_method(twin, resource.list_template_categories)
+        self.create_template = raw_response_method(twin, resource.create_template)
+        self.delete_template = raw_response_method(twin, resource.delete_template)
+
+
+class SyncPhotoAvatarsResource:
+    """Photo avatars (Avatar 4): a photo that talks, and its templates (newer API; [SKILL], [DOCS], [COMP]).
+
+    Reached as ``client.photo_avatars`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: PhotoAvatarsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncPhotoAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncPhotoAvatarsResourceWithRawResponse(
+            self._resource.with_raw_response, self._portal
+        )
+
+    def submit(
+        self,
+        *,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        script_mode: Literal["text", "audio"] | str,
+        avatar_id: str | None = None,
+        template_image_file_id: FileInput | None = None,
+        tts_text: str | None = None,
+        voice_id: str | None = None,
+        voice_model: str | None = None,
+        voice_settings: VoiceSettings | None = None,
+        audio_file_id: FileInput | None = None,
+        caption_id: str | None = None,
+        custom_motion: str | None = None,
+        save_custom_ai_avatar: bool | None = None,
+        off_peak: bool | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[PhotoAvatarTaskResult]:
+        """Submit a photo avatar (Avatar 4) task
+
+        Makes a photo (yours, or an AI avatar) talk, from text (TTS) or your audio. `offPeak=true`
+        trades speed for a lower cost. Poll `queryPhotoAvatarTask`. Source: [SKILL] `avatar4.py`,
+        [DOCS] `avatar4_submit_task`. The callback bizType is not documented: `PHOTO_AVATAR` is
+        assumed (UNCONFIRMED).
+
+        Args:
+            mode: ``mode``. `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+            script_mode: ``scriptMode``. `text` or `audio`.
+            avatar_id: ``avatarId``. AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
+            template_image_file_id: ``templateImageFileId``. Your own photo (fileId).
+            tts_text: ``ttsText``. Speech for `scriptMode=text`; pause tags like `<break time="1.0s"/>` are allowed.
+            voice_id: ``voiceId``. Voice for `scriptMode=text`, from `listVoices`.
+            voice_model: ``voiceModel``. TTS model (UNCONFIRMED values).
+            voice_settings: ``voiceSettings``
+            audio_file_id: ``audioFileId``. Audio for `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
+            caption_id: ``captionId``. Caption style from `listCaptions`.
+            custom_motion: ``customMotion``. Motion description, up to 600 characters.
+            save_custom_ai_avatar: ``saveCustomAiAvatar``. Save the photo as a custom AI avatar.
+            off_peak: ``offPeak``. Off-peak processing at a lower cost (semantics UNCONFIRMED).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PHOTO_AVATAR`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/photo_avatar/task/submit`` (operation ``submitPhotoAvatarTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit(
+                mode=mode,
+                script_mode=script_mode,
+                avatar_id=avatar_id,
+                template_image_file_id=template_image_file_id,
+                tts_text=tts_text,
+                voice_id=voice_id,
+                voice_model=voice_model,
+                voice_settings=voice_settings,
+                audio_file_id=audio_file_id,
+                caption_id=caption_id,
+                custom_motion=custom_motion,
+                save_custom_ai_avatar=save_custom_ai_avatar,
+                off_peak=off_peak,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run(
+        self,
+        *,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        script_mode: Literal["text", "audio"] | str,
+        avatar_id: str | None = None,
+        template_image_file_id: FileInput | None = None,
+        tts_text: str | None = None,
+        voice_id: str | None = None,
+        voice_model: str | None = None,
+        voice_settings: VoiceSettings | None = None,
+        audio_file_id: FileInput | None = None,
+        caption_id: str | None = None,
+        custom_motion: str | None = None,
+        save_custom_ai_avatar: bool | None = None,
+        off_peak: bool | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> PhotoAvatarTaskResult:
+        """Submit like :meth:`submit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run(
+                mode=mode,
+                script_mode=script_mode,
+                avatar_id=avatar_id,
+                template_image_file_id=template_image_file_id,
+                tts_text=tts_text,
+                voice_id=voice_id,
+                voice_model=voice_model,
+                voice_settings=voice_settings,
+                audio_file_id=audio_file_id,
+                caption_id=caption_id,
+                custom_motion=custom_motion,
+                save_custom_ai_avatar=save_custom_ai_avatar,
+                off_peak=off_peak,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> PhotoAvatarTaskResult:
+        """Query a photo avatar (Avatar 4) task
+
+        Returns `finishedVideoUrl`, `finishedVideoCoverUrl`, the saved `aiAvatar` and `costCredit`.
+        Source: [SKILL], [DOCS].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitPhotoAvatarTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/photo_avatar/task/query`` (operation ``queryPhotoAvatarTask``).
+        """
+        return self._portal.run(
+            self._resource.query(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_templates(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        category_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> PhotoAvatarTemplatePage:
+        """Page through photo avatar templates
+
+        Pages through photo avatar templates. Source: [COMP] (method GET assumed; fields UNCONFIRMED).
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            category_id: ``categoryId``. Only this category (UNCONFIRMED).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/photo_avatar/template/list`` (operation ``listPhotoAvatarTemplates``).
+        """
+        return self._portal.run(
+            self._resource.list_templates(
+                page_no=page_no,
+                page_size=page_size,
+                category_id=category_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all_templates(
+        self,
+        *,
+        page_size: int | None = None,
+        category_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[PhotoAvatarTemplate]:
+        """Every item of :meth:`list_templates`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.photo_avatars.list_all_templates():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all_templates(
+                page_size=page_size,
+                category_id=category_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_template_categories(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> builtins.list[PhotoAvatarTemplateCategory]:
+        """List photo avatar template categories
+
+        Lists the template categories. Source: [COMP] (method GET assumed; fields UNCONFIRMED).
+
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/photo_avatar/template/category`` (operation ``listPhotoAvatarTemplateCategories``).
+        """
+        return self._portal.run(
+            self._resource.list_template_categories(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def create_template(
+        self,
+        *,
+        template_image_file_id: FileInput,
+        template_name: str | None = None,
+        category_id: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> PhotoAvatarTemplate:
+        """Create a photo avatar template
+
+        Saves an uploaded photo as a template. Source: [COMP] (method POST assumed; body UNCONFIRMED).
+
+        Args:
+            template_image_file_id: ``templateImageFileId``. The template photo (fileId).
+            template_name: ``templateName``. Display name (UNCONFIRMED).
+            category_id: ``categoryId``. Category from `listPhotoAvatarTemplateCategories` (UNCONFIRMED).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/photo_avatar/template/create`` (operation ``createPhotoAvatarTemplate``).
+        """
+        return self._portal.run(
+            self._resource.create_template(
+                template_image_file_id=template_image_file_id,
+                template_name=template_name,
+                category_id=category_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def delete_template(
+        self,
+        *,
+        template_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> WriteResult | bool | None:
+        """Delete a photo avatar template
+
+        Deletes one of your templates. Source: [COMP] (method DELETE; the id travels as a query
+        parameter like `DELETE /v1/voice/clone/delete?voiceId=`, UNCONFIRMED).
+
+        Args:
+            template_id: ``templateId``. The template to delete.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``DELETE /v1/photo_avatar/template/delete`` (operation ``deletePhotoAvatarTemplate``).
+        """
+        return self._portal.run(
+            self._resource.delete_template(
+                template_id=template_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncPhotoAvatarsResourceWithRawResponse:
+    """``client.photo_avatars.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: PhotoAvatarsResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit = raw_task_method(portal, raw.submit)
+        self.query = portal.wrap(raw.query)
+        self.list_templates = portal.wrap(raw.list_templates)
+        self.list_template_categories = portal.wrap(raw.list_template_categories)
+        self.create_template = portal.wrap(raw.create_template)
+        self.delete_template = portal.wrap(raw.delete_template)

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     ProductAvatarCategory,
@@ -24,11 +26,15 @@ from .._generated.models import (
     PublicProductAvatarPage,
     TaskSubmitResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -40,6 +46,12 @@ class ProductAvatarsResource(Resource):
     Reached as ``client.product_avatars``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> ProductAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return ProductAvatarsResourceWithRawResponse(self)
+
     async def submit_image_replace(
         self,
         *,
@@ -50,6 +62,11 @@ class ProductAvatarsResource(Resource):
         user_face_image_file_id: FileInput | None = None,
         product_size: Literal["1", "2", "3", "4", "5", "6"] | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ProductAvatarImageReplaceResult]:
         """Submit a Product Avatar replace-image task
 
@@ -77,6 +94,11 @@ class ProductAvatarsResource(Resource):
             user_face_image_file_id: ``userFaceImageFileId``. Optional face image (fileId) swapped onto the avatar.
             product_size: ``productSize``. Relative product size in the scene.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplace``).
         """
@@ -84,6 +106,13 @@ class ProductAvatarsResource(Resource):
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE,
             product_image_file_id=product_image_file_id,
             image_edit_prompt=image_edit_prompt,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE,
@@ -103,6 +132,7 @@ class ProductAvatarsResource(Resource):
                 "userFaceImageFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_image_replace(
@@ -117,11 +147,17 @@ class ProductAvatarsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageReplaceResult:
         """Submit like :meth:`submit_image_replace`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_image_replace(
             product_image_file_id=product_image_file_id,
@@ -131,6 +167,11 @@ class ProductAvatarsResource(Resource):
             user_face_image_file_id=user_face_image_file_id,
             product_size=product_size,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -139,6 +180,11 @@ class ProductAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageReplaceResult:
         """Query a Product Avatar replace-image task
 
@@ -150,12 +196,24 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplace`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/task/image_replace/result`` (operation ``queryProductAvatarImageReplace``).
         """
         _rules.require(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ProductAvatarImageReplaceResult = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE,
@@ -165,6 +223,7 @@ class ProductAvatarsResource(Resource):
             },
             result_type=ProductAvatarImageReplaceResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -177,6 +236,11 @@ class ProductAvatarsResource(Resource):
         tts_text: str | None = None,
         voiceover_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ProductAvatarImageToVideoResult]:
         """Submit a Product Avatar image2Video task
 
@@ -201,6 +265,11 @@ class ProductAvatarsResource(Resource):
             tts_text: ``ttsText``. Speech text (UNCONFIRMED; third-party clients only).
             voiceover_id: ``voiceoverId``. Voice from `listVoices` (UNCONFIRMED; third-party clients only).
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideo``).
         """
@@ -208,6 +277,13 @@ class ProductAvatarsResource(Resource):
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
             product_replace_result_key=product_replace_result_key,
             mode=mode,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
@@ -222,6 +298,7 @@ class ProductAvatarsResource(Resource):
             body_model=ProductAvatarImageToVideoRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_image_to_video(
@@ -235,11 +312,17 @@ class ProductAvatarsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageToVideoResult:
         """Submit like :meth:`submit_image_to_video`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_image_to_video(
             product_replace_result_key=product_replace_result_key,
@@ -248,6 +331,11 @@ class ProductAvatarsResource(Resource):
             tts_text=tts_text,
             voiceover_id=voiceover_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -256,6 +344,11 @@ class ProductAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageToVideoResult:
         """Query a Product Avatar image2Video task
 
@@ -266,12 +359,24 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideo`. Documented as optional, but the query is meaningless without it.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/task/image2Video/result`` (operation ``queryProductAvatarImageToVideo``).
         """
         _rules.require(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ProductAvatarImageToVideoResult = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO,
@@ -281,22 +386,44 @@ class ProductAvatarsResource(Resource):
             },
             result_type=ProductAvatarImageToVideoResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
     async def list_categories(
         self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> builtins.list[ProductAvatarCategory]:
         """List Product Avatar categories
 
         Lists the categories of public product avatars. `categoryId` values filter
         `listPublicProductAvatars` (`categoryIds`). `categoryName` may contain emoji.
 
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
         ``GET /v1/product_avatar/category/list`` (operation ``listProductAvatarCategories``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: builtins.list[ProductAvatarCategory] = await self._request(
             _operations.LIST_PRODUCT_AVATAR_CATEGORIES,
             result_type=builtins.list[ProductAvatarCategory],
+            options=options,
         )
         return result
 
@@ -309,6 +436,11 @@ class ProductAvatarsResource(Resource):
         category_ids: str | None = None,
         page_no: int | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> PublicProductAvatarPage:
         """Page through public product avatars
 
@@ -325,9 +457,21 @@ class ProductAvatarsResource(Resource):
             category_ids: ``categoryIds``. Comma-separated category ids (from `listProductAvatarCategories`).
             page_no: ``pageNo``. Page number, 1-based.
             page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/product_avatar/public_avatar/query`` (operation ``listPublicProductAvatars``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: PublicProductAvatarPage = await self._request(
             _operations.LIST_PUBLIC_PRODUCT_AVATARS,
             query={
@@ -339,6 +483,7 @@ class ProductAvatarsResource(Resource):
                 "pageSize": page_size,
             },
             result_type=PublicProductAvatarPage,
+            options=options,
         )
         return result
 
@@ -350,10 +495,16 @@ class ProductAvatarsResource(Resource):
         sorting_type: Literal["Popularity", "Newest"] | None = None,
         category_ids: str | None = None,
         page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[PublicProductAvatar]:
         """Every item of :meth:`list_public_avatars`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.product_avatars.list_all_public_avatars():
                 ...
@@ -366,6 +517,11 @@ class ProductAvatarsResource(Resource):
                 category_ids=category_ids,
                 page_size=page_size,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=PublicProductAvatar,
         )
@@ -382,6 +538,11 @@ class ProductAvatarsResource(Resource):
         audio_file_id: FileInput | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ProductAvatarImageToVideoV2Result]:
         """Submit a Product Avatar image2Video task (v2)
 
@@ -400,6 +561,11 @@ class ProductAvatarsResource(Resource):
             audio_file_id: ``audioFileId``. Audio; required when `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v2/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideoV2``).
         """
@@ -409,6 +575,13 @@ class ProductAvatarsResource(Resource):
             mode=mode,
             script_mode=script_mode,
             caption_id=caption_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
@@ -426,6 +599,7 @@ class ProductAvatarsResource(Resource):
             body_model=ProductAvatarImageToVideoV2Request,
             file_fields=("audioFileId",),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_image_to_video_v2(
@@ -442,11 +616,17 @@ class ProductAvatarsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageToVideoV2Result:
         """Submit like :meth:`submit_image_to_video_v2`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_image_to_video_v2(
             replace_product_task_image_id=replace_product_task_image_id,
@@ -458,6 +638,11 @@ class ProductAvatarsResource(Resource):
             audio_file_id=audio_file_id,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -466,6 +651,11 @@ class ProductAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageToVideoV2Result:
         """Query a Product Avatar image2Video task (v2)
 
@@ -474,12 +664,24 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideoV2`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v2/product_avatar/task/image2Video/query`` (operation ``queryProductAvatarImageToVideoV2``).
         """
         _rules.require(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ProductAvatarImageToVideoV2Result = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2,
@@ -489,6 +691,7 @@ class ProductAvatarsResource(Resource):
             },
             result_type=ProductAvatarImageToVideoV2Result,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -509,6 +712,11 @@ class ProductAvatarsResource(Resource):
         project_id: str | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ProductAvatarImageReplaceV3Result]:
         """Submit a Product Avatar replace-image task (v3)
 
@@ -532,9 +740,21 @@ class ProductAvatarsResource(Resource):
             project_id: ``projectId``. Project id (UNCONFIRMED meaning).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v3/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplaceV3``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         return await self._submit_task(
             _operations.SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
             body={
@@ -561,6 +781,7 @@ class ProductAvatarsResource(Resource):
                 "userFaceImageFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_image_replace_v3(
@@ -582,11 +803,17 @@ class ProductAvatarsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageReplaceV3Result:
         """Submit like :meth:`submit_image_replace_v3`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_image_replace_v3(
             product_image_file_id=product_image_file_id,
@@ -603,6 +830,11 @@ class ProductAvatarsResource(Resource):
             project_id=project_id,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -611,6 +843,11 @@ class ProductAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ProductAvatarImageReplaceV3Result:
         """Query a Product Avatar replace-image task (v3)
 
@@ -619,12 +856,24 @@ class ProductAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplaceV3`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v3/product_avatar/task/image_replace/query`` (operation ``queryProductAvatarImageReplaceV3``).
         """
         _rules.require(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ProductAvatarImageReplaceV3Result = await self._request(
             _operations.QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3,
@@ -634,5 +883,811 @@ class ProductAvatarsResource(Resource):
             },
             result_type=ProductAvatarImageReplaceV3Result,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class ProductAvatarsResourceWithRawResponse:
+    """``client.product_avatars.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: ProductAvatarsResource) -> None:
+        twin = resource._raw_twin()
+        self.submit_image_replace = raw_response_method(twin, resource.submit_image_replace)
+        self.query_image_replace = raw_response_method(twin, resource.query_image_replace)
+        self.submit_image_to_video = raw_response_method(twin, resource.submit_image_to_video)
+        self.query_image_to_video = raw_response_method(twin, resource.query_image_to_video)
+        self.list_categories = raw_response_method(twin, resource.list_categories)
+        self.list_public_avatars = raw_response_method(twin, resource.list_public_avatars)
+        self.submit_image_to_video_v2 = raw_response_method(twin, resource.submit_image_to_video_v2)
+        self.query_image_to_video_v2 = raw_response_method(twin, resource.query_image_to_video_v2)
+        self.submit_image_replace_v3 = raw_response_method(twin, resource.submit_image_replace_v3)
+        self.query_image_replace_v3 = raw_response_method(twin, resource.query_image_replace_v3)
+
+
+class SyncProductAvatarsResource:
+    """Product Avatar (v1): put a product into the hand of a public product avatar or of your own
+    template image (replace image), then animate one of the generated images (image2Video).
+
+    Reached as ``client.product_avatars`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: ProductAvatarsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncProductAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncProductAvatarsResourceWithRawResponse(
+            self._resource.with_raw_response, self._portal
+        )
+
+    def submit_image_replace(
+        self,
+        *,
+        product_image_file_id: FileInput,
+        image_edit_prompt: str,
+        avatar_id: str | None = None,
+        template_image_file_id: FileInput | None = None,
+        user_face_image_file_id: FileInput | None = None,
+        product_size: Literal["1", "2", "3", "4", "5", "6"] | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ProductAvatarImageReplaceResult]:
+        """Submit a Product Avatar replace-image task
+
+        Puts a product into the hand of a public product avatar or of your own template image.
+        Poll `queryProductAvatarImageReplace`, or pass `noticeUrl` (callback bizType
+        `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE`).
+
+        Business rules:
+
+        * `avatarId` (from `listPublicProductAvatars`) and `templateImageFileId` cannot both be
+          empty. Which wins when both are given is UNCONFIRMED: send only one.
+        * `productImageFileId` and `imageEditPrompt` are required.
+        * Every `*FileId` (`productImageFileId`, `templateImageFileId`, `userFaceImageFileId`) is a
+          fileId from the upload flow.
+        * `productSize` is the relative product size, `"1"`-`"6"` (default `"2"`; the scale is not
+          documented).
+
+        Billing: 1 point per generated image.
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            image_edit_prompt: ``imageEditPrompt``. Editing instruction.
+            avatar_id: ``avatarId``. Public product avatar from `listPublicProductAvatars`; alternative to `templateImageFileId`.
+            template_image_file_id: ``templateImageFileId``. Your own template (person) image (fileId); alternative to `avatarId`.
+            user_face_image_file_id: ``userFaceImageFileId``. Optional face image (fileId) swapped onto the avatar.
+            product_size: ``productSize``. Relative product size in the scene.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplace``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_image_replace(
+                product_image_file_id=product_image_file_id,
+                image_edit_prompt=image_edit_prompt,
+                avatar_id=avatar_id,
+                template_image_file_id=template_image_file_id,
+                user_face_image_file_id=user_face_image_file_id,
+                product_size=product_size,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_image_replace(
+        self,
+        *,
+        product_image_file_id: FileInput,
+        image_edit_prompt: str,
+        avatar_id: str | None = None,
+        template_image_file_id: FileInput | None = None,
+        user_face_image_file_id: FileInput | None = None,
+        product_size: Literal["1", "2", "3", "4", "5", "6"] | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageReplaceResult:
+        """Submit like :meth:`submit_image_replace`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_image_replace(
+                product_image_file_id=product_image_file_id,
+                image_edit_prompt=image_edit_prompt,
+                avatar_id=avatar_id,
+                template_image_file_id=template_image_file_id,
+                user_face_image_file_id=user_face_image_file_id,
+                product_size=product_size,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_image_replace(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageReplaceResult:
+        """Query a Product Avatar replace-image task
+
+        Returns the generated images. The status field of this endpoint is **`taskStatus`**, not
+        `status` (values such as `success`, `failure`). Pass one of
+        `result.productReplaceResult[].key` as `productReplaceResultKey` to
+        `submitProductAvatarImageToVideo`.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplace`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_avatar/task/image_replace/result`` (operation ``queryProductAvatarImageReplace``).
+        """
+        return self._portal.run(
+            self._resource.query_image_replace(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_image_to_video(
+        self,
+        *,
+        product_replace_result_key: str,
+        mode: Literal["lite", "pro", "avatar2"] | str,
+        image2video_prompt: str | None = None,
+        tts_text: str | None = None,
+        voiceover_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ProductAvatarImageToVideoResult]:
+        """Submit a Product Avatar image2Video task
+
+        Animates one image produced by the replace-image task. Note the path casing `image2Video`
+        (the Common Task path is `image2video`). Poll `queryProductAvatarImageToVideo`, or pass
+        `noticeUrl` (callback bizType `PRODUCT_AVATAR_IMAGE2VIDEO`).
+
+        Business rules:
+
+        * `productReplaceResultKey` must be a `key` from `result.productReplaceResult[]` of
+          `queryProductAvatarImageReplace`.
+        * `mode` is `lite` or `pro` (third-party clients also send `avatar2`, UNCONFIRMED for v1).
+        * The prompt field is spelled `image2videoPrompt` (one third-party client sends
+          `image2VideoPrompt`; the documented spelling is used).
+        * The field list after `image2videoPrompt` was not retrieved: `ttsText`, `voiceoverId`
+          and `noticeUrl` are inferred (UNCONFIRMED) and optional.
+
+        Args:
+            product_replace_result_key: ``productReplaceResultKey``. A `key` from `result.productReplaceResult[]` of `queryProductAvatarImageReplace`.
+            mode: ``mode``. Generation quality/mode (`avatar2` is sent by third-party clients; UNCONFIRMED for v1).
+            image2video_prompt: ``image2videoPrompt``. Motion/video prompt (required-ness UNCONFIRMED).
+            tts_text: ``ttsText``. Speech text (UNCONFIRMED; third-party clients only).
+            voiceover_id: ``voiceoverId``. Voice from `listVoices` (UNCONFIRMED; third-party clients only).
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideo``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_image_to_video(
+                product_replace_result_key=product_replace_result_key,
+                mode=mode,
+                image2video_prompt=image2video_prompt,
+                tts_text=tts_text,
+                voiceover_id=voiceover_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_image_to_video(
+        self,
+        *,
+        product_replace_result_key: str,
+        mode: Literal["lite", "pro", "avatar2"] | str,
+        image2video_prompt: str | None = None,
+        tts_text: str | None = None,
+        voiceover_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageToVideoResult:
+        """Submit like :meth:`submit_image_to_video`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_image_to_video(
+                product_replace_result_key=product_replace_result_key,
+                mode=mode,
+                image2video_prompt=image2video_prompt,
+                tts_text=tts_text,
+                voiceover_id=voiceover_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_image_to_video(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageToVideoResult:
+        """Query a Product Avatar image2Video task
+
+        Returns the image2Video task. The response schema was not retrieved (UNCONFIRMED): the
+        status may be in `status` or `taskStatus`, and the video URL in `videoUrl` or
+        `finishedVideoUrl`. All of them are optional and extra fields are kept.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideo`. Documented as optional, but the query is meaningless without it.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_avatar/task/image2Video/result`` (operation ``queryProductAvatarImageToVideo``).
+        """
+        return self._portal.run(
+            self._resource.query_image_to_video(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_categories(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> builtins.list[ProductAvatarCategory]:
+        """List Product Avatar categories
+
+        Lists the categories of public product avatars. `categoryId` values filter
+        `listPublicProductAvatars` (`categoryIds`). `categoryName` may contain emoji.
+
+        Args:
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_avatar/category/list`` (operation ``listProductAvatarCategories``).
+        """
+        return self._portal.run(
+            self._resource.list_categories(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_public_avatars(
+        self,
+        *,
+        ethnicity_ids: str | None = None,
+        gender: Literal["male", "female"] | None = None,
+        sorting_type: Literal["Popularity", "Newest"] | None = None,
+        category_ids: str | None = None,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> PublicProductAvatarPage:
+        """Page through public product avatars
+
+        Pages through the public product avatars. `data[].avatarId` is the `avatarId` of
+        `submitProductAvatarImageReplace`. `ethnicityIds` come from `listEthnicities` with
+        `scene=product_avatar`; `categoryIds` from `listProductAvatarCategories`. Both are
+        comma-separated lists (ASCII commas). `objectMaskImageInfo` is a JSON-encoded string
+        describing the mask/box of the held object; parse it separately.
+
+        Args:
+            ethnicity_ids: ``ethnicityIds``. Comma-separated ethnicity ids (from `listEthnicities` with `scene=product_avatar`).
+            gender: ``gender``. Filter by gender.
+            sorting_type: ``sortingType``. Sort order (Topview's skill sends `Popularity`).
+            category_ids: ``categoryIds``. Comma-separated category ids (from `listProductAvatarCategories`).
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/product_avatar/public_avatar/query`` (operation ``listPublicProductAvatars``).
+        """
+        return self._portal.run(
+            self._resource.list_public_avatars(
+                ethnicity_ids=ethnicity_ids,
+                gender=gender,
+                sorting_type=sorting_type,
+                category_ids=category_ids,
+                page_no=page_no,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all_public_avatars(
+        self,
+        *,
+        ethnicity_ids: str | None = None,
+        gender: Literal["male", "female"] | None = None,
+        sorting_type: Literal["Popularity", "Newest"] | None = None,
+        category_ids: str | None = None,
+        page_size: int | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[PublicProductAvatar]:
+        """Every item of :meth:`list_public_avatars`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.product_avatars.list_all_public_avatars():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all_public_avatars(
+                ethnicity_ids=ethnicity_ids,
+                gender=gender,
+                sorting_type=sorting_type,
+                category_ids=category_ids,
+                page_size=page_size,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_image_to_video_v2(
+        self,
+        *,
+        replace_product_task_image_id: str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        script_mode: Literal["text", "audio"] | str,
+        caption_id: str,
+        tts_text: str | None = None,
+        voice_id: str | None = None,
+        audio_file_id: FileInput | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ProductAvatarImageToVideoV2Result]:
+        """Submit a Product Avatar image2Video task (v2)
+
+        Animates a replaced product image into a talking video (v2 supersedes v1; failed tasks are
+        not charged). Poll `queryProductAvatarImageToVideoV2`. Source: [DOCS]
+        `pa2_image2video_submit_task`, [EN-new] `api-334439101`. The callback bizType is not
+        documented: `PRODUCT_AVATAR_IMAGE2VIDEO_V2` is assumed (UNCONFIRMED).
+
+        Args:
+            replace_product_task_image_id: ``replaceProductTaskImageId``. An `imageId` from a v2/v3 replace-image result (`replaceProductResult[].imageId`).
+            mode: ``mode``. `lite`, `pro`, `avatar2` (default), `avatar4`, `avatar4Fast`; only `avatar2` when the image has no face.
+            script_mode: ``scriptMode``. `text` (default) or `audio`.
+            caption_id: ``captionId``. Caption style from `listCaptions` (required per [DOCS]).
+            tts_text: ``ttsText``. Speech; required when `scriptMode=text`.
+            voice_id: ``voiceId``. Voice from `listVoices`; required when `scriptMode=text`.
+            audio_file_id: ``audioFileId``. Audio; required when `scriptMode=audio` (<= 28 s for avatar2, <= 120 s for avatar4).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v2/product_avatar/task/image2Video/submit`` (operation ``submitProductAvatarImageToVideoV2``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_image_to_video_v2(
+                replace_product_task_image_id=replace_product_task_image_id,
+                mode=mode,
+                script_mode=script_mode,
+                caption_id=caption_id,
+                tts_text=tts_text,
+                voice_id=voice_id,
+                audio_file_id=audio_file_id,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_image_to_video_v2(
+        self,
+        *,
+        replace_product_task_image_id: str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        script_mode: Literal["text", "audio"] | str,
+        caption_id: str,
+        tts_text: str | None = None,
+        voice_id: str | None = None,
+        audio_file_id: FileInput | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageToVideoV2Result:
+        """Submit like :meth:`submit_image_to_video_v2`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_image_to_video_v2(
+                replace_product_task_image_id=replace_product_task_image_id,
+                mode=mode,
+                script_mode=script_mode,
+                caption_id=caption_id,
+                tts_text=tts_text,
+                voice_id=voice_id,
+                audio_file_id=audio_file_id,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_image_to_video_v2(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageToVideoV2Result:
+        """Query a Product Avatar image2Video task (v2)
+
+        Returns `finishedVideoUrl`, the `aiAvatar` and `costCredit`. Source: [DOCS] `get_new-endpoint-16`.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageToVideoV2`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v2/product_avatar/task/image2Video/query`` (operation ``queryProductAvatarImageToVideoV2``).
+        """
+        return self._portal.run(
+            self._resource.query_image_to_video_v2(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_image_replace_v3(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_image_file_id: FileInput | None = None,
+        avatar_id: str | None = None,
+        user_face_image_file_id: FileInput | None = None,
+        image_edit_prompt: str | None = None,
+        generate_image_mode: Literal["auto", "manual"] | str | None = None,
+        keep_target: Literal["model", "product"] | str | None = None,
+        version: Literal["v3", "v4"] | str | None = None,
+        location: Sequence[Sequence[float]] | None = None,
+        product_size: str | None = None,
+        project_id: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ProductAvatarImageReplaceV3Result]:
+        """Submit a Product Avatar replace-image task (v3)
+
+        Puts a product into an avatar or template image (v3 supersedes v1 replace; pair it with
+        background removal). Poll `queryProductAvatarImageReplaceV3`. Source: [SKILL]
+        `product_avatar.py`. The callback bizType is not documented:
+        `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3` is assumed (UNCONFIRMED).
+
+        Args:
+            product_image_file_id: ``productImageFileId``. Product image (fileId).
+            product_image_without_background_file_id: ``productImageWithoutBackgroundFileId``. The product cut out (fileId; `bgRemovedImageFileId` of `queryRemoveBackgroundTask`).
+            template_image_file_id: ``templateImageFileId``. Your own template (person) image (fileId); alternative to `avatarId`.
+            avatar_id: ``avatarId``. Public product avatar from `listPublicProductAvatars`.
+            user_face_image_file_id: ``userFaceImageFileId``. Optional face image (fileId).
+            image_edit_prompt: ``imageEditPrompt``. Editing instruction.
+            generate_image_mode: ``generateImageMode``. `auto` or `manual` (with `location`).
+            keep_target: ``keepTarget``. What to keep unchanged: `model` or `product`.
+            version: ``version``. `v3` or `v4`.
+            location: ``location``. Manual placement: `[x, y]` points.
+            product_size: ``productSize``. Relative product size.
+            project_id: ``projectId``. Project id (UNCONFIRMED meaning).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE_V3`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v3/product_avatar/task/image_replace/submit`` (operation ``submitProductAvatarImageReplaceV3``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_image_replace_v3(
+                product_image_file_id=product_image_file_id,
+                product_image_without_background_file_id=product_image_without_background_file_id,
+                template_image_file_id=template_image_file_id,
+                avatar_id=avatar_id,
+                user_face_image_file_id=user_face_image_file_id,
+                image_edit_prompt=image_edit_prompt,
+                generate_image_mode=generate_image_mode,
+                keep_target=keep_target,
+                version=version,
+                location=location,
+                product_size=product_size,
+                project_id=project_id,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_image_replace_v3(
+        self,
+        *,
+        product_image_file_id: FileInput | None = None,
+        product_image_without_background_file_id: FileInput | None = None,
+        template_image_file_id: FileInput | None = None,
+        avatar_id: str | None = None,
+        user_face_image_file_id: FileInput | None = None,
+        image_edit_prompt: str | None = None,
+        generate_image_mode: Literal["auto", "manual"] | str | None = None,
+        keep_target: Literal["model", "product"] | str | None = None,
+        version: Literal["v3", "v4"] | str | None = None,
+        location: Sequence[Sequence[float]] | None = None,
+        product_size: str | None = None,
+        project_id: str | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageReplaceV3Result:
+        """Submit like :meth:`submit_image_replace_v3`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_image_replace_v3(
+                product_image_file_id=product_image_file_id,
+                product_image_without_background_file_id=product_image_without_background_file_id,
+                template_image_file_id=template_image_file_id,
+                avatar_id=avatar_id,
+                user_face_image_file_id=user_face_image_file_id,
+                image_edit_prompt=image_edit_prompt,
+                generate_image_mode=generate_image_mode,
+                keep_target=keep_target,
+                version=version,
+                location=location,
+                product_size=product_size,
+                project_id=project_id,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_image_replace_v3(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ProductAvatarImageReplaceV3Result:
+        """Query a Product Avatar replace-image task (v3)
+
+        Returns the generated images (`replaceProductResult[]`, shape UNCONFIRMED for v3). Source: [SKILL].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitProductAvatarImageReplaceV3`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v3/product_avatar/task/image_replace/query`` (operation ``queryProductAvatarImageReplaceV3``).
+        """
+        return self._portal.run(
+            self._resource.query_image_replace_v3(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncProductAvatarsResourceWithRawResponse:
+    """``client.product_avatars.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: ProductAvatarsResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit_image_replace = raw_task_method(portal, raw.submit_image_replace)
+        self.query_image_replace = portal.wrap(raw.query_image_replace)
+        self.submit_image_to_video = raw_task_method(portal, raw.submit_image_to_video)
+        self.query_image_to_video = portal.wrap(raw.query_image_to_video)
+        self.list_categories = portal.wrap(raw.list_categories)
+        self.list_public_avatars = portal.wrap(raw.list_public_avatars)
+        self.submit_image_to_video_v2 = raw_task_method(portal, raw.submit_image_to_video_v2)
+        self.query_image_to_video_v2 = portal.wrap(raw.query_image_to_video_v2)
+        self.submit_image_replace_v3 = raw_task_method(portal, raw.submit_image_replace_v3)
+        self.query_image_replace_v3 = portal.wrap(raw.query_image_replace_v3)

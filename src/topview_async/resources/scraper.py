@@ -5,21 +5,27 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     ScraperSubmitRequest,
     ScraperTaskResult,
     TaskSubmitResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -30,11 +36,22 @@ class ScraperResource(Resource):
     Reached as ``client.scraper``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> ScraperResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return ScraperResourceWithRawResponse(self)
+
     async def submit(
         self,
         *,
         product_link: str,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[ScraperTaskResult]:
         """Submit a scraper task
 
@@ -45,12 +62,24 @@ class ScraperResource(Resource):
         Args:
             product_link: ``productLink``. Product page URL to scrape.
             notice_url: ``noticeUrl``. Callback URL (bizType `SCRAPER`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/scraper/task/submit`` (operation ``submitScraperTask``).
         """
         _rules.require(
             _operations.SUBMIT_SCRAPER_TASK,
             product_link=product_link,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_SCRAPER_TASK,
@@ -61,6 +90,7 @@ class ScraperResource(Resource):
             body_model=ScraperSubmitRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run(
@@ -70,15 +100,26 @@ class ScraperResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ScraperTaskResult:
         """Submit like :meth:`submit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit(
             product_link=product_link,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -87,6 +128,11 @@ class ScraperResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> ScraperTaskResult:
         """Query a scraper task
 
@@ -96,12 +142,24 @@ class ScraperResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitScraperTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/scraper/task/query`` (operation ``queryScraperTask``).
         """
         _rules.require(
             _operations.QUERY_SCRAPER_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: ScraperTaskResult = await self._request(
             _operations.QUERY_SCRAPER_TASK,
@@ -111,5 +169,158 @@ class ScraperResource(Resource):
             },
             result_type=ScraperTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class ScraperResourceWithRawResponse:
+    """``client.scraper.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: ScraperResource) -> None:
+        twin = resource._raw_twin()
+        self.submit = raw_response_method(twin, resource.submit)
+        self.query = raw_response_method(twin, resource.query)
+
+
+class SyncScraperResource:
+    """Scrapes a product page (name, description, images, videos) into Topview files.
+
+    Reached as ``client.scraper`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: ScraperResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncScraperResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncScraperResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def submit(
+        self,
+        *,
+        product_link: str,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[ScraperTaskResult]:
+        """Submit a scraper task
+
+        Scrapes a product page into Topview files (name, description, images, videos). Poll
+        `queryScraperTask`, or pass `noticeUrl` (callback bizType `SCRAPER`). The scraped media's
+        `fileId` values can be used in `fileIds` of `submitM2vTask`.
+
+        Args:
+            product_link: ``productLink``. Product page URL to scrape.
+            notice_url: ``noticeUrl``. Callback URL (bizType `SCRAPER`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/scraper/task/submit`` (operation ``submitScraperTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit(
+                product_link=product_link,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run(
+        self,
+        *,
+        product_link: str,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ScraperTaskResult:
+        """Submit like :meth:`submit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run(
+                product_link=product_link,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> ScraperTaskResult:
+        """Query a scraper task
+
+        Returns the scraped product. The field names come from third-party typed clients only
+        (UNCONFIRMED but consistent across clients); all are optional.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitScraperTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/scraper/task/query`` (operation ``queryScraperTask``).
+        """
+        return self._portal.run(
+            self._resource.query(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncScraperResourceWithRawResponse:
+    """``client.scraper.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: ScraperResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit = raw_task_method(portal, raw.submit)
+        self.query = portal.wrap(raw.query)

@@ -5,20 +5,24 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     UploadCredential,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput  # noqa: F401
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
-    pass
+    from .._portal import Portal
 
 
 class UploadsResource(Resource):
@@ -28,6 +32,12 @@ class UploadsResource(Resource):
     Reached as ``client.uploads``.
     """
 
+    @cached_property
+    def with_raw_response(self) -> UploadsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return UploadsResourceWithRawResponse(self)
+
     async def get_credential(
         self,
         *,
@@ -35,6 +45,11 @@ class UploadsResource(Resource):
             "mp4", "mov", "avi", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"
         ],
         need_accelerate_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> UploadCredential:
         """Get an upload credential
 
@@ -47,12 +62,24 @@ class UploadsResource(Resource):
         Args:
             format: ``format``. File extension without the dot. `avi` is accepted by Topview's official sample client (CORRECTIONS #17) though the reference docs do not list it. `x-topview-content-types` gives the Content-Type the SDK sends with the storage PUT for each format (not signed by S3, so any is accepted); it is the SDK's one list of upload formats (local path suffixes, simulator checks, Content-Types).
             need_accelerate_url: ``needAccelerateUrl``. Whether an accelerated (S3 Transfer Acceleration) upload URL is wanted.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
         """
         _rules.require(
             _operations.GET_UPLOAD_CREDENTIAL,
             format=format,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: UploadCredential = await self._request(
             _operations.GET_UPLOAD_CREDENTIAL,
@@ -61,6 +88,7 @@ class UploadsResource(Resource):
                 "needAccelerateUrl": need_accelerate_url,
             },
             result_type=UploadCredential,
+            options=options,
         )
         return result
 
@@ -68,6 +96,11 @@ class UploadsResource(Resource):
         self,
         *,
         file_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> bool | str | None:
         """Check that an upload finished
 
@@ -78,12 +111,24 @@ class UploadsResource(Resource):
 
         Args:
             file_id: ``fileId``. The `fileId` from `getUploadCredential`. Documented as optional, but the check is meaningless without it.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/upload/check`` (operation ``checkUpload``).
         """
         _rules.require(
             _operations.CHECK_UPLOAD,
             file_id=file_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: bool | str | None = await self._request(
             _operations.CHECK_UPLOAD,
@@ -92,5 +137,124 @@ class UploadsResource(Resource):
             },
             result_type=bool | str | None,
             context={"file_id": file_id},
+            options=options,
         )
         return result
+
+
+class UploadsResourceWithRawResponse:
+    """``client.uploads.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: UploadsResource) -> None:
+        twin = resource._raw_twin()
+        self.get_credential = raw_response_method(twin, resource.get_credential)
+        self.check = raw_response_method(twin, resource.check)
+
+
+class SyncUploadsResource:
+    """Three-step upload of local files: get a credential (`fileId` + presigned `uploadUrl`), PUT
+    the raw bytes to `uploadUrl` without Topview headers, then check the upload.
+
+    Reached as ``client.uploads`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: UploadsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncUploadsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncUploadsResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def get_credential(
+        self,
+        *,
+        format: Literal[
+            "mp4", "mov", "avi", "png", "jpg", "jpeg", "bmp", "webp", "mp3", "wav", "m4a"
+        ],
+        need_accelerate_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> UploadCredential:
+        """Get an upload credential
+
+        Step 1 of the upload flow: returns a new `fileId` and a presigned `uploadUrl`. Then PUT the
+        raw bytes to `uploadUrl` (`uploadFileToStorage`, without Topview headers) and confirm with
+        `checkUpload`. `format` is the file extension without the dot. Upload right after getting
+        the credential: the URL's expiry is not documented (UNCONFIRMED; presigned URLs seen in
+        the docs use 24 h). What `needAccelerateUrl=true` changes in the response is UNCONFIRMED.
+
+        Args:
+            format: ``format``. File extension without the dot. `avi` is accepted by Topview's official sample client (CORRECTIONS #17) though the reference docs do not list it. `x-topview-content-types` gives the Content-Type the SDK sends with the storage PUT for each format (not signed by S3, so any is accepted); it is the SDK's one list of upload formats (local path suffixes, simulator checks, Content-Types).
+            need_accelerate_url: ``needAccelerateUrl``. Whether an accelerated (S3 Transfer Acceleration) upload URL is wanted.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/upload/credential`` (operation ``getUploadCredential``).
+        """
+        return self._portal.run(
+            self._resource.get_credential(
+                format=format,
+                need_accelerate_url=need_accelerate_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def check(
+        self,
+        *,
+        file_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> bool | str | None:
+        """Check that an upload finished
+
+        Step 3 of the upload flow: `result` is a bare boolean, `true` when the file behind
+        `fileId` is present and usable. Topview's own skill also accepts the string `"true"`;
+        anything else means the upload is not usable. The auth headers are documented as
+        optional here (a documentation slip); they are sent anyway.
+
+        Args:
+            file_id: ``fileId``. The `fileId` from `getUploadCredential`. Documented as optional, but the check is meaningless without it.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/upload/check`` (operation ``checkUpload``).
+        """
+        return self._portal.run(
+            self._resource.check(
+                file_id=file_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncUploadsResourceWithRawResponse:
+    """``client.uploads.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: UploadsResourceWithRawResponse, portal: Portal) -> None:
+        self.get_credential = portal.wrap(raw.get_credential)
+        self.check = portal.wrap(raw.check)

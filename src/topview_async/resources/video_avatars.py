@@ -5,21 +5,27 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     TaskSubmitResult,
     VideoAvatarSubmitRequest,
     VideoAvatarTaskResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -29,6 +35,12 @@ class VideoAvatarsResource(Resource):
 
     Reached as ``client.video_avatars``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> VideoAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return VideoAvatarsResourceWithRawResponse(self)
 
     async def submit(
         self,
@@ -45,6 +57,11 @@ class VideoAvatarsResource(Resource):
         voiceover_id: str | None = None,
         caption_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[VideoAvatarTaskResult]:
         """Submit a Video Avatar task
 
@@ -82,6 +99,11 @@ class VideoAvatarsResource(Resource):
             voiceover_id: ``voiceoverId``. Voice (`voiceId` from `listVoices`). Required for TTS, except with a public avatar (`avatarSourceFrom=1`), where omitting it uses the avatar's default voice.
             caption_id: ``captionId``. (newer docs) Caption style from `listCaptions`; only supported with `avatarSourceFrom=1`.
             notice_url: ``noticeUrl``. Callback URL (bizType `ZERO_SHOT_AVATAR`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/video_avatar/task/submit`` (operation ``submitVideoAvatarTask``).
         """
@@ -89,6 +111,13 @@ class VideoAvatarsResource(Resource):
             _operations.SUBMIT_VIDEO_AVATAR_TASK,
             avatar_source_from=avatar_source_from,
             audio_source_from=audio_source_from,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_VIDEO_AVATAR_TASK,
@@ -113,6 +142,7 @@ class VideoAvatarsResource(Resource):
                 "audioFileId",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run(
@@ -132,11 +162,17 @@ class VideoAvatarsResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VideoAvatarTaskResult:
         """Submit like :meth:`submit`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit(
             avatar_source_from=avatar_source_from,
@@ -151,6 +187,11 @@ class VideoAvatarsResource(Resource):
             voiceover_id=voiceover_id,
             caption_id=caption_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -159,6 +200,11 @@ class VideoAvatarsResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VideoAvatarTaskResult:
         """Query a Video Avatar task
 
@@ -169,12 +215,24 @@ class VideoAvatarsResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitVideoAvatarTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/video_avatar/task/query`` (operation ``queryVideoAvatarTask``).
         """
         _rules.require(
             _operations.QUERY_VIDEO_AVATAR_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: VideoAvatarTaskResult = await self._request(
             _operations.QUERY_VIDEO_AVATAR_TASK,
@@ -184,5 +242,228 @@ class VideoAvatarsResource(Resource):
             },
             result_type=VideoAvatarTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class VideoAvatarsResourceWithRawResponse:
+    """``client.video_avatars.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: VideoAvatarsResource) -> None:
+        twin = resource._raw_twin()
+        self.submit = raw_response_method(twin, resource.submit)
+        self.query = raw_response_method(twin, resource.query)
+
+
+class SyncVideoAvatarsResource:
+    """Talking avatar / lip-sync videos from an uploaded video, a public or custom avatar, or a photo.
+
+    Reached as ``client.video_avatars`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: VideoAvatarsResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncVideoAvatarsResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncVideoAvatarsResourceWithRawResponse(
+            self._resource.with_raw_response, self._portal
+        )
+
+    def submit(
+        self,
+        *,
+        avatar_source_from: Literal[0, 1, 2, 3] | Literal["0", "1", "2", "3"],
+        audio_source_from: Literal[0, 1] | Literal["0", "1"],
+        video_file_id: FileInput | None = None,
+        ai_avatar_id: str | None = None,
+        image_file_id: FileInput | None = None,
+        mode_type: Literal["0", "1"] | None = None,
+        is_save2_custom_ai_avatar: bool | None = None,
+        audio_file_id: FileInput | None = None,
+        tts_text: str | None = None,
+        voiceover_id: str | None = None,
+        caption_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[VideoAvatarTaskResult]:
+        """Submit a Video Avatar task
+
+        Creates a talking-avatar (lip-sync) video. Poll `queryVideoAvatarTask`, or pass `noticeUrl`
+        (callback bizType `ZERO_SHOT_AVATAR`).
+
+        Which fields are required together:
+
+        * `avatarSourceFrom=0` (your uploaded video) needs `videoFileId`.
+        * `avatarSourceFrom=1` (public avatar, `isCustom` null/false in `listAiAvatars`) needs `aiAvatarId`.
+        * `avatarSourceFrom=2` (your custom avatar, `isCustom=true`) needs `aiAvatarId`.
+        * `avatarSourceFrom=3` (your uploaded photo) needs `imageFileId` and `modeType="1"`; the
+          avatar is then always saved and `isSave2CustomAiAvatar` is ignored.
+        * `audioSourceFrom=0` (your uploaded audio) needs `audioFileId`.
+        * `audioSourceFrom=1` (TTS) needs `ttsText`, and `voiceoverId` (a `voiceId` from
+          `listVoices`) except with a public avatar, where omitting it uses the avatar's default voice.
+
+        The English sentences on the Apifox pages swap 0 and 1; the enum definition (0 = video,
+        1 = public avatar) is followed. `aiAvatarId` is camel-cased here (M2V uses `aiavatarId`).
+        `captionId` only has an effect with `avatarSourceFrom=1` or when saving a custom avatar.
+        The newer docs describe a TTS speed (0.8-1.2, default 1) whose field name was not captured
+        (UNCONFIRMED, probably `voiceSpeed`); it is not modelled, send it as an extra property.
+        Whether the response carries `noticeUuid` is UNCONFIRMED.
+
+        Args:
+            avatar_source_from: ``avatarSourceFrom``. Avatar input (the newer docs give `1` as the default; it is sent explicitly).
+            audio_source_from: ``audioSourceFrom``. Audio input (the newer docs give `1` as the default; it is sent explicitly).
+            video_file_id: ``videoFileId``. Uploaded video (mp4/mov fileId); required when `avatarSourceFrom=0`.
+            ai_avatar_id: ``aiAvatarId``. Avatar id from `listAiAvatars`; required when `avatarSourceFrom` is 1 or 2.
+            image_file_id: ``imageFileId``. (newer docs) Uploaded photo (fileId); required when `avatarSourceFrom=3`.
+            mode_type: ``modeType``. Generation model; the server default is `"0"`, and it must be `"1"` when `avatarSourceFrom=3`. No schema default on purpose: a client that filled in `"0"` would break photo input.
+            is_save2_custom_ai_avatar: ``isSave2CustomAiAvatar``. (newer docs) Save this avatar as a reusable custom avatar (default UNCONFIRMED, presumably false).
+            audio_file_id: ``audioFileId``. Uploaded audio (mp3/wav/m4a fileId); required when `audioSourceFrom=0`.
+            tts_text: ``ttsText``. Text to speak; required when `audioSourceFrom=1`.
+            voiceover_id: ``voiceoverId``. Voice (`voiceId` from `listVoices`). Required for TTS, except with a public avatar (`avatarSourceFrom=1`), where omitting it uses the avatar's default voice.
+            caption_id: ``captionId``. (newer docs) Caption style from `listCaptions`; only supported with `avatarSourceFrom=1`.
+            notice_url: ``noticeUrl``. Callback URL (bizType `ZERO_SHOT_AVATAR`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/video_avatar/task/submit`` (operation ``submitVideoAvatarTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit(
+                avatar_source_from=avatar_source_from,
+                audio_source_from=audio_source_from,
+                video_file_id=video_file_id,
+                ai_avatar_id=ai_avatar_id,
+                image_file_id=image_file_id,
+                mode_type=mode_type,
+                is_save2_custom_ai_avatar=is_save2_custom_ai_avatar,
+                audio_file_id=audio_file_id,
+                tts_text=tts_text,
+                voiceover_id=voiceover_id,
+                caption_id=caption_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run(
+        self,
+        *,
+        avatar_source_from: Literal[0, 1, 2, 3] | Literal["0", "1", "2", "3"],
+        audio_source_from: Literal[0, 1] | Literal["0", "1"],
+        video_file_id: FileInput | None = None,
+        ai_avatar_id: str | None = None,
+        image_file_id: FileInput | None = None,
+        mode_type: Literal["0", "1"] | None = None,
+        is_save2_custom_ai_avatar: bool | None = None,
+        audio_file_id: FileInput | None = None,
+        tts_text: str | None = None,
+        voiceover_id: str | None = None,
+        caption_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VideoAvatarTaskResult:
+        """Submit like :meth:`submit`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run(
+                avatar_source_from=avatar_source_from,
+                audio_source_from=audio_source_from,
+                video_file_id=video_file_id,
+                ai_avatar_id=ai_avatar_id,
+                image_file_id=image_file_id,
+                mode_type=mode_type,
+                is_save2_custom_ai_avatar=is_save2_custom_ai_avatar,
+                audio_file_id=audio_file_id,
+                tts_text=tts_text,
+                voiceover_id=voiceover_id,
+                caption_id=caption_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VideoAvatarTaskResult:
+        """Query a Video Avatar task
+
+        Returns the task status (`success` / `fail` when terminal) and, on success,
+        `outputVideoUrl`. Output URLs are presigned and expire after 24 h. Fields beyond the
+        documented ones (for example a custom-avatar object) are UNCONFIRMED and kept as extras.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitVideoAvatarTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/video_avatar/task/query`` (operation ``queryVideoAvatarTask``).
+        """
+        return self._portal.run(
+            self._resource.query(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncVideoAvatarsResourceWithRawResponse:
+    """``client.video_avatars.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: VideoAvatarsResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit = raw_task_method(portal, raw.submit)
+        self.query = portal.wrap(raw.query)

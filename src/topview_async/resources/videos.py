@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence  # noqa: F401
+from collections.abc import AsyncIterator, Iterator, Sequence  # noqa: F401
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     GenerativeVideoTaskResult,
@@ -19,11 +21,15 @@ from .._generated.models import (
     TaskSubmitResult,
     TextToVideoRequest,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate  # noqa: F401
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -34,6 +40,12 @@ class VideosResource(Resource):
 
     Reached as ``client.videos``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> VideosResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return VideosResourceWithRawResponse(self)
 
     async def submit_image_to_video(
         self,
@@ -87,6 +99,11 @@ class VideosResource(Resource):
         generating_count: int | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[GenerativeVideoTaskResult]:
         """Submit a multi-model image-to-video task (v2)
 
@@ -111,9 +128,21 @@ class VideosResource(Resource):
             generating_count: ``generatingCount``. Number of videos, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v2/common_task/image2video/task/submit`` (operation ``submitImageToVideoV2Task``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         return await self._submit_task(
             _operations.SUBMIT_IMAGE_TO_VIDEO_V2_TASK,
             body={
@@ -137,6 +166,7 @@ class VideosResource(Resource):
                 "referenceImageFileIds",
             ),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_image_to_video(
@@ -193,11 +223,17 @@ class VideosResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Submit like :meth:`submit_image_to_video`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_image_to_video(
             model=model,
@@ -212,6 +248,11 @@ class VideosResource(Resource):
             generating_count=generating_count,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -220,6 +261,11 @@ class VideosResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Query a multi-model image-to-video task (v2)
 
@@ -230,12 +276,24 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitImageToVideoV2Task`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v2/common_task/image2video/task/query`` (operation ``queryImageToVideoV2Task``).
         """
         _rules.require(
             _operations.QUERY_IMAGE_TO_VIDEO_V2_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_IMAGE_TO_VIDEO_V2_TASK,
@@ -245,6 +303,7 @@ class VideosResource(Resource):
             },
             result_type=GenerativeVideoTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -296,6 +355,11 @@ class VideosResource(Resource):
         generating_count: int | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[GenerativeVideoTaskResult]:
         """Submit a text-to-video task
 
@@ -314,6 +378,11 @@ class VideosResource(Resource):
             generating_count: ``generatingCount``. Number of videos, 1-4.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2VIDEO`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/text2video/task/submit`` (operation ``submitTextToVideoTask``).
         """
@@ -321,6 +390,13 @@ class VideosResource(Resource):
             _operations.SUBMIT_TEXT_TO_VIDEO_TASK,
             model=model,
             prompt=prompt,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_TEXT_TO_VIDEO_TASK,
@@ -338,6 +414,7 @@ class VideosResource(Resource):
             body_model=TextToVideoRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_text_to_video(
@@ -390,11 +467,17 @@ class VideosResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Submit like :meth:`submit_text_to_video`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_text_to_video(
             model=model,
@@ -406,6 +489,11 @@ class VideosResource(Resource):
             generating_count=generating_count,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -414,6 +502,11 @@ class VideosResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Query a text-to-video task
 
@@ -422,12 +515,24 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToVideoTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/text2video/task/query`` (operation ``queryTextToVideoTask``).
         """
         _rules.require(
             _operations.QUERY_TEXT_TO_VIDEO_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_TEXT_TO_VIDEO_TASK,
@@ -437,6 +542,7 @@ class VideosResource(Resource):
             },
             result_type=GenerativeVideoTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -490,6 +596,11 @@ class VideosResource(Resource):
         internet_search: bool | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[GenerativeVideoTaskResult]:
         """Submit an omni-reference video task
 
@@ -512,6 +623,11 @@ class VideosResource(Resource):
             internet_search: ``internetSearch``. Let the model search the web (`Standard`/`Fast` only).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_OMNI_REFERENCE`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/omni_reference/task/submit`` (operation ``submitOmniReferenceTask``).
         """
@@ -519,6 +635,13 @@ class VideosResource(Resource):
             _operations.SUBMIT_OMNI_REFERENCE_TASK,
             model=model,
             prompt=prompt,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_OMNI_REFERENCE_TASK,
@@ -538,6 +661,7 @@ class VideosResource(Resource):
             body_model=OmniReferenceRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_omni_reference(
@@ -592,11 +716,17 @@ class VideosResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Submit like :meth:`submit_omni_reference`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_omni_reference(
             model=model,
@@ -610,6 +740,11 @@ class VideosResource(Resource):
             internet_search=internet_search,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -618,6 +753,11 @@ class VideosResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Query an omni-reference video task
 
@@ -626,12 +766,24 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitOmniReferenceTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/omni_reference/task/query`` (operation ``queryOmniReferenceTask``).
         """
         _rules.require(
             _operations.QUERY_OMNI_REFERENCE_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_OMNI_REFERENCE_TASK,
@@ -641,6 +793,7 @@ class VideosResource(Resource):
             },
             result_type=GenerativeVideoTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -693,6 +846,11 @@ class VideosResource(Resource):
         generating_count: int | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[GenerativeVideoTaskResult]:
         """Submit a storyboard video task
 
@@ -710,9 +868,21 @@ class VideosResource(Resource):
             generating_count: ``generatingCount``. Number of videos (UNCONFIRMED).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/common_task/storyboard/task/submit`` (operation ``submitStoryboardTask``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         return await self._submit_task(
             _operations.SUBMIT_STORYBOARD_TASK,
             body={
@@ -729,6 +899,7 @@ class VideosResource(Resource):
             body_model=StoryboardRequest,
             file_fields=(),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_storyboard(
@@ -782,11 +953,17 @@ class VideosResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Submit like :meth:`submit_storyboard`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_storyboard(
             model=model,
@@ -798,6 +975,11 @@ class VideosResource(Resource):
             generating_count=generating_count,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -806,6 +988,11 @@ class VideosResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> GenerativeVideoTaskResult:
         """Query a storyboard video task
 
@@ -814,12 +1001,24 @@ class VideosResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitStoryboardTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/common_task/storyboard/task/query`` (operation ``queryStoryboardTask``).
         """
         _rules.require(
             _operations.QUERY_STORYBOARD_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: GenerativeVideoTaskResult = await self._request(
             _operations.QUERY_STORYBOARD_TASK,
@@ -829,5 +1028,979 @@ class VideosResource(Resource):
             },
             result_type=GenerativeVideoTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
+
+
+class VideosResourceWithRawResponse:
+    """``client.videos.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: VideosResource) -> None:
+        twin = resource._raw_twin()
+        self.submit_image_to_video = raw_response_method(twin, resource.submit_image_to_video)
+        self.query_image_to_video = raw_response_method(twin, resource.query_image_to_video)
+        self.submit_text_to_video = raw_response_method(twin, resource.submit_text_to_video)
+        self.query_text_to_video = raw_response_method(twin, resource.query_text_to_video)
+        self.submit_omni_reference = raw_response_method(twin, resource.submit_omni_reference)
+        self.query_omni_reference = raw_response_method(twin, resource.query_omni_reference)
+        self.submit_storyboard = raw_response_method(twin, resource.submit_storyboard)
+        self.query_storyboard = raw_response_method(twin, resource.query_storyboard)
+
+
+class SyncVideosResource:
+    """Multi-model generative video (Veo, Sora, Kling, Seedance, Topview's own models): image-to-video
+    v2, text-to-video, omni reference and storyboard. Newer API ([SKILL], [DOCS]).
+
+    Reached as ``client.videos`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: VideosResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncVideosResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncVideosResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def submit_image_to_video(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str
+        | None = None,
+        first_frame_file_id: FileInput | None = None,
+        end_frame_file_id: FileInput | None = None,
+        reference_image_file_ids: Sequence[FileInput] | None = None,
+        prompt: str | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        sound: Literal["on", "off"] | str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[GenerativeVideoTaskResult]:
+        """Submit a multi-model image-to-video task (v2)
+
+        Generates videos from a first frame (optionally an end frame) or from reference images with
+        one of many models (`Veo 3.1`, `Sora 2`, `Kling V3`, `Seedance 1.5 Pro`, Topview's own ...).
+        Poll `queryImageToVideoV2Task`. Source: [SKILL] `video_gen.py`, [DOCS]
+        `image_to_video_v2_query_task`.
+
+        Which fields each model accepts is model-dependent and checked by Topview, not locally. The
+        callback bizType is not documented: `COMMON_TASK_IMAGE2VIDEO_V2` is assumed (UNCONFIRMED).
+
+        Args:
+            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+            first_frame_file_id: ``firstFrameFileId``. First frame (fileId).
+            end_frame_file_id: ``endFrameFileId``. Optional end frame (fileId).
+            reference_image_file_ids: ``referenceImageFileIds``. Reference images (fileIds) for multi-reference models (at least 2).
+            prompt: ``prompt``. What should happen in the video.
+            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+            duration: ``duration``. Seconds (model-dependent, for example 4-15).
+            sound: ``sound``. Native audio `on`/`off` (default `off`); only for models with native audio.
+            generating_count: ``generatingCount``. Number of videos, 1-4.
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_IMAGE2VIDEO_V2`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v2/common_task/image2video/task/submit`` (operation ``submitImageToVideoV2Task``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_image_to_video(
+                model=model,
+                first_frame_file_id=first_frame_file_id,
+                end_frame_file_id=end_frame_file_id,
+                reference_image_file_ids=reference_image_file_ids,
+                prompt=prompt,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                sound=sound,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_image_to_video(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str
+        | None = None,
+        first_frame_file_id: FileInput | None = None,
+        end_frame_file_id: FileInput | None = None,
+        reference_image_file_ids: Sequence[FileInput] | None = None,
+        prompt: str | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        sound: Literal["on", "off"] | str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Submit like :meth:`submit_image_to_video`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_image_to_video(
+                model=model,
+                first_frame_file_id=first_frame_file_id,
+                end_frame_file_id=end_frame_file_id,
+                reference_image_file_ids=reference_image_file_ids,
+                prompt=prompt,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                sound=sound,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_image_to_video(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Query a multi-model image-to-video task (v2)
+
+        Returns the status, one `videos[]` entry per generated video (`status`, `filePath`,
+        `errorMsg`), `costCredit`, `boardId` and `boardTaskId`. Source: [DOCS]
+        `image_to_video_v2_query_task`, [SKILL].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitImageToVideoV2Task`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v2/common_task/image2video/task/query`` (operation ``queryImageToVideoV2Task``).
+        """
+        return self._portal.run(
+            self._resource.query_image_to_video(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_text_to_video(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str,
+        prompt: str,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        sound: Literal["on", "off"] | str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[GenerativeVideoTaskResult]:
+        """Submit a text-to-video task
+
+        Generates videos from a prompt with one of many models. Poll `queryTextToVideoTask`, or pass
+        `noticeUrl` (callback bizType `COMMON_TASK_TEXT2VIDEO`, documented among the bizType values;
+        whether this endpoint takes `noticeUrl` is UNCONFIRMED). Source: [SKILL] `video_gen.py`,
+        [DOCS] `text_to_video_query_task`.
+
+        Args:
+            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+            prompt: ``prompt``. What the video shows.
+            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side; model-dependent).
+            duration: ``duration``. Seconds (model-dependent).
+            sound: ``sound``. Native audio `on`/`off` (default `off`); only for models with native audio.
+            generating_count: ``generatingCount``. Number of videos, 1-4.
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_TEXT2VIDEO`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/text2video/task/submit`` (operation ``submitTextToVideoTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_text_to_video(
+                model=model,
+                prompt=prompt,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                sound=sound,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_text_to_video(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str,
+        prompt: str,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        sound: Literal["on", "off"] | str | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Submit like :meth:`submit_text_to_video`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_text_to_video(
+                model=model,
+                prompt=prompt,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                sound=sound,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_text_to_video(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Query a text-to-video task
+
+        Same result shape as image-to-video v2. Source: [DOCS] `text_to_video_query_task`, [SKILL].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitTextToVideoTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/text2video/task/query`` (operation ``queryTextToVideoTask``).
+        """
+        return self._portal.run(
+            self._resource.query_text_to_video(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_omni_reference(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str,
+        prompt: str,
+        input_images: Sequence[NamedMediaFile] | None = None,
+        input_videos: Sequence[NamedMediaFile] | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        generating_count: int | None = None,
+        internet_search: bool | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[GenerativeVideoTaskResult]:
+        """Submit an omni-reference video task
+
+        Generates (or edits) video from named reference images and videos plus a prompt that refers
+        to them (`<<<Image1>>>`). Poll `queryOmniReferenceTask`. Source: [SKILL] `video_gen.py`.
+
+        The file ids sit inside `inputImages[]`/`inputVideos[]` objects, so local paths are not
+        uploaded automatically here: upload them with `client.uploads.upload` first. The callback
+        bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
+
+        Args:
+            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+            prompt: ``prompt``. Refer to the inputs by name, for example `<<<Image1>>>`, `<<<Video1>>>`.
+            input_images: ``inputImages``. Named reference images.
+            input_videos: ``inputVideos``. Named reference videos.
+            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side; model-dependent).
+            duration: ``duration``. Seconds (model-dependent).
+            generating_count: ``generatingCount``. Number of videos, 1-4.
+            internet_search: ``internetSearch``. Let the model search the web (`Standard`/`Fast` only).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_OMNI_REFERENCE`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/omni_reference/task/submit`` (operation ``submitOmniReferenceTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_omni_reference(
+                model=model,
+                prompt=prompt,
+                input_images=input_images,
+                input_videos=input_videos,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                generating_count=generating_count,
+                internet_search=internet_search,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_omni_reference(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str,
+        prompt: str,
+        input_images: Sequence[NamedMediaFile] | None = None,
+        input_videos: Sequence[NamedMediaFile] | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        generating_count: int | None = None,
+        internet_search: bool | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Submit like :meth:`submit_omni_reference`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_omni_reference(
+                model=model,
+                prompt=prompt,
+                input_images=input_images,
+                input_videos=input_videos,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                generating_count=generating_count,
+                internet_search=internet_search,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_omni_reference(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Query an omni-reference video task
+
+        Same result shape as image-to-video v2 ([SKILL]).
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitOmniReferenceTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/omni_reference/task/query`` (operation ``queryOmniReferenceTask``).
+        """
+        return self._portal.run(
+            self._resource.query_omni_reference(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_storyboard(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str
+        | None = None,
+        prompt: str | None = None,
+        input_images: Sequence[NamedMediaFile] | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[GenerativeVideoTaskResult]:
+        """Submit a storyboard video task
+
+        Generates a video from a storyboard. Source: [DOCS] `storyboard-submit-task` (path only);
+        fields, result shape and callback bizType (`COMMON_TASK_STORYBOARD` assumed) are
+        UNCONFIRMED and modelled like the other generative video tasks.
+
+        Args:
+            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+            prompt: ``prompt``. Script or description of the storyboard (UNCONFIRMED).
+            input_images: ``inputImages``. Named reference images (UNCONFIRMED).
+            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
+            resolution: ``resolution``. Vertical resolution (UNCONFIRMED).
+            duration: ``duration``. Seconds (UNCONFIRMED).
+            generating_count: ``generatingCount``. Number of videos (UNCONFIRMED).
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/common_task/storyboard/task/submit`` (operation ``submitStoryboardTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_storyboard(
+                model=model,
+                prompt=prompt,
+                input_images=input_images,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_storyboard(
+        self,
+        *,
+        model: Literal[
+            "Standard",
+            "Fast",
+            "Seedance 1.5 Pro",
+            "Seedance 1.0 Pro Fast",
+            "Seedance 1.0 Pro",
+            "Kling V3",
+            "Kling V3 Reference Video",
+            "Kling O3",
+            "Kling O3 Reference-to-Video",
+            "Kling 2.6",
+            "Kling O1 Reference-to-Video",
+            "Kling 2.5 Turbo Pro",
+            "Kling 2.5 Turbo Std",
+            "Kling O3 Video-Edit",
+            "Kling O1 Video-Edit",
+            "Sora 2",
+            "Sora 2 Pro",
+            "Veo 3.1",
+            "Veo 3.1 Reference to video",
+            "Veo 3.1 Fast",
+            "Veo 3.1 Fast Reference to video",
+            "MiniMax-Hailuo-02",
+            "MiniMax-Hailuo-2.3",
+            "MiniMax-Hailuo-2.3-Fast",
+            "Vidu Q3 Pro",
+            "Vidu Q2",
+            "Vidu Q2 Reference to Video",
+            "Wan 2.6",
+            "Topview Lite",
+            "Topview Pro",
+            "Topview Plus",
+            "Topview Best",
+        ]
+        | str
+        | None = None,
+        prompt: str | None = None,
+        input_images: Sequence[NamedMediaFile] | None = None,
+        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
+        | str
+        | None = None,
+        resolution: int | None = None,
+        duration: int | None = None,
+        generating_count: int | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Submit like :meth:`submit_storyboard`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_storyboard(
+                model=model,
+                prompt=prompt,
+                input_images=input_images,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                generating_count=generating_count,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_storyboard(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> GenerativeVideoTaskResult:
+        """Query a storyboard video task
+
+        Result shape assumed to be that of image-to-video v2 (UNCONFIRMED). Source: [DOCS] (path).
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitStoryboardTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/common_task/storyboard/task/query`` (operation ``queryStoryboardTask``).
+        """
+        return self._portal.run(
+            self._resource.query_storyboard(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncVideosResourceWithRawResponse:
+    """``client.videos.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: VideosResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.submit_image_to_video = raw_task_method(portal, raw.submit_image_to_video)
+        self.query_image_to_video = portal.wrap(raw.query_image_to_video)
+        self.submit_text_to_video = raw_task_method(portal, raw.submit_text_to_video)
+        self.query_text_to_video = portal.wrap(raw.query_text_to_video)
+        self.submit_omni_reference = raw_task_method(portal, raw.submit_omni_reference)
+        self.query_omni_reference = portal.wrap(raw.query_omni_reference)
+        self.submit_storyboard = raw_task_method(portal, raw.submit_storyboard)
+        self.query_storyboard = portal.wrap(raw.query_storyboard)

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import builtins  # noqa: F401  (result types say builtins.list: a method may be named ``list``)
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal  # noqa: F401
 
 from .. import _rules
+from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     PronunciationRule,
@@ -20,11 +22,15 @@ from .._generated.models import (
     VoiceTaskResult,
     WriteResult,
 )
+from .._options import Body, Headers, Query, RequestOptions, TimeoutTypes
 from .._resource import Resource
+from .._response import raw_response_method
 from .._types import FileInput
 from ..lib.pagination import paginate
 
 if TYPE_CHECKING:
+    from .._portal import Portal
+    from ..lib._sync import SyncTask
     from ..lib.polling import PollPolicy
     from ..lib.tasks import ProgressCallback, Task
 
@@ -35,6 +41,12 @@ class VoicesResource(Resource):
 
     Reached as ``client.voices``.
     """
+
+    @cached_property
+    def with_raw_response(self) -> VoicesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return VoicesResourceWithRawResponse(self)
 
     async def list(
         self,
@@ -47,6 +59,11 @@ class VoicesResource(Resource):
         style: Literal["UGC", "Advertisement", "Cartoon_And_Animals", "Influencer"] | None = None,
         accent: str | None = None,
         is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VoicePage:
         """Page through TTS voices
 
@@ -63,9 +80,21 @@ class VoicesResource(Resource):
             style: ``style``. Style filter.
             accent: ``accent``. Accent filter (free text).
             is_custom: ``isCustom``. `true` returns only your cloned/custom voices.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/query`` (operation ``listVoices``).
         """
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: VoicePage = await self._request(
             _operations.LIST_VOICES,
             query={
@@ -79,6 +108,7 @@ class VoicesResource(Resource):
                 "isCustom": is_custom,
             },
             result_type=VoicePage,
+            options=options,
         )
         return result
 
@@ -92,10 +122,16 @@ class VoicesResource(Resource):
         style: Literal["UGC", "Advertisement", "Cartoon_And_Animals", "Influencer"] | None = None,
         accent: str | None = None,
         is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> AsyncIterator[Voice]:
         """Every item of :meth:`list`, page after page, with the same filters.
 
-        The next page is fetched only when the previous one has been consumed::
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
 
             async for item in client.voices.list_all():
                 ...
@@ -110,6 +146,11 @@ class VoicesResource(Resource):
                 accent=accent,
                 is_custom=is_custom,
                 page_no=page_no,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
             ),
             item_type=Voice,
         )
@@ -126,6 +167,11 @@ class VoicesResource(Resource):
         pron_rules: Sequence[PronunciationRule] | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[VoiceTaskResult]:
         """Submit a text-to-speech task
 
@@ -142,6 +188,11 @@ class VoicesResource(Resource):
             pron_rules: ``pronRules``. Pronunciation rules.
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_TEXT2VOICE`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/voice/text2voice/task/submit`` (operation ``submitTextToSpeechTask``).
         """
@@ -149,6 +200,13 @@ class VoicesResource(Resource):
             _operations.SUBMIT_TEXT_TO_SPEECH_TASK,
             voice_text=voice_text,
             voice_id=voice_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_TEXT_TO_SPEECH_TASK,
@@ -166,6 +224,7 @@ class VoicesResource(Resource):
             body_model=TextToSpeechRequest,
             file_fields=("originVoiceFileId",),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_text_to_speech(
@@ -182,11 +241,17 @@ class VoicesResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VoiceTaskResult:
         """Submit like :meth:`submit_text_to_speech`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_text_to_speech(
             voice_text=voice_text,
@@ -198,6 +263,11 @@ class VoicesResource(Resource):
             pron_rules=pron_rules,
             board_id=board_id,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -206,6 +276,11 @@ class VoicesResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VoiceTaskResult:
         """Query a text-to-speech task
 
@@ -215,12 +290,24 @@ class VoicesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitTextToSpeechTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/text2voice/task/query`` (operation ``queryTextToSpeechTask``).
         """
         _rules.require(
             _operations.QUERY_TEXT_TO_SPEECH_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: VoiceTaskResult = await self._request(
             _operations.QUERY_TEXT_TO_SPEECH_TASK,
@@ -230,6 +317,7 @@ class VoicesResource(Resource):
             },
             result_type=VoiceTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -241,6 +329,11 @@ class VoicesResource(Resource):
         voice_text: str | None = None,
         voice_speed: float | None = None,
         notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> Task[VoiceTaskResult]:
         """Submit a voice-clone task
 
@@ -254,12 +347,24 @@ class VoicesResource(Resource):
             voice_text: ``voiceText``. Text for the demo audio.
             voice_speed: ``voiceSpeed``. 0.8-1.2.
             notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_CLONE`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``POST /v1/voice/clone/task/submit`` (operation ``submitVoiceCloneTask``).
         """
         _rules.require(
             _operations.SUBMIT_VOICE_CLONE_TASK,
             origin_voice_file_id=origin_voice_file_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await self._submit_task(
             _operations.SUBMIT_VOICE_CLONE_TASK,
@@ -273,6 +378,7 @@ class VoicesResource(Resource):
             body_model=VoiceCloneRequest,
             file_fields=("originVoiceFileId",),
             result_type=TaskSubmitResult,
+            options=options,
         )
 
     async def run_clone(
@@ -285,11 +391,17 @@ class VoicesResource(Resource):
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VoiceTaskResult:
         """Submit like :meth:`submit_clone`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
         every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
         """
         task = await self.submit_clone(
             origin_voice_file_id=origin_voice_file_id,
@@ -297,6 +409,11 @@ class VoicesResource(Resource):
             voice_text=voice_text,
             voice_speed=voice_speed,
             notice_url=notice_url,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         return await task.wait(poll=poll, on_progress=on_progress)
 
@@ -305,6 +422,11 @@ class VoicesResource(Resource):
         *,
         task_id: str,
         need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> VoiceTaskResult:
         """Query a voice-clone task
 
@@ -313,12 +435,24 @@ class VoicesResource(Resource):
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitVoiceCloneTask`.
             need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``GET /v1/voice/clone/task/query`` (operation ``queryVoiceCloneTask``).
         """
         _rules.require(
             _operations.QUERY_VOICE_CLONE_TASK,
             task_id=task_id,
+        )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
         )
         result: VoiceTaskResult = await self._request(
             _operations.QUERY_VOICE_CLONE_TASK,
@@ -328,6 +462,7 @@ class VoicesResource(Resource):
             },
             result_type=VoiceTaskResult,
             context={"task_id": task_id},
+            options=options,
         )
         return result
 
@@ -335,6 +470,11 @@ class VoicesResource(Resource):
         self,
         *,
         voice_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
     ) -> WriteResult | bool | None:
         """Delete a cloned voice
 
@@ -342,6 +482,11 @@ class VoicesResource(Resource):
 
         Args:
             voice_id: ``voiceId``. The cloned voice to delete.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
 
         ``DELETE /v1/voice/clone/delete`` (operation ``deleteClonedVoice``).
         """
@@ -349,11 +494,477 @@ class VoicesResource(Resource):
             _operations.DELETE_CLONED_VOICE,
             voice_id=voice_id,
         )
+        options = RequestOptions.build(
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            retry=retry,
+        )
         result: WriteResult | bool | None = await self._request(
             _operations.DELETE_CLONED_VOICE,
             query={
                 "voiceId": voice_id,
             },
             result_type=WriteResult | bool | None,
+            options=options,
         )
         return result
+
+
+class VoicesResourceWithRawResponse:
+    """``client.voices.with_raw_response``: each call returns a
+    :class:`~topview_async.RawResponse` whose ``parse()`` is what the plain method returns."""
+
+    def __init__(self, resource: VoicesResource) -> None:
+        twin = resource._raw_twin()
+        self.list = raw_response_method(twin, resource.list)
+        self.submit_text_to_speech = raw_response_method(twin, resource.submit_text_to_speech)
+        self.query_text_to_speech = raw_response_method(twin, resource.query_text_to_speech)
+        self.submit_clone = raw_response_method(twin, resource.submit_clone)
+        self.query_clone = raw_response_method(twin, resource.query_clone)
+        self.delete_clone = raw_response_method(twin, resource.delete_clone)
+
+
+class SyncVoicesResource:
+    """TTS voices (`voiceId` for M2V, `voiceoverId` for Video Avatar), text-to-speech and voice
+    cloning.
+
+    Reached as ``client.voices`` of the sync client (:class:`~topview_async.Topview`).
+    """
+
+    def __init__(self, resource: VoicesResource, portal: Portal) -> None:
+        self._resource = resource
+        self._portal = portal
+
+    @cached_property
+    def with_raw_response(self) -> SyncVoicesResourceWithRawResponse:
+        """The same methods, returning a :class:`~topview_async.RawResponse` (status, headers,
+        request id, ``.parse()``)."""
+        return SyncVoicesResourceWithRawResponse(self._resource.with_raw_response, self._portal)
+
+    def list(
+        self,
+        *,
+        page_no: int | None = None,
+        page_size: int | None = None,
+        language: str | None = None,
+        gender: Literal["male", "female"] | None = None,
+        age: Literal["Young", "Middle Age", "Old"] | None = None,
+        style: Literal["UGC", "Advertisement", "Cartoon_And_Animals", "Influencer"] | None = None,
+        accent: str | None = None,
+        is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VoicePage:
+        """Page through TTS voices
+
+        Pages through the TTS voices. `data[].voiceId` is the `voiceId` of `submitM2vTask` and the
+        `voiceoverId` of `submitVideoAvatarTask`. The `language` values and default are
+        UNCONFIRMED (presumably the M2V language codes), so any string is accepted.
+
+        Args:
+            page_no: ``pageNo``. Page number, 1-based.
+            page_size: ``pageSize``. Page size.
+            language: ``language``. Language code filter, e.g. `en` (allowed values UNCONFIRMED).
+            gender: ``gender``. Gender filter.
+            age: ``age``. Age filter.
+            style: ``style``. Style filter.
+            accent: ``accent``. Accent filter (free text).
+            is_custom: ``isCustom``. `true` returns only your cloned/custom voices.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/voice/query`` (operation ``listVoices``).
+        """
+        return self._portal.run(
+            self._resource.list(
+                page_no=page_no,
+                page_size=page_size,
+                language=language,
+                gender=gender,
+                age=age,
+                style=style,
+                accent=accent,
+                is_custom=is_custom,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def list_all(
+        self,
+        *,
+        page_size: int | None = None,
+        language: str | None = None,
+        gender: Literal["male", "female"] | None = None,
+        age: Literal["Young", "Middle Age", "Old"] | None = None,
+        style: Literal["UGC", "Advertisement", "Cartoon_And_Animals", "Influencer"] | None = None,
+        accent: str | None = None,
+        is_custom: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> Iterator[Voice]:
+        """Every item of :meth:`list`, page after page, with the same filters.
+
+        The next page is fetched only when the previous one has been consumed (the call
+        options apply to every page)::
+
+            for item in client.voices.list_all():
+                ...
+        """
+        return self._portal.iterate(
+            self._resource.list_all(
+                page_size=page_size,
+                language=language,
+                gender=gender,
+                age=age,
+                style=style,
+                accent=accent,
+                is_custom=is_custom,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_text_to_speech(
+        self,
+        *,
+        voice_text: str,
+        voice_id: str,
+        name: str | None = None,
+        voice_speed: float | None = None,
+        emotion_name: str | None = None,
+        origin_voice_file_id: FileInput | None = None,
+        pron_rules: Sequence[PronunciationRule] | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[VoiceTaskResult]:
+        """Submit a text-to-speech task
+
+        Speaks a text with a voice. Cost: 0.1 point. Poll `queryTextToSpeechTask`, or pass `noticeUrl`
+        (bizType `VOICE_TEXT2VOICE`). Source: [SKILL] `text2voice.py`, [DOCS] `get_new-endpoint-35`.
+
+        Args:
+            voice_text: ``voiceText``. Text to speak.
+            voice_id: ``voiceId``. Voice from `listVoices` (or a cloned voice).
+            name: ``name``. Label of the audio.
+            voice_speed: ``voiceSpeed``. Speed multiplier (1.0 = normal).
+            emotion_name: ``emotionName``. Emotion, for example `happy` (values UNCONFIRMED).
+            origin_voice_file_id: ``originVoiceFileId``. Original voice file (fileId).
+            pron_rules: ``pronRules``. Pronunciation rules.
+            board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
+            notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_TEXT2VOICE`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/voice/text2voice/task/submit`` (operation ``submitTextToSpeechTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_text_to_speech(
+                voice_text=voice_text,
+                voice_id=voice_id,
+                name=name,
+                voice_speed=voice_speed,
+                emotion_name=emotion_name,
+                origin_voice_file_id=origin_voice_file_id,
+                pron_rules=pron_rules,
+                board_id=board_id,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_text_to_speech(
+        self,
+        *,
+        voice_text: str,
+        voice_id: str,
+        name: str | None = None,
+        voice_speed: float | None = None,
+        emotion_name: str | None = None,
+        origin_voice_file_id: FileInput | None = None,
+        pron_rules: Sequence[PronunciationRule] | None = None,
+        board_id: str | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VoiceTaskResult:
+        """Submit like :meth:`submit_text_to_speech`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_text_to_speech(
+                voice_text=voice_text,
+                voice_id=voice_id,
+                name=name,
+                voice_speed=voice_speed,
+                emotion_name=emotion_name,
+                origin_voice_file_id=origin_voice_file_id,
+                pron_rules=pron_rules,
+                board_id=board_id,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_text_to_speech(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VoiceTaskResult:
+        """Query a text-to-speech task
+
+        Returns `voice` (`voiceId`, `demoAudioUrl`, `durations`) and `costCredit`. Source: [DOCS]
+        `get_new-endpoint-35`.
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitTextToSpeechTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/voice/text2voice/task/query`` (operation ``queryTextToSpeechTask``).
+        """
+        return self._portal.run(
+            self._resource.query_text_to_speech(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def submit_clone(
+        self,
+        *,
+        origin_voice_file_id: FileInput,
+        name: str | None = None,
+        voice_text: str | None = None,
+        voice_speed: float | None = None,
+        notice_url: str | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> SyncTask[VoiceTaskResult]:
+        """Submit a voice-clone task
+
+        Clones a voice from a recording. Cost: 1 point. The new voice appears in `listVoices` with
+        `isCustom=true`. Poll `queryVoiceCloneTask`, or pass `noticeUrl` (bizType `VOICE_CLONE`).
+        Source: [SKILL] `voice.py`.
+
+        Args:
+            origin_voice_file_id: ``originVoiceFileId``. Recording to clone (fileId; mp3/wav, 10 s-5 min, < 10 MB).
+            name: ``name``. Name of the new voice.
+            voice_text: ``voiceText``. Text for the demo audio.
+            voice_speed: ``voiceSpeed``. 0.8-1.2.
+            notice_url: ``noticeUrl``. Callback URL (bizType `VOICE_CLONE`).
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``POST /v1/voice/clone/task/submit`` (operation ``submitVoiceCloneTask``).
+        """
+        from ..lib._sync import SyncTask
+
+        task = self._portal.run(
+            self._resource.submit_clone(
+                origin_voice_file_id=origin_voice_file_id,
+                name=name,
+                voice_text=voice_text,
+                voice_speed=voice_speed,
+                notice_url=notice_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+        return SyncTask(task, self._portal)
+
+    def run_clone(
+        self,
+        *,
+        origin_voice_file_id: FileInput,
+        name: str | None = None,
+        voice_text: str | None = None,
+        voice_speed: float | None = None,
+        notice_url: str | None = None,
+        poll: PollPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VoiceTaskResult:
+        """Submit like :meth:`submit_clone`, then wait for the finished result.
+
+        ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
+        every status change. Raises ``TaskFailedError`` or ``TaskTimeoutError`` (the task id is kept).
+        The call options apply to the submit.
+        """
+        return self._portal.run(
+            self._resource.run_clone(
+                origin_voice_file_id=origin_voice_file_id,
+                name=name,
+                voice_text=voice_text,
+                voice_speed=voice_speed,
+                notice_url=notice_url,
+                poll=poll,
+                on_progress=on_progress,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def query_clone(
+        self,
+        *,
+        task_id: str,
+        need_cloud_front_url: bool | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> VoiceTaskResult:
+        """Query a voice-clone task
+
+        Returns the new `voice` (`voiceId`, `demoAudioUrl`, ...). Source: [SKILL].
+
+        Args:
+            task_id: ``taskId``. The `taskId` returned by `submitVoiceCloneTask`.
+            need_cloud_front_url: ``needCloudFrontUrl``. `true` returns CloudFront (CDN) URLs, `false` or omitted returns S3 URLs.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``GET /v1/voice/clone/task/query`` (operation ``queryVoiceCloneTask``).
+        """
+        return self._portal.run(
+            self._resource.query_clone(
+                task_id=task_id,
+                need_cloud_front_url=need_cloud_front_url,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+    def delete_clone(
+        self,
+        *,
+        voice_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+    ) -> WriteResult | bool | None:
+        """Delete a cloned voice
+
+        Deletes one of your cloned voices. Source: [SKILL] `voice.py` (`DELETE ?voiceId=`).
+
+        Args:
+            voice_id: ``voiceId``. The cloned voice to delete.
+            extra_headers: Headers added to (or replacing) the SDK's own, for this call.
+            extra_query: Query parameters added to this call's URL.
+            extra_body: JSON fields merged into this call's body (wire names).
+            timeout: This call's timeout: seconds or an ``httpx.Timeout``; ``None``: none.
+            retry: This call's ``RetryPolicy``; ``None``: one attempt.
+
+        ``DELETE /v1/voice/clone/delete`` (operation ``deleteClonedVoice``).
+        """
+        return self._portal.run(
+            self._resource.delete_clone(
+                voice_id=voice_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+                retry=retry,
+            )
+        )
+
+
+class SyncVoicesResourceWithRawResponse:
+    """``client.voices.with_raw_response`` of the sync client."""
+
+    def __init__(self, raw: VoicesResourceWithRawResponse, portal: Portal) -> None:
+        from ..lib._sync import raw_task_method
+
+        self.list = portal.wrap(raw.list)
+        self.submit_text_to_speech = raw_task_method(portal, raw.submit_text_to_speech)
+        self.query_text_to_speech = portal.wrap(raw.query_text_to_speech)
+        self.submit_clone = raw_task_method(portal, raw.submit_clone)
+        self.query_clone = portal.wrap(raw.query_clone)
+        self.delete_clone = portal.wrap(raw.delete_clone)

@@ -33,4 +33,4 @@ def client_uid(client: AsyncTopview) -> str:
 
     if not isinstance(client, AsyncTopview):
         raise ConfigurationError(f"client= must be an AsyncTopview, not {type(client).__name__}")
-    return client._credentials.uid
+    return client.uid
