@@ -61,7 +61,18 @@ async def omni_reference(client: AsyncTopview, sim: SimulatorServer, tmp: Path) 
 
 
 async def storyboard(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
-    return await client.videos.submit_storyboard(prompt="Three shots of a mug", generating_count=1)
+    # An image task ([DOCS] storyboard-submit-task); its reference images are uploaded too.
+    reference = write_png(tmp / "mug.png")
+    task = await client.videos.submit_storyboard(
+        story="A mug on a desk; a hand lifts it; coffee steams",
+        model="Nano Banana 2",
+        resolution="512p",
+        grid_mode="preset",
+        grid_size=4,
+        reference_file_ids=[reference],
+    )
+    assert stored_upload(sim, task, "referenceFileIds") == reference.read_bytes()
+    return task
 
 
 async def text_to_image(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
@@ -162,7 +173,7 @@ FLOWS: dict[str, tuple[Submit, int, str]] = {
     "image_to_video_v2": (image_to_video_v2, 2, ".mp4"),
     "text_to_video": (text_to_video, 1, ".mp4"),
     "omni_reference": (omni_reference, 1, ".mp4"),
-    "storyboard": (storyboard, 1, ".mp4"),
+    "storyboard": (storyboard, 1, ".png"),
     "text_to_image": (text_to_image, 3, ".png"),
     "image_edit": (image_edit, 1, ".png"),
     "remove_background": (remove_background, 2, ".png"),

@@ -250,13 +250,13 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         kind="storyboard",
         submit_operation=_operations.SUBMIT_STORYBOARD_TASK,
         query_operation=_operations.QUERY_STORYBOARD_TASK,
-        result_type="GenerativeVideoTaskResult",
+        result_type="ImageGenerationTaskResult",
         biz_types=("COMMON_TASK_STORYBOARD",),
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=(
             (
-                ResultStep(names=(("videos", "videos"),), each=True),
+                ResultStep(names=(("images", "images"),), each=True),
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
@@ -531,7 +531,7 @@ class TaskGetter:
     @overload
     def get(
         self, kind: Literal["storyboard"], task_id: str, *, script_id: int | None = None
-    ) -> Task[GenerativeVideoTaskResult]: ...
+    ) -> Task[ImageGenerationTaskResult]: ...
 
     @overload
     def get(

@@ -46,6 +46,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -106,6 +110,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -180,6 +188,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -245,6 +257,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,

@@ -39,7 +39,7 @@ class PhotoAvatarsResource(Resource):
     async def submit(
         self,
         *,
-        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast"],
         script_mode: Literal["text", "audio"] | str,
         avatar_id: str | None = None,
         template_image_file_id: FileInput | None = None,
@@ -63,7 +63,7 @@ class PhotoAvatarsResource(Resource):
         assumed (UNCONFIRMED).
 
         Args:
-            mode: ``mode``. `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+            mode: ``mode``
             script_mode: ``scriptMode``. `text` or `audio`.
             avatar_id: ``avatarId``. AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
             template_image_file_id: ``templateImageFileId``. Your own photo (fileId).
@@ -116,7 +116,7 @@ class PhotoAvatarsResource(Resource):
     async def run(
         self,
         *,
-        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast"],
         script_mode: Literal["text", "audio"] | str,
         avatar_id: str | None = None,
         template_image_file_id: FileInput | None = None,

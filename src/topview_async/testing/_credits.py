@@ -31,6 +31,7 @@ _FLAT: Final[Mapping[str, float]] = {
     "text_to_speech": 0.1,
     "voice_clone": 1.0,
     "board_download": 0.0,
+    "storyboard": 0.5,
 }
 
 _VIDEO_RATES: Final[Mapping[str, float]] = {
@@ -47,9 +48,7 @@ _VIDEO_RATES: Final[Mapping[str, float]] = {
 }
 """Credits per generated second by model; other models cost 0.5."""
 
-_VIDEO_KINDS: Final = frozenset(
-    {"image_to_video_v2", "text_to_video", "omni_reference", "storyboard"}
-)
+_VIDEO_KINDS: Final = frozenset({"image_to_video_v2", "text_to_video", "omni_reference"})
 
 TASK_TYPES: Final[Mapping[str, str]] = {
     "m2v": "m2v",

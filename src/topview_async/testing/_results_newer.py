@@ -35,7 +35,8 @@ def _count(task: SimTask, *names: str) -> int:
 
 def _size(task: SimTask, default_short: int) -> tuple[int, int]:
     """Pixel size from ``aspectRatio`` and ``resolution`` (the short side)."""
-    across, down = _ASPECTS.get(str(task.request.get("aspectRatio")), (9, 16))
+    default = (16, 9) if task.kind == "storyboard" else (9, 16)
+    across, down = _ASPECTS.get(str(task.request.get("aspectRatio")), default)
     raw = task.request.get("resolution")
     short = raw if isinstance(raw, int) and raw > 0 else default_short
     if isinstance(raw, str):
@@ -99,6 +100,19 @@ def generated_images(task: SimTask, now: float, base: str, cdn: bool) -> dict[st
     result = _head(task, now)
     count = _count(task, "generateCount", "generatingCount")
     result["images"] = _outputs(task, now, base, cdn, count=count, extension="png", size=1024)
+    return result
+
+
+def storyboard(task: SimTask, now: float, base: str, cdn: bool) -> dict[str, Any]:
+    """One grid preview image with its file id ([DOCS] storyboard-query-task)."""
+    result = _head(task, now)
+    images = _outputs(task, now, base, cdn, count=1, extension="png", size=1024)
+    for index, image in enumerate(images):
+        if "filePath" in image:
+            image["fileId"] = hashlib.md5(
+                f"storyboard:{task.task_id}:{index}".encode(), usedforsecurity=False
+            ).hexdigest()
+    result["images"] = images
     return result
 
 
@@ -204,7 +218,7 @@ BUILDERS: dict[str, Builder] = {
     "image_to_video_v2": generative_video,
     "text_to_video": generative_video,
     "omni_reference": generative_video,
-    "storyboard": generative_video,
+    "storyboard": storyboard,
     "text_to_image": generated_images,
     "image_edit": generated_images,
     "anyshoot_product_model": generated_images,

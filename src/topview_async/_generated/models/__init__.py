@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     )
     from .images import (
         ImageEditRequest,
-        ImageGenerationTaskResult,
         RemoveBackgroundRequest,
         RemoveBackgroundTaskResult,
         TextToImageRequest,
@@ -149,6 +148,7 @@ if TYPE_CHECKING:
     from .shared_custom_ai_avatar import CustomAiAvatar
     from .shared_ethnicity import Ethnicity
     from .shared_generated_image import GeneratedImage
+    from .shared_image_generation_task_result import ImageGenerationTaskResult
     from .shared_task_submit_result import TaskSubmitResult
     from .shared_write_result import WriteResult
     from .uploads import UploadCredential
@@ -225,7 +225,7 @@ _MODULES = {
     "GenerativeVideoTaskResult": "videos",
     "ImageEditRequest": "images",
     "ImageGenerationQueryResponse": "other",
-    "ImageGenerationTaskResult": "images",
+    "ImageGenerationTaskResult": "shared_image_generation_task_result",
     "ImageToVideoQueryResponse": "other",
     "ImageToVideoSubmitRequest": "image_to_video",
     "ImageToVideoTaskResult": "image_to_video",

@@ -20,7 +20,7 @@ from .boards import Board, BoardDownloadResult, BoardPage, BoardTask, BoardTaskP
 from .captions import Caption
 from .ethnicities import EthnicityPage
 from .image_to_video import ImageToVideoTaskResult
-from .images import ImageGenerationTaskResult, RemoveBackgroundTaskResult
+from .images import RemoveBackgroundTaskResult
 from .marketing_videos import (
     M2vScript,
     M2vScriptUpdateResult,
@@ -44,6 +44,7 @@ from .product_avatars import (
 )
 from .scraper import ScraperTaskResult
 from .shared_ethnicity import Ethnicity
+from .shared_image_generation_task_result import ImageGenerationTaskResult
 from .shared_task_submit_result import TaskSubmitResult
 from .shared_write_result import WriteResult
 from .uploads import UploadCredential
