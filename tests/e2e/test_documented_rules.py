@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from topview_async import AsyncTopview, InvalidInputError, InvalidRequestError
+from topview_async import (
+    AsyncTopview,
+    InvalidInputError,
+    InvalidModelError,
+    InvalidMusicRequestError,
+    InvalidReferenceAudioError,
+    InvalidRequestError,
+)
 from topview_async.testing import SimulatorServer
 
 from .helpers import write_png
@@ -82,3 +89,40 @@ async def test_storyboard_is_an_image_task_with_documented_rules(client: AsyncTo
     assert result.images
     assert result.images[0].file_id
     assert result.images[0].file_path
+
+
+async def test_ai_music_rules_are_local_and_its_codes_are_typed(
+    client: AsyncTopview, sim: SimulatorServer, tmp_path: Path
+) -> None:
+    # The page's rules that the spec can state are checked before anything is sent ...
+    with pytest.raises(InvalidInputError, match=r"styles \(styles\) is required when"):
+        await client.music.submit(model="Topview Music", instrumental=True, lyrics="la")
+    with pytest.raises(InvalidInputError, match="give at least one of lyrics"):
+        await client.music.submit(model="Topview Music")
+    with pytest.raises(InvalidInputError, match=r"styles \(styles\) is required when"):
+        await client.music.submit(model="Topview Music", lyrics="la", enhance_prompt=True)
+    assert _submitted(sim, "/v1/common_task/ai_music/task/submit") == []
+
+    # ... and the codes only Topview can decide (4012-4022) raise their own classes.
+    with pytest.raises(InvalidModelError) as model_error:
+        await client.music.submit(model="Beethoven 9", lyrics="la")
+    assert model_error.value.code == "4012"
+    with pytest.raises(InvalidMusicRequestError) as lyrics_error:
+        await client.music.submit(model="Minimax Music 2.6", lyrics="la " * 1200)
+    assert lyrics_error.value.code == "4015"
+    image = await client.uploads.upload(write_png(tmp_path / "not-audio.png"))
+    with pytest.raises(InvalidReferenceAudioError) as audio_error:
+        await client.music.submit(
+            model="Topview Music", styles="lofi", reference_audio={"fileId": image}
+        )
+    assert audio_error.value.code == "4018"
+    assert isinstance(audio_error.value, InvalidRequestError)
+
+
+async def test_video_object_remove_needs_a_box_around_the_object(client: AsyncTopview) -> None:
+    with pytest.raises(InvalidInputError, match=r"selection_box \(selectionBox\) is required"):
+        await client.video_edits.submit_object_remove(mode="clear-outside", video_file_id="v")
+    with pytest.raises(InvalidInputError, match="selectionBox"):
+        await client.video_edits.submit_object_remove(
+            mode="clear-inside", video_file_id="v", selection_box={"x": 10, "y": 10, "w": 0, "h": 5}
+        )

@@ -758,6 +758,186 @@ QUERY_BOARD_DOWNLOAD: Final = Operation(
     sdk_method="query_download",
 )
 
+SUBMIT_AI_MUSIC_TASK: Final = Operation(
+    operation_id="submitAiMusicTask",
+    method="POST",
+    path="/v1/common_task/ai_music/task/submit",
+    kind="submit",
+    resource="music",
+    task_kind="ai_music",
+    sdk_method="submit",
+)
+
+QUERY_AI_MUSIC_TASK: Final = Operation(
+    operation_id="queryAiMusicTask",
+    method="GET",
+    path="/v1/common_task/ai_music/task/query",
+    kind="read",
+    resource="music",
+    task_kind=None,
+    sdk_method="query",
+)
+
+SUBMIT_IMAGE_TRANSLATE_TASK: Final = Operation(
+    operation_id="submitImageTranslateTask",
+    method="POST",
+    path="/v1/image_translate/single/task/submit",
+    kind="submit",
+    resource="image_translations",
+    task_kind="image_translate",
+    sdk_method="submit_translate",
+)
+
+QUERY_IMAGE_TRANSLATE_TASK: Final = Operation(
+    operation_id="queryImageTranslateTask",
+    method="GET",
+    path="/v1/image_translate/single/task/query",
+    kind="read",
+    resource="image_translations",
+    task_kind=None,
+    sdk_method="query_translate",
+)
+
+SUBMIT_IMAGE_GENERATE_TASK: Final = Operation(
+    operation_id="submitImageGenerateTask",
+    method="POST",
+    path="/v1/image_generate/single/task/submit",
+    kind="submit",
+    resource="image_translations",
+    task_kind="image_translate_generate",
+    sdk_method="submit_generate",
+)
+
+SUBMIT_IMAGE_TRANSLATE_BATCH_TASK: Final = Operation(
+    operation_id="submitImageTranslateBatchTask",
+    method="POST",
+    path="/v1/image_translate/batch/task/submit",
+    kind="submit",
+    resource="image_translations",
+    task_kind="image_translate_batch",
+    sdk_method="submit_batch",
+)
+
+QUERY_IMAGE_GENERATE_TASK: Final = Operation(
+    operation_id="queryImageGenerateTask",
+    method="GET",
+    path="/v1/image_generate/task/query",
+    kind="read",
+    resource="image_translations",
+    task_kind=None,
+    sdk_method="query_generate",
+)
+
+SUBMIT_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
+    operation_id="submitVideoObjectRemoveTask",
+    method="POST",
+    path="/v1/common-task/video-object-remove/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_object_remove",
+    sdk_method="submit_object_remove",
+)
+
+QUERY_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
+    operation_id="queryVideoObjectRemoveTask",
+    method="GET",
+    path="/v1/common-task/video-object-remove/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_object_remove",
+)
+
+SUBMIT_VIDEO_PROCESS_TASK: Final = Operation(
+    operation_id="submitVideoProcessTask",
+    method="POST",
+    path="/v1/video_process/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_process",
+    sdk_method="submit_video_process",
+)
+
+QUERY_VIDEO_PROCESS_TASK: Final = Operation(
+    operation_id="queryVideoProcessTask",
+    method="GET",
+    path="/v1/video_process/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_video_process",
+)
+
+SUBMIT_IMAGE_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="submitImageMaskDrawingTask",
+    method="POST",
+    path="/v1/segment_anything/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="image_mask_drawing",
+    sdk_method="submit_image_mask",
+)
+
+QUERY_IMAGE_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="queryImageMaskDrawingTask",
+    method="GET",
+    path="/v1/segment_anything/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_image_mask",
+)
+
+SUBMIT_VIDEO_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="submitVideoMaskDrawingTask",
+    method="POST",
+    path="/v1/video_tracking/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_mask_drawing",
+    sdk_method="submit_video_mask",
+)
+
+QUERY_VIDEO_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="queryVideoMaskDrawingTask",
+    method="GET",
+    path="/v1/video_tracking/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_video_mask",
+)
+
+SUBMIT_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
+    operation_id="submitVideoCharacterSwapTask",
+    method="POST",
+    path="/v1/video_character_swap/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_character_swap",
+    sdk_method="submit_character_swap",
+)
+
+QUERY_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
+    operation_id="queryVideoCharacterSwapTask",
+    method="GET",
+    path="/v1/video_character_swap/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_character_swap",
+)
+
+SUBMIT_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
+    operation_id="submitVideoToAiAvatarTask",
+    method="POST",
+    path="/v1/common_task/video2aiAvatar/submit",
+    kind="submit",
+    resource="ai_avatars",
+    task_kind="video_to_ai_avatar",
+    sdk_method="submit_video_to_avatar",
+)
+
 
 OPERATIONS: Final[dict[str, Operation]] = {
     LIST_M2V_SCRIPTS.operation_id: LIST_M2V_SCRIPTS,
@@ -835,5 +1015,23 @@ OPERATIONS: Final[dict[str, Operation]] = {
     DELETE_BOARD_TASKS.operation_id: DELETE_BOARD_TASKS,
     SUBMIT_BOARD_DOWNLOAD.operation_id: SUBMIT_BOARD_DOWNLOAD,
     QUERY_BOARD_DOWNLOAD.operation_id: QUERY_BOARD_DOWNLOAD,
+    SUBMIT_AI_MUSIC_TASK.operation_id: SUBMIT_AI_MUSIC_TASK,
+    QUERY_AI_MUSIC_TASK.operation_id: QUERY_AI_MUSIC_TASK,
+    SUBMIT_IMAGE_TRANSLATE_TASK.operation_id: SUBMIT_IMAGE_TRANSLATE_TASK,
+    QUERY_IMAGE_TRANSLATE_TASK.operation_id: QUERY_IMAGE_TRANSLATE_TASK,
+    SUBMIT_IMAGE_GENERATE_TASK.operation_id: SUBMIT_IMAGE_GENERATE_TASK,
+    SUBMIT_IMAGE_TRANSLATE_BATCH_TASK.operation_id: SUBMIT_IMAGE_TRANSLATE_BATCH_TASK,
+    QUERY_IMAGE_GENERATE_TASK.operation_id: QUERY_IMAGE_GENERATE_TASK,
+    SUBMIT_VIDEO_OBJECT_REMOVE_TASK.operation_id: SUBMIT_VIDEO_OBJECT_REMOVE_TASK,
+    QUERY_VIDEO_OBJECT_REMOVE_TASK.operation_id: QUERY_VIDEO_OBJECT_REMOVE_TASK,
+    SUBMIT_VIDEO_PROCESS_TASK.operation_id: SUBMIT_VIDEO_PROCESS_TASK,
+    QUERY_VIDEO_PROCESS_TASK.operation_id: QUERY_VIDEO_PROCESS_TASK,
+    SUBMIT_IMAGE_MASK_DRAWING_TASK.operation_id: SUBMIT_IMAGE_MASK_DRAWING_TASK,
+    QUERY_IMAGE_MASK_DRAWING_TASK.operation_id: QUERY_IMAGE_MASK_DRAWING_TASK,
+    SUBMIT_VIDEO_MASK_DRAWING_TASK.operation_id: SUBMIT_VIDEO_MASK_DRAWING_TASK,
+    QUERY_VIDEO_MASK_DRAWING_TASK.operation_id: QUERY_VIDEO_MASK_DRAWING_TASK,
+    SUBMIT_VIDEO_CHARACTER_SWAP_TASK.operation_id: SUBMIT_VIDEO_CHARACTER_SWAP_TASK,
+    QUERY_VIDEO_CHARACTER_SWAP_TASK.operation_id: QUERY_VIDEO_CHARACTER_SWAP_TASK,
+    SUBMIT_VIDEO_TO_AI_AVATAR_TASK.operation_id: SUBMIT_VIDEO_TO_AI_AVATAR_TASK,
 }
 """All generated operations by ``operationId``."""

@@ -17,6 +17,7 @@ from . import _routes_account as account
 from . import _routes_generative as generative
 from . import _routes_lookup as lookup
 from . import _routes_m2v as m2v
+from . import _routes_media as media
 from . import _routes_tasks as tasks
 from . import _uploads as uploads
 from ._auth import authenticate
@@ -54,6 +55,102 @@ def _tasks(*entries: tuple[str, str, str]) -> list[tuple[str, str, str, Handler]
         routes.append(("GET", f"{prefix}/query", f"query{suffix}", generative.query(kind)))
     return routes
 
+
+_MEDIA: tuple[tuple[str, str, str, Handler], ...] = (
+    ("POST", "/v1/common_task/ai_music/task/submit", "submitAiMusicTask", media.ai_music_submit),
+    (
+        "GET",
+        "/v1/common_task/ai_music/task/query",
+        "queryAiMusicTask",
+        generative.query("ai_music"),
+    ),
+    (
+        "POST",
+        "/v1/image_translate/single/task/submit",
+        "submitImageTranslateTask",
+        media.image_translate_submit,
+    ),
+    (
+        "GET",
+        "/v1/image_translate/single/task/query",
+        "queryImageTranslateTask",
+        generative.query("image_translate"),
+    ),
+    (
+        "POST",
+        "/v1/image_generate/single/task/submit",
+        "submitImageGenerateTask",
+        media.image_generate_submit,
+    ),
+    (
+        "POST",
+        "/v1/image_translate/batch/task/submit",
+        "submitImageTranslateBatchTask",
+        media.image_translate_batch_submit,
+    ),
+    ("GET", "/v1/image_generate/task/query", "queryImageGenerateTask", media.image_generate_query),
+    (
+        "POST",
+        "/v1/common-task/video-object-remove/submit",
+        "submitVideoObjectRemoveTask",
+        media.video_object_remove_submit,
+    ),
+    (
+        "GET",
+        "/v1/common-task/video-object-remove/query",
+        "queryVideoObjectRemoveTask",
+        generative.query("video_object_remove"),
+    ),
+    ("POST", "/v1/video_process/task/submit", "submitVideoProcessTask", media.video_process_submit),
+    (
+        "GET",
+        "/v1/video_process/task/query",
+        "queryVideoProcessTask",
+        generative.query("video_process"),
+    ),
+    (
+        "POST",
+        "/v1/segment_anything/task/submit",
+        "submitImageMaskDrawingTask",
+        media.image_mask_submit,
+    ),
+    (
+        "GET",
+        "/v1/segment_anything/task/query",
+        "queryImageMaskDrawingTask",
+        generative.query("image_mask_drawing"),
+    ),
+    (
+        "POST",
+        "/v1/video_tracking/task/submit",
+        "submitVideoMaskDrawingTask",
+        media.video_mask_submit,
+    ),
+    (
+        "GET",
+        "/v1/video_tracking/task/query",
+        "queryVideoMaskDrawingTask",
+        generative.query("video_mask_drawing"),
+    ),
+    (
+        "POST",
+        "/v1/video_character_swap/task/submit",
+        "submitVideoCharacterSwapTask",
+        media.character_swap_submit,
+    ),
+    (
+        "GET",
+        "/v1/video_character_swap/task/query",
+        "queryVideoCharacterSwapTask",
+        generative.query("video_character_swap"),
+    ),
+    (
+        "POST",
+        "/v1/common_task/video2aiAvatar/submit",
+        "submitVideoToAiAvatarTask",
+        media.video_to_avatar_submit,
+    ),
+)
 
 OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "/v1/m2v/script/list", "listM2vScripts", m2v.script_list),
@@ -224,6 +321,8 @@ OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
                 "queryVideoToAiAvatarTask",
                 account.video_to_avatar_query,
             ),
+            # Issue 22: AI music, image translation, video editing, video-to-AI-avatar.
+            *_MEDIA,
         )
     ),
 )

@@ -230,3 +230,12 @@ BUILDERS: dict[str, Builder] = {
     "voice_clone": voice_clone,
     "board_download": board_download,
 }
+
+
+def _media_builders() -> dict[str, Builder]:
+    from ._results_media import BUILDERS as MEDIA  # it imports _head from here
+
+    return MEDIA
+
+
+BUILDERS.update(_media_builders())
