@@ -33,6 +33,9 @@ class Operation:
     sdk_method: str | None = None
     """The method on the resource (``x-sdk-method``), for example ``submit``: with ``resource``
     it names the call, so a task kind leads to its submit method without a second table."""
+    file_fields: tuple[ResultPath, ...] = ()
+    """Every request-body field that takes a Topview file id (``x-topview-file``), nested ones
+    included (``inputImages[].fileId``): where local paths are uploaded and replaced."""
 
     def __str__(self) -> str:
         return f"{self.operation_id} ({self.method} {self.path})"

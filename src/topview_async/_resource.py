@@ -6,7 +6,7 @@ Generated stubs hold no logic: each one calls :meth:`Resource._request` (or
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._models import TopviewModel
@@ -32,15 +32,14 @@ class Resource:
         body_model: type[TopviewModel] | None = None,
         result_type: Any,
         context: Mapping[str, str | None] | None = None,
-        file_fields: Sequence[str] = (),
     ) -> Any:
-        if file_fields and body is not None and body_model is not None:
+        if operation.file_fields and body is not None and body_model is not None:
             # A write that takes a file id (a photo template): local paths are uploaded first,
             # exactly as for a submit.
             from .lib._file_inputs import upload_local_files
 
             body = await upload_local_files(
-                self._client, body, file_fields, operation=operation, body_model=body_model
+                self._client, body, operation=operation, body_model=body_model
             )
         return await self._client._pipeline.request(
             operation,
@@ -57,7 +56,6 @@ class Resource:
         *,
         body: Mapping[str, object],
         body_model: type[TopviewModel],
-        file_fields: Sequence[str] = (),
         result_type: Any,
     ) -> Task[Any]:
         from .lib.tasks import submit_task
@@ -67,6 +65,5 @@ class Resource:
             operation,
             body=body,
             body_model=body_model,
-            file_fields=file_fields,
             result_type=result_type,
         )

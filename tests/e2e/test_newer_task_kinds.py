@@ -51,13 +51,22 @@ async def text_to_video(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -
 
 
 async def omni_reference(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
-    # Nested file ids are not uploaded by the stub: upload first, then name the id.
-    image = await client.uploads.upload(write_png(tmp / "ref.png"))
-    return await client.videos.submit_omni_reference(
+    # A local path nested in an object argument is uploaded like a top-level file field
+    # (the spec marks inputImages[].fileId with x-topview-file); an id is kept as it is.
+    image = write_png(tmp / "ref.png")
+    kept = await client.uploads.upload(write_png(tmp / "other.png", seed=7))
+    task = await client.videos.submit_omni_reference(
         model="Standard",
-        prompt="<<<Image1>>> on a beach",
-        input_images=[{"name": "Image1", "fileId": image}],
+        prompt="<<<Image1>>> and <<<Image2>>> on a beach",
+        input_images=[
+            {"name": "Image1", "fileId": image},  # type: ignore[list-item]
+            {"name": "Image2", "fileId": kept},  # type: ignore[list-item]
+        ],
     )
+    sent = sim.simulator.tasks[task.task_id].request["inputImages"]
+    assert sim.simulator.uploads[sent[0]["fileId"]].data == image.read_bytes()
+    assert sent[1]["fileId"] == kept
+    return task
 
 
 async def storyboard(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
@@ -175,14 +184,18 @@ def write_mp4(path: Path) -> Path:
 
 
 async def ai_music(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
-    reference = await client.uploads.upload(write_mp3(tmp / "reference.mp3"))
-    return await client.music.submit(
+    reference = write_mp3(tmp / "reference.mp3")  # nested: referenceAudio.fileId
+    task = await client.music.submit(
         model="Topview Music",
         lyrics="Morning light on the kitchen table",
         styles="warm acoustic pop",
         enhance_prompt=True,
-        reference_audio={"fileId": reference, "clipStart": 1.0, "clipEnd": 9.5},
+        reference_audio={"fileId": reference, "clipStart": 1.0, "clipEnd": 9.5},  # type: ignore[arg-type]
     )
+    sent = sim.simulator.tasks[task.task_id].request["referenceAudio"]
+    assert sim.simulator.uploads[sent["fileId"]].data == reference.read_bytes()
+    assert sent["clipEnd"] == 9.5
+    return task
 
 
 async def image_translate(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._operation import Operation
+from .._operation import Operation, ResultStep
 
 LIST_M2V_SCRIPTS: Final = Operation(
     operation_id="listM2vScripts",
@@ -36,6 +36,12 @@ SUBMIT_M2V_TASK: Final = Operation(
     resource="marketing_videos",
     task_kind="m2v",
     sdk_method="submit",
+    file_fields=(
+        (ResultStep(names=(("fileIds", "file_ids"),), each=True),),
+        (ResultStep(names=(("endcardFileId", "endcard_file_id"),), each=False),),
+        (ResultStep(names=(("logoFileId", "logo_file_id"),), each=False),),
+        (ResultStep(names=(("musicFileId", "music_file_id"),), each=False),),
+    ),
 )
 
 QUERY_M2V_TASK: Final = Operation(
@@ -66,6 +72,11 @@ SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
     resource="video_avatars",
     task_kind="video_avatar",
     sdk_method="submit",
+    file_fields=(
+        (ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),
+        (ResultStep(names=(("imageFileId", "image_file_id"),), each=False),),
+        (ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),
+    ),
 )
 
 QUERY_VIDEO_AVATAR_TASK: Final = Operation(
@@ -86,6 +97,11 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_replace",
     sdk_method="submit_image_replace",
+    file_fields=(
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (ResultStep(names=(("userFaceImageFileId", "user_face_image_file_id"),), each=False),),
+    ),
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
@@ -146,6 +162,12 @@ SUBMIT_ANY_SHOOT_TASK: Final = Operation(
     resource="anyshoot",
     task_kind="anyshoot",
     sdk_method="submit",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (ResultStep(names=(("productMaskFileId", "product_mask_file_id"),), each=False),),
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("templateMaskFileId", "template_mask_file_id"),), each=False),),
+    ),
 )
 
 QUERY_ANY_SHOOT_TASK: Final = Operation(
@@ -186,6 +208,7 @@ SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
     resource="image_to_video",
     task_kind="image_to_video",
     sdk_method="submit",
+    file_fields=((ResultStep(names=(("imageFileId", "image_file_id"),), each=False),),),
 )
 
 QUERY_IMAGE_TO_VIDEO_TASK: Final = Operation(
@@ -296,6 +319,11 @@ SUBMIT_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
     resource="videos",
     task_kind="image_to_video_v2",
     sdk_method="submit_image_to_video",
+    file_fields=(
+        (ResultStep(names=(("firstFrameFileId", "first_frame_file_id"),), each=False),),
+        (ResultStep(names=(("endFrameFileId", "end_frame_file_id"),), each=False),),
+        (ResultStep(names=(("referenceImageFileIds", "reference_image_file_ids"),), each=True),),
+    ),
 )
 
 QUERY_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
@@ -336,6 +364,16 @@ SUBMIT_OMNI_REFERENCE_TASK: Final = Operation(
     resource="videos",
     task_kind="omni_reference",
     sdk_method="submit_omni_reference",
+    file_fields=(
+        (
+            ResultStep(names=(("inputImages", "input_images"),), each=True),
+            ResultStep(names=(("fileId", "file_id"),), each=False),
+        ),
+        (
+            ResultStep(names=(("inputVideos", "input_videos"),), each=True),
+            ResultStep(names=(("fileId", "file_id"),), each=False),
+        ),
+    ),
 )
 
 QUERY_OMNI_REFERENCE_TASK: Final = Operation(
@@ -356,6 +394,7 @@ SUBMIT_STORYBOARD_TASK: Final = Operation(
     resource="videos",
     task_kind="storyboard",
     sdk_method="submit_storyboard",
+    file_fields=((ResultStep(names=(("referenceFileIds", "reference_file_ids"),), each=True),),),
 )
 
 QUERY_STORYBOARD_TASK: Final = Operation(
@@ -396,6 +435,7 @@ SUBMIT_IMAGE_EDIT_TASK: Final = Operation(
     resource="images",
     task_kind="image_edit",
     sdk_method="submit_image_edit",
+    file_fields=((ResultStep(names=(("inputImageFileIds", "input_image_file_ids"),), each=True),),),
 )
 
 QUERY_IMAGE_EDIT_TASK: Final = Operation(
@@ -416,6 +456,9 @@ SUBMIT_REMOVE_BACKGROUND_TASK: Final = Operation(
     resource="images",
     task_kind="remove_background",
     sdk_method="submit_remove_background",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+    ),
 )
 
 QUERY_REMOVE_BACKGROUND_TASK: Final = Operation(
@@ -436,6 +479,10 @@ SUBMIT_PHOTO_AVATAR_TASK: Final = Operation(
     resource="photo_avatars",
     task_kind="photo_avatar",
     sdk_method="submit",
+    file_fields=(
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),
+    ),
 )
 
 QUERY_PHOTO_AVATAR_TASK: Final = Operation(
@@ -476,6 +523,9 @@ CREATE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
     resource="photo_avatars",
     task_kind=None,
     sdk_method="create_template",
+    file_fields=(
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+    ),
 )
 
 DELETE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
@@ -506,6 +556,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_to_video_v2",
     sdk_method="submit_image_to_video_v2",
+    file_fields=((ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),),
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
@@ -526,6 +577,22 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_replace_v3",
     sdk_method="submit_image_replace_v3",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (
+            ResultStep(
+                names=(
+                    (
+                        "productImageWithoutBackgroundFileId",
+                        "product_image_without_background_file_id",
+                    ),
+                ),
+                each=False,
+            ),
+        ),
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("userFaceImageFileId", "user_face_image_file_id"),), each=False),),
+    ),
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
@@ -546,6 +613,20 @@ SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
     resource="anyshoot",
     task_kind="anyshoot_product_model",
     sdk_method="submit_product_model",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (
+            ResultStep(
+                names=(
+                    (
+                        "productImageWithoutBackgroundFileId",
+                        "product_image_without_background_file_id",
+                    ),
+                ),
+                each=False,
+            ),
+        ),
+    ),
 )
 
 QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
@@ -566,6 +647,9 @@ SUBMIT_TEXT_TO_SPEECH_TASK: Final = Operation(
     resource="voices",
     task_kind="text_to_speech",
     sdk_method="submit_text_to_speech",
+    file_fields=(
+        (ResultStep(names=(("originVoiceFileId", "origin_voice_file_id"),), each=False),),
+    ),
 )
 
 QUERY_TEXT_TO_SPEECH_TASK: Final = Operation(
@@ -586,6 +670,9 @@ SUBMIT_VOICE_CLONE_TASK: Final = Operation(
     resource="voices",
     task_kind="voice_clone",
     sdk_method="submit_clone",
+    file_fields=(
+        (ResultStep(names=(("originVoiceFileId", "origin_voice_file_id"),), each=False),),
+    ),
 )
 
 QUERY_VOICE_CLONE_TASK: Final = Operation(
@@ -766,6 +853,12 @@ SUBMIT_AI_MUSIC_TASK: Final = Operation(
     resource="music",
     task_kind="ai_music",
     sdk_method="submit",
+    file_fields=(
+        (
+            ResultStep(names=(("referenceAudio", "reference_audio"),), each=False),
+            ResultStep(names=(("fileId", "file_id"),), each=False),
+        ),
+    ),
 )
 
 QUERY_AI_MUSIC_TASK: Final = Operation(
@@ -786,6 +879,7 @@ SUBMIT_IMAGE_TRANSLATE_TASK: Final = Operation(
     resource="image_translations",
     task_kind="image_translate",
     sdk_method="submit_translate",
+    file_fields=((ResultStep(names=(("fileId", "file_id"),), each=False),),),
 )
 
 QUERY_IMAGE_TRANSLATE_TASK: Final = Operation(
@@ -816,6 +910,7 @@ SUBMIT_IMAGE_TRANSLATE_BATCH_TASK: Final = Operation(
     resource="image_translations",
     task_kind="image_translate_batch",
     sdk_method="submit_batch",
+    file_fields=((ResultStep(names=(("fileIds", "file_ids"),), each=True),),),
 )
 
 QUERY_IMAGE_GENERATE_TASK: Final = Operation(
@@ -836,6 +931,7 @@ SUBMIT_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_object_remove",
     sdk_method="submit_object_remove",
+    file_fields=((ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),),
 )
 
 QUERY_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
@@ -856,6 +952,7 @@ SUBMIT_VIDEO_PROCESS_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_process",
     sdk_method="submit_video_process",
+    file_fields=((ResultStep(names=(("inputVideoFileId", "input_video_file_id"),), each=False),),),
 )
 
 QUERY_VIDEO_PROCESS_TASK: Final = Operation(
@@ -916,6 +1013,7 @@ SUBMIT_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_character_swap",
     sdk_method="submit_character_swap",
+    file_fields=((ResultStep(names=(("modelImageFileId", "model_image_file_id"),), each=False),),),
 )
 
 QUERY_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
@@ -936,6 +1034,7 @@ SUBMIT_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
     resource="ai_avatars",
     task_kind="video_to_ai_avatar",
     sdk_method="submit_video_to_avatar",
+    file_fields=((ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),),
 )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
@@ -553,13 +553,13 @@ async def submit_task(
     *,
     body: Mapping[str, object],
     body_model: type[TopviewModel],
-    file_fields: Sequence[str] = (),
     result_type: Any,
 ) -> Task[Any]:
     """Submit a paid task and return its handle (called by the generated submit stubs).
 
-    Local files in ``file_fields`` are uploaded first and replaced by their file ids (see
-    :mod:`._file_inputs` for how a path is told from a file id).
+    Local files in the operation's file fields (the spec's ``x-topview-file``, nested ones
+    included) are uploaded first and replaced by their file ids (see :mod:`._file_inputs` for
+    how a path is told from a file id).
     """
     kind = operation.task_kind
     spec = _task_kinds().get(kind) if kind is not None else None
@@ -577,9 +577,7 @@ async def submit_task(
                 operation=operation,
             )
         script_id = int(text)
-    body = await upload_local_files(
-        client, body, file_fields, operation=operation, body_model=body_model
-    )
+    body = await upload_local_files(client, body, operation=operation, body_model=body_model)
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()

@@ -173,7 +173,6 @@ class AiAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VideoToAiAvatarRequest,
-            file_fields=("videoFileId",),
             result_type=TaskSubmitResult,
         )
 

@@ -94,12 +94,6 @@ class AnyShootResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=AnyShootSubmitRequest,
-            file_fields=(
-                "productImageFileId",
-                "templateMaskFileId",
-                "productMaskFileId",
-                "templateImageFileId",
-            ),
             result_type=TaskSubmitResult,
         )
 
@@ -283,10 +277,6 @@ class AnyShootResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=AnyShootProductModelRequest,
-            file_fields=(
-                "productImageFileId",
-                "productImageWithoutBackgroundFileId",
-            ),
             result_type=TaskSubmitResult,
         )
 

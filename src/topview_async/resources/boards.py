@@ -376,7 +376,6 @@ class BoardsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=BoardDownloadRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 

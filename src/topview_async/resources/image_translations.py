@@ -87,7 +87,6 @@ class ImageTranslationsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageTranslateRequest,
-            file_fields=("fileId",),
             result_type=TaskSubmitResult,
         )
 
@@ -194,7 +193,6 @@ class ImageTranslationsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageGenerateRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -269,7 +267,6 @@ class ImageTranslationsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageTranslateBatchRequest,
-            file_fields=("fileIds",),
             result_type=TaskSubmitResult,
         )
 

@@ -93,7 +93,6 @@ class ImagesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=TextToImageRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -239,7 +238,6 @@ class ImagesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageEditRequest,
-            file_fields=("inputImageFileIds",),
             result_type=TaskSubmitResult,
         )
 
@@ -352,7 +350,6 @@ class ImagesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=RemoveBackgroundRequest,
-            file_fields=("productImageFileId",),
             result_type=TaskSubmitResult,
         )
 

@@ -258,12 +258,6 @@ class MarketingVideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=M2vSubmitRequest,
-            file_fields=(
-                "fileIds",
-                "endcardFileId",
-                "logoFileId",
-                "musicFileId",
-            ),
             result_type=TaskSubmitResult,
         )
 
@@ -435,7 +429,6 @@ class MarketingVideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=M2vExportRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 

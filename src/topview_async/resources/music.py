@@ -85,7 +85,6 @@ class MusicResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=AiMusicRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 

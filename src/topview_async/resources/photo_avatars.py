@@ -106,10 +106,6 @@ class PhotoAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=PhotoAvatarRequest,
-            file_fields=(
-                "templateImageFileId",
-                "audioFileId",
-            ),
             result_type=TaskSubmitResult,
         )
 
@@ -286,7 +282,6 @@ class PhotoAvatarsResource(Resource):
                 "categoryId": category_id,
             },
             body_model=PhotoAvatarTemplateCreateRequest,
-            file_fields=("templateImageFileId",),
             result_type=PhotoAvatarTemplate,
         )
         return result

@@ -97,11 +97,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageReplaceRequest,
-            file_fields=(
-                "productImageFileId",
-                "templateImageFileId",
-                "userFaceImageFileId",
-            ),
             result_type=TaskSubmitResult,
         )
 
@@ -220,7 +215,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageToVideoRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -424,7 +418,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageToVideoV2Request,
-            file_fields=("audioFileId",),
             result_type=TaskSubmitResult,
         )
 
@@ -554,12 +547,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageReplaceV3Request,
-            file_fields=(
-                "productImageFileId",
-                "productImageWithoutBackgroundFileId",
-                "templateImageFileId",
-                "userFaceImageFileId",
-            ),
             result_type=TaskSubmitResult,
         )
 

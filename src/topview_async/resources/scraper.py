@@ -59,7 +59,6 @@ class ScraperResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ScraperSubmitRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 

@@ -83,7 +83,6 @@ class VideoEditsResource(Resource):
                 "boardId": board_id,
             },
             body_model=VideoObjectRemoveRequest,
-            file_fields=("videoFileId",),
             result_type=TaskSubmitResult,
         )
 
@@ -174,7 +173,6 @@ class VideoEditsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VideoProcessRequest,
-            file_fields=("inputVideoFileId",),
             result_type=TaskSubmitResult,
         )
 
@@ -265,7 +263,6 @@ class VideoEditsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageMaskDrawingRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -356,7 +353,6 @@ class VideoEditsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VideoMaskDrawingRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -446,7 +442,6 @@ class VideoEditsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VideoCharacterSwapRequest,
-            file_fields=("modelImageFileId",),
             result_type=TaskSubmitResult,
         )
 

@@ -140,11 +140,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageToVideoV2Request,
-            file_fields=(
-                "firstFrameFileId",
-                "endFrameFileId",
-                "referenceImageFileIds",
-            ),
             result_type=TaskSubmitResult,
         )
 
@@ -344,7 +339,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=TextToVideoRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -504,9 +498,9 @@ class VideosResource(Resource):
         Generates (or edits) video from named reference images and videos plus a prompt that refers
         to them (`<<<Image1>>>`). Poll `queryOmniReferenceTask`. Source: [SKILL] `video_gen.py`.
 
-        The file ids sit inside `inputImages[]`/`inputVideos[]` objects, so local paths are not
-        uploaded automatically here: upload them with `client.uploads.upload` first. The callback
-        bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
+        The file ids sit inside `inputImages[]`/`inputVideos[]` objects; a local path there is
+        uploaded first like any file field (`{"name": "Image1", "fileId": "shoe.png"}`). The
+        callback bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
 
         Args:
             model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
@@ -544,7 +538,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=OmniReferenceRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
         )
 
@@ -717,7 +710,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=StoryboardRequest,
-            file_fields=("referenceFileIds",),
             result_type=TaskSubmitResult,
         )
 

@@ -164,7 +164,6 @@ class VoicesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=TextToSpeechRequest,
-            file_fields=("originVoiceFileId",),
             result_type=TaskSubmitResult,
         )
 
@@ -271,7 +270,6 @@ class VoicesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VoiceCloneRequest,
-            file_fields=("originVoiceFileId",),
             result_type=TaskSubmitResult,
         )
 

@@ -226,7 +226,7 @@ class NamedMediaFile(TopviewModel):
     """
     file_id: Annotated[str, Field(alias="fileId")]
     """
-    fileId from the upload flow. Nested in an object, so the stub does not upload a local path here: use `client.uploads.upload` first.
+    fileId from the upload flow, or a local path (uploaded first, like a top-level file field).
     """
 
 
