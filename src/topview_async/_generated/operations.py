@@ -26,6 +26,7 @@ UPDATE_M2V_SCRIPT: Final = Operation(
     resource="marketing_videos",
     task_kind=None,
     sdk_method="update_script",
+    body_model="M2vScriptUpdateRequest",
 )
 
 SUBMIT_M2V_TASK: Final = Operation(
@@ -36,6 +37,7 @@ SUBMIT_M2V_TASK: Final = Operation(
     resource="marketing_videos",
     task_kind="m2v",
     sdk_method="submit",
+    body_model="M2vSubmitRequest",
     file_fields=(
         (ResultStep(names=(("fileIds", "file_ids"),), each=True),),
         (ResultStep(names=(("endcardFileId", "endcard_file_id"),), each=False),),
@@ -62,6 +64,7 @@ EXPORT_M2V_VIDEO: Final = Operation(
     resource="marketing_videos",
     task_kind="m2v_export",
     sdk_method="export",
+    body_model="M2vExportRequest",
 )
 
 SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
@@ -72,6 +75,7 @@ SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
     resource="video_avatars",
     task_kind="video_avatar",
     sdk_method="submit",
+    body_model="VideoAvatarSubmitRequest",
     file_fields=(
         (ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),
         (ResultStep(names=(("imageFileId", "image_file_id"),), each=False),),
@@ -97,6 +101,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_replace",
     sdk_method="submit_image_replace",
+    body_model="ProductAvatarImageReplaceRequest",
     file_fields=(
         (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
         (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
@@ -122,6 +127,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_to_video",
     sdk_method="submit_image_to_video",
+    body_model="ProductAvatarImageToVideoRequest",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
@@ -162,6 +168,7 @@ SUBMIT_ANY_SHOOT_TASK: Final = Operation(
     resource="anyshoot",
     task_kind="anyshoot",
     sdk_method="submit",
+    body_model="AnyShootSubmitRequest",
     file_fields=(
         (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
         (ResultStep(names=(("productMaskFileId", "product_mask_file_id"),), each=False),),
@@ -208,6 +215,7 @@ SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
     resource="image_to_video",
     task_kind="image_to_video",
     sdk_method="submit",
+    body_model="ImageToVideoSubmitRequest",
     file_fields=((ResultStep(names=(("imageFileId", "image_file_id"),), each=False),),),
 )
 
@@ -229,6 +237,7 @@ SUBMIT_SCRAPER_TASK: Final = Operation(
     resource="scraper",
     task_kind="scraper",
     sdk_method="submit",
+    body_model="ScraperSubmitRequest",
 )
 
 QUERY_SCRAPER_TASK: Final = Operation(
@@ -269,6 +278,7 @@ CHECK_NOTICE_URL: Final = Operation(
     resource="notices",
     task_kind=None,
     sdk_method="check_url",
+    body_model="NoticeUrlCheckRequest",
 )
 
 LIST_VOICES: Final = Operation(
@@ -319,6 +329,7 @@ SUBMIT_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
     resource="videos",
     task_kind="image_to_video_v2",
     sdk_method="submit_image_to_video",
+    body_model="ImageToVideoV2Request",
     file_fields=(
         (ResultStep(names=(("firstFrameFileId", "first_frame_file_id"),), each=False),),
         (ResultStep(names=(("endFrameFileId", "end_frame_file_id"),), each=False),),
@@ -344,6 +355,7 @@ SUBMIT_TEXT_TO_VIDEO_TASK: Final = Operation(
     resource="videos",
     task_kind="text_to_video",
     sdk_method="submit_text_to_video",
+    body_model="TextToVideoRequest",
 )
 
 QUERY_TEXT_TO_VIDEO_TASK: Final = Operation(
@@ -364,6 +376,7 @@ SUBMIT_OMNI_REFERENCE_TASK: Final = Operation(
     resource="videos",
     task_kind="omni_reference",
     sdk_method="submit_omni_reference",
+    body_model="OmniReferenceRequest",
     file_fields=(
         (
             ResultStep(names=(("inputImages", "input_images"),), each=True),
@@ -394,6 +407,7 @@ SUBMIT_STORYBOARD_TASK: Final = Operation(
     resource="videos",
     task_kind="storyboard",
     sdk_method="submit_storyboard",
+    body_model="StoryboardRequest",
     file_fields=((ResultStep(names=(("referenceFileIds", "reference_file_ids"),), each=True),),),
 )
 
@@ -415,6 +429,7 @@ SUBMIT_TEXT_TO_IMAGE_TASK: Final = Operation(
     resource="images",
     task_kind="text_to_image",
     sdk_method="submit_text_to_image",
+    body_model="TextToImageRequest",
 )
 
 QUERY_TEXT_TO_IMAGE_TASK: Final = Operation(
@@ -435,6 +450,7 @@ SUBMIT_IMAGE_EDIT_TASK: Final = Operation(
     resource="images",
     task_kind="image_edit",
     sdk_method="submit_image_edit",
+    body_model="ImageEditRequest",
     file_fields=((ResultStep(names=(("inputImageFileIds", "input_image_file_ids"),), each=True),),),
 )
 
@@ -456,6 +472,7 @@ SUBMIT_REMOVE_BACKGROUND_TASK: Final = Operation(
     resource="images",
     task_kind="remove_background",
     sdk_method="submit_remove_background",
+    body_model="RemoveBackgroundRequest",
     file_fields=(
         (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
     ),
@@ -479,6 +496,7 @@ SUBMIT_PHOTO_AVATAR_TASK: Final = Operation(
     resource="photo_avatars",
     task_kind="photo_avatar",
     sdk_method="submit",
+    body_model="PhotoAvatarRequest",
     file_fields=(
         (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
         (ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),
@@ -523,6 +541,7 @@ CREATE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
     resource="photo_avatars",
     task_kind=None,
     sdk_method="create_template",
+    body_model="PhotoAvatarTemplateCreateRequest",
     file_fields=(
         (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
     ),
@@ -556,6 +575,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_to_video_v2",
     sdk_method="submit_image_to_video_v2",
+    body_model="ProductAvatarImageToVideoV2Request",
     file_fields=((ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),),
 )
 
@@ -577,6 +597,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_replace_v3",
     sdk_method="submit_image_replace_v3",
+    body_model="ProductAvatarImageReplaceV3Request",
     file_fields=(
         (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
         (
@@ -613,6 +634,7 @@ SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
     resource="anyshoot",
     task_kind="anyshoot_product_model",
     sdk_method="submit_product_model",
+    body_model="AnyShootProductModelRequest",
     file_fields=(
         (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
         (
@@ -647,6 +669,7 @@ SUBMIT_TEXT_TO_SPEECH_TASK: Final = Operation(
     resource="voices",
     task_kind="text_to_speech",
     sdk_method="submit_text_to_speech",
+    body_model="TextToSpeechRequest",
     file_fields=(
         (ResultStep(names=(("originVoiceFileId", "origin_voice_file_id"),), each=False),),
     ),
@@ -670,6 +693,7 @@ SUBMIT_VOICE_CLONE_TASK: Final = Operation(
     resource="voices",
     task_kind="voice_clone",
     sdk_method="submit_clone",
+    body_model="VoiceCloneRequest",
     file_fields=(
         (ResultStep(names=(("originVoiceFileId", "origin_voice_file_id"),), each=False),),
     ),
@@ -713,6 +737,7 @@ DELETE_M2V_TASKS: Final = Operation(
     resource="marketing_videos",
     task_kind=None,
     sdk_method="delete_tasks",
+    body_model="M2vTaskDeleteRequest",
 )
 
 GET_CREDIT_DETAIL: Final = Operation(
@@ -763,6 +788,7 @@ CREATE_BOARD: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="create",
+    body_model="BoardCreateRequest",
 )
 
 GET_BOARD: Final = Operation(
@@ -783,6 +809,7 @@ UPDATE_BOARD: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="update",
+    body_model="BoardUpdateRequest",
 )
 
 DELETE_BOARD: Final = Operation(
@@ -823,6 +850,7 @@ DELETE_BOARD_TASKS: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="delete_tasks",
+    body_model="BoardTaskBatchDeleteRequest",
 )
 
 SUBMIT_BOARD_DOWNLOAD: Final = Operation(
@@ -833,6 +861,7 @@ SUBMIT_BOARD_DOWNLOAD: Final = Operation(
     resource="boards",
     task_kind="board_download",
     sdk_method="submit_download",
+    body_model="BoardDownloadRequest",
 )
 
 QUERY_BOARD_DOWNLOAD: Final = Operation(
@@ -853,6 +882,7 @@ SUBMIT_AI_MUSIC_TASK: Final = Operation(
     resource="music",
     task_kind="ai_music",
     sdk_method="submit",
+    body_model="AiMusicRequest",
     file_fields=(
         (
             ResultStep(names=(("referenceAudio", "reference_audio"),), each=False),
@@ -879,6 +909,7 @@ SUBMIT_IMAGE_TRANSLATE_TASK: Final = Operation(
     resource="image_translations",
     task_kind="image_translate",
     sdk_method="submit_translate",
+    body_model="ImageTranslateRequest",
     file_fields=((ResultStep(names=(("fileId", "file_id"),), each=False),),),
 )
 
@@ -900,6 +931,7 @@ SUBMIT_IMAGE_GENERATE_TASK: Final = Operation(
     resource="image_translations",
     task_kind="image_translate_generate",
     sdk_method="submit_generate",
+    body_model="ImageGenerateRequest",
 )
 
 SUBMIT_IMAGE_TRANSLATE_BATCH_TASK: Final = Operation(
@@ -910,6 +942,7 @@ SUBMIT_IMAGE_TRANSLATE_BATCH_TASK: Final = Operation(
     resource="image_translations",
     task_kind="image_translate_batch",
     sdk_method="submit_batch",
+    body_model="ImageTranslateBatchRequest",
     file_fields=((ResultStep(names=(("fileIds", "file_ids"),), each=True),),),
 )
 
@@ -931,6 +964,7 @@ SUBMIT_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_object_remove",
     sdk_method="submit_object_remove",
+    body_model="VideoObjectRemoveRequest",
     file_fields=((ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),),
 )
 
@@ -952,6 +986,7 @@ SUBMIT_VIDEO_PROCESS_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_process",
     sdk_method="submit_video_process",
+    body_model="VideoProcessRequest",
     file_fields=((ResultStep(names=(("inputVideoFileId", "input_video_file_id"),), each=False),),),
 )
 
@@ -973,6 +1008,7 @@ SUBMIT_IMAGE_MASK_DRAWING_TASK: Final = Operation(
     resource="video_edits",
     task_kind="image_mask_drawing",
     sdk_method="submit_image_mask",
+    body_model="ImageMaskDrawingRequest",
 )
 
 QUERY_IMAGE_MASK_DRAWING_TASK: Final = Operation(
@@ -993,6 +1029,7 @@ SUBMIT_VIDEO_MASK_DRAWING_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_mask_drawing",
     sdk_method="submit_video_mask",
+    body_model="VideoMaskDrawingRequest",
 )
 
 QUERY_VIDEO_MASK_DRAWING_TASK: Final = Operation(
@@ -1013,6 +1050,7 @@ SUBMIT_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
     resource="video_edits",
     task_kind="video_character_swap",
     sdk_method="submit_character_swap",
+    body_model="VideoCharacterSwapRequest",
     file_fields=((ResultStep(names=(("modelImageFileId", "model_image_file_id"),), each=False),),),
 )
 
@@ -1034,6 +1072,7 @@ SUBMIT_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
     resource="ai_avatars",
     task_kind="video_to_ai_avatar",
     sdk_method="submit_video_to_avatar",
+    body_model="VideoToAiAvatarRequest",
     file_fields=((ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),),
 )
 

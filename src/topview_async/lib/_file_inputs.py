@@ -38,7 +38,7 @@ from ._status import read_field
 if TYPE_CHECKING:
     from .._client import AsyncTopview
 
-__all__ = ["UPLOAD_SUFFIXES", "is_local_file", "upload_local_files"]
+__all__ = ["UPLOAD_SUFFIXES", "file_values", "is_local_file", "upload_local_files"]
 
 MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "anyshoot": (
@@ -119,6 +119,13 @@ def _slots(value: object, path: ResultPath) -> Iterator[Slot]:
         else:
             yield (value, key)
         return
+
+
+def file_values(body: Mapping[str, object], operation: Operation) -> list[object]:
+    """Every value ``body`` holds in one of the operation's file fields (ids or paths), nested
+    ones included; the simulator checks each is an uploaded file id."""
+    thawed = _thaw(body)
+    return [_get(slot) for path in operation.file_fields for slot in _slots(thawed, path)]
 
 
 def _get(slot: Slot) -> object:

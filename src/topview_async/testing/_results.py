@@ -34,9 +34,10 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
         task = task.parent
     if task.kind in _BUILDERS:
         return _BUILDERS[task.kind](task, now, base, cdn)
+    from .._generated.task_kinds import TASK_KINDS
     from ._results_newer import BUILDERS  # it imports media_url from here
 
-    return BUILDERS[task.kind](task, now, base, cdn)
+    return BUILDERS[TASK_KINDS[task.kind].result_model](task, now, base, cdn)
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:

@@ -163,14 +163,14 @@ def video_to_ai_avatar(task: SimTask, now: float, base: str, cdn: bool) -> dict[
 
 
 BUILDERS: dict[str, Builder] = {
-    "ai_music": ai_music,
-    "image_translate": image_translate,
-    "image_translate_generate": image_generate,
-    "image_translate_batch": image_generate,
-    "video_object_remove": video_object_remove,
-    "video_process": video_process,
-    "image_mask_drawing": image_mask_drawing,
-    "video_mask_drawing": video_mask_drawing,
-    "video_character_swap": video_character_swap,
-    "video_to_ai_avatar": video_to_ai_avatar,
+    "AiMusicTaskResult": ai_music,
+    "ImageTranslateTaskResult": image_translate,
+    "ImageGenerateTaskResult": image_generate,
+    "VideoObjectRemoveTaskResult": video_object_remove,
+    "VideoProcessTaskResult": video_process,
+    "ImageMaskDrawingTaskResult": image_mask_drawing,
+    "VideoMaskDrawingTaskResult": video_mask_drawing,
+    "VideoCharacterSwapTaskResult": video_character_swap,
+    "VideoToAiAvatarTaskResult": video_to_ai_avatar,
 }
+"""Result builders by result model (see :data:`._results_newer.BUILDERS`)."""

@@ -125,15 +125,6 @@ async def image_to_video_v2_submit(request: Request, sim: Simulator) -> Response
     return envelope(sim.submit_result(_submit(sim, request, "image_to_video_v2", body)))
 
 
-async def text_to_video_submit(request: Request, sim: Simulator) -> Response:
-    body = v.parse_body(await request.body())
-    v.string(body, "model", required=True)
-    v.string(body, "prompt", required=True)
-    v.integer(body, "resolution", minimum=240, maximum=2160)
-    _generation_fields(body, count="generatingCount")
-    return envelope(sim.submit_result(_submit(sim, request, "text_to_video", body)))
-
-
 async def omni_reference_submit(request: Request, sim: Simulator) -> Response:
     body = v.parse_body(await request.body())
     v.string(body, "model", required=True)
@@ -170,15 +161,6 @@ async def storyboard_submit(request: Request, sim: Simulator) -> Response:
         raise ApiError("4000", "too many referenceFileIds for this model")
     sim.require_files(sim.uid_of(request), *references)
     return envelope(sim.submit_result(_submit(sim, request, "storyboard", body)))
-
-
-async def text_to_image_submit(request: Request, sim: Simulator) -> Response:
-    body = v.parse_body(await request.body())
-    v.string(body, "model")
-    v.string(body, "prompt", required=True)
-    v.string(body, "resolution")
-    _generation_fields(body, count="generateCount")
-    return envelope(sim.submit_result(_submit(sim, request, "text_to_image", body)))
 
 
 async def image_edit_submit(request: Request, sim: Simulator) -> Response:

@@ -202,12 +202,3 @@ async def character_swap_submit(request: Request, sim: Simulator) -> Response:
     _finished(sim, request, mask, "video_mask_drawing")
     sim.require_files(sim.uid_of(request), image)
     return envelope(sim.submit_result(_submit(sim, request, "video_character_swap", body)))
-
-
-async def video_to_avatar_submit(request: Request, sim: Simulator) -> Response:
-    body = v.parse_body(await request.body())
-    video = v.string(body, "videoFileId", required=True)
-    sim.require_files(sim.uid_of(request), video)
-    if _file_format(sim, video) not in _VIDEO_FORMATS:
-        raise ApiError("4000", "videoFileId must be a video")
-    return envelope(sim.submit_result(_submit(sim, request, "video_to_ai_avatar", body)))
