@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -147,6 +148,20 @@ def contract(session: nox.Session) -> None:
     prism = _npm_tool(session, PRISM, "prism")
     _install_project(session)
     session.run("python", "tests/contract/run_prism.py", "--prism", prism, *session.posargs)
+
+
+@nox.session
+def live(session: nox.Session) -> None:
+    """Read-only check of the spec against the real API (needs TOPVIEW_API_KEY and TOPVIEW_UID;
+    spends no credits; not part of CI): every free read's reply validated, verdicts printed."""
+    sys.path.insert(0, str(ROOT / "tests" / "live"))
+    from _skip import skip_reason
+
+    reason = skip_reason(os.environ)
+    if reason is not None:
+        session.skip(reason)
+    _install_project(session)
+    session.run("python", "tests/live/run_live.py", *session.posargs)
 
 
 @nox.session

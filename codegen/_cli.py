@@ -9,12 +9,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import _render, _spec, _split
+from codegen import _readme, _render, _spec, _split
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "topview.yaml"
 PACKAGE = ROOT / "src" / "topview_async"
 GENERATED_DIRS = (PACKAGE / "_generated", PACKAGE / "resources", PACKAGE / "types")
+README = ROOT / "README.md"
+"""Not generated as a whole: codegen owns the endpoint table between its markers."""
 
 
 def _models_source(spec_path: Path) -> str:
@@ -63,7 +65,10 @@ def generate(spec_path: Path = SPEC) -> dict[Path, str]:
     for module, source in split.items():
         files[PACKAGE / "_generated" / "models" / f"{module}.py"] = source
     files[PACKAGE / "types" / "__init__.py"] = _render.render_types(models)
-    return {path: _ruff(path, source) for path, source in sorted(files.items())}
+    generated = {path: _ruff(path, source) for path, source in sorted(files.items())}
+    table = _readme.endpoint_table(spec_path, spec)
+    generated[README] = _readme.with_table(README.read_text(encoding="utf-8"), table)
+    return generated
 
 
 def _existing() -> dict[Path, str]:
@@ -71,6 +76,7 @@ def _existing() -> dict[Path, str]:
     for directory in GENERATED_DIRS:
         for path in sorted(directory.rglob("*.py")):
             found[path] = path.read_text(encoding="utf-8")
+    found[README] = README.read_text(encoding="utf-8")
     return found
 
 

@@ -81,6 +81,9 @@ class Op:
     constant: str
     page_item: str | None = None
     """For ``x-sdk-paginated`` lookups: the model of one item of the page's ``data``."""
+    file_paths: tuple[str, ...] = ()
+    """Every ``x-topview-file`` of the request body, nested ones included, as wire paths
+    (``firstFrameFileId``, ``referenceImageFileIds[]``, ``inputImages[].fileId``)."""
 
     @property
     def list_all_method(self) -> str:
@@ -109,6 +112,11 @@ class Op:
         if self.python_method.startswith("submit_"):
             return "run_" + self.python_method.removeprefix("submit_")
         return self.python_method + "_and_wait"
+
+    @property
+    def file_steps(self) -> tuple[tuple[ResultStep, ...], ...]:
+        """:attr:`file_paths` parsed like ``resultFiles`` paths (generated into operations.py)."""
+        return tuple(_result_path(self.operation_id, path) for path in self.file_paths)
 
     @property
     def file_fields(self) -> tuple[str, ...]:
@@ -473,6 +481,33 @@ def _success_envelope(operation_id: str, schema: dict[str, Any]) -> dict[str, An
     return first
 
 
+def _file_paths(
+    types: _Types, schema: dict[str, Any], prefix: str, seen: frozenset[str]
+) -> list[str]:
+    """Wire paths of every ``x-topview-file`` under ``schema`` (following ``$ref``, arrays and
+    ``anyOf``/``oneOf``/``allOf``), in the resultFiles path syntax."""
+    if "$ref" in schema:
+        name = types.ref_name(schema["$ref"])
+        if name in seen:  # a recursive schema: its files are found at the first level
+            return []
+        return _file_paths(types, types.schemas[name], prefix, seen | {name})
+    found: list[str] = []
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            found += [f for f in _file_paths(types, option, prefix, seen) if f not in found]
+    if schema.get("type") == "array" or "items" in schema:
+        if schema.get("x-topview-file"):
+            return [f"{prefix}[]"]
+        return found + _file_paths(types, schema.get("items", {}), f"{prefix}[]", seen)
+    for wire_name, prop in schema.get("properties", {}).items():
+        child = f"{prefix}.{wire_name}" if prefix else wire_name
+        if prop.get("x-topview-file"):
+            found.append(f"{child}[]" if prop.get("type") == "array" else child)
+        else:
+            found += _file_paths(types, prop, child, seen)
+    return found
+
+
 def _operation(
     path: str,
     method: str,
@@ -512,6 +547,7 @@ def _operation(
         )
 
     body_model: str | None = None
+    file_paths: tuple[str, ...] = ()
     body = raw.get("requestBody")
     if body is not None:
         content = body.get("content", {}).get("application/json")
@@ -520,6 +556,9 @@ def _operation(
         body_model = types.ref_name(content["schema"]["$ref"])
         types.used_models.add(body_model)
         body_schema = types.schemas[body_model]
+        file_paths = tuple(_file_paths(types, body_schema, "", frozenset({body_model})))
+        for file_path in file_paths:
+            _result_path(operation_id, file_path)  # the same syntax as resultFiles
         required = set(body_schema.get("required", []))
         for wire_name, prop in body_schema.get("properties", {}).items():
             is_file = bool(prop.get("x-topview-file"))
@@ -593,6 +632,7 @@ def _operation(
         query_operation=task.get("queryOperation"),
         constant=snake_case(operation_id).upper(),
         page_item=page_item,
+        file_paths=file_paths,
     )
     if any(existing.python_method == python_method for existing in resource.operations):
         raise SpecError(f"{operation_id}: duplicate method {resource.attribute}.{python_method}")

@@ -43,6 +43,7 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "task": operation.get("x-topview-task") or {},
                     "skip": bool(operation.get("x-sdk-skip")),
                     "summary": " ".join(str(operation.get("summary", "")).split()),
+                    "source": (operation.get("externalDocs") or {}).get("url", ""),
                 }
             )
     return rows
@@ -66,14 +67,15 @@ def _cell(text: str) -> str:
 
 def endpoint_table(spec: dict[str, Any]) -> str:
     lines = [
-        "| method | path | SDK method | kind | task kind | summary |",
-        "|---|---|---|---|---|---|",
+        "| method | path | SDK method | kind | task kind | summary | source |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in _operations(spec):
         task_kind = f"`{row['task']['kind']}`" if row["task"].get("kind") else ""
+        source = f"[page]({row['source']})" if row["source"] else ""
         lines.append(
             f"| `{row['method']}` | `{row['path']}` | {_method_link(row)} | {row['kind']} "
-            f"| {task_kind} | {_cell(row['summary'])} |"
+            f"| {task_kind} | {_cell(row['summary'])} | {source} |"
         )
     return "\n".join(lines)
 

@@ -66,11 +66,14 @@ if TYPE_CHECKING:
         EthnicitiesResource,
         ImagesResource,
         ImageToVideoResource,
+        ImageTranslationsResource,
         MarketingVideosResource,
+        MusicResource,
         PhotoAvatarsResource,
         ProductAvatarsResource,
         ScraperResource,
         VideoAvatarsResource,
+        VideoEditsResource,
         VideosResource,
         VoicesResource,
     )
@@ -395,6 +398,27 @@ class AsyncTopview(HTTPConnections):
         from .resources import BoardsResource
 
         return BoardsResource(self)
+
+    @cached_property
+    def music(self) -> MusicResource:
+        """AI music: songs and instrumentals from lyrics and a style."""
+        from .resources import MusicResource
+
+        return MusicResource(self)
+
+    @cached_property
+    def image_translations(self) -> ImageTranslationsResource:
+        """Image translation: translate the text in images, draw the translated images."""
+        from .resources import ImageTranslationsResource
+
+        return ImageTranslationsResource(self)
+
+    @cached_property
+    def video_edits(self) -> VideoEditsResource:
+        """Video editing: object removal and the four steps of character swap."""
+        from .resources import VideoEditsResource
+
+        return VideoEditsResource(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 

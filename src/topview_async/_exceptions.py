@@ -22,6 +22,9 @@ Catch :class:`TopviewError` to handle anything this package raises::
     ├── APIError                      Topview answered with a business `code` other than "200"
     │   ├── AuthenticationError           401
     │   ├── InvalidRequestError           4000, 4001, 4002, 4003
+    │   │   ├── InvalidModelError         4012
+    │   │   ├── InvalidMusicRequestError  4013, 4014, 4015, 4016, 4022
+    │   │   └── InvalidReferenceAudioError  4017, 4018, 4019, 4020, 4021
     │   ├── NotFoundError                 4004
     │   ├── DuplicateNameError            4005
     │   ├── RequestRefusedError           4006
@@ -320,6 +323,19 @@ class AuthenticationError(APIError):
 
 class InvalidRequestError(APIError):
     """4000-4003: Topview rejected a parameter (value, format, signature, missing field)."""
+
+
+class InvalidModelError(InvalidRequestError):
+    """4012: the model is not one the endpoint offers (documented for AI music)."""
+
+
+class InvalidMusicRequestError(InvalidRequestError):
+    """4013-4016, 4022: an AI music request breaks a rule on ``lyrics``/``styles``."""
+
+
+class InvalidReferenceAudioError(InvalidRequestError):
+    """4017-4021: an AI music ``referenceAudio`` is invalid (parameter, format, duration, size
+    or clip range)."""
 
 
 class NotFoundError(APIError):

@@ -33,6 +33,11 @@ class Operation:
     sdk_method: str | None = None
     """The method on the resource (``x-sdk-method``), for example ``submit``: with ``resource``
     it names the call, so a task kind leads to its submit method without a second table."""
+    body_model: str | None = None
+    """Name of the request body's generated model (``topview_async.types``), if it has one."""
+    file_fields: tuple[ResultPath, ...] = ()
+    """Every request-body field that takes a Topview file id (``x-topview-file``), nested ones
+    included (``inputImages[].fileId``): where local paths are uploaded and replaced."""
 
     def __str__(self) -> str:
         return f"{self.operation_id} ({self.method} {self.path})"
@@ -107,6 +112,12 @@ class TaskKindSpec:
         self.status_field = status_field
         self.status_fallbacks = status_fallbacks
         self.result_files = result_files
+
+    @property
+    def result_model(self) -> str:
+        """The name of the result model (without building it)."""
+        result_type = self._result_type
+        return result_type if isinstance(result_type, str) else result_type.__name__
 
     @property
     def result_type(self) -> type[object]:

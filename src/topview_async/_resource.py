@@ -9,7 +9,7 @@ resource with ``_raw`` set: its calls return a :class:`RawResponse`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._models import TopviewModel
@@ -45,16 +45,15 @@ class Resource:
         body_model: type[TopviewModel] | None = None,
         result_type: Any,
         context: Mapping[str, str | None] | None = None,
-        file_fields: Sequence[str] = (),
         options: RequestOptions | None = None,
     ) -> Any:
-        if file_fields and body is not None and body_model is not None:
+        if operation.file_fields and body is not None and body_model is not None:
             # A write that takes a file id (a photo template): local paths are uploaded first,
             # exactly as for a submit.
             from .lib._file_inputs import upload_local_files
 
             body = await upload_local_files(
-                self._client, body, file_fields, operation=operation, body_model=body_model
+                self._client, body, operation=operation, body_model=body_model
             )
         return await self._client._pipeline.request(
             operation,
@@ -73,7 +72,6 @@ class Resource:
         *,
         body: Mapping[str, object],
         body_model: type[TopviewModel],
-        file_fields: Sequence[str] = (),
         result_type: Any,
         options: RequestOptions | None = None,
     ) -> Task[Any]:
@@ -84,7 +82,6 @@ class Resource:
             operation,
             body=body,
             body_model=body_model,
-            file_fields=file_fields,
             result_type=result_type,
             options=options,
             raw=self._raw,

@@ -177,6 +177,8 @@ def test_rules_come_from_the_spec() -> None:
         "ImageToVideoV2Request",
         "PhotoAvatarRequest",
         "ProductAvatarImageToVideoV2Request",
+        "AiMusicRequest",
+        "VideoObjectRemoveRequest",
     }
 
 

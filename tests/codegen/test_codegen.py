@@ -234,7 +234,13 @@ def test_codegen_check_reports_a_hand_edit_and_stray_files(
     monkeypatch.setattr(
         _cli, "GENERATED_DIRS", tuple(package / d.name for d in _cli.GENERATED_DIRS)
     )
-    moved = {package / path.relative_to(_cli.PACKAGE): text for path, text in expected.items()}
+    readme = tmp_path / "README.md"
+    readme.write_text(_cli.README.read_text(encoding="utf-8"), encoding="utf-8")
+    moved = {
+        readme if path == _cli.README else package / path.relative_to(_cli.PACKAGE): text
+        for path, text in expected.items()
+    }
+    monkeypatch.setattr(_cli, "README", readme)
     assert _cli.check(moved) == []
 
     target = package / "resources" / "captions.py"
@@ -245,6 +251,10 @@ def test_codegen_check_reports_a_hand_edit_and_stray_files(
     assert "-# a hand edit" in problems
     assert "file in a generated folder that the spec does not produce" in problems
     assert "resources/handwritten.py" in problems
+
+    # The README's endpoint table is generated too: a hand-edited row is drift.
+    readme.write_text(readme.read_text().replace("| read |", "| write |", 1), encoding="utf-8")
+    assert "README.md (committed)" in "\n".join(_cli.check(moved))
 
 
 def _defined_models() -> dict[str, type]:

@@ -93,12 +93,16 @@ def test_a_kind_missing_a_fact_is_refused(tmp_path: Path) -> None:
         _spec.load(spec_copy)
 
 
+NO_FILE_KINDS = {"image_translate", "image_mask_drawing"}
+"""Kinds whose result is data, not files: translated text, base64 masks ([DOCS])."""
+
+
 def test_every_kind_has_its_facts() -> None:
     assert set(get_args(TaskKind)) == set(TASK_KINDS)
     for kind, facts in TASK_KINDS.items():
         assert facts.kind == kind
         assert facts.biz_types, kind
-        assert facts.result_files, kind
+        assert bool(facts.result_files) == (kind not in NO_FILE_KINDS), kind
         assert facts.submit_operation.kind == "submit"
         assert facts.query_operation.kind == "read"
         model = facts.result_type

@@ -51,17 +51,37 @@ async def text_to_video(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -
 
 
 async def omni_reference(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
-    # Nested file ids are not uploaded by the stub: upload first, then name the id.
-    image = await client.uploads.upload(write_png(tmp / "ref.png"))
-    return await client.videos.submit_omni_reference(
+    # A local path nested in an object argument is uploaded like a top-level file field
+    # (the spec marks inputImages[].fileId with x-topview-file); an id is kept as it is.
+    image = write_png(tmp / "ref.png")
+    kept = await client.uploads.upload(write_png(tmp / "other.png", seed=7))
+    task = await client.videos.submit_omni_reference(
         model="Standard",
-        prompt="<<<Image1>>> on a beach",
-        input_images=[{"name": "Image1", "fileId": image}],
+        prompt="<<<Image1>>> and <<<Image2>>> on a beach",
+        input_images=[
+            {"name": "Image1", "fileId": image},  # type: ignore[list-item]
+            {"name": "Image2", "fileId": kept},  # type: ignore[list-item]
+        ],
     )
+    sent = sim.simulator.tasks[task.task_id].request["inputImages"]
+    assert sim.simulator.uploads[sent[0]["fileId"]].data == image.read_bytes()
+    assert sent[1]["fileId"] == kept
+    return task
 
 
 async def storyboard(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
-    return await client.videos.submit_storyboard(prompt="Three shots of a mug", generating_count=1)
+    # An image task ([DOCS] storyboard-submit-task); its reference images are uploaded too.
+    reference = write_png(tmp / "mug.png")
+    task = await client.videos.submit_storyboard(
+        story="A mug on a desk; a hand lifts it; coffee steams",
+        model="Nano Banana 2",
+        resolution="512p",
+        grid_mode="preset",
+        grid_size=4,
+        reference_file_ids=[reference],
+    )
+    assert stored_upload(sim, task, "referenceFileIds") == reference.read_bytes()
+    return task
 
 
 async def text_to_image(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
@@ -158,11 +178,109 @@ async def board_download(client: AsyncTopview, sim: SimulatorServer, tmp: Path) 
     return await client.boards.submit_download(board_id=board.board_id)
 
 
+def write_mp4(path: Path) -> Path:
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    return path
+
+
+async def ai_music(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    reference = write_mp3(tmp / "reference.mp3")  # nested: referenceAudio.fileId
+    task = await client.music.submit(
+        model="Topview Music",
+        lyrics="Morning light on the kitchen table",
+        styles="warm acoustic pop",
+        enhance_prompt=True,
+        reference_audio={"fileId": reference, "clipStart": 1.0, "clipEnd": 9.5},  # type: ignore[arg-type]
+    )
+    sent = sim.simulator.tasks[task.task_id].request["referenceAudio"]
+    assert sim.simulator.uploads[sent["fileId"]].data == reference.read_bytes()
+    assert sent["clipEnd"] == 9.5
+    return task
+
+
+async def image_translate(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    image = write_png(tmp / "label.png")
+    task = await client.image_translations.submit_translate(
+        file_id=image, languages=["Italian", "Simplified Chinese"]
+    )
+    assert stored_upload(sim, task, "fileId") == image.read_bytes()
+    return task
+
+
+async def image_translate_generate(
+    client: AsyncTopview, sim: SimulatorServer, tmp: Path
+) -> Task[Any]:
+    translated = await (await image_translate(client, sim, tmp)).wait()
+    assert translated.content
+    assert translated.content[0].translation_list
+    assert translated.task_id
+    task = await client.image_translations.submit_generate(task_id=translated.task_id)
+    assert task.task_id == translated.task_id  # as in the docs' example
+    return task
+
+
+async def image_translate_batch(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    first, second = write_png(tmp / "a.png", seed=1), write_png(tmp / "b.png", seed=2)
+    return await client.image_translations.submit_batch(
+        file_ids=[first, second], languages=["Spanish", "Hindi"]
+    )
+
+
+async def video_object_remove(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    video = write_mp4(tmp / "clip.mp4")
+    task = await client.video_edits.submit_object_remove(
+        mode="clear-inside", video_file_id=video, selection_box={"x": 10, "y": 20, "w": 30, "h": 15}
+    )
+    assert stored_upload(sim, task, "videoFileId") == video.read_bytes()
+    return task
+
+
+async def video_process(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    return await client.video_edits.submit_video_process(
+        input_video_file_id=write_mp4(tmp / "dance.mp4")
+    )
+
+
+_POINTS = {"index": "0", "modifyPoints": [[120.5, 300.0]], "protectPoints": [[40.0, 40.0]]}
+
+
+async def image_mask_drawing(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    processed = await (await video_process(client, sim, tmp)).wait()
+    assert processed.task_id
+    assert processed.resized_size == [720, 1280]
+    return await client.video_edits.submit_image_mask(
+        video_process_task_id=processed.task_id, input_info=_POINTS
+    )
+
+
+async def video_mask_drawing(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    processed = await (await video_process(client, sim, tmp)).wait()
+    assert processed.task_id
+    return await client.video_edits.submit_video_mask(
+        video_process_task_id=processed.task_id, input_infos=[_POINTS]
+    )
+
+
+async def video_character_swap(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    masked = await (await video_mask_drawing(client, sim, tmp)).wait()
+    assert masked.task_id
+    model = write_png(tmp / "new-actor.png", seed=4)
+    task = await client.video_edits.submit_character_swap(
+        model_image_file_id=model, video_mask_drawing_task_id=masked.task_id
+    )
+    assert stored_upload(sim, task, "modelImageFileId") == model.read_bytes()
+    return task
+
+
+async def video_to_ai_avatar(client: AsyncTopview, sim: SimulatorServer, tmp: Path) -> Task[Any]:
+    return await client.ai_avatars.submit_video_to_avatar(video_file_id=write_mp4(tmp / "me.mp4"))
+
+
 FLOWS: dict[str, tuple[Submit, int, str]] = {
     "image_to_video_v2": (image_to_video_v2, 2, ".mp4"),
     "text_to_video": (text_to_video, 1, ".mp4"),
     "omni_reference": (omni_reference, 1, ".mp4"),
-    "storyboard": (storyboard, 1, ".mp4"),
+    "storyboard": (storyboard, 1, ".png"),
     "text_to_image": (text_to_image, 3, ".png"),
     "image_edit": (image_edit, 1, ".png"),
     "remove_background": (remove_background, 2, ".png"),
@@ -173,6 +291,16 @@ FLOWS: dict[str, tuple[Submit, int, str]] = {
     "text_to_speech": (text_to_speech, 1, ".mp3"),
     "voice_clone": (voice_clone, 1, ".mp3"),
     "board_download": (board_download, 1, ".zip"),
+    "ai_music": (ai_music, 1, ".mp3"),
+    "image_translate": (image_translate, 0, ""),
+    "image_translate_generate": (image_translate_generate, 2, ".png"),
+    "image_translate_batch": (image_translate_batch, 4, ".png"),
+    "video_object_remove": (video_object_remove, 1, ".mp4"),
+    "video_process": (video_process, 1, ".mp4"),
+    "image_mask_drawing": (image_mask_drawing, 0, ""),
+    "video_mask_drawing": (video_mask_drawing, 3, ".mp4"),
+    "video_character_swap": (video_character_swap, 1, ".mp4"),
+    "video_to_ai_avatar": (video_to_ai_avatar, 1, ".mp4"),
 }
 """Task kind -> (how to submit one, how many result files, their suffix)."""
 

@@ -36,6 +36,10 @@ FAILING = dict.fromkeys(
         "photo_avatar",
         "product_avatar_image_to_video_v2",
         "board_download",
+        "ai_music",
+        "image_translate_batch",
+        "video_object_remove",
+        "video_character_swap",
     ),
     1.0,
 )
@@ -246,6 +250,7 @@ async def _exercise(api: Conformance, sim: Simulator, clock: ManualClock) -> Non
     await api.call("queryM2vTask", params={"taskId": m2v["taskId"]})
     await api.call("queryProductAvatarImageToVideo", params={"taskId": animated["taskId"]})
     await _exercise_newer(api, sim, clock, image=image, audio=audio, notice=notice)
+    await _exercise_media(api, sim, clock, image=image, audio=audio, notice=notice)
 
 
 async def _exercise_newer(
@@ -282,7 +287,15 @@ async def _exercise_newer(
                 "inputImages": [{"name": "Image1", "fileId": image}],
             },
         ),
-        "queryStoryboardTask": await api.call("submitStoryboardTask", json={"prompt": "Shots"}),
+        "queryStoryboardTask": await api.call(
+            "submitStoryboardTask",
+            json={
+                "story": "Shots",
+                "model": "GPT Image 2",
+                "resolution": "2K",
+                "noticeUrl": notice,
+            },
+        ),
         "queryTextToImageTask": await api.call(
             "submitTextToImageTask",
             json={"prompt": "A mug", "generateCount": 2, "resolution": "2K", "noticeUrl": notice},
@@ -379,6 +392,83 @@ async def _exercise_newer(
     assert listed["total"] == 2
     deleted = await api.call("deleteM2vTasks", json={"taskIds": [listed["data"][-1]["taskId"]]})
     assert deleted["errosMsg"] is None
+
+
+async def _exercise_media(
+    api: Conformance, sim: Simulator, clock: ManualClock, *, image: str, audio: str, notice: str
+) -> None:
+    """The endpoints of issue 22, in progress and finished (chains use kinds that never fail)."""
+    video = await _upload(api, sim, "mp4")
+    submits = {
+        "queryAiMusicTask": await api.call(
+            "submitAiMusicTask",
+            json={
+                "model": "Topview Music",
+                "styles": "lofi",
+                "enhancePrompt": True,
+                "referenceAudio": {"fileId": audio, "clipStart": 0, "clipEnd": 10},
+                "noticeUrl": notice,
+            },
+        ),
+        "queryImageTranslateTask": await api.call(
+            "submitImageTranslateTask",
+            json={"fileId": image, "languages": ["Italian"], "noticeUrl": notice},
+        ),
+        "queryImageGenerateTask": await api.call(
+            "submitImageTranslateBatchTask",
+            json={"fileIds": [image], "languages": ["Spanish", "Hindi"], "noticeUrl": notice},
+        ),
+        "queryVideoObjectRemoveTask": await api.call(
+            "submitVideoObjectRemoveTask",
+            json={
+                "mode": "clear-inside",
+                "videoFileId": video,
+                "selectionBox": {"x": 10, "y": 10, "w": 20, "h": 20},
+                "noticeUrl": notice,
+            },
+        ),
+        "queryVideoProcessTask": await api.call(
+            "submitVideoProcessTask", json={"inputVideoFileId": video, "noticeUrl": notice}
+        ),
+        "queryVideoToAiAvatarTask": await api.call(
+            "submitVideoToAiAvatarTask", json={"videoFileId": video, "noticeUrl": notice}
+        ),
+    }
+    for operation, task in submits.items():
+        await api.call(operation, params={"taskId": task["taskId"]})
+    clock.advance(1000)
+    for operation, task in submits.items():
+        await api.call(operation, params={"taskId": task["taskId"], "needCloudFrontUrl": "true"})
+
+    translated = submits["queryImageTranslateTask"]["taskId"]
+    generated = await api.call(
+        "submitImageGenerateTask", json={"taskId": translated, "noticeUrl": notice}
+    )
+    assert generated["taskId"] == translated, "the docs' example answers with the same taskId"
+    processed = submits["queryVideoProcessTask"]["taskId"]
+    points = {"index": "0", "modifyPoints": [[10.0, 20.0]], "protectPoints": [[5.0, 5.0]]}
+    image_mask = await api.call(
+        "submitImageMaskDrawingTask",
+        json={"videoProcessTaskId": processed, "inputInfo": points, "noticeUrl": notice},
+    )
+    video_mask = await api.call(
+        "submitVideoMaskDrawingTask",
+        json={"videoProcessTaskId": processed, "inputInfos": [points], "noticeUrl": notice},
+    )
+    clock.advance(1000)
+    swap = await api.call(
+        "submitVideoCharacterSwapTask",
+        json={
+            "modelImageFileId": image,
+            "videoMaskDrawingTaskId": video_mask["taskId"],
+            "noticeUrl": notice,
+        },
+    )
+    clock.advance(1000)
+    await api.call("queryImageGenerateTask", params={"taskId": generated["taskId"]})
+    await api.call("queryImageMaskDrawingTask", params={"taskId": image_mask["taskId"]})
+    await api.call("queryVideoMaskDrawingTask", params={"taskId": video_mask["taskId"]})
+    await api.call("queryVideoCharacterSwapTask", params={"taskId": swap["taskId"]})
 
 
 async def test_error_replies_validate_as_error_envelopes() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from topview_async import (
     InvalidInputError,
     NotFoundError,
 )
+from topview_async._generated.operations import SUBMIT_M2V_TASK
+from topview_async._operation import Operation
 from topview_async.lib.polling import PollPolicy, PollScheduler
 from topview_async.lib.tasks import (
     Task,
@@ -264,6 +267,11 @@ async def test_refresh_queries_once(client: AsyncTopview) -> None:
     assert server_of(client).total_queries == 2
 
 
+def _with_m2v_file_fields(operation: Operation) -> Operation:
+    """The fake submit with the real M2V submit's file fields (the spec's x-topview-file)."""
+    return dataclasses.replace(operation, file_fields=SUBMIT_M2V_TASK.file_fields)
+
+
 async def test_submit_uploads_local_files_and_keeps_file_ids(
     client: AsyncTopview, tmp_path: Path
 ) -> None:
@@ -275,7 +283,7 @@ async def test_submit_uploads_local_files_and_keeps_file_ids(
     b_png, logo = str(tmp_path / "shots/b.PNG"), str(tmp_path / "logo.jpg")
     await submit_task(
         client,
-        spec.submit_operation,
+        _with_m2v_file_fields(spec.submit_operation),
         body={
             "fileIds": [tmp_path / "a.mp4", file_id, b_png],
             "logoFileId": logo,
@@ -283,7 +291,6 @@ async def test_submit_uploads_local_files_and_keeps_file_ids(
             "productName": "x.png",  # not a file field: left alone
         },
         body_model=SubmitBody,
-        file_fields=("fileIds", "logoFileId", "endcardFileId", "musicFileId"),
         result_type=SubmitResult,
     )
     server = server_of(client)
@@ -306,10 +313,9 @@ async def test_a_url_in_a_file_field_is_refused_naming_the_argument(
     with pytest.raises(InvalidInputError) as caught:
         await submit_task(
             client,
-            spec.submit_operation,
+            _with_m2v_file_fields(spec.submit_operation),
             body={"fileIds": ["0" * 32, url]},
             body_model=FileIdsBody,
-            file_fields=("fileIds",),
             result_type=SubmitResult,
         )
     message = str(caught.value)

@@ -108,7 +108,7 @@ def test_reads_retry_unless_repeating_cannot_help(exc: Exception, retryable: boo
     assert read_failure(exc).non_retryable is not retryable
 
 
-def test_file_arguments_come_from_the_generated_signatures() -> None:
+def test_file_arguments_come_from_the_spec_file_fields() -> None:
     client = AsyncTopview(api_key="k", uid="u")
     assert file_parameters(client, "image_to_video") == {"image_file_id"}
     m2v = file_parameters(client, "m2v")

@@ -297,7 +297,7 @@ async def test_malformed_body_gets_400_without_crashing(body: bytes) -> None:
 
 async def test_unknown_biz_type_reaches_the_handler_raw() -> None:
     handler = Recorder()
-    response = await post(fastapi_app(handler=handler), notice_body("COMMON_TASK_AI_MUSIC"))
+    response = await post(fastapi_app(handler=handler), notice_body("COMMON_TASK_SOMETHING_NEW"))
     assert response.status_code == 200
     assert handler.notices[0].result == {"anything": 1}
     assert handler.notices[0].task_kind is None
@@ -372,7 +372,9 @@ async def test_unconfirmed_notice_is_not_acknowledged(fetched: Any) -> None:
 async def test_unknown_kind_cannot_be_verified_and_stays_unverified() -> None:
     handler = Recorder()
     fetcher = FakeFetcher({"status": "success"})
-    await post(fastapi_app(handler=handler, fetcher=fetcher), notice_body("COMMON_TASK_AI_MUSIC"))
+    await post(
+        fastapi_app(handler=handler, fetcher=fetcher), notice_body("COMMON_TASK_SOMETHING_NEW")
+    )
     assert fetcher.calls == []
     assert not handler.notices[0].verified
 

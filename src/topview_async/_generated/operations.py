@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._operation import Operation
+from .._operation import Operation, ResultStep
 
 LIST_M2V_SCRIPTS: Final = Operation(
     operation_id="listM2vScripts",
@@ -26,6 +26,7 @@ UPDATE_M2V_SCRIPT: Final = Operation(
     resource="marketing_videos",
     task_kind=None,
     sdk_method="update_script",
+    body_model="M2vScriptUpdateRequest",
 )
 
 SUBMIT_M2V_TASK: Final = Operation(
@@ -36,6 +37,13 @@ SUBMIT_M2V_TASK: Final = Operation(
     resource="marketing_videos",
     task_kind="m2v",
     sdk_method="submit",
+    body_model="M2vSubmitRequest",
+    file_fields=(
+        (ResultStep(names=(("fileIds", "file_ids"),), each=True),),
+        (ResultStep(names=(("endcardFileId", "endcard_file_id"),), each=False),),
+        (ResultStep(names=(("logoFileId", "logo_file_id"),), each=False),),
+        (ResultStep(names=(("musicFileId", "music_file_id"),), each=False),),
+    ),
 )
 
 QUERY_M2V_TASK: Final = Operation(
@@ -56,6 +64,7 @@ EXPORT_M2V_VIDEO: Final = Operation(
     resource="marketing_videos",
     task_kind="m2v_export",
     sdk_method="export",
+    body_model="M2vExportRequest",
 )
 
 SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
@@ -66,6 +75,12 @@ SUBMIT_VIDEO_AVATAR_TASK: Final = Operation(
     resource="video_avatars",
     task_kind="video_avatar",
     sdk_method="submit",
+    body_model="VideoAvatarSubmitRequest",
+    file_fields=(
+        (ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),
+        (ResultStep(names=(("imageFileId", "image_file_id"),), each=False),),
+        (ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),
+    ),
 )
 
 QUERY_VIDEO_AVATAR_TASK: Final = Operation(
@@ -86,6 +101,12 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_replace",
     sdk_method="submit_image_replace",
+    body_model="ProductAvatarImageReplaceRequest",
+    file_fields=(
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (ResultStep(names=(("userFaceImageFileId", "user_face_image_file_id"),), each=False),),
+    ),
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE: Final = Operation(
@@ -106,6 +127,7 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_to_video",
     sdk_method="submit_image_to_video",
+    body_model="ProductAvatarImageToVideoRequest",
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO: Final = Operation(
@@ -146,6 +168,13 @@ SUBMIT_ANY_SHOOT_TASK: Final = Operation(
     resource="anyshoot",
     task_kind="anyshoot",
     sdk_method="submit",
+    body_model="AnyShootSubmitRequest",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (ResultStep(names=(("productMaskFileId", "product_mask_file_id"),), each=False),),
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("templateMaskFileId", "template_mask_file_id"),), each=False),),
+    ),
 )
 
 QUERY_ANY_SHOOT_TASK: Final = Operation(
@@ -186,6 +215,8 @@ SUBMIT_IMAGE_TO_VIDEO_TASK: Final = Operation(
     resource="image_to_video",
     task_kind="image_to_video",
     sdk_method="submit",
+    body_model="ImageToVideoSubmitRequest",
+    file_fields=((ResultStep(names=(("imageFileId", "image_file_id"),), each=False),),),
 )
 
 QUERY_IMAGE_TO_VIDEO_TASK: Final = Operation(
@@ -206,6 +237,7 @@ SUBMIT_SCRAPER_TASK: Final = Operation(
     resource="scraper",
     task_kind="scraper",
     sdk_method="submit",
+    body_model="ScraperSubmitRequest",
 )
 
 QUERY_SCRAPER_TASK: Final = Operation(
@@ -246,6 +278,7 @@ CHECK_NOTICE_URL: Final = Operation(
     resource="notices",
     task_kind=None,
     sdk_method="check_url",
+    body_model="NoticeUrlCheckRequest",
 )
 
 LIST_VOICES: Final = Operation(
@@ -296,6 +329,12 @@ SUBMIT_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
     resource="videos",
     task_kind="image_to_video_v2",
     sdk_method="submit_image_to_video",
+    body_model="ImageToVideoV2Request",
+    file_fields=(
+        (ResultStep(names=(("firstFrameFileId", "first_frame_file_id"),), each=False),),
+        (ResultStep(names=(("endFrameFileId", "end_frame_file_id"),), each=False),),
+        (ResultStep(names=(("referenceImageFileIds", "reference_image_file_ids"),), each=True),),
+    ),
 )
 
 QUERY_IMAGE_TO_VIDEO_V2_TASK: Final = Operation(
@@ -316,6 +355,7 @@ SUBMIT_TEXT_TO_VIDEO_TASK: Final = Operation(
     resource="videos",
     task_kind="text_to_video",
     sdk_method="submit_text_to_video",
+    body_model="TextToVideoRequest",
 )
 
 QUERY_TEXT_TO_VIDEO_TASK: Final = Operation(
@@ -336,6 +376,17 @@ SUBMIT_OMNI_REFERENCE_TASK: Final = Operation(
     resource="videos",
     task_kind="omni_reference",
     sdk_method="submit_omni_reference",
+    body_model="OmniReferenceRequest",
+    file_fields=(
+        (
+            ResultStep(names=(("inputImages", "input_images"),), each=True),
+            ResultStep(names=(("fileId", "file_id"),), each=False),
+        ),
+        (
+            ResultStep(names=(("inputVideos", "input_videos"),), each=True),
+            ResultStep(names=(("fileId", "file_id"),), each=False),
+        ),
+    ),
 )
 
 QUERY_OMNI_REFERENCE_TASK: Final = Operation(
@@ -356,6 +407,8 @@ SUBMIT_STORYBOARD_TASK: Final = Operation(
     resource="videos",
     task_kind="storyboard",
     sdk_method="submit_storyboard",
+    body_model="StoryboardRequest",
+    file_fields=((ResultStep(names=(("referenceFileIds", "reference_file_ids"),), each=True),),),
 )
 
 QUERY_STORYBOARD_TASK: Final = Operation(
@@ -376,6 +429,7 @@ SUBMIT_TEXT_TO_IMAGE_TASK: Final = Operation(
     resource="images",
     task_kind="text_to_image",
     sdk_method="submit_text_to_image",
+    body_model="TextToImageRequest",
 )
 
 QUERY_TEXT_TO_IMAGE_TASK: Final = Operation(
@@ -396,6 +450,8 @@ SUBMIT_IMAGE_EDIT_TASK: Final = Operation(
     resource="images",
     task_kind="image_edit",
     sdk_method="submit_image_edit",
+    body_model="ImageEditRequest",
+    file_fields=((ResultStep(names=(("inputImageFileIds", "input_image_file_ids"),), each=True),),),
 )
 
 QUERY_IMAGE_EDIT_TASK: Final = Operation(
@@ -416,6 +472,10 @@ SUBMIT_REMOVE_BACKGROUND_TASK: Final = Operation(
     resource="images",
     task_kind="remove_background",
     sdk_method="submit_remove_background",
+    body_model="RemoveBackgroundRequest",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+    ),
 )
 
 QUERY_REMOVE_BACKGROUND_TASK: Final = Operation(
@@ -436,6 +496,11 @@ SUBMIT_PHOTO_AVATAR_TASK: Final = Operation(
     resource="photo_avatars",
     task_kind="photo_avatar",
     sdk_method="submit",
+    body_model="PhotoAvatarRequest",
+    file_fields=(
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),
+    ),
 )
 
 QUERY_PHOTO_AVATAR_TASK: Final = Operation(
@@ -476,6 +541,10 @@ CREATE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
     resource="photo_avatars",
     task_kind=None,
     sdk_method="create_template",
+    body_model="PhotoAvatarTemplateCreateRequest",
+    file_fields=(
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+    ),
 )
 
 DELETE_PHOTO_AVATAR_TEMPLATE: Final = Operation(
@@ -506,6 +575,8 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_to_video_v2",
     sdk_method="submit_image_to_video_v2",
+    body_model="ProductAvatarImageToVideoV2Request",
+    file_fields=((ResultStep(names=(("audioFileId", "audio_file_id"),), each=False),),),
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_TO_VIDEO_V2: Final = Operation(
@@ -526,6 +597,23 @@ SUBMIT_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
     resource="product_avatars",
     task_kind="product_avatar_image_replace_v3",
     sdk_method="submit_image_replace_v3",
+    body_model="ProductAvatarImageReplaceV3Request",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (
+            ResultStep(
+                names=(
+                    (
+                        "productImageWithoutBackgroundFileId",
+                        "product_image_without_background_file_id",
+                    ),
+                ),
+                each=False,
+            ),
+        ),
+        (ResultStep(names=(("templateImageFileId", "template_image_file_id"),), each=False),),
+        (ResultStep(names=(("userFaceImageFileId", "user_face_image_file_id"),), each=False),),
+    ),
 )
 
 QUERY_PRODUCT_AVATAR_IMAGE_REPLACE_V3: Final = Operation(
@@ -546,6 +634,21 @@ SUBMIT_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
     resource="anyshoot",
     task_kind="anyshoot_product_model",
     sdk_method="submit_product_model",
+    body_model="AnyShootProductModelRequest",
+    file_fields=(
+        (ResultStep(names=(("productImageFileId", "product_image_file_id"),), each=False),),
+        (
+            ResultStep(
+                names=(
+                    (
+                        "productImageWithoutBackgroundFileId",
+                        "product_image_without_background_file_id",
+                    ),
+                ),
+                each=False,
+            ),
+        ),
+    ),
 )
 
 QUERY_ANY_SHOOT_PRODUCT_MODEL_TASK: Final = Operation(
@@ -566,6 +669,10 @@ SUBMIT_TEXT_TO_SPEECH_TASK: Final = Operation(
     resource="voices",
     task_kind="text_to_speech",
     sdk_method="submit_text_to_speech",
+    body_model="TextToSpeechRequest",
+    file_fields=(
+        (ResultStep(names=(("originVoiceFileId", "origin_voice_file_id"),), each=False),),
+    ),
 )
 
 QUERY_TEXT_TO_SPEECH_TASK: Final = Operation(
@@ -586,6 +693,10 @@ SUBMIT_VOICE_CLONE_TASK: Final = Operation(
     resource="voices",
     task_kind="voice_clone",
     sdk_method="submit_clone",
+    body_model="VoiceCloneRequest",
+    file_fields=(
+        (ResultStep(names=(("originVoiceFileId", "origin_voice_file_id"),), each=False),),
+    ),
 )
 
 QUERY_VOICE_CLONE_TASK: Final = Operation(
@@ -626,6 +737,7 @@ DELETE_M2V_TASKS: Final = Operation(
     resource="marketing_videos",
     task_kind=None,
     sdk_method="delete_tasks",
+    body_model="M2vTaskDeleteRequest",
 )
 
 GET_CREDIT_DETAIL: Final = Operation(
@@ -676,6 +788,7 @@ CREATE_BOARD: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="create",
+    body_model="BoardCreateRequest",
 )
 
 GET_BOARD: Final = Operation(
@@ -696,6 +809,7 @@ UPDATE_BOARD: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="update",
+    body_model="BoardUpdateRequest",
 )
 
 DELETE_BOARD: Final = Operation(
@@ -736,6 +850,7 @@ DELETE_BOARD_TASKS: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="delete_tasks",
+    body_model="BoardTaskBatchDeleteRequest",
 )
 
 SUBMIT_BOARD_DOWNLOAD: Final = Operation(
@@ -746,6 +861,7 @@ SUBMIT_BOARD_DOWNLOAD: Final = Operation(
     resource="boards",
     task_kind="board_download",
     sdk_method="submit_download",
+    body_model="BoardDownloadRequest",
 )
 
 QUERY_BOARD_DOWNLOAD: Final = Operation(
@@ -756,6 +872,208 @@ QUERY_BOARD_DOWNLOAD: Final = Operation(
     resource="boards",
     task_kind=None,
     sdk_method="query_download",
+)
+
+SUBMIT_AI_MUSIC_TASK: Final = Operation(
+    operation_id="submitAiMusicTask",
+    method="POST",
+    path="/v1/common_task/ai_music/task/submit",
+    kind="submit",
+    resource="music",
+    task_kind="ai_music",
+    sdk_method="submit",
+    body_model="AiMusicRequest",
+    file_fields=(
+        (
+            ResultStep(names=(("referenceAudio", "reference_audio"),), each=False),
+            ResultStep(names=(("fileId", "file_id"),), each=False),
+        ),
+    ),
+)
+
+QUERY_AI_MUSIC_TASK: Final = Operation(
+    operation_id="queryAiMusicTask",
+    method="GET",
+    path="/v1/common_task/ai_music/task/query",
+    kind="read",
+    resource="music",
+    task_kind=None,
+    sdk_method="query",
+)
+
+SUBMIT_IMAGE_TRANSLATE_TASK: Final = Operation(
+    operation_id="submitImageTranslateTask",
+    method="POST",
+    path="/v1/image_translate/single/task/submit",
+    kind="submit",
+    resource="image_translations",
+    task_kind="image_translate",
+    sdk_method="submit_translate",
+    body_model="ImageTranslateRequest",
+    file_fields=((ResultStep(names=(("fileId", "file_id"),), each=False),),),
+)
+
+QUERY_IMAGE_TRANSLATE_TASK: Final = Operation(
+    operation_id="queryImageTranslateTask",
+    method="GET",
+    path="/v1/image_translate/single/task/query",
+    kind="read",
+    resource="image_translations",
+    task_kind=None,
+    sdk_method="query_translate",
+)
+
+SUBMIT_IMAGE_GENERATE_TASK: Final = Operation(
+    operation_id="submitImageGenerateTask",
+    method="POST",
+    path="/v1/image_generate/single/task/submit",
+    kind="submit",
+    resource="image_translations",
+    task_kind="image_translate_generate",
+    sdk_method="submit_generate",
+    body_model="ImageGenerateRequest",
+)
+
+SUBMIT_IMAGE_TRANSLATE_BATCH_TASK: Final = Operation(
+    operation_id="submitImageTranslateBatchTask",
+    method="POST",
+    path="/v1/image_translate/batch/task/submit",
+    kind="submit",
+    resource="image_translations",
+    task_kind="image_translate_batch",
+    sdk_method="submit_batch",
+    body_model="ImageTranslateBatchRequest",
+    file_fields=((ResultStep(names=(("fileIds", "file_ids"),), each=True),),),
+)
+
+QUERY_IMAGE_GENERATE_TASK: Final = Operation(
+    operation_id="queryImageGenerateTask",
+    method="GET",
+    path="/v1/image_generate/task/query",
+    kind="read",
+    resource="image_translations",
+    task_kind=None,
+    sdk_method="query_generate",
+)
+
+SUBMIT_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
+    operation_id="submitVideoObjectRemoveTask",
+    method="POST",
+    path="/v1/common-task/video-object-remove/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_object_remove",
+    sdk_method="submit_object_remove",
+    body_model="VideoObjectRemoveRequest",
+    file_fields=((ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),),
+)
+
+QUERY_VIDEO_OBJECT_REMOVE_TASK: Final = Operation(
+    operation_id="queryVideoObjectRemoveTask",
+    method="GET",
+    path="/v1/common-task/video-object-remove/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_object_remove",
+)
+
+SUBMIT_VIDEO_PROCESS_TASK: Final = Operation(
+    operation_id="submitVideoProcessTask",
+    method="POST",
+    path="/v1/video_process/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_process",
+    sdk_method="submit_video_process",
+    body_model="VideoProcessRequest",
+    file_fields=((ResultStep(names=(("inputVideoFileId", "input_video_file_id"),), each=False),),),
+)
+
+QUERY_VIDEO_PROCESS_TASK: Final = Operation(
+    operation_id="queryVideoProcessTask",
+    method="GET",
+    path="/v1/video_process/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_video_process",
+)
+
+SUBMIT_IMAGE_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="submitImageMaskDrawingTask",
+    method="POST",
+    path="/v1/segment_anything/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="image_mask_drawing",
+    sdk_method="submit_image_mask",
+    body_model="ImageMaskDrawingRequest",
+)
+
+QUERY_IMAGE_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="queryImageMaskDrawingTask",
+    method="GET",
+    path="/v1/segment_anything/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_image_mask",
+)
+
+SUBMIT_VIDEO_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="submitVideoMaskDrawingTask",
+    method="POST",
+    path="/v1/video_tracking/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_mask_drawing",
+    sdk_method="submit_video_mask",
+    body_model="VideoMaskDrawingRequest",
+)
+
+QUERY_VIDEO_MASK_DRAWING_TASK: Final = Operation(
+    operation_id="queryVideoMaskDrawingTask",
+    method="GET",
+    path="/v1/video_tracking/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_video_mask",
+)
+
+SUBMIT_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
+    operation_id="submitVideoCharacterSwapTask",
+    method="POST",
+    path="/v1/video_character_swap/task/submit",
+    kind="submit",
+    resource="video_edits",
+    task_kind="video_character_swap",
+    sdk_method="submit_character_swap",
+    body_model="VideoCharacterSwapRequest",
+    file_fields=((ResultStep(names=(("modelImageFileId", "model_image_file_id"),), each=False),),),
+)
+
+QUERY_VIDEO_CHARACTER_SWAP_TASK: Final = Operation(
+    operation_id="queryVideoCharacterSwapTask",
+    method="GET",
+    path="/v1/video_character_swap/task/query",
+    kind="read",
+    resource="video_edits",
+    task_kind=None,
+    sdk_method="query_character_swap",
+)
+
+SUBMIT_VIDEO_TO_AI_AVATAR_TASK: Final = Operation(
+    operation_id="submitVideoToAiAvatarTask",
+    method="POST",
+    path="/v1/common_task/video2aiAvatar/submit",
+    kind="submit",
+    resource="ai_avatars",
+    task_kind="video_to_ai_avatar",
+    sdk_method="submit_video_to_avatar",
+    body_model="VideoToAiAvatarRequest",
+    file_fields=((ResultStep(names=(("videoFileId", "video_file_id"),), each=False),),),
 )
 
 
@@ -835,5 +1153,23 @@ OPERATIONS: Final[dict[str, Operation]] = {
     DELETE_BOARD_TASKS.operation_id: DELETE_BOARD_TASKS,
     SUBMIT_BOARD_DOWNLOAD.operation_id: SUBMIT_BOARD_DOWNLOAD,
     QUERY_BOARD_DOWNLOAD.operation_id: QUERY_BOARD_DOWNLOAD,
+    SUBMIT_AI_MUSIC_TASK.operation_id: SUBMIT_AI_MUSIC_TASK,
+    QUERY_AI_MUSIC_TASK.operation_id: QUERY_AI_MUSIC_TASK,
+    SUBMIT_IMAGE_TRANSLATE_TASK.operation_id: SUBMIT_IMAGE_TRANSLATE_TASK,
+    QUERY_IMAGE_TRANSLATE_TASK.operation_id: QUERY_IMAGE_TRANSLATE_TASK,
+    SUBMIT_IMAGE_GENERATE_TASK.operation_id: SUBMIT_IMAGE_GENERATE_TASK,
+    SUBMIT_IMAGE_TRANSLATE_BATCH_TASK.operation_id: SUBMIT_IMAGE_TRANSLATE_BATCH_TASK,
+    QUERY_IMAGE_GENERATE_TASK.operation_id: QUERY_IMAGE_GENERATE_TASK,
+    SUBMIT_VIDEO_OBJECT_REMOVE_TASK.operation_id: SUBMIT_VIDEO_OBJECT_REMOVE_TASK,
+    QUERY_VIDEO_OBJECT_REMOVE_TASK.operation_id: QUERY_VIDEO_OBJECT_REMOVE_TASK,
+    SUBMIT_VIDEO_PROCESS_TASK.operation_id: SUBMIT_VIDEO_PROCESS_TASK,
+    QUERY_VIDEO_PROCESS_TASK.operation_id: QUERY_VIDEO_PROCESS_TASK,
+    SUBMIT_IMAGE_MASK_DRAWING_TASK.operation_id: SUBMIT_IMAGE_MASK_DRAWING_TASK,
+    QUERY_IMAGE_MASK_DRAWING_TASK.operation_id: QUERY_IMAGE_MASK_DRAWING_TASK,
+    SUBMIT_VIDEO_MASK_DRAWING_TASK.operation_id: SUBMIT_VIDEO_MASK_DRAWING_TASK,
+    QUERY_VIDEO_MASK_DRAWING_TASK.operation_id: QUERY_VIDEO_MASK_DRAWING_TASK,
+    SUBMIT_VIDEO_CHARACTER_SWAP_TASK.operation_id: SUBMIT_VIDEO_CHARACTER_SWAP_TASK,
+    QUERY_VIDEO_CHARACTER_SWAP_TASK.operation_id: QUERY_VIDEO_CHARACTER_SWAP_TASK,
+    SUBMIT_VIDEO_TO_AI_AVATAR_TASK.operation_id: SUBMIT_VIDEO_TO_AI_AVATAR_TASK,
 }
 """All generated operations by ``operationId``."""

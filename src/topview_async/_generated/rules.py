@@ -93,5 +93,29 @@ BODY_RULES: Final[dict[str, tuple[BodyRule, ...]]] = {
             equals=((("scriptMode", "script_mode"), ("audio",)),),
         ),
     ),
+    "AiMusicRequest": (
+        BodyRule(
+            required=(("styles", "styles"),),
+            equals=((("instrumental", "instrumental"), (True,)),),
+            description="an instrumental needs styles ([DOCS]; Topview answers 4013)",
+        ),
+        BodyRule(
+            any_of=(("lyrics", "lyrics"), ("styles", "styles")),
+            not_equals=((("instrumental", "instrumental"), (True,)),),
+            description="a song with vocals needs lyrics or styles ([DOCS]; Topview answers 4014)",
+        ),
+        BodyRule(
+            required=(("styles", "styles"),),
+            equals=((("enhancePrompt", "enhance_prompt"), (True,)),),
+            description="enhancePrompt enhances styles ([DOCS]; Topview answers 4022)",
+        ),
+    ),
+    "VideoObjectRemoveRequest": (
+        BodyRule(
+            required=(("selectionBox", "selection_box"),),
+            equals=((("mode", "mode"), ("clear-inside", "clear-outside")),),
+            description="clear-inside and clear-outside remove around a selection box ([DOCS])",
+        ),
+    ),
 }
 """Request schema name -> its rules, in spec order (the first broken one is reported)."""

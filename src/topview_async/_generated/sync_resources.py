@@ -36,10 +36,16 @@ if TYPE_CHECKING:
         image_to_video as _image_to_video,
     )
     from ..resources import (
+        image_translations as _image_translations,
+    )
+    from ..resources import (
         images as _images,
     )
     from ..resources import (
         marketing_videos as _marketing_videos,
+    )
+    from ..resources import (
+        music as _music,
     )
     from ..resources import (
         notices as _notices,
@@ -58,6 +64,9 @@ if TYPE_CHECKING:
     )
     from ..resources import (
         video_avatars as _video_avatars,
+    )
+    from ..resources import (
+        video_edits as _video_edits,
     )
     from ..resources import (
         videos as _videos,
@@ -191,3 +200,24 @@ class SyncResources:
         from ..resources.boards import SyncBoardsResource
 
         return SyncBoardsResource(self._async.boards, self._portal)
+
+    @cached_property
+    def music(self) -> _music.SyncMusicResource:
+        """Songs and instrumentals from lyrics and a style description (newer API; [DOCS])."""
+        from ..resources.music import SyncMusicResource
+
+        return SyncMusicResource(self._async.music, self._portal)
+
+    @cached_property
+    def image_translations(self) -> _image_translations.SyncImageTranslationsResource:
+        """Translates the text in images and draws the translated images (newer API; [DOCS]): a single"""
+        from ..resources.image_translations import SyncImageTranslationsResource
+
+        return SyncImageTranslationsResource(self._async.image_translations, self._portal)
+
+    @cached_property
+    def video_edits(self) -> _video_edits.SyncVideoEditsResource:
+        """Edits of your own videos (newer API; [DOCS]): object removal, and character swap in four"""
+        from ..resources.video_edits import SyncVideoEditsResource
+
+        return SyncVideoEditsResource(self._async.video_edits, self._portal)

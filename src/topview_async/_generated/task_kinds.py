@@ -19,12 +19,16 @@ if TYPE_CHECKING:
     from ..lib._sync import SyncTask
     from ..lib.tasks import Task
     from .models import (
+        AiMusicTaskResult,
         AnyShootProductModelResult,
         AnyShootTaskResult,
         BoardDownloadResult,
         GenerativeVideoTaskResult,
+        ImageGenerateTaskResult,
         ImageGenerationTaskResult,
+        ImageMaskDrawingTaskResult,
         ImageToVideoTaskResult,
+        ImageTranslateTaskResult,
         M2vTaskResult,
         PhotoAvatarTaskResult,
         ProductAvatarImageReplaceResult,
@@ -34,6 +38,11 @@ if TYPE_CHECKING:
         RemoveBackgroundTaskResult,
         ScraperTaskResult,
         VideoAvatarTaskResult,
+        VideoCharacterSwapTaskResult,
+        VideoMaskDrawingTaskResult,
+        VideoObjectRemoveTaskResult,
+        VideoProcessTaskResult,
+        VideoToAiAvatarTaskResult,
         VoiceTaskResult,
     )
 
@@ -60,6 +69,16 @@ TaskKind = Literal[
     "text_to_speech",
     "voice_clone",
     "board_download",
+    "ai_music",
+    "image_translate",
+    "image_translate_generate",
+    "image_translate_batch",
+    "video_object_remove",
+    "video_process",
+    "image_mask_drawing",
+    "video_mask_drawing",
+    "video_character_swap",
+    "video_to_ai_avatar",
 ]
 """Every task kind, the names ``client.tasks.get`` takes."""
 
@@ -251,13 +270,13 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         kind="storyboard",
         submit_operation=_operations.SUBMIT_STORYBOARD_TASK,
         query_operation=_operations.QUERY_STORYBOARD_TASK,
-        result_type="GenerativeVideoTaskResult",
+        result_type="ImageGenerationTaskResult",
         biz_types=("COMMON_TASK_STORYBOARD",),
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=(
             (
-                ResultStep(names=(("videos", "videos"),), each=True),
+                ResultStep(names=(("images", "images"),), each=True),
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
@@ -399,6 +418,132 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_fallbacks=(),
         result_files=((ResultStep(names=(("downloadUrl", "download_url"),), each=False),),),
     ),
+    "ai_music": TaskKindSpec(
+        kind="ai_music",
+        submit_operation=_operations.SUBMIT_AI_MUSIC_TASK,
+        query_operation=_operations.QUERY_AI_MUSIC_TASK,
+        result_type="AiMusicTaskResult",
+        biz_types=("COMMON_TASK_AI_MUSIC",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("outputs", "outputs"),), each=True),
+                ResultStep(names=(("url", "url"),), each=False),
+            ),
+        ),
+    ),
+    "image_translate": TaskKindSpec(
+        kind="image_translate",
+        submit_operation=_operations.SUBMIT_IMAGE_TRANSLATE_TASK,
+        query_operation=_operations.QUERY_IMAGE_TRANSLATE_TASK,
+        result_type="ImageTranslateTaskResult",
+        biz_types=("IMAGE_TRANSLATE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(),
+    ),
+    "image_translate_generate": TaskKindSpec(
+        kind="image_translate_generate",
+        submit_operation=_operations.SUBMIT_IMAGE_GENERATE_TASK,
+        query_operation=_operations.QUERY_IMAGE_GENERATE_TASK,
+        result_type="ImageGenerateTaskResult",
+        biz_types=("IMAGE_GENERATE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("details", "details"),), each=True),
+                ResultStep(names=(("finishedImageUrl", "finished_image_url"),), each=False),
+            ),
+        ),
+    ),
+    "image_translate_batch": TaskKindSpec(
+        kind="image_translate_batch",
+        submit_operation=_operations.SUBMIT_IMAGE_TRANSLATE_BATCH_TASK,
+        query_operation=_operations.QUERY_IMAGE_GENERATE_TASK,
+        result_type="ImageGenerateTaskResult",
+        biz_types=("IMAGE_TRANSLATE_BATCH",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("details", "details"),), each=True),
+                ResultStep(names=(("finishedImageUrl", "finished_image_url"),), each=False),
+            ),
+        ),
+    ),
+    "video_object_remove": TaskKindSpec(
+        kind="video_object_remove",
+        submit_operation=_operations.SUBMIT_VIDEO_OBJECT_REMOVE_TASK,
+        query_operation=_operations.QUERY_VIDEO_OBJECT_REMOVE_TASK,
+        result_type="VideoObjectRemoveTaskResult",
+        biz_types=("COMMON_TASK_VIDEO_OBJECT_REMOVE",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=((ResultStep(names=(("outputVideoUrl", "output_video_url"),), each=False),),),
+    ),
+    "video_process": TaskKindSpec(
+        kind="video_process",
+        submit_operation=_operations.SUBMIT_VIDEO_PROCESS_TASK,
+        query_operation=_operations.QUERY_VIDEO_PROCESS_TASK,
+        result_type="VideoProcessTaskResult",
+        biz_types=("VIDEO_PROCESS",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (ResultStep(names=(("resizedVideoUrl", "resized_video_url"),), each=False),),
+        ),
+    ),
+    "image_mask_drawing": TaskKindSpec(
+        kind="image_mask_drawing",
+        submit_operation=_operations.SUBMIT_IMAGE_MASK_DRAWING_TASK,
+        query_operation=_operations.QUERY_IMAGE_MASK_DRAWING_TASK,
+        result_type="ImageMaskDrawingTaskResult",
+        biz_types=("SEGMENT_ANYTHING",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(),
+    ),
+    "video_mask_drawing": TaskKindSpec(
+        kind="video_mask_drawing",
+        submit_operation=_operations.SUBMIT_VIDEO_MASK_DRAWING_TASK,
+        query_operation=_operations.QUERY_VIDEO_MASK_DRAWING_TASK,
+        result_type="VideoMaskDrawingTaskResult",
+        biz_types=("VIDEO_TRACKING",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (ResultStep(names=(("maskVideoPath", "mask_video_path"),), each=False),),
+            (ResultStep(names=(("protectMaskVideoPath", "protect_mask_video_path"),), each=False),),
+            (ResultStep(names=(("trackingVideoPath", "tracking_video_path"),), each=False),),
+        ),
+    ),
+    "video_character_swap": TaskKindSpec(
+        kind="video_character_swap",
+        submit_operation=_operations.SUBMIT_VIDEO_CHARACTER_SWAP_TASK,
+        query_operation=_operations.QUERY_VIDEO_CHARACTER_SWAP_TASK,
+        result_type="VideoCharacterSwapTaskResult",
+        biz_types=("VIDEO_CHARACTER_SWAP",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=((ResultStep(names=(("outputVideoUrl", "output_video_url"),), each=False),),),
+    ),
+    "video_to_ai_avatar": TaskKindSpec(
+        kind="video_to_ai_avatar",
+        submit_operation=_operations.SUBMIT_VIDEO_TO_AI_AVATAR_TASK,
+        query_operation=_operations.QUERY_VIDEO_TO_AI_AVATAR_TASK,
+        result_type="VideoToAiAvatarTaskResult",
+        biz_types=("COMMON_TASK_VIDEO2AIAVATAR",),
+        status_field=("status", "status"),
+        status_fallbacks=(),
+        result_files=(
+            (
+                ResultStep(names=(("aiAvatar", "ai_avatar"),), each=False),
+                ResultStep(names=(("previewVideoUrl", "preview_video_url"),), each=False),
+            ),
+        ),
+    ),
 }
 """How each kind of long-running task is submitted, polled, recognised and downloaded."""
 
@@ -426,6 +571,16 @@ BIZ_TYPE_KINDS: Final[dict[str, str]] = {
     "VOICE_TEXT2VOICE": "text_to_speech",
     "VOICE_CLONE": "voice_clone",
     "BOARD_BATCH_DOWNLOAD": "board_download",
+    "COMMON_TASK_AI_MUSIC": "ai_music",
+    "IMAGE_TRANSLATE": "image_translate",
+    "IMAGE_GENERATE": "image_translate_generate",
+    "IMAGE_TRANSLATE_BATCH": "image_translate_batch",
+    "COMMON_TASK_VIDEO_OBJECT_REMOVE": "video_object_remove",
+    "VIDEO_PROCESS": "video_process",
+    "SEGMENT_ANYTHING": "image_mask_drawing",
+    "VIDEO_TRACKING": "video_mask_drawing",
+    "VIDEO_CHARACTER_SWAP": "video_character_swap",
+    "COMMON_TASK_VIDEO2AIAVATAR": "video_to_ai_avatar",
 }
 """Callback ``bizType`` -> task kind."""
 
@@ -532,7 +687,7 @@ class TaskGetter:
     @overload
     def get(
         self, kind: Literal["storyboard"], task_id: str, *, script_id: int | None = None
-    ) -> Task[GenerativeVideoTaskResult]: ...
+    ) -> Task[ImageGenerationTaskResult]: ...
 
     @overload
     def get(
@@ -592,10 +747,64 @@ class TaskGetter:
         self, kind: Literal["board_download"], task_id: str, *, script_id: int | None = None
     ) -> Task[BoardDownloadResult]: ...
 
+    @overload
+    def get(
+        self, kind: Literal["ai_music"], task_id: str, *, script_id: int | None = None
+    ) -> Task[AiMusicTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_translate"], task_id: str, *, script_id: int | None = None
+    ) -> Task[ImageTranslateTaskResult]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["image_translate_generate"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> Task[ImageGenerateTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_translate_batch"], task_id: str, *, script_id: int | None = None
+    ) -> Task[ImageGenerateTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_object_remove"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VideoObjectRemoveTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_process"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VideoProcessTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_mask_drawing"], task_id: str, *, script_id: int | None = None
+    ) -> Task[ImageMaskDrawingTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_mask_drawing"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VideoMaskDrawingTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_character_swap"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VideoCharacterSwapTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_to_ai_avatar"], task_id: str, *, script_id: int | None = None
+    ) -> Task[VideoToAiAvatarTaskResult]: ...
+
     def get(self, kind: TaskKind, task_id: str, *, script_id: int | None = None) -> Task[Any]:
         """A handle for a task submitted earlier (for example before a restart).
 
-        ``kind`` is one of ``m2v``, ``m2v_export``, ``video_avatar``, ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``, ``image_to_video``, ``scraper``, ``image_to_video_v2``, ``text_to_video``, ``omni_reference``, ``storyboard``, ``text_to_image``, ``image_edit``, ``remove_background``, ``photo_avatar``, ``product_avatar_image_to_video_v2``, ``product_avatar_image_replace_v3``, ``anyshoot_product_model``, ``text_to_speech``, ``voice_clone``, ``board_download``;
+        ``kind`` is one of ``m2v``, ``m2v_export``, ``video_avatar``, ``product_avatar_image_replace``, ``product_avatar_image_to_video``, ``anyshoot``, ``image_to_video``, ``scraper``, ``image_to_video_v2``, ``text_to_video``, ``omni_reference``, ``storyboard``, ``text_to_image``, ``image_edit``, ``remove_background``, ``photo_avatar``, ``product_avatar_image_to_video_v2``, ``product_avatar_image_replace_v3``, ``anyshoot_product_model``, ``text_to_speech``, ``voice_clone``, ``board_download``, ``ai_music``, ``image_translate``, ``image_translate_generate``, ``image_translate_batch``, ``video_object_remove``, ``video_process``, ``image_mask_drawing``, ``video_mask_drawing``, ``video_character_swap``, ``video_to_ai_avatar``;
         for ``m2v_export`` pass the exported ``script_id``. ``await handle.wait()`` then polls it
         like a fresh one. An unknown kind raises before anything is sent.
         """
@@ -674,7 +883,7 @@ class SyncTaskGetter:
     @overload
     def get(
         self, kind: Literal["storyboard"], task_id: str, *, script_id: int | None = None
-    ) -> SyncTask[GenerativeVideoTaskResult]: ...
+    ) -> SyncTask[ImageGenerationTaskResult]: ...
 
     @overload
     def get(
@@ -733,6 +942,60 @@ class SyncTaskGetter:
     def get(
         self, kind: Literal["board_download"], task_id: str, *, script_id: int | None = None
     ) -> SyncTask[BoardDownloadResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["ai_music"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[AiMusicTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_translate"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ImageTranslateTaskResult]: ...
+
+    @overload
+    def get(
+        self,
+        kind: Literal["image_translate_generate"],
+        task_id: str,
+        *,
+        script_id: int | None = None,
+    ) -> SyncTask[ImageGenerateTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_translate_batch"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ImageGenerateTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_object_remove"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VideoObjectRemoveTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_process"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VideoProcessTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["image_mask_drawing"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[ImageMaskDrawingTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_mask_drawing"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VideoMaskDrawingTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_character_swap"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VideoCharacterSwapTaskResult]: ...
+
+    @overload
+    def get(
+        self, kind: Literal["video_to_ai_avatar"], task_id: str, *, script_id: int | None = None
+    ) -> SyncTask[VideoToAiAvatarTaskResult]: ...
 
     def get(self, kind: TaskKind, task_id: str, *, script_id: int | None = None) -> SyncTask[Any]:
         """A handle for a task submitted earlier; ``handle.wait()`` then polls it (blocking)."""

@@ -21,15 +21,16 @@ with placeholder ids, so a bad argument never costs an upload.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Final, TypeGuard
 
 from .._exceptions import InvalidInputError
 from .._generated.task_kinds import UPLOAD_FORMATS
 from .._models import TopviewModel
-from .._operation import Operation
+from .._operation import Operation, ResultPath
 from .._wire import validate_body
 from ._files import check_file, validate_mask_pair
 from ._status import read_field
@@ -37,7 +38,7 @@ from ._status import read_field
 if TYPE_CHECKING:
     from .._client import AsyncTopview
 
-__all__ = ["UPLOAD_SUFFIXES", "is_local_file", "upload_local_files"]
+__all__ = ["UPLOAD_SUFFIXES", "file_values", "is_local_file", "upload_local_files"]
 
 MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "anyshoot": (
@@ -78,54 +79,116 @@ def _file_id(uploaded: object) -> str:
     return str(value)
 
 
-def _refuse_urls(
-    body: Mapping[str, object], file_fields: Sequence[str], model: type[TopviewModel]
-) -> None:
+Slot = tuple[list[object] | dict[str, object], int | str]
+"""Where a file value sits in a body: its container and its index or key."""
+
+
+def _thaw(value: object) -> object:
+    """A copy of ``value`` whose dicts and lists/tuples can be written (models stay as they are:
+    a model's fields were validated already, so they hold file ids, not paths)."""
+    if isinstance(value, Mapping):
+        return {str(key): _thaw(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(item) for item in value]
+    return value
+
+
+def _slots(value: object, path: ResultPath) -> Iterator[Slot]:
+    """Every place in ``value`` that ``path`` (an ``x-topview-file`` of the spec) names.
+
+    Keys are matched by wire name or by Python name, so ``{"fileId": ...}`` and
+    ``{"file_id": ...}`` inside a nested argument both work.
+    """
+    if not path or not isinstance(value, dict):
+        return
+    step, rest = path[0], path[1:]
+    for wire_name, python_name in step.names:
+        key = wire_name if wire_name in value else python_name if python_name in value else None
+        if key is None:
+            continue
+        child = value[key]
+        if step.each:
+            if isinstance(child, list):
+                for index, item in enumerate(child):
+                    if rest:
+                        yield from _slots(item, rest)
+                    else:
+                        yield (child, index)
+        elif rest:
+            yield from _slots(child, rest)
+        else:
+            yield (value, key)
+        return
+
+
+def file_values(body: Mapping[str, object], operation: Operation) -> list[object]:
+    """Every value ``body`` holds in one of the operation's file fields (ids or paths), nested
+    ones included; the simulator checks each is an uploaded file id."""
+    thawed = _thaw(body)
+    return [_get(slot) for path in operation.file_fields for slot in _slots(thawed, path)]
+
+
+def _get(slot: Slot) -> object:
+    container, key = slot
+    return container[key]  # type: ignore[index]
+
+
+def _set(slot: Slot, value: object) -> None:
+    container, key = slot
+    container[key] = value  # type: ignore[index]
+
+
+def _argument(path: ResultPath) -> str:
+    """How the Python caller names the field: ``file_ids``, ``input_images[].fileId``."""
+    text = path[0].names[0][1]
+    for before, step in itertools.pairwise(path):
+        text += ("[]." if before.each else ".") + step.names[0][0]
+    return text
+
+
+def _refuse_urls(body: dict[str, object], operation: Operation) -> None:
     """Raise for a URL in a file-id field, naming the Python argument (not the wire name)."""
-    for name in file_fields:
-        value = body.get(name)
-        for item in value if isinstance(value, list | tuple) else (value,):
+    for path in operation.file_fields:
+        for slot in _slots(body, path):
+            item = _get(slot)
             if isinstance(item, str) and _URL.match(item.strip()):
-                argument = _python_name(model, name)
                 raise InvalidInputError(
-                    f"{argument}: got the URL {item!r}, but a Topview file id or a local path "
-                    "is needed; download the file and pass its path (it is uploaded first) or "
-                    "upload it with client.uploads.upload() and pass the file id"
+                    f"{_argument(path)}: got the URL {item!r}, but a Topview file id or a local "
+                    "path is needed; download the file and pass its path (it is uploaded first) "
+                    "or upload it with client.uploads.upload() and pass the file id"
                 )
-
-
-def _python_name(model: type[TopviewModel], wire_name: str) -> str:
-    for python_name, info in model.model_fields.items():
-        if info.alias == wire_name or python_name == wire_name:
-            return str(python_name)
-    return wire_name
 
 
 async def upload_local_files(
     client: AsyncTopview,
     body: Mapping[str, object],
-    file_fields: Sequence[str],
     *,
     operation: Operation,
     body_model: type[TopviewModel],
 ) -> dict[str, object]:
-    """A copy of ``body`` where local files in ``file_fields`` are replaced by file ids.
+    """A copy of ``body`` where local files in the operation's file fields are replaced by
+    file ids.
 
-    Everything that can be checked locally is checked before the first upload (see the module
-    docstring). All files of one request are then uploaded together through
-    ``client.uploads.upload_many`` (concurrently, with its own limits). Values that are not
-    local files are left alone.
+    The fields are the spec's ``x-topview-file`` marks, nested ones included
+    (:attr:`Operation.file_fields`): a path inside ``input_images=[{"fileId": ...}]`` is
+    uploaded like a top-level one. Everything that can be checked locally is checked before
+    the first upload (see the module docstring). All files of one request are then uploaded
+    together through ``client.uploads.upload_many`` (concurrently, with its own limits).
+    Values that are not local files are left alone.
     """
-    _refuse_urls(body, file_fields, body_model)
+    result = _thaw(body)
+    assert isinstance(result, dict)
+    if not operation.file_fields:
+        return result
+    _refuse_urls(result, operation)
     strings = client.local_files
-    result = dict(body)
-    local: list[str | os.PathLike[str]] = []
-    for name in file_fields:
-        value = result.get(name)
-        if is_local_file(value, strings=strings):
-            local.append(value)
-        elif isinstance(value, list | tuple):
-            local.extend(item for item in value if is_local_file(item, strings=strings))
+    slots = [
+        slot
+        for path in operation.file_fields
+        for slot in _slots(result, path)
+        if is_local_file(_get(slot), strings=strings)
+    ]
+    local: list[str | os.PathLike[str]] = [_get(slot) for slot in slots]  # type: ignore[misc]
 
     for path in local:
         check_file(path)
@@ -136,32 +199,13 @@ async def upload_local_files(
     if not local:
         return result  # nothing to upload: the pipeline validates the body before sending
     # Validate with placeholder ids before any upload, so a bad argument costs no request.
-    validate_body(operation, _substitute(result, file_fields, strings, None), body_model)
+    for slot in slots:
+        _set(slot, _PLACEHOLDER_ID)
+    validate_body(operation, result, body_model)
 
     file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
     if len(file_ids) != len(local):
         raise RuntimeError(f"uploaded {len(local)} files but got {len(file_ids)} file ids")
-    return _substitute(result, file_fields, strings, iter(file_ids))
-
-
-def _substitute(
-    body: dict[str, object],
-    file_fields: Sequence[str],
-    strings: bool,
-    file_ids: Iterator[str] | None,
-) -> dict[str, object]:
-    """``body`` with each local file replaced by the next uploaded id (or a placeholder)."""
-
-    def replace(value: object) -> object:
-        if not is_local_file(value, strings=strings):
-            return value
-        return _PLACEHOLDER_ID if file_ids is None else next(file_ids)
-
-    result = dict(body)
-    for name in file_fields:
-        value = result.get(name)
-        if isinstance(value, list | tuple):
-            result[name] = [replace(item) for item in value]
-        else:
-            result[name] = replace(value)
+    for slot, file_id in zip(slots, file_ids, strict=True):
+        _set(slot, file_id)
     return result

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
@@ -559,17 +559,17 @@ async def submit_task(
     *,
     body: Mapping[str, object],
     body_model: type[TopviewModel],
-    file_fields: Sequence[str] = (),
     result_type: Any,
     options: RequestOptions | None = None,
     raw: bool = False,
 ) -> Any:
     """Submit a paid task and return its handle (called by the generated submit stubs).
 
-    Local files in ``file_fields`` are uploaded first and replaced by their file ids (see
-    :mod:`._file_inputs` for how a path is told from a file id). ``options`` are the submit
-    call's own (the uploads keep the client's); ``raw=True`` returns a :class:`RawResponse`
-    whose ``parse()`` is the task handle.
+    Local files in the operation's file fields (the spec's ``x-topview-file``, nested ones
+    included) are uploaded first and replaced by their file ids (see :mod:`._file_inputs` for
+    how a path is told from a file id). ``options`` are the submit call's own (the uploads keep
+    the client's); ``raw=True`` returns a :class:`RawResponse` whose ``parse()`` is the task
+    handle.
     """
     kind = operation.task_kind
     spec = _task_kinds().get(kind) if kind is not None else None
@@ -587,9 +587,7 @@ async def submit_task(
                 operation=operation,
             )
         script_id = int(text)
-    body = await upload_local_files(
-        client, body, file_fields, operation=operation, body_model=body_model
-    )
+    body = await upload_local_files(client, body, operation=operation, body_model=body_model)
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()

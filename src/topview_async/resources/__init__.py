@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from .captions import CaptionsResource
     from .ethnicities import EthnicitiesResource
     from .image_to_video import ImageToVideoResource
+    from .image_translations import ImageTranslationsResource
     from .images import ImagesResource
     from .marketing_videos import MarketingVideosResource
+    from .music import MusicResource
     from .notices import NoticesResource
     from .photo_avatars import PhotoAvatarsResource
     from .product_avatars import ProductAvatarsResource
     from .scraper import ScraperResource
     from .uploads import UploadsResource
     from .video_avatars import VideoAvatarsResource
+    from .video_edits import VideoEditsResource
     from .videos import VideosResource
     from .voices import VoicesResource
 
@@ -40,13 +43,16 @@ _MODULES = {
     "EthnicitiesResource": "ethnicities",
     "ImagesResource": "images",
     "ImageToVideoResource": "image_to_video",
+    "ImageTranslationsResource": "image_translations",
     "MarketingVideosResource": "marketing_videos",
+    "MusicResource": "music",
     "NoticesResource": "notices",
     "PhotoAvatarsResource": "photo_avatars",
     "ProductAvatarsResource": "product_avatars",
     "ScraperResource": "scraper",
     "UploadsResource": "uploads",
     "VideoAvatarsResource": "video_avatars",
+    "VideoEditsResource": "video_edits",
     "VideosResource": "videos",
     "VoicesResource": "voices",
 }
@@ -59,14 +65,17 @@ __all__ = [
     "CaptionsResource",
     "EthnicitiesResource",
     "ImageToVideoResource",
+    "ImageTranslationsResource",
     "ImagesResource",
     "MarketingVideosResource",
+    "MusicResource",
     "NoticesResource",
     "PhotoAvatarsResource",
     "ProductAvatarsResource",
     "ScraperResource",
     "UploadsResource",
     "VideoAvatarsResource",
+    "VideoEditsResource",
     "VideosResource",
     "VoicesResource",
 ]

@@ -123,12 +123,6 @@ class AnyShootResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=AnyShootSubmitRequest,
-            file_fields=(
-                "productImageFileId",
-                "templateMaskFileId",
-                "productMaskFileId",
-                "templateImageFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -409,10 +403,6 @@ class AnyShootResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=AnyShootProductModelRequest,
-            file_fields=(
-                "productImageFileId",
-                "productImageWithoutBackgroundFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )

@@ -571,7 +571,6 @@ class BoardsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=BoardDownloadRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )

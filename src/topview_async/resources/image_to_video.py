@@ -110,7 +110,6 @@ class ImageToVideoResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageToVideoSubmitRequest,
-            file_fields=("imageFileId",),
             result_type=TaskSubmitResult,
             options=options,
         )

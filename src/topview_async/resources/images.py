@@ -58,6 +58,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -118,7 +122,6 @@ class ImagesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=TextToImageRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -136,6 +139,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -239,6 +246,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -303,7 +314,6 @@ class ImagesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageEditRequest,
-            file_fields=("inputImageFileIds",),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -322,6 +332,10 @@ class ImagesResource(Resource):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -459,7 +473,6 @@ class ImagesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=RemoveBackgroundRequest,
-            file_fields=("productImageFileId",),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -587,6 +600,10 @@ class SyncImagesResource:
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -657,6 +674,10 @@ class SyncImagesResource:
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -752,6 +773,10 @@ class SyncImagesResource:
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,
@@ -826,6 +851,10 @@ class SyncImagesResource:
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | str
         | None = None,

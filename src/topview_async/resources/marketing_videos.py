@@ -251,7 +251,8 @@ class MarketingVideosResource(Resource):
         * `voiceId` comes from `listVoices`, `aiavatarId` (lower-case here) from `listAiAvatars`,
           `captionId` from `listCaptions` (a random caption style is used when omitted).
         * `noticeUrl` should first be validated with `checkNoticeUrl`.
-        * UNCONFIRMED (not enforced): "more than 10 images are needed when only images are supplied".
+        * Without a `productLink`, more than 10 images are needed (SEED: "图片数量需要大于10张";
+          CORRECTIONS §1 row 1); the SDK checks this before uploading anything.
 
         Billing: 5 points are charged when an export completes.
 
@@ -322,12 +323,6 @@ class MarketingVideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=M2vSubmitRequest,
-            file_fields=(
-                "fileIds",
-                "endcardFileId",
-                "logoFileId",
-                "musicFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -546,7 +541,6 @@ class MarketingVideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=M2vExportRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -915,7 +909,8 @@ class SyncMarketingVideosResource:
         * `voiceId` comes from `listVoices`, `aiavatarId` (lower-case here) from `listAiAvatars`,
           `captionId` from `listCaptions` (a random caption style is used when omitted).
         * `noticeUrl` should first be validated with `checkNoticeUrl`.
-        * UNCONFIRMED (not enforced): "more than 10 images are needed when only images are supplied".
+        * Without a `productLink`, more than 10 images are needed (SEED: "图片数量需要大于10张";
+          CORRECTIONS §1 row 1); the SDK checks this before uploading anything.
 
         Billing: 5 points are charged when an export completes.
 

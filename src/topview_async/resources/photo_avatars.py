@@ -51,7 +51,7 @@ class PhotoAvatarsResource(Resource):
     async def submit(
         self,
         *,
-        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast"],
         script_mode: Literal["text", "audio"] | str,
         avatar_id: str | None = None,
         template_image_file_id: FileInput | None = None,
@@ -80,7 +80,7 @@ class PhotoAvatarsResource(Resource):
         assumed (UNCONFIRMED).
 
         Args:
-            mode: ``mode``. `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+            mode: ``mode``
             script_mode: ``scriptMode``. `text` or `audio`.
             avatar_id: ``avatarId``. AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
             template_image_file_id: ``templateImageFileId``. Your own photo (fileId).
@@ -135,10 +135,6 @@ class PhotoAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=PhotoAvatarRequest,
-            file_fields=(
-                "templateImageFileId",
-                "audioFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -146,7 +142,7 @@ class PhotoAvatarsResource(Resource):
     async def run(
         self,
         *,
-        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast"],
         script_mode: Literal["text", "audio"] | str,
         avatar_id: str | None = None,
         template_image_file_id: FileInput | None = None,
@@ -412,7 +408,6 @@ class PhotoAvatarsResource(Resource):
                 "categoryId": category_id,
             },
             body_model=PhotoAvatarTemplateCreateRequest,
-            file_fields=("templateImageFileId",),
             result_type=PhotoAvatarTemplate,
             options=options,
         )
@@ -500,7 +495,7 @@ class SyncPhotoAvatarsResource:
     def submit(
         self,
         *,
-        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast"],
         script_mode: Literal["text", "audio"] | str,
         avatar_id: str | None = None,
         template_image_file_id: FileInput | None = None,
@@ -529,7 +524,7 @@ class SyncPhotoAvatarsResource:
         assumed (UNCONFIRMED).
 
         Args:
-            mode: ``mode``. `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+            mode: ``mode``
             script_mode: ``scriptMode``. `text` or `audio`.
             avatar_id: ``avatarId``. AI avatar from `listAiAvatars`; `avatarId` and `templateImageFileId` cannot both be empty.
             template_image_file_id: ``templateImageFileId``. Your own photo (fileId).
@@ -583,7 +578,7 @@ class SyncPhotoAvatarsResource:
     def run(
         self,
         *,
-        mode: Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"] | str,
+        mode: Literal["avatar2", "avatar4", "avatar4Fast"],
         script_mode: Literal["text", "audio"] | str,
         avatar_id: str | None = None,
         template_image_file_id: FileInput | None = None,

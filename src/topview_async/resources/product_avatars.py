@@ -126,11 +126,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageReplaceRequest,
-            file_fields=(
-                "productImageFileId",
-                "templateImageFileId",
-                "userFaceImageFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -296,7 +291,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageToVideoRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -597,7 +591,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageToVideoV2Request,
-            file_fields=("audioFileId",),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -774,12 +767,6 @@ class ProductAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ProductAvatarImageReplaceV3Request,
-            file_fields=(
-                "productImageFileId",
-                "productImageWithoutBackgroundFileId",
-                "templateImageFileId",
-                "userFaceImageFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )

@@ -88,7 +88,6 @@ class ScraperResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ScraperSubmitRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )

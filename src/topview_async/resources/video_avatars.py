@@ -136,11 +136,6 @@ class VideoAvatarsResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VideoAvatarSubmitRequest,
-            file_fields=(
-                "videoFileId",
-                "imageFileId",
-                "audioFileId",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )

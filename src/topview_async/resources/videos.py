@@ -14,6 +14,7 @@ from .._config import NOT_GIVEN, NotGiven, RetryPolicy
 from .._generated import operations as _operations
 from .._generated.models import (
     GenerativeVideoTaskResult,
+    ImageGenerationTaskResult,
     ImageToVideoV2Request,
     NamedMediaFile,
     OmniReferenceRequest,
@@ -84,8 +85,7 @@ class VideosResource(Resource):
             "Topview Plus",
             "Topview Best",
         ]
-        | str
-        | None = None,
+        | str,
         first_frame_file_id: FileInput | None = None,
         end_frame_file_id: FileInput | None = None,
         reference_image_file_ids: Sequence[FileInput] | None = None,
@@ -112,17 +112,22 @@ class VideosResource(Resource):
         Poll `queryImageToVideoV2Task`. Source: [SKILL] `video_gen.py`, [DOCS]
         `image_to_video_v2_query_task`.
 
+        `model` is required ([DOCS] `image_to_video_v2_submit_task`). The docs page lists model
+        ids (`seedance-1.5-pro`, `kling-v3`, `sora-2`, ...) while the official client sends display
+        names (`Kling V3`): both are accepted and sent as given. `resolution` is 480, 720 or 1080 on
+        the page; the client knows per-model sets (540, 768 and 2160 for some models).
+
         Which fields each model accepts is model-dependent and checked by Topview, not locally. The
         callback bizType is not documented: `COMMON_TASK_IMAGE2VIDEO_V2` is assumed (UNCONFIRMED).
 
         Args:
-            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+            model: ``model``. Model id as on the docs page (`kling-v3`, `sora-2`, `seedance-1.5-pro`) or display name as the official client sends it (`Kling V3`, `Sora 2`); required, any string is accepted.
             first_frame_file_id: ``firstFrameFileId``. First frame (fileId).
             end_frame_file_id: ``endFrameFileId``. Optional end frame (fileId).
             reference_image_file_ids: ``referenceImageFileIds``. Reference images (fileIds) for multi-reference models (at least 2).
             prompt: ``prompt``. What should happen in the video.
             aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side): 480, 720 or 1080 per the docs page; the official client also knows 540, 768 and 2160 for some models (model-dependent, checked by Topview).
             duration: ``duration``. Seconds (model-dependent, for example 4-15).
             sound: ``sound``. Native audio `on`/`off` (default `off`); only for models with native audio.
             generating_count: ``generatingCount``. Number of videos, 1-4.
@@ -136,6 +141,10 @@ class VideosResource(Resource):
 
         ``POST /v2/common_task/image2video/task/submit`` (operation ``submitImageToVideoV2Task``).
         """
+        _rules.require(
+            _operations.SUBMIT_IMAGE_TO_VIDEO_V2_TASK,
+            model=model,
+        )
         options = RequestOptions.build(
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -160,11 +169,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=ImageToVideoV2Request,
-            file_fields=(
-                "firstFrameFileId",
-                "endFrameFileId",
-                "referenceImageFileIds",
-            ),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -206,8 +210,7 @@ class VideosResource(Resource):
             "Topview Plus",
             "Topview Best",
         ]
-        | str
-        | None = None,
+        | str,
         first_frame_file_id: FileInput | None = None,
         end_frame_file_id: FileInput | None = None,
         reference_image_file_ids: Sequence[FileInput] | None = None,
@@ -412,7 +415,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=TextToVideoRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -607,9 +609,9 @@ class VideosResource(Resource):
         Generates (or edits) video from named reference images and videos plus a prompt that refers
         to them (`<<<Image1>>>`). Poll `queryOmniReferenceTask`. Source: [SKILL] `video_gen.py`.
 
-        The file ids sit inside `inputImages[]`/`inputVideos[]` objects, so local paths are not
-        uploaded automatically here: upload them with `client.uploads.upload` first. The callback
-        bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
+        The file ids sit inside `inputImages[]`/`inputVideos[]` objects; a local path there is
+        uploaded first like any file field (`{"name": "Image1", "fileId": "shoe.png"}`). The
+        callback bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
 
         Args:
             model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
@@ -659,7 +661,6 @@ class VideosResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=OmniReferenceRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -800,50 +801,14 @@ class VideosResource(Resource):
     async def submit_storyboard(
         self,
         *,
-        model: Literal[
-            "Standard",
-            "Fast",
-            "Seedance 1.5 Pro",
-            "Seedance 1.0 Pro Fast",
-            "Seedance 1.0 Pro",
-            "Kling V3",
-            "Kling V3 Reference Video",
-            "Kling O3",
-            "Kling O3 Reference-to-Video",
-            "Kling 2.6",
-            "Kling O1 Reference-to-Video",
-            "Kling 2.5 Turbo Pro",
-            "Kling 2.5 Turbo Std",
-            "Kling O3 Video-Edit",
-            "Kling O1 Video-Edit",
-            "Sora 2",
-            "Sora 2 Pro",
-            "Veo 3.1",
-            "Veo 3.1 Reference to video",
-            "Veo 3.1 Fast",
-            "Veo 3.1 Fast Reference to video",
-            "MiniMax-Hailuo-02",
-            "MiniMax-Hailuo-2.3",
-            "MiniMax-Hailuo-2.3-Fast",
-            "Vidu Q3 Pro",
-            "Vidu Q2",
-            "Vidu Q2 Reference to Video",
-            "Wan 2.6",
-            "Topview Lite",
-            "Topview Pro",
-            "Topview Plus",
-            "Topview Best",
-        ]
-        | str
-        | None = None,
-        prompt: str | None = None,
-        input_images: Sequence[NamedMediaFile] | None = None,
-        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
-        | str
-        | None = None,
-        resolution: int | None = None,
-        duration: int | None = None,
-        generating_count: int | None = None,
+        story: str,
+        model: Literal["GPT Image 2", "Nano Banana 2", "Nano Banana Pro"] | str,
+        resolution: Literal["512p", "1K", "2K", "4K"] | str,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None,
+        grid_mode: Literal["auto", "preset", "custom"] | None = None,
+        grid_size: int | None = None,
+        target_duration_seconds: int | None = None,
+        reference_file_ids: Sequence[FileInput] | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
         extra_headers: Headers | None = None,
@@ -851,21 +816,32 @@ class VideosResource(Resource):
         extra_body: Body | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
-    ) -> Task[GenerativeVideoTaskResult]:
-        """Submit a storyboard video task
+    ) -> Task[ImageGenerationTaskResult]:
+        """Submit a storyboard image task
 
-        Generates a video from a storyboard. Source: [DOCS] `storyboard-submit-task` (path only);
-        fields, result shape and callback bizType (`COMMON_TASK_STORYBOARD` assumed) are
-        UNCONFIRMED and modelled like the other generative video tasks.
+        An **image** task: turns `story` (and optional reference images) into one storyboard grid
+        preview image (stage 1; no video is generated). Poll `queryStoryboardTask`. Source: [DOCS]
+        `storyboard-submit-task`.
+
+        Rules from the page: `story` <= 5000 characters; `model` one of `GPT Image 2`,
+        `Nano Banana 2`, `Nano Banana Pro` (display name or model code, case-insensitive);
+        `resolution` required, `1K`/`2K`/`4K` (`512p` too for Nano Banana 2); `aspectRatio`
+        `16:9` (default), `9:16` or `1:1`; `gridMode` `auto`/`preset` (default)/`custom`, with
+        `gridSize` 4, 9 (default) or 25 for `preset` and 2-25 for `custom`;
+        `targetDurationSeconds` >= 1 (default 15); `referenceFileIds` at most 16 (GPT Image 2),
+        14 (Nano Banana 2) or 6 (Nano Banana Pro). Errors: 4000 invalid parameters, 4100
+        insufficient credits. Credits are charged on completion (`costCredit` of the query).
+        The callback bizType is not documented: `COMMON_TASK_STORYBOARD` is assumed (UNCONFIRMED).
 
         Args:
-            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
-            prompt: ``prompt``. Script or description of the storyboard (UNCONFIRMED).
-            input_images: ``inputImages``. Named reference images (UNCONFIRMED).
-            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Vertical resolution (UNCONFIRMED).
-            duration: ``duration``. Seconds (UNCONFIRMED).
-            generating_count: ``generatingCount``. Number of videos (UNCONFIRMED).
+            story: ``story``. The story; Topview splits it into keyframes and draws them as one grid image.
+            model: ``model``. `GPT Image 2`, `Nano Banana 2` or `Nano Banana Pro` (case-insensitive; model code also accepted).
+            resolution: ``resolution``. `1K`, `2K` or `4K` (GPT Image 2, Nano Banana Pro); `512p` too for Nano Banana 2.
+            aspect_ratio: ``aspectRatio``. `16:9` (default), `9:16` or `1:1` (the public API supports no others).
+            grid_mode: ``gridMode``. How the panel count is chosen: `auto` (inferred), `preset` (default; `gridSize` 4, 9 or 25) or `custom` (`gridSize` 2-25).
+            grid_size: ``gridSize``. Panel count (default 9). The docs page shows numbers; one compilation lists the type as string (UNCONFIRMED), the SDK sends an integer.
+            target_duration_seconds: ``targetDurationSeconds``. Length in seconds of the video the storyboard plans for (default 15).
+            reference_file_ids: ``referenceFileIds``. Reference images (fileIds); at most 16 (GPT Image 2), 14 (Nano Banana 2) or 6 (Nano Banana Pro).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
             extra_headers: Headers added to (or replacing) the SDK's own, for this call.
@@ -876,6 +852,12 @@ class VideosResource(Resource):
 
         ``POST /v1/common_task/storyboard/task/submit`` (operation ``submitStoryboardTask``).
         """
+        _rules.require(
+            _operations.SUBMIT_STORYBOARD_TASK,
+            story=story,
+            model=model,
+            resolution=resolution,
+        )
         options = RequestOptions.build(
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -886,18 +868,18 @@ class VideosResource(Resource):
         return await self._submit_task(
             _operations.SUBMIT_STORYBOARD_TASK,
             body={
+                "story": story,
                 "model": model,
-                "prompt": prompt,
-                "inputImages": input_images,
-                "aspectRatio": aspect_ratio,
                 "resolution": resolution,
-                "duration": duration,
-                "generatingCount": generating_count,
+                "aspectRatio": aspect_ratio,
+                "gridMode": grid_mode,
+                "gridSize": grid_size,
+                "targetDurationSeconds": target_duration_seconds,
+                "referenceFileIds": reference_file_ids,
                 "boardId": board_id,
                 "noticeUrl": notice_url,
             },
             body_model=StoryboardRequest,
-            file_fields=(),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -905,50 +887,14 @@ class VideosResource(Resource):
     async def run_storyboard(
         self,
         *,
-        model: Literal[
-            "Standard",
-            "Fast",
-            "Seedance 1.5 Pro",
-            "Seedance 1.0 Pro Fast",
-            "Seedance 1.0 Pro",
-            "Kling V3",
-            "Kling V3 Reference Video",
-            "Kling O3",
-            "Kling O3 Reference-to-Video",
-            "Kling 2.6",
-            "Kling O1 Reference-to-Video",
-            "Kling 2.5 Turbo Pro",
-            "Kling 2.5 Turbo Std",
-            "Kling O3 Video-Edit",
-            "Kling O1 Video-Edit",
-            "Sora 2",
-            "Sora 2 Pro",
-            "Veo 3.1",
-            "Veo 3.1 Reference to video",
-            "Veo 3.1 Fast",
-            "Veo 3.1 Fast Reference to video",
-            "MiniMax-Hailuo-02",
-            "MiniMax-Hailuo-2.3",
-            "MiniMax-Hailuo-2.3-Fast",
-            "Vidu Q3 Pro",
-            "Vidu Q2",
-            "Vidu Q2 Reference to Video",
-            "Wan 2.6",
-            "Topview Lite",
-            "Topview Pro",
-            "Topview Plus",
-            "Topview Best",
-        ]
-        | str
-        | None = None,
-        prompt: str | None = None,
-        input_images: Sequence[NamedMediaFile] | None = None,
-        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
-        | str
-        | None = None,
-        resolution: int | None = None,
-        duration: int | None = None,
-        generating_count: int | None = None,
+        story: str,
+        model: Literal["GPT Image 2", "Nano Banana 2", "Nano Banana Pro"] | str,
+        resolution: Literal["512p", "1K", "2K", "4K"] | str,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None,
+        grid_mode: Literal["auto", "preset", "custom"] | None = None,
+        grid_size: int | None = None,
+        target_duration_seconds: int | None = None,
+        reference_file_ids: Sequence[FileInput] | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
@@ -958,7 +904,7 @@ class VideosResource(Resource):
         extra_body: Body | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
-    ) -> GenerativeVideoTaskResult:
+    ) -> ImageGenerationTaskResult:
         """Submit like :meth:`submit_storyboard`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
@@ -966,13 +912,14 @@ class VideosResource(Resource):
         The call options apply to the submit.
         """
         task = await self.submit_storyboard(
+            story=story,
             model=model,
-            prompt=prompt,
-            input_images=input_images,
-            aspect_ratio=aspect_ratio,
             resolution=resolution,
-            duration=duration,
-            generating_count=generating_count,
+            aspect_ratio=aspect_ratio,
+            grid_mode=grid_mode,
+            grid_size=grid_size,
+            target_duration_seconds=target_duration_seconds,
+            reference_file_ids=reference_file_ids,
             board_id=board_id,
             notice_url=notice_url,
             extra_headers=extra_headers,
@@ -993,10 +940,10 @@ class VideosResource(Resource):
         extra_body: Body | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
-    ) -> GenerativeVideoTaskResult:
-        """Query a storyboard video task
+    ) -> ImageGenerationTaskResult:
+        """Query a storyboard image task
 
-        Result shape assumed to be that of image-to-video v2 (UNCONFIRMED). Source: [DOCS] (path).
+        The image result of the task: `images[]` (usually one grid preview) with `fileId` and `filePath`; `costCredit` once it succeeded. Source: [DOCS] `storyboard-query-task`.
 
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitStoryboardTask`.
@@ -1020,13 +967,13 @@ class VideosResource(Resource):
             timeout=timeout,
             retry=retry,
         )
-        result: GenerativeVideoTaskResult = await self._request(
+        result: ImageGenerationTaskResult = await self._request(
             _operations.QUERY_STORYBOARD_TASK,
             query={
                 "taskId": task_id,
                 "needCloudFrontUrl": need_cloud_front_url,
             },
-            result_type=GenerativeVideoTaskResult,
+            result_type=ImageGenerationTaskResult,
             context={"task_id": task_id},
             options=options,
         )
@@ -1103,8 +1050,7 @@ class SyncVideosResource:
             "Topview Plus",
             "Topview Best",
         ]
-        | str
-        | None = None,
+        | str,
         first_frame_file_id: FileInput | None = None,
         end_frame_file_id: FileInput | None = None,
         reference_image_file_ids: Sequence[FileInput] | None = None,
@@ -1131,17 +1077,22 @@ class SyncVideosResource:
         Poll `queryImageToVideoV2Task`. Source: [SKILL] `video_gen.py`, [DOCS]
         `image_to_video_v2_query_task`.
 
+        `model` is required ([DOCS] `image_to_video_v2_submit_task`). The docs page lists model
+        ids (`seedance-1.5-pro`, `kling-v3`, `sora-2`, ...) while the official client sends display
+        names (`Kling V3`): both are accepted and sent as given. `resolution` is 480, 720 or 1080 on
+        the page; the client knows per-model sets (540, 768 and 2160 for some models).
+
         Which fields each model accepts is model-dependent and checked by Topview, not locally. The
         callback bizType is not documented: `COMMON_TASK_IMAGE2VIDEO_V2` is assumed (UNCONFIRMED).
 
         Args:
-            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+            model: ``model``. Model id as on the docs page (`kling-v3`, `sora-2`, `seedance-1.5-pro`) or display name as the official client sends it (`Kling V3`, `Sora 2`); required, any string is accepted.
             first_frame_file_id: ``firstFrameFileId``. First frame (fileId).
             end_frame_file_id: ``endFrameFileId``. Optional end frame (fileId).
             reference_image_file_ids: ``referenceImageFileIds``. Reference images (fileIds) for multi-reference models (at least 2).
             prompt: ``prompt``. What should happen in the video.
             aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+            resolution: ``resolution``. Resolution in p (short side): 480, 720 or 1080 per the docs page; the official client also knows 540, 768 and 2160 for some models (model-dependent, checked by Topview).
             duration: ``duration``. Seconds (model-dependent, for example 4-15).
             sound: ``sound``. Native audio `on`/`off` (default `off`); only for models with native audio.
             generating_count: ``generatingCount``. Number of videos, 1-4.
@@ -1217,8 +1168,7 @@ class SyncVideosResource:
             "Topview Plus",
             "Topview Best",
         ]
-        | str
-        | None = None,
+        | str,
         first_frame_file_id: FileInput | None = None,
         end_frame_file_id: FileInput | None = None,
         reference_image_file_ids: Sequence[FileInput] | None = None,
@@ -1593,9 +1543,9 @@ class SyncVideosResource:
         Generates (or edits) video from named reference images and videos plus a prompt that refers
         to them (`<<<Image1>>>`). Poll `queryOmniReferenceTask`. Source: [SKILL] `video_gen.py`.
 
-        The file ids sit inside `inputImages[]`/`inputVideos[]` objects, so local paths are not
-        uploaded automatically here: upload them with `client.uploads.upload` first. The callback
-        bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
+        The file ids sit inside `inputImages[]`/`inputVideos[]` objects; a local path there is
+        uploaded first like any file field (`{"name": "Image1", "fileId": "shoe.png"}`). The
+        callback bizType is not documented: `COMMON_TASK_OMNI_REFERENCE` is assumed (UNCONFIRMED).
 
         Args:
             model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
@@ -1769,50 +1719,14 @@ class SyncVideosResource:
     def submit_storyboard(
         self,
         *,
-        model: Literal[
-            "Standard",
-            "Fast",
-            "Seedance 1.5 Pro",
-            "Seedance 1.0 Pro Fast",
-            "Seedance 1.0 Pro",
-            "Kling V3",
-            "Kling V3 Reference Video",
-            "Kling O3",
-            "Kling O3 Reference-to-Video",
-            "Kling 2.6",
-            "Kling O1 Reference-to-Video",
-            "Kling 2.5 Turbo Pro",
-            "Kling 2.5 Turbo Std",
-            "Kling O3 Video-Edit",
-            "Kling O1 Video-Edit",
-            "Sora 2",
-            "Sora 2 Pro",
-            "Veo 3.1",
-            "Veo 3.1 Reference to video",
-            "Veo 3.1 Fast",
-            "Veo 3.1 Fast Reference to video",
-            "MiniMax-Hailuo-02",
-            "MiniMax-Hailuo-2.3",
-            "MiniMax-Hailuo-2.3-Fast",
-            "Vidu Q3 Pro",
-            "Vidu Q2",
-            "Vidu Q2 Reference to Video",
-            "Wan 2.6",
-            "Topview Lite",
-            "Topview Pro",
-            "Topview Plus",
-            "Topview Best",
-        ]
-        | str
-        | None = None,
-        prompt: str | None = None,
-        input_images: Sequence[NamedMediaFile] | None = None,
-        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
-        | str
-        | None = None,
-        resolution: int | None = None,
-        duration: int | None = None,
-        generating_count: int | None = None,
+        story: str,
+        model: Literal["GPT Image 2", "Nano Banana 2", "Nano Banana Pro"] | str,
+        resolution: Literal["512p", "1K", "2K", "4K"] | str,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None,
+        grid_mode: Literal["auto", "preset", "custom"] | None = None,
+        grid_size: int | None = None,
+        target_duration_seconds: int | None = None,
+        reference_file_ids: Sequence[FileInput] | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
         extra_headers: Headers | None = None,
@@ -1820,21 +1734,32 @@ class SyncVideosResource:
         extra_body: Body | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
-    ) -> SyncTask[GenerativeVideoTaskResult]:
-        """Submit a storyboard video task
+    ) -> SyncTask[ImageGenerationTaskResult]:
+        """Submit a storyboard image task
 
-        Generates a video from a storyboard. Source: [DOCS] `storyboard-submit-task` (path only);
-        fields, result shape and callback bizType (`COMMON_TASK_STORYBOARD` assumed) are
-        UNCONFIRMED and modelled like the other generative video tasks.
+        An **image** task: turns `story` (and optional reference images) into one storyboard grid
+        preview image (stage 1; no video is generated). Poll `queryStoryboardTask`. Source: [DOCS]
+        `storyboard-submit-task`.
+
+        Rules from the page: `story` <= 5000 characters; `model` one of `GPT Image 2`,
+        `Nano Banana 2`, `Nano Banana Pro` (display name or model code, case-insensitive);
+        `resolution` required, `1K`/`2K`/`4K` (`512p` too for Nano Banana 2); `aspectRatio`
+        `16:9` (default), `9:16` or `1:1`; `gridMode` `auto`/`preset` (default)/`custom`, with
+        `gridSize` 4, 9 (default) or 25 for `preset` and 2-25 for `custom`;
+        `targetDurationSeconds` >= 1 (default 15); `referenceFileIds` at most 16 (GPT Image 2),
+        14 (Nano Banana 2) or 6 (Nano Banana Pro). Errors: 4000 invalid parameters, 4100
+        insufficient credits. Credits are charged on completion (`costCredit` of the query).
+        The callback bizType is not documented: `COMMON_TASK_STORYBOARD` is assumed (UNCONFIRMED).
 
         Args:
-            model: ``model``. Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
-            prompt: ``prompt``. Script or description of the storyboard (UNCONFIRMED).
-            input_images: ``inputImages``. Named reference images (UNCONFIRMED).
-            aspect_ratio: ``aspectRatio``. Aspect ratio (model-dependent).
-            resolution: ``resolution``. Vertical resolution (UNCONFIRMED).
-            duration: ``duration``. Seconds (UNCONFIRMED).
-            generating_count: ``generatingCount``. Number of videos (UNCONFIRMED).
+            story: ``story``. The story; Topview splits it into keyframes and draws them as one grid image.
+            model: ``model``. `GPT Image 2`, `Nano Banana 2` or `Nano Banana Pro` (case-insensitive; model code also accepted).
+            resolution: ``resolution``. `1K`, `2K` or `4K` (GPT Image 2, Nano Banana Pro); `512p` too for Nano Banana 2.
+            aspect_ratio: ``aspectRatio``. `16:9` (default), `9:16` or `1:1` (the public API supports no others).
+            grid_mode: ``gridMode``. How the panel count is chosen: `auto` (inferred), `preset` (default; `gridSize` 4, 9 or 25) or `custom` (`gridSize` 2-25).
+            grid_size: ``gridSize``. Panel count (default 9). The docs page shows numbers; one compilation lists the type as string (UNCONFIRMED), the SDK sends an integer.
+            target_duration_seconds: ``targetDurationSeconds``. Length in seconds of the video the storyboard plans for (default 15).
+            reference_file_ids: ``referenceFileIds``. Reference images (fileIds); at most 16 (GPT Image 2), 14 (Nano Banana 2) or 6 (Nano Banana Pro).
             board_id: ``boardId``. Board (project) to file the result under, from `listBoards`; the default board when omitted.
             notice_url: ``noticeUrl``. Callback URL (bizType `COMMON_TASK_STORYBOARD`; UNCONFIRMED for this endpoint).
             extra_headers: Headers added to (or replacing) the SDK's own, for this call.
@@ -1849,13 +1774,14 @@ class SyncVideosResource:
 
         task = self._portal.run(
             self._resource.submit_storyboard(
+                story=story,
                 model=model,
-                prompt=prompt,
-                input_images=input_images,
-                aspect_ratio=aspect_ratio,
                 resolution=resolution,
-                duration=duration,
-                generating_count=generating_count,
+                aspect_ratio=aspect_ratio,
+                grid_mode=grid_mode,
+                grid_size=grid_size,
+                target_duration_seconds=target_duration_seconds,
+                reference_file_ids=reference_file_ids,
                 board_id=board_id,
                 notice_url=notice_url,
                 extra_headers=extra_headers,
@@ -1870,50 +1796,14 @@ class SyncVideosResource:
     def run_storyboard(
         self,
         *,
-        model: Literal[
-            "Standard",
-            "Fast",
-            "Seedance 1.5 Pro",
-            "Seedance 1.0 Pro Fast",
-            "Seedance 1.0 Pro",
-            "Kling V3",
-            "Kling V3 Reference Video",
-            "Kling O3",
-            "Kling O3 Reference-to-Video",
-            "Kling 2.6",
-            "Kling O1 Reference-to-Video",
-            "Kling 2.5 Turbo Pro",
-            "Kling 2.5 Turbo Std",
-            "Kling O3 Video-Edit",
-            "Kling O1 Video-Edit",
-            "Sora 2",
-            "Sora 2 Pro",
-            "Veo 3.1",
-            "Veo 3.1 Reference to video",
-            "Veo 3.1 Fast",
-            "Veo 3.1 Fast Reference to video",
-            "MiniMax-Hailuo-02",
-            "MiniMax-Hailuo-2.3",
-            "MiniMax-Hailuo-2.3-Fast",
-            "Vidu Q3 Pro",
-            "Vidu Q2",
-            "Vidu Q2 Reference to Video",
-            "Wan 2.6",
-            "Topview Lite",
-            "Topview Pro",
-            "Topview Plus",
-            "Topview Best",
-        ]
-        | str
-        | None = None,
-        prompt: str | None = None,
-        input_images: Sequence[NamedMediaFile] | None = None,
-        aspect_ratio: Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"]
-        | str
-        | None = None,
-        resolution: int | None = None,
-        duration: int | None = None,
-        generating_count: int | None = None,
+        story: str,
+        model: Literal["GPT Image 2", "Nano Banana 2", "Nano Banana Pro"] | str,
+        resolution: Literal["512p", "1K", "2K", "4K"] | str,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None,
+        grid_mode: Literal["auto", "preset", "custom"] | None = None,
+        grid_size: int | None = None,
+        target_duration_seconds: int | None = None,
+        reference_file_ids: Sequence[FileInput] | None = None,
         board_id: str | None = None,
         notice_url: str | None = None,
         poll: PollPolicy | None = None,
@@ -1923,7 +1813,7 @@ class SyncVideosResource:
         extra_body: Body | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
-    ) -> GenerativeVideoTaskResult:
+    ) -> ImageGenerationTaskResult:
         """Submit like :meth:`submit_storyboard`, then wait for the finished result.
 
         ``poll`` overrides the client's poll policy; ``on_progress`` is called (sync or async) on
@@ -1932,13 +1822,14 @@ class SyncVideosResource:
         """
         return self._portal.run(
             self._resource.run_storyboard(
+                story=story,
                 model=model,
-                prompt=prompt,
-                input_images=input_images,
-                aspect_ratio=aspect_ratio,
                 resolution=resolution,
-                duration=duration,
-                generating_count=generating_count,
+                aspect_ratio=aspect_ratio,
+                grid_mode=grid_mode,
+                grid_size=grid_size,
+                target_duration_seconds=target_duration_seconds,
+                reference_file_ids=reference_file_ids,
                 board_id=board_id,
                 notice_url=notice_url,
                 poll=poll,
@@ -1961,10 +1852,10 @@ class SyncVideosResource:
         extra_body: Body | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
-    ) -> GenerativeVideoTaskResult:
-        """Query a storyboard video task
+    ) -> ImageGenerationTaskResult:
+        """Query a storyboard image task
 
-        Result shape assumed to be that of image-to-video v2 (UNCONFIRMED). Source: [DOCS] (path).
+        The image result of the task: `images[]` (usually one grid preview) with `fileId` and `filePath`; `costCredit` once it succeeded. Source: [DOCS] `storyboard-query-task`.
 
         Args:
             task_id: ``taskId``. The `taskId` returned by `submitStoryboardTask`.

@@ -222,7 +222,6 @@ class VoicesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=TextToSpeechRequest,
-            file_fields=("originVoiceFileId",),
             result_type=TaskSubmitResult,
             options=options,
         )
@@ -376,7 +375,6 @@ class VoicesResource(Resource):
                 "noticeUrl": notice_url,
             },
             body_model=VoiceCloneRequest,
-            file_fields=("originVoiceFileId",),
             result_type=TaskSubmitResult,
             options=options,
         )

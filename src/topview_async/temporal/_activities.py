@@ -11,7 +11,6 @@ the activity runs again elsewhere.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,22 +51,20 @@ __all__ = ["TopviewActivities", "file_parameters"]
 
 T = TypeVar("T")
 
-_FILE_ANNOTATION = "FileInput"
-"""How the generated submit stubs mark an argument that takes a file id or a local path."""
-
 
 def file_parameters(client: AsyncTopview, kind: str) -> frozenset[str]:
     """The keyword arguments of ``kind``'s submit method that take a file (id or local path).
 
-    Read off the generated stub's signature (``FileInput`` comes from the spec's
-    ``x-topview-file``), so no second table of file fields exists.
+    From the spec's ``x-topview-file`` marks, as generated into the submit operation's
+    ``file_fields`` (the top-level ones: the activity uploads those; a path nested in an
+    object argument is uploaded by the submit itself), so no second table of file fields
+    exists.
     """
-    method = submit_method(client, kind)
-    return frozenset(
-        name
-        for name, parameter in inspect.signature(method).parameters.items()
-        if _FILE_ANNOTATION in str(parameter.annotation)
-    )
+    from .._generated.task_kinds import TASK_KINDS
+
+    submit_method(client, kind)  # UnknownTaskKindError for a kind the SDK does not know
+    operation = TASK_KINDS[kind].submit_operation
+    return frozenset(path[0].names[0][1] for path in operation.file_fields if len(path) == 1)
 
 
 async def _heartbeating(work: Callable[[], Awaitable[T]]) -> T:

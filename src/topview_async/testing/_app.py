@@ -13,10 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from . import _generic as generic
 from . import _routes_account as account
 from . import _routes_generative as generative
 from . import _routes_lookup as lookup
 from . import _routes_m2v as m2v
+from . import _routes_media as media
 from . import _routes_tasks as tasks
 from . import _uploads as uploads
 from ._auth import authenticate
@@ -30,204 +32,108 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Request, "Simulator"], Awaitable[Response]]
 
-_SUBMITS: dict[str, Handler] = {
-    "image_to_video_v2": generative.image_to_video_v2_submit,
-    "text_to_video": generative.text_to_video_submit,
-    "omni_reference": generative.omni_reference_submit,
-    "storyboard": generative.storyboard_submit,
-    "text_to_image": generative.text_to_image_submit,
-    "image_edit": generative.image_edit_submit,
-    "remove_background": generative.remove_background_submit,
-    "photo_avatar": generative.photo_avatar_submit,
-    "product_avatar_image_to_video_v2": generative.product_avatar_video_v2_submit,
-    "product_avatar_image_replace_v3": generative.product_avatar_replace_v3_submit,
-    "text_to_speech": generative.text_to_speech_submit,
-    "voice_clone": generative.voice_clone_submit,
+SPECIAL: dict[str, Handler] = {
+    # M2V: scripts, previews, exports.
+    "listM2vScripts": m2v.script_list,
+    "updateM2vScript": m2v.script_update,
+    "submitM2vTask": m2v.submit,
+    "queryM2vTask": m2v.query,
+    "exportM2vVideo": m2v.export,
+    "listM2vTasks": account.m2v_task_list,
+    "deleteM2vTasks": account.m2v_task_delete,
+    # The original task endpoints (REFERENCE.md), with their own result shapes.
+    "submitVideoAvatarTask": tasks.video_avatar_submit,
+    "queryVideoAvatarTask": tasks.video_avatar_query,
+    "submitProductAvatarImageReplace": tasks.replace_submit,
+    "queryProductAvatarImageReplace": tasks.replace_result,
+    "submitProductAvatarImageToVideo": tasks.image2video_submit,
+    "queryProductAvatarImageToVideo": tasks.image2video_result,
+    "submitAnyShootTask": tasks.anyshoot_submit,
+    "queryAnyShootTask": tasks.anyshoot_result,
+    "submitImageToVideoTask": tasks.common_image2video_submit,
+    "queryImageToVideoTask": tasks.common_image2video_result,
+    "submitScraperTask": tasks.scraper_submit,
+    "queryScraperTask": tasks.scraper_query,
+    # Uploads, the notice check, catalogues.
+    "getUploadCredential": uploads.credential,
+    "checkUpload": uploads.check,
+    "checkNoticeUrl": check_notice_url,
+    "listVoices": lookup.voices,
+    "listEthnicities": lookup.ethnicities,
+    "listAiAvatars": lookup.aiavatars,
+    "listCaptions": lookup.captions,
+    "listProductAvatarCategories": lookup.product_avatar_categories,
+    "listPublicProductAvatars": lookup.public_product_avatars,
+    "listAnyShootTemplateCategories": lookup.template_categories,
+    "listAnyShootTemplates": lookup.templates,
+    # Newer submits with rules beyond the spec's (per-model limits, catalogue ids, files made).
+    "submitImageToVideoV2Task": generative.image_to_video_v2_submit,
+    "submitOmniReferenceTask": generative.omni_reference_submit,
+    "submitStoryboardTask": generative.storyboard_submit,
+    "submitImageEditTask": generative.image_edit_submit,
+    "submitRemoveBackgroundTask": generative.remove_background_submit,
+    "submitPhotoAvatarTask": generative.photo_avatar_submit,
+    "submitProductAvatarImageToVideoV2": generative.product_avatar_video_v2_submit,
+    "submitProductAvatarImageReplaceV3": generative.product_avatar_replace_v3_submit,
+    "submitAnyShootProductModelTask": generative.anyshoot_product_model_submit,
+    "submitTextToSpeechTask": generative.text_to_speech_submit,
+    "submitVoiceCloneTask": generative.voice_clone_submit,
+    "submitBoardDownload": generative.board_download_submit,
+    "submitAiMusicTask": media.ai_music_submit,
+    "submitImageTranslateTask": media.image_translate_submit,
+    "submitImageGenerateTask": media.image_generate_submit,
+    "submitImageTranslateBatchTask": media.image_translate_batch_submit,
+    "queryImageGenerateTask": media.image_generate_query,
+    "submitVideoObjectRemoveTask": media.video_object_remove_submit,
+    "submitVideoProcessTask": media.video_process_submit,
+    "submitImageMaskDrawingTask": media.image_mask_submit,
+    "submitVideoMaskDrawingTask": media.video_mask_submit,
+    "submitVideoCharacterSwapTask": media.character_swap_submit,
+    # Account, boards, templates, voices: state the simulator keeps.
+    "getCreditDetail": account.credit_detail,
+    "listCreditLogs": account.credit_logs,
+    "getUserSpace": account.user_space,
+    "listBoards": account.boards_list,
+    "createBoard": account.board_create,
+    "getBoard": account.board_detail,
+    "updateBoard": account.board_update,
+    "deleteBoard": account.board_delete,
+    "listBoardTasks": account.board_tasks,
+    "getBoardTask": account.board_task_detail,
+    "deleteBoardTasks": account.board_tasks_delete,
+    "listPhotoAvatarTemplates": account.photo_templates,
+    "listPhotoAvatarTemplateCategories": account.photo_template_categories,
+    "createPhotoAvatarTemplate": account.photo_template_create,
+    "deletePhotoAvatarTemplate": account.photo_template_delete,
+    "deleteClonedVoice": account.cloned_voice_delete,
+    "queryVideoToAiAvatarTask": account.video_to_avatar_query,
 }
+"""Operations with behaviour of their own, by operationId. Every other operation is served
+from the spec alone (:mod:`._generic`): a submit validates and creates a task of its kind,
+a task query answers with the result built for the kind's result model."""
 
 
-def _tasks(*entries: tuple[str, str, str]) -> list[tuple[str, str, str, Handler]]:
-    """``<prefix>/submit`` and ``<prefix>/query`` of each (prefix, operation suffix, kind)."""
-    routes: list[tuple[str, str, str, Handler]] = []
-    for prefix, suffix, kind in entries:
-        routes.append(("POST", f"{prefix}/submit", f"submit{suffix}", _SUBMITS[kind]))
-        routes.append(("GET", f"{prefix}/query", f"query{suffix}", generative.query(kind)))
-    return routes
+def _routes() -> tuple[tuple[str, str, str, Handler], ...]:
+    """Every operation of the spec (the generated table): method, path, operationId, handler."""
+    from .._generated.operations import OPERATIONS as SPEC_OPERATIONS
+    from .._generated.task_kinds import TASK_KINDS
+
+    queried = {facts.query_operation.operation_id: kind for kind, facts in TASK_KINDS.items()}
+    routes = []
+    for operation in SPEC_OPERATIONS.values():
+        handler = SPECIAL.get(operation.operation_id)
+        if handler is None and operation.kind == "submit":
+            handler = generic.submit(operation)
+        elif handler is None and operation.operation_id in queried:
+            handler = generative.query(queried[operation.operation_id])
+        if handler is None:
+            raise LookupError(f"the simulator has no behaviour for {operation}")
+        routes.append((operation.method, operation.path, operation.operation_id, handler))
+    return tuple(routes)
 
 
-OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = (
-    ("GET", "/v1/m2v/script/list", "listM2vScripts", m2v.script_list),
-    ("POST", "/v1/m2v/script/update", "updateM2vScript", m2v.script_update),
-    ("POST", "/v1/m2v/task/submit", "submitM2vTask", m2v.submit),
-    ("GET", "/v1/m2v/task/query", "queryM2vTask", m2v.query),
-    ("POST", "/v1/m2v/export", "exportM2vVideo", m2v.export),
-    ("POST", "/v1/video_avatar/task/submit", "submitVideoAvatarTask", tasks.video_avatar_submit),
-    ("GET", "/v1/video_avatar/task/query", "queryVideoAvatarTask", tasks.video_avatar_query),
-    (
-        "POST",
-        "/v1/product_avatar/task/image_replace/submit",
-        "submitProductAvatarImageReplace",
-        tasks.replace_submit,
-    ),
-    (
-        "GET",
-        "/v1/product_avatar/task/image_replace/result",
-        "queryProductAvatarImageReplace",
-        tasks.replace_result,
-    ),
-    (
-        "POST",
-        "/v1/product_avatar/task/image2Video/submit",
-        "submitProductAvatarImageToVideo",
-        tasks.image2video_submit,
-    ),
-    (
-        "GET",
-        "/v1/product_avatar/task/image2Video/result",
-        "queryProductAvatarImageToVideo",
-        tasks.image2video_result,
-    ),
-    (
-        "GET",
-        "/v1/product_avatar/category/list",
-        "listProductAvatarCategories",
-        lookup.product_avatar_categories,
-    ),
-    (
-        "GET",
-        "/v1/product_avatar/public_avatar/query",
-        "listPublicProductAvatars",
-        lookup.public_product_avatars,
-    ),
-    ("POST", "/v1/product_anyShoot/task/submit", "submitAnyShootTask", tasks.anyshoot_submit),
-    ("GET", "/v1/product_anyShoot/task/result", "queryAnyShootTask", tasks.anyshoot_result),
-    (
-        "GET",
-        "/v1/product_anyShoot/template/category/list",
-        "listAnyShootTemplateCategories",
-        lookup.template_categories,
-    ),
-    ("GET", "/v1/product_anyShoot/template/list", "listAnyShootTemplates", lookup.templates),
-    (
-        "POST",
-        "/v1/common_task/image2video/submit",
-        "submitImageToVideoTask",
-        tasks.common_image2video_submit,
-    ),
-    (
-        "GET",
-        "/v1/common_task/image2video/result",
-        "queryImageToVideoTask",
-        tasks.common_image2video_result,
-    ),
-    ("POST", "/v1/scraper/task/submit", "submitScraperTask", tasks.scraper_submit),
-    ("GET", "/v1/scraper/task/query", "queryScraperTask", tasks.scraper_query),
-    ("GET", "/v1/upload/credential", "getUploadCredential", uploads.credential),
-    ("GET", "/v1/upload/check", "checkUpload", uploads.check),
-    ("POST", "/notice/notice_url/check", "checkNoticeUrl", check_notice_url),
-    ("GET", "/v1/voice/query", "listVoices", lookup.voices),
-    ("GET", "/v1/ethnicity/list", "listEthnicities", lookup.ethnicities),
-    ("GET", "/v1/aiavatar/query", "listAiAvatars", lookup.aiavatars),
-    ("GET", "/v1/caption/list", "listCaptions", lookup.captions),
-    *(
-        (method, path, name, handler)
-        for method, path, name, handler in (
-            # Newer endpoints (CORRECTIONS §2): task submits and their queries ...
-            *_tasks(
-                ("/v2/common_task/image2video/task", "ImageToVideoV2Task", "image_to_video_v2"),
-                ("/v1/common_task/text2video/task", "TextToVideoTask", "text_to_video"),
-                ("/v1/common_task/omni_reference/task", "OmniReferenceTask", "omni_reference"),
-                ("/v1/common_task/storyboard/task", "StoryboardTask", "storyboard"),
-                ("/v1/common_task/text2image/task", "TextToImageTask", "text_to_image"),
-                ("/v1/common_task/image_edit/task", "ImageEditTask", "image_edit"),
-                ("/v1/common_task/remove_background", "RemoveBackgroundTask", "remove_background"),
-                ("/v1/photo_avatar/task", "PhotoAvatarTask", "photo_avatar"),
-                (
-                    "/v2/product_avatar/task/image2Video",
-                    "ProductAvatarImageToVideoV2",
-                    "product_avatar_image_to_video_v2",
-                ),
-                (
-                    "/v3/product_avatar/task/image_replace",
-                    "ProductAvatarImageReplaceV3",
-                    "product_avatar_image_replace_v3",
-                ),
-                ("/v1/voice/text2voice/task", "TextToSpeechTask", "text_to_speech"),
-                ("/v1/voice/clone/task", "VoiceCloneTask", "voice_clone"),
-            ),
-            (
-                "POST",
-                "/v3/product_anyShoot/product_model/task/submit",
-                "submitAnyShootProductModelTask",
-                generative.anyshoot_product_model_submit,
-            ),
-            (
-                "GET",
-                "/v3/product_anyShoot/product_model/task/result",
-                "queryAnyShootProductModelTask",
-                generative.query("anyshoot_product_model"),
-            ),
-            (
-                "POST",
-                "/boards/tasks/batch-download/submit",
-                "submitBoardDownload",
-                generative.board_download_submit,
-            ),
-            (
-                "GET",
-                "/boards/tasks/batch-download",
-                "queryBoardDownload",
-                generative.query("board_download"),
-            ),
-            # ... and the account, boards and management endpoints.
-            ("GET", "/v1/m2v/task/list", "listM2vTasks", account.m2v_task_list),
-            ("DELETE", "/v1/m2v/task/delete", "deleteM2vTasks", account.m2v_task_delete),
-            ("GET", "/user/credit/detail", "getCreditDetail", account.credit_detail),
-            ("GET", "/user/credit/logs", "listCreditLogs", account.credit_logs),
-            ("GET", "/user/space", "getUserSpace", account.user_space),
-            ("GET", "/boards/list", "listBoards", account.boards_list),
-            ("POST", "/boards/create", "createBoard", account.board_create),
-            ("GET", "/boards/detail", "getBoard", account.board_detail),
-            ("PUT", "/boards/update", "updateBoard", account.board_update),
-            ("DELETE", "/boards/delete", "deleteBoard", account.board_delete),
-            ("GET", "/boards/tasks/list", "listBoardTasks", account.board_tasks),
-            ("GET", "/boards/tasks/detail", "getBoardTask", account.board_task_detail),
-            ("POST", "/boards/tasks/batch-delete", "deleteBoardTasks", account.board_tasks_delete),
-            (
-                "GET",
-                "/v1/photo_avatar/template/list",
-                "listPhotoAvatarTemplates",
-                account.photo_templates,
-            ),
-            (
-                "GET",
-                "/v1/photo_avatar/template/category",
-                "listPhotoAvatarTemplateCategories",
-                account.photo_template_categories,
-            ),
-            (
-                "POST",
-                "/v1/photo_avatar/template/create",
-                "createPhotoAvatarTemplate",
-                account.photo_template_create,
-            ),
-            (
-                "DELETE",
-                "/v1/photo_avatar/template/delete",
-                "deletePhotoAvatarTemplate",
-                account.photo_template_delete,
-            ),
-            ("DELETE", "/v1/voice/clone/delete", "deleteClonedVoice", account.cloned_voice_delete),
-            (
-                "GET",
-                "/v1/common_task/video2aiAvatar/query",
-                "queryVideoToAiAvatarTask",
-                account.video_to_avatar_query,
-            ),
-        )
-    ),
-)
-"""Every Topview operation: method, path, operationId (as in the spec), handler."""
+OPERATIONS: tuple[tuple[str, str, str, Handler], ...] = _routes()
+"""Every Topview operation: method, path, operationId (from the generated table), handler."""
 
 UPLOAD_PREFIX = "/_storage/upload/"
 MEDIA_PREFIXES = ("/_storage/media/", "/_cdn/media/")

@@ -49,6 +49,16 @@ DEFAULT_TASK_DURATIONS: Mapping[str, float] = {
     "text_to_speech": 1.0,
     "voice_clone": 3.0,
     "board_download": 1.0,
+    "ai_music": 3.0,
+    "image_translate": 1.0,
+    "image_translate_generate": 1.0,
+    "image_translate_batch": 2.0,
+    "video_object_remove": 4.0,
+    "video_process": 1.0,
+    "image_mask_drawing": 1.0,
+    "video_mask_drawing": 2.0,
+    "video_character_swap": 4.0,
+    "video_to_ai_avatar": 4.0,
 }
 """Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``)."""
 

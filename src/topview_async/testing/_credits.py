@@ -32,6 +32,16 @@ _FLAT: Final[Mapping[str, float]] = {
     "text_to_speech": 0.1,
     "voice_clone": 1.0,
     "board_download": 0.0,
+    "storyboard": 0.5,
+    "ai_music": 1.5,
+    "image_translate": 0.0,
+    "image_translate_generate": 0.2,
+    "video_object_remove": 1.2,
+    "video_process": 0.0,
+    "image_mask_drawing": 0.1,
+    "video_mask_drawing": 0.5,
+    "video_character_swap": 3.0,
+    "video_to_ai_avatar": 2.0,
 }
 
 _VIDEO_RATES: Final[Mapping[str, float]] = {
@@ -48,9 +58,7 @@ _VIDEO_RATES: Final[Mapping[str, float]] = {
 }
 """Credits per generated second by model; other models cost 0.5."""
 
-_VIDEO_KINDS: Final = frozenset(
-    {"image_to_video_v2", "text_to_video", "omni_reference", "storyboard"}
-)
+_VIDEO_KINDS: Final = frozenset({"image_to_video_v2", "text_to_video", "omni_reference"})
 
 TASK_TYPES: Final[Mapping[str, str]] = {
     "m2v": "m2v",
@@ -102,6 +110,14 @@ def task_cost(kind: str, request: Mapping[str, Any]) -> float:
         rate = _VIDEO_RATES.get(str(request.get("model")), 0.5)
         seconds = _count(request, "duration") if request.get("duration") else 5
         return round(rate * seconds * _count(request, "generatingCount"), 2)
+    if kind == "image_translate_batch":
+        files, languages = request.get("fileIds"), request.get("languages")
+        count = (
+            len(files) * len(languages)
+            if isinstance(files, list) and isinstance(languages, list)
+            else 1
+        )
+        return round(0.2 * count, 2)
     if kind in ("text_to_image", "image_edit"):
         return 0.5 * _count(request, "generateCount")
     if kind == "photo_avatar":

@@ -32,11 +32,14 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     """The query ``result`` of ``task`` (for an M2V export: of its parent task)."""
     if task.parent is not None:
         task = task.parent
-    if task.kind in _BUILDERS:
-        return _BUILDERS[task.kind](task, now, base, cdn)
+    from .._generated.task_kinds import TASK_KINDS
+
+    model = TASK_KINDS[task.kind].result_model
+    if model in _BUILDERS:
+        return _BUILDERS[model](task, now, base, cdn)
     from ._results_newer import BUILDERS  # it imports media_url from here
 
-    return BUILDERS[task.kind](task, now, base, cdn)
+    return BUILDERS[model](task, now, base, cdn)
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:
@@ -204,11 +207,12 @@ def _scraper(task: SimTask, now: float, base: str, cdn: bool) -> dict[str, Any]:
 
 
 _BUILDERS = {
-    "m2v": _m2v,
-    "video_avatar": _video_avatar,
-    "product_avatar_image_replace": _replace,
-    "product_avatar_image_to_video": _single_video,
-    "anyshoot": _anyshoot,
-    "image_to_video": _image_to_video,
-    "scraper": _scraper,
+    "M2vTaskResult": _m2v,
+    "VideoAvatarTaskResult": _video_avatar,
+    "ProductAvatarImageReplaceResult": _replace,
+    "ProductAvatarImageToVideoResult": _single_video,
+    "AnyShootTaskResult": _anyshoot,
+    "ImageToVideoTaskResult": _image_to_video,
+    "ScraperTaskResult": _scraper,
 }
+"""Result builders of the original task kinds, by result model (as in ``_results_newer``)."""

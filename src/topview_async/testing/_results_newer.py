@@ -35,7 +35,8 @@ def _count(task: SimTask, *names: str) -> int:
 
 def _size(task: SimTask, default_short: int) -> tuple[int, int]:
     """Pixel size from ``aspectRatio`` and ``resolution`` (the short side)."""
-    across, down = _ASPECTS.get(str(task.request.get("aspectRatio")), (9, 16))
+    default = (16, 9) if task.kind == "storyboard" else (9, 16)
+    across, down = _ASPECTS.get(str(task.request.get("aspectRatio")), default)
     raw = task.request.get("resolution")
     short = raw if isinstance(raw, int) and raw > 0 else default_short
     if isinstance(raw, str):
@@ -100,7 +101,13 @@ def generative_video(task: SimTask, now: float, base: str, cdn: bool) -> dict[st
 def generated_images(task: SimTask, now: float, base: str, cdn: bool) -> dict[str, Any]:
     result = _head(task, now)
     count = _count(task, "generateCount", "generatingCount")
-    result["images"] = _outputs(task, now, base, cdn, count=count, extension="png", size=1024)
+    images = _outputs(task, now, base, cdn, count=count, extension="png", size=1024)
+    for index, image in enumerate(images):
+        if "filePath" in image:  # a file id per image ([DOCS] storyboard-query-task)
+            image["fileId"] = hashlib.md5(
+                f"image:{task.task_id}:{index}".encode(), usedforsecurity=False
+            ).hexdigest()
+    result["images"] = images
     return result
 
 
@@ -181,17 +188,12 @@ def _voice(task: SimTask, base: str, cdn: bool, voice_id: str) -> dict[str, Any]
     }
 
 
-def text_to_speech(task: SimTask, now: float, base: str, cdn: bool) -> dict[str, Any]:
+def voice(task: SimTask, now: float, base: str, cdn: bool) -> dict[str, Any]:
+    """Text-to-speech (the voice used) and voice clone (the new voice, ``keys[0]``)."""
     result = _head(task, now)
     if result["status"] == "success":
-        result["voice"] = _voice(task, base, cdn, str(task.request.get("voiceId")))
-    return result
-
-
-def voice_clone(task: SimTask, now: float, base: str, cdn: bool) -> dict[str, Any]:
-    result = _head(task, now)
-    if result["status"] == "success":
-        result["voice"] = _voice(task, base, cdn, task.keys[0])
+        voice_id = task.keys[0] if task.keys else str(task.request.get("voiceId"))
+        result["voice"] = _voice(task, base, cdn, voice_id)
     return result
 
 
@@ -203,18 +205,24 @@ def board_download(task: SimTask, now: float, base: str, cdn: bool) -> dict[str,
 
 
 BUILDERS: dict[str, Builder] = {
-    "image_to_video_v2": generative_video,
-    "text_to_video": generative_video,
-    "omni_reference": generative_video,
-    "storyboard": generative_video,
-    "text_to_image": generated_images,
-    "image_edit": generated_images,
-    "anyshoot_product_model": generated_images,
-    "remove_background": remove_background,
-    "photo_avatar": photo_avatar,
-    "product_avatar_image_to_video_v2": product_avatar_video_v2,
-    "product_avatar_image_replace_v3": product_avatar_replace_v3,
-    "text_to_speech": text_to_speech,
-    "voice_clone": voice_clone,
-    "board_download": board_download,
+    "GenerativeVideoTaskResult": generative_video,
+    "ImageGenerationTaskResult": generated_images,
+    "AnyShootProductModelResult": generated_images,
+    "RemoveBackgroundTaskResult": remove_background,
+    "PhotoAvatarTaskResult": photo_avatar,
+    "ProductAvatarImageToVideoV2Result": product_avatar_video_v2,
+    "ProductAvatarImageReplaceV3Result": product_avatar_replace_v3,
+    "VoiceTaskResult": voice,
+    "BoardDownloadResult": board_download,
 }
+"""Result builders by result model (``x-topview-task``'s query result): a new kind whose
+result model has a builder needs none of its own."""
+
+
+def _media_builders() -> dict[str, Builder]:
+    from ._results_media import BUILDERS as MEDIA  # it imports _head from here
+
+    return MEDIA
+
+
+BUILDERS.update(_media_builders())

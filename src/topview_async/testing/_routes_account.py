@@ -364,8 +364,14 @@ async def cloned_voice_delete(request: Request, sim: Simulator) -> Response:
 
 
 async def video_to_avatar_query(request: Request, sim: Simulator) -> Response:
+    """A task submitted to the simulator, else one of the catalogue's finished avatars."""
     task_id = v.query_string(request.query_params, "taskId", required=True)
     base = sim.base_url(request)
+    submitted = sim.tasks.get(task_id or "")
+    mine = submitted is not None and submitted.uid == sim.uid_of(request)
+    if submitted is not None and mine and submitted.kind == "video_to_ai_avatar":
+        cdn = v.query_bool(request.query_params, "needCloudFrontUrl")
+        return envelope(task_result(submitted, sim.now(), base, cdn))
     for task in sim.catalog.custom_avatar_tasks:
         if task["taskId"] == task_id:
             return envelope(render(task, base) | {"aiAvatar": render(task["aiAvatar"], base)})

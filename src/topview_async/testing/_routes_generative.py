@@ -112,26 +112,17 @@ def _script(sim: Simulator, request: Request, body: dict[str, Any]) -> str | Non
 
 async def image_to_video_v2_submit(request: Request, sim: Simulator) -> Response:
     body = v.parse_body(await request.body())
-    v.string(body, "model")
+    v.string(body, "model", required=True)
     v.string(body, "prompt")
     first = v.string(body, "firstFrameFileId")
     end = v.string(body, "endFrameFileId")
     references = v.string_list(body, "referenceImageFileIds")
     if first is None and not references:
         raise ApiError("4003", "firstFrameFileId or referenceImageFileIds is required")
-    v.integer(body, "resolution", minimum=240, maximum=2160)
+    v.integer(body, "resolution", minimum=480, maximum=2160)
     _generation_fields(body, count="generatingCount")
     sim.require_files(sim.uid_of(request), first, end, *references)
     return envelope(sim.submit_result(_submit(sim, request, "image_to_video_v2", body)))
-
-
-async def text_to_video_submit(request: Request, sim: Simulator) -> Response:
-    body = v.parse_body(await request.body())
-    v.string(body, "model", required=True)
-    v.string(body, "prompt", required=True)
-    v.integer(body, "resolution", minimum=240, maximum=2160)
-    _generation_fields(body, count="generatingCount")
-    return envelope(sim.submit_result(_submit(sim, request, "text_to_video", body)))
 
 
 async def omni_reference_submit(request: Request, sim: Simulator) -> Response:
@@ -146,26 +137,30 @@ async def omni_reference_submit(request: Request, sim: Simulator) -> Response:
     return envelope(sim.submit_result(_submit(sim, request, "omni_reference", body)))
 
 
+_STORYBOARD_MODELS = {"gpt image 2": 16, "nano banana 2": 14, "nano banana pro": 6}
+"""Storyboard models ([DOCS]; case-insensitive) and how many reference images each takes."""
+
+
 async def storyboard_submit(request: Request, sim: Simulator) -> Response:
+    """An image task ([DOCS] storyboard-submit-task): a story drawn as one grid image."""
     body = v.parse_body(await request.body())
-    v.string(body, "model")
-    prompt = v.string(body, "prompt")
-    files = _named_files(body, "inputImages")
-    if prompt is None and not files:
-        raise ApiError("4003", "prompt or inputImages is required")
-    v.integer(body, "resolution", minimum=240, maximum=2160)
-    _generation_fields(body, count="generatingCount")
-    sim.require_files(sim.uid_of(request), *files)
+    story = v.string(body, "story", required=True) or ""
+    if not story.strip() or len(story) > 5000:
+        raise ApiError("4000", "story must be 1 to 5000 characters")
+    model = str(v.string(body, "model", required=True)).lower()
+    resolutions = ("512p", "1K", "2K", "4K") if model == "nano banana 2" else ("1K", "2K", "4K")
+    v.string(body, "resolution", required=True, allowed=resolutions)
+    v.string(body, "aspectRatio", allowed=("16:9", "9:16", "1:1"))
+    mode = v.string(body, "gridMode", allowed=("auto", "preset", "custom")) or "preset"
+    size = v.integer(body, "gridSize", minimum=2, maximum=25)
+    if mode == "preset" and size is not None and size not in (4, 9, 25):
+        raise ApiError("4000", "gridSize must be 4, 9 or 25 when gridMode=preset")
+    v.integer(body, "targetDurationSeconds", minimum=1)
+    references = v.string_list(body, "referenceFileIds")
+    if len(references) > _STORYBOARD_MODELS.get(model, 16):
+        raise ApiError("4000", "too many referenceFileIds for this model")
+    sim.require_files(sim.uid_of(request), *references)
     return envelope(sim.submit_result(_submit(sim, request, "storyboard", body)))
-
-
-async def text_to_image_submit(request: Request, sim: Simulator) -> Response:
-    body = v.parse_body(await request.body())
-    v.string(body, "model")
-    v.string(body, "prompt", required=True)
-    v.string(body, "resolution")
-    _generation_fields(body, count="generateCount")
-    return envelope(sim.submit_result(_submit(sim, request, "text_to_image", body)))
 
 
 async def image_edit_submit(request: Request, sim: Simulator) -> Response:
@@ -200,7 +195,7 @@ async def remove_background_submit(request: Request, sim: Simulator) -> Response
 
 async def photo_avatar_submit(request: Request, sim: Simulator) -> Response:
     body = v.parse_body(await request.body())
-    v.string(body, "mode", required=True)
+    v.string(body, "mode", required=True, allowed=("avatar2", "avatar4", "avatar4Fast"))
     avatar = v.string(body, "avatarId")
     photo = v.string(body, "templateImageFileId")
     if avatar is None and photo is None:

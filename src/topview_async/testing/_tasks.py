@@ -44,6 +44,16 @@ FAILURE_MESSAGES: dict[str, str] = {
     "text_to_speech": "Text to speech failed: the voice is not available",
     "voice_clone": "Voice clone failed: the recording is too noisy",
     "board_download": "Packaging failed: the board has no downloadable results",
+    "ai_music": "Music generation failed: the lyrics could not be sung",
+    "image_translate": "Image translate failed: no text found in the image",
+    "image_translate_generate": "Image generate failed: the text could not be redrawn",
+    "image_translate_batch": "Image translate failed: no text found in the images",
+    "video_object_remove": "Object removal failed: the background could not be rebuilt",
+    "video_process": "Video process failed: the video could not be decoded",
+    "image_mask_drawing": "Mask drawing failed: no object at the given points",
+    "video_mask_drawing": "Mask tracking failed: the object was lost",
+    "video_character_swap": "Character swap failed: no face in the model image",
+    "video_to_ai_avatar": "Avatar creation failed: no face detected in the video",
 }
 
 TERMINAL = ("success", "fail")

@@ -68,6 +68,27 @@ class AiAvatarPage(TopviewModel):
     data: list[AiAvatar] | None = None
 
 
+class VideoToAiAvatarRequest(TopviewModel):
+    """
+    Body of `submitVideoToAiAvatarTask`. Only `videoFileId` is known (a third-party script;
+    UNCONFIRMED); extra fields are sent as given.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    video_file_id: Annotated[str, Field(alias="videoFileId")]
+    """
+    Video of the person (fileId).
+    """
+    notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
+    """
+    Callback URL (see `webhooks.taskNotice`).
+    """
+
+
 class VideoToAiAvatarTaskResult(TopviewModel):
     """
     Result of `queryVideoToAiAvatarTask` ([DOCS] `get_new-endpoint-24`).

@@ -8,8 +8,6 @@ from pydantic import ConfigDict, Field
 
 from topview_async._models import TopviewModel
 
-from .shared_generated_image import GeneratedImage
-
 
 class ImageEditRequest(TopviewModel):
     """
@@ -31,6 +29,10 @@ class ImageEditRequest(TopviewModel):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | None
     ) = None
@@ -67,53 +69,6 @@ class ImageEditRequest(TopviewModel):
     notice_url: Annotated[str | None, Field(alias="noticeUrl")] = None
     """
     Callback URL (bizType `COMMON_TASK_IMAGE_EDIT`; UNCONFIRMED for this endpoint).
-    """
-
-
-class ImageGenerationTaskResult(TopviewModel):
-    """
-    Result of the text-to-image and image-edit queries ([SKILL] `ai_image.py`).
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-    )
-    task_id: Annotated[str | None, Field(alias="taskId")] = None
-    status: (
-        str
-        | Literal[
-            "init",
-            "running",
-            "success",
-            "fail",
-            "failed",
-            "failure",
-            "error",
-            "processing",
-            "pending",
-        ]
-        | None
-    ) = None
-    """
-    Task status. Known values: `init`, `running`, `processing`, `pending` (in progress),
-    `success` (done), `fail`, `failed`, `failure`, `error` (failed). Unknown values and `null`
-    are accepted and mean "in progress".
-
-    """
-    error_msg: Annotated[str | None, Field(alias="errorMsg")] = None
-    images: list[GeneratedImage] | None = None
-    cost_credit: Annotated[float | None, Field(alias="costCredit")] = None
-    """
-    Credits charged for the task.
-    """
-    board_id: Annotated[str | None, Field(alias="boardId")] = None
-    """
-    Board the result was filed under.
-    """
-    board_task_id: Annotated[str | None, Field(alias="boardTaskId")] = None
-    """
-    The result's id on the board.
     """
 
 
@@ -212,6 +167,10 @@ class TextToImageRequest(TopviewModel):
             "Seedream 4.0",
             "GPT Image 1.5",
             "GPT Image 2",
+            "Grok Image Pro",
+            "Grok Image",
+            "Kontext-Pro",
+            "Imagen 4",
         ]
         | None
     ) = None

@@ -20,7 +20,8 @@ from .boards import Board, BoardDownloadResult, BoardPage, BoardTask, BoardTaskP
 from .captions import Caption
 from .ethnicities import EthnicityPage
 from .image_to_video import ImageToVideoTaskResult
-from .images import ImageGenerationTaskResult, RemoveBackgroundTaskResult
+from .image_translations import ImageGenerateTaskResult, ImageTranslateTaskResult
+from .images import RemoveBackgroundTaskResult
 from .marketing_videos import (
     M2vScript,
     M2vScriptUpdateResult,
@@ -28,6 +29,7 @@ from .marketing_videos import (
     M2vTaskPage,
     M2vTaskResult,
 )
+from .music import AiMusicTaskResult
 from .photo_avatars import (
     PhotoAvatarTaskResult,
     PhotoAvatarTemplate,
@@ -44,10 +46,18 @@ from .product_avatars import (
 )
 from .scraper import ScraperTaskResult
 from .shared_ethnicity import Ethnicity
+from .shared_image_generation_task_result import ImageGenerationTaskResult
 from .shared_task_submit_result import TaskSubmitResult
 from .shared_write_result import WriteResult
 from .uploads import UploadCredential
 from .video_avatars import VideoAvatarTaskResult
+from .video_edits import (
+    ImageMaskDrawingTaskResult,
+    VideoCharacterSwapTaskResult,
+    VideoMaskDrawingTaskResult,
+    VideoObjectRemoveTaskResult,
+    VideoProcessTaskResult,
+)
 from .videos import GenerativeVideoTaskResult
 from .voices import VoicePage, VoiceTaskResult
 
@@ -491,6 +501,22 @@ class GenerativeVideoQueryResponse(TopviewModel):
     result: GenerativeVideoTaskResult | None = None
 
 
+class ImageGenerateQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ImageGenerateTaskResult | None = None
+
+
 class ImageGenerationQueryResponse(TopviewModel):
     model_config = ConfigDict(
         extra="allow",
@@ -505,6 +531,22 @@ class ImageGenerationQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: ImageGenerationTaskResult | None = None
+
+
+class ImageMaskDrawingQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ImageMaskDrawingTaskResult | None = None
 
 
 class M2vScriptListResponse(TopviewModel):
@@ -592,6 +634,22 @@ class M2vQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: M2vTaskResult | None = None
+
+
+class AiMusicQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: AiMusicTaskResult | None = None
 
 
 class NoticeUrlCheckResponse(TopviewModel):
@@ -841,6 +899,22 @@ class TaskSubmitResponse(TopviewModel):
     result: TaskSubmitResult | None = None
 
 
+class ImageTranslateQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: ImageTranslateTaskResult | None = None
+
+
 class UploadCheckResponse(TopviewModel):
     """
     `result` is `true` when the upload is usable; the string `"true"` is also accepted. Its
@@ -909,6 +983,70 @@ class VideoAvatarQueryResponse(TopviewModel):
     """
     message: str | None = None
     result: VideoAvatarTaskResult | None = None
+
+
+class VideoCharacterSwapQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: VideoCharacterSwapTaskResult | None = None
+
+
+class VideoMaskDrawingQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: VideoMaskDrawingTaskResult | None = None
+
+
+class VideoObjectRemoveQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: VideoObjectRemoveTaskResult | None = None
+
+
+class VideoProcessQueryResponse(TopviewModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    code: str | int
+    """
+    Envelope status code. `"200"` is success; anything else is an error listed in
+    `x-topview-error-codes`. Documented as a numeric string, but some clients see integers,
+    so both are accepted; compare `str(code)`.
+
+    """
+    message: str | None = None
+    result: VideoProcessTaskResult | None = None
 
 
 class VideoToAiAvatarQueryResponse(TopviewModel):

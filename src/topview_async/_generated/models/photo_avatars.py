@@ -164,9 +164,12 @@ class PhotoAvatarRequest(TopviewModel):
         extra="allow",
         populate_by_name=True,
     )
-    mode: str | Literal["avatar2", "avatar4", "avatar4Fast", "lite", "pro"]
+    mode: Literal["avatar2", "avatar4", "avatar4Fast"]
     """
-    `avatar2`, `avatar4` (default in [SKILL]) or `avatar4Fast`.
+    Avatar 4 generation mode ([DOCS] `avatar4_submit_task`, Allowed): `avatar2` (motion follows
+    the audio, <= 28 s), `avatar4` (prompt-controllable motion, <= 120 s; default in [SKILL]) or
+    `avatar4Fast` (cheaper and faster, <= 120 s). `lite`/`pro` are Product Avatar v2 modes only.
+
     """
     script_mode: Annotated[str | Literal["text", "audio"], Field(alias="scriptMode")]
     """

@@ -113,7 +113,7 @@ class GenerativeVideoTaskResult(TopviewModel):
 
 class ImageToVideoV2Request(TopviewModel):
     """
-    Body of `submitImageToVideoV2Task` ([SKILL] `video_gen.py`; every field optional there).
+    Body of `submitImageToVideoV2Task` ([DOCS] `image_to_video_v2_submit_task`, [SKILL] `video_gen.py`).
     """
 
     model_config = ConfigDict(
@@ -156,10 +156,9 @@ class ImageToVideoV2Request(TopviewModel):
             "Topview Plus",
             "Topview Best",
         ]
-        | None
-    ) = None
+    )
     """
-    Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+    Model id as on the docs page (`kling-v3`, `sora-2`, `seedance-1.5-pro`) or display name as the official client sends it (`Kling V3`, `Sora 2`); required, any string is accepted.
     """
     first_frame_file_id: Annotated[str | None, Field(alias="firstFrameFileId")] = None
     """
@@ -186,9 +185,9 @@ class ImageToVideoV2Request(TopviewModel):
     """
     Aspect ratio (model-dependent).
     """
-    resolution: int | None = None
+    resolution: Annotated[int | None, Field(ge=480, le=2160)] = None
     """
-    Resolution in p (short side): 480, 540, 720, 768, 1080 or 2160 (model-dependent).
+    Resolution in p (short side): 480, 720 or 1080 per the docs page; the official client also knows 540, 768 and 2160 for some models (model-dependent, checked by Topview).
     """
     duration: int | None = None
     """
@@ -227,7 +226,7 @@ class NamedMediaFile(TopviewModel):
     """
     file_id: Annotated[str, Field(alias="fileId")]
     """
-    fileId from the upload flow. Nested in an object, so the stub does not upload a local path here: use `client.uploads.upload` first.
+    fileId from the upload flow, or a local path (uploaded first, like a top-level file field).
     """
 
 
@@ -327,83 +326,48 @@ class OmniReferenceRequest(TopviewModel):
 
 class StoryboardRequest(TopviewModel):
     """
-    Body of `submitStoryboardTask`. The field list was not collected ([DOCS]
-    `storyboard-submit-task` names the endpoint only): the fields below follow the other
-    generative submits and are all optional (UNCONFIRMED); extra fields are sent as given.
-
+    Body of `submitStoryboardTask` ([DOCS] `storyboard-submit-task`).
     """
 
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
     )
-    model: (
-        str
-        | Literal[
-            "Standard",
-            "Fast",
-            "Seedance 1.5 Pro",
-            "Seedance 1.0 Pro Fast",
-            "Seedance 1.0 Pro",
-            "Kling V3",
-            "Kling V3 Reference Video",
-            "Kling O3",
-            "Kling O3 Reference-to-Video",
-            "Kling 2.6",
-            "Kling O1 Reference-to-Video",
-            "Kling 2.5 Turbo Pro",
-            "Kling 2.5 Turbo Std",
-            "Kling O3 Video-Edit",
-            "Kling O1 Video-Edit",
-            "Sora 2",
-            "Sora 2 Pro",
-            "Veo 3.1",
-            "Veo 3.1 Reference to video",
-            "Veo 3.1 Fast",
-            "Veo 3.1 Fast Reference to video",
-            "MiniMax-Hailuo-02",
-            "MiniMax-Hailuo-2.3",
-            "MiniMax-Hailuo-2.3-Fast",
-            "Vidu Q3 Pro",
-            "Vidu Q2",
-            "Vidu Q2 Reference to Video",
-            "Wan 2.6",
-            "Topview Lite",
-            "Topview Pro",
-            "Topview Plus",
-            "Topview Best",
-        ]
-        | None
-    ) = None
+    story: Annotated[str, Field(max_length=5000, min_length=1)]
     """
-    Model display name (for example `Veo 3.1`, `Sora 2`, `Kling V3`); any string is accepted.
+    The story; Topview splits it into keyframes and draws them as one grid image.
     """
-    prompt: str | None = None
+    model: str | Literal["GPT Image 2", "Nano Banana 2", "Nano Banana Pro"]
     """
-    Script or description of the storyboard (UNCONFIRMED).
+    `GPT Image 2`, `Nano Banana 2` or `Nano Banana Pro` (case-insensitive; model code also accepted).
     """
-    input_images: Annotated[list[NamedMediaFile] | None, Field(alias="inputImages")] = None
+    resolution: str | Literal["512p", "1K", "2K", "4K"]
     """
-    Named reference images (UNCONFIRMED).
+    `1K`, `2K` or `4K` (GPT Image 2, Nano Banana Pro); `512p` too for Nano Banana 2.
     """
-    aspect_ratio: Annotated[
-        str | Literal["9:16", "3:4", "1:1", "4:3", "16:9", "21:9", "auto"] | None,
-        Field(alias="aspectRatio"),
-    ] = None
+    aspect_ratio: Annotated[Literal["16:9", "9:16", "1:1"] | None, Field(alias="aspectRatio")] = (
+        None
+    )
     """
-    Aspect ratio (model-dependent).
+    `16:9` (default), `9:16` or `1:1` (the public API supports no others).
     """
-    resolution: int | None = None
+    grid_mode: Annotated[Literal["auto", "preset", "custom"] | None, Field(alias="gridMode")] = None
     """
-    Vertical resolution (UNCONFIRMED).
+    How the panel count is chosen: `auto` (inferred), `preset` (default; `gridSize` 4, 9 or 25) or `custom` (`gridSize` 2-25).
     """
-    duration: int | None = None
+    grid_size: Annotated[int | None, Field(alias="gridSize", ge=2, le=25)] = None
     """
-    Seconds (UNCONFIRMED).
+    Panel count (default 9). The docs page shows numbers; one compilation lists the type as string (UNCONFIRMED), the SDK sends an integer.
     """
-    generating_count: Annotated[int | None, Field(alias="generatingCount", ge=1, le=4)] = None
+    target_duration_seconds: Annotated[int | None, Field(alias="targetDurationSeconds", ge=1)] = (
+        None
+    )
     """
-    Number of videos (UNCONFIRMED).
+    Length in seconds of the video the storyboard plans for (default 15).
+    """
+    reference_file_ids: Annotated[list[str] | None, Field(alias="referenceFileIds")] = None
+    """
+    Reference images (fileIds); at most 16 (GPT Image 2), 14 (Nano Banana 2) or 6 (Nano Banana Pro).
     """
     board_id: Annotated[str | None, Field(alias="boardId")] = None
     """
