@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
         WrongEventLoopError,
     )
     from ._generated.task_kinds import TaskKind
+    from ._retry_loop import RetryEvent
     from ._transport import AiohttpTransport
     from ._types import FileInput
     from .lib._files import TransferProgress
@@ -117,6 +118,7 @@ __all__ = [
     "RequestRefusedError",
     "ResponseValidationError",
     "ResultFile",
+    "RetryEvent",
     "RetryPolicy",
     "ServerBusyError",
     "ServerError",
@@ -183,6 +185,7 @@ _LAZY: dict[str, str] = {
     "RequestRefusedError": "._exceptions",
     "ResponseValidationError": "._exceptions",
     "ResultFile": ".lib._media",
+    "RetryEvent": "._retry_loop",
     "RetryPolicy": "._config",
     "ServerBusyError": "._exceptions",
     "ServerError": "._exceptions",

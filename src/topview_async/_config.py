@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import httpx
 
+    from ._retry_loop import RetryHook
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_CONNECTIONS",
@@ -134,7 +136,9 @@ class RetryPolicy:
     ``min(wait_max, wait_initial * wait_exp_base ** (n - 1))``, minus up to the fraction
     ``wait_jitter`` of it at random (see :func:`jittered`; ``1.0``, the default, is full
     jitter), so many clients failing together do not retry in lockstep. A ``Retry-After``
-    header (seconds or an HTTP date) replaces the computed wait, capped at ``retry_after_max``.
+    header (seconds or an HTTP date) replaces the computed wait; one longer than
+    ``retry_after_max`` ends the call instead, with the typed error of the failed attempt
+    carrying ``retry_after`` (the SDK never retries earlier than the server asked).
 
     ``timeout`` is an overall deadline in seconds for all attempts of one call, upload or
     download (``None``: none): no retry starts, and no backoff is waited, past it; the last
@@ -144,6 +148,11 @@ class RetryPolicy:
     Which failures are retried depends on the kind of call (see docs/guides/configuration.md):
     reads on any transient failure, paid submits and writes only when the request provably
     never reached processing.
+
+    Every retry is logged (logger ``topview_async``, INFO) and passed to ``on_retry`` as a
+    :class:`~topview_async.RetryEvent` (operation, attempt, cause, wait)::
+
+        RetryPolicy(on_retry=lambda event: metrics.increment("retries", tags=[event.operation]))
 
     ``RetryPolicy(attempts=1)`` (or :meth:`disabled`) turns retries off. In tests, use
     :func:`topview_async.testing.set_testing` instead of patching anything.
@@ -158,9 +167,12 @@ class RetryPolicy:
     """Fraction of each wait taken off at random (``1.0`` = full jitter; ``True``/``False``
     are accepted as ``1.0``/``0.0``)."""
     retry_after_max: float = 60.0
-    """Longest ``Retry-After`` honoured; longer values are cut to this."""
+    """Longest ``Retry-After`` waited; a longer one ends the call with the attempt's error,
+    its ``retry_after`` set to the seconds the server asked for."""
     timeout: float | None = None
     """Overall deadline in seconds for all attempts of one call, upload or download."""
+    on_retry: RetryHook | None = None
+    """Called with a :class:`~topview_async.RetryEvent` before each retry's wait."""
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -187,11 +199,14 @@ class RetryPolicy:
 
     def wait_for_retry(
         self, retry_number: int, retry_after: str | None, *, rng: random.Random | None = None
-    ) -> float:
-        """The wait before a retry: ``Retry-After`` when the server sent one, else the backoff."""
+    ) -> float | None:
+        """The wait before a retry: ``Retry-After`` when the server sent one, else the backoff.
+
+        ``None`` when the server asked for longer than ``retry_after_max``: no retry then.
+        """
         honoured = parse_retry_after(retry_after) if retry_after is not None else None
         if honoured is not None:
-            return min(honoured, self.retry_after_max)
+            return honoured if honoured <= self.retry_after_max else None
         return self.backoff(retry_number, rng=rng)
 
 

@@ -119,7 +119,19 @@ _RAW_BODY_LIMIT = 2000
 
 
 class TopviewError(Exception):
-    """Root of every exception raised by ``topview_async``."""
+    """Root of every exception raised by ``topview_async``.
+
+    ``message`` is what went wrong in the words of whoever said it (Topview's own message for
+    a business code); the SDK's advice on what to do about it is ``hint``, shown by
+    ``str(exc)`` after the message. ``retry_after`` is set when the server asked to wait
+    longer before a retry than the :class:`~topview_async.RetryPolicy`'s ``retry_after_max``:
+    the call ended there, and the seconds the server asked for are kept for the caller.
+    """
+
+    hint: str | None = None
+    """The SDK's advice on what to do (part of ``str(exc)``, never of ``message``)."""
+    retry_after: float | None = None
+    """Seconds the server asked to wait before retrying, beyond what the policy allows."""
 
     def __init__(
         self,
@@ -147,7 +159,10 @@ class TopviewError(Exception):
             parts.append(f"task_id={self.task_id}")
         if self.file_id is not None:
             parts.append(f"file_id={self.file_id}")
-        return parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+        if self.retry_after is not None:
+            parts.append(f"retry_after={self.retry_after:g}s, beyond RetryPolicy.retry_after_max")
+        text = parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+        return text if self.hint is None else f"{text}; {self.hint}"
 
 
 class ConfigurationError(TopviewError, ValueError):

@@ -50,6 +50,7 @@ from .._exceptions import (
     UnknownTaskKindError,
 )
 from .._operation import Operation, TaskKindSpec
+from .._retry_loop import attempts_allowed
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
 from ._media import ResultFile, download_result_files, result_files
@@ -511,7 +512,7 @@ class Task(Generic[ResultT]):
     def _rides_out(self, error: TopviewError) -> bool:
         """Whether a wait keeps going after ``error`` (a transient query failure)."""
         # retry=None means no retries anywhere, waits included.
-        return is_transient(error) and _sleep.RetryBudget(self._client.retry).attempts > 1
+        return is_transient(error) and attempts_allowed(self._client.retry) > 1
 
 
 def _task_kinds() -> Mapping[str, TaskKindSpec]:
