@@ -415,8 +415,10 @@ class AsyncTopview(HTTPConnections):
             raise ClientClosedError("this AsyncTopview client is closed; create a new one")
         # On asyncio the loop itself identifies it: no anyio import or backend lookup, which
         # would be a tenth of a cold start. Only another event loop (trio) asks anyio.
-        current: object | None = asyncio._get_running_loop()
-        if current is None:
+        current: object
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio)
             import anyio.lowlevel
 
             current = anyio.lowlevel.current_token()

@@ -5,7 +5,8 @@ Both the aiohttp transport and httpx's own transport (on trio) must honour ``ver
 own pieces instead of re-deriving them: :func:`httpx.create_ssl_context` (certifi as the default
 trust store, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when the environment is trusted), and httpx's
 reading of ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (either case) and its URL
-patterns, matched most specific first as ``httpx.AsyncClient`` routes its mounts.
+patterns, matched most specific first as ``httpx.AsyncClient`` routes its mounts (those two
+are httpx internals, imported through :mod:`._httpx_internals` only).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from urllib.request import getproxies
 # call must not pay for it (see _pool.py).
 if TYPE_CHECKING:
     import httpx
-    from httpx._utils import URLPattern
+
+    from ._httpx_internals import URLPattern
 
 __all__ = ["CertTypes", "ProxyRoute", "ProxyRoutes", "ProxyTypes", "VerifyTypes", "ssl_context"]
 
@@ -104,12 +106,12 @@ class ProxyRoutes:
         if proxy is not None:
             mounts = {"all://": proxy}
         elif trust_env and _environment_has_proxies():
-            from httpx._utils import get_environment_proxies
+            from ._httpx_internals import get_environment_proxies
 
             mounts = dict(get_environment_proxies())
         else:
             return  # no proxy: nothing to route (NO_PROXY alone only says "direct")
-        from httpx._utils import URLPattern
+        from ._httpx_internals import URLPattern
 
         self._patterns = sorted(
             (URLPattern(key), None if value is None else _route(value))

@@ -50,6 +50,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ._aiohttp_internals import buffered_bytes
 from ._pool import AIOHTTP_ERRORS, AiohttpPool, _WriteTimedOut
 
 __all__ = ["AiohttpTransport", "PoolTransport", "map_aiohttp_exception"]
@@ -132,21 +133,10 @@ class _ResponseStream(httpx.AsyncByteStream):
             # A broken connection's error is raised before the bytes aiohttp had already
             # buffered (up to 2 MiB); they are good body bytes, so hand them out first and a
             # download resumes right after them instead of fetching them again.
-            leftover = self._buffered_bytes(content)
+            leftover = buffered_bytes(content)
             if leftover:
                 yield leftover
             raise map_aiohttp_exception(exc, self._request) from exc
-
-    @staticmethod
-    def _buffered_bytes(content: aiohttp.StreamReader) -> bytes:
-        """What ``content`` received but did not hand out (its public reads raise instead)."""
-        read_buffered = getattr(content, "_read_nowait", None)
-        if not getattr(content, "_buffer", None) or read_buffered is None:
-            return b""  # nothing buffered, or an aiohttp without these internals
-        try:
-            return bytes(read_buffered(-1))
-        except Exception:
-            return b""
 
     async def aclose(self) -> None:
         if self._closed:
