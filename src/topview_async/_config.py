@@ -115,11 +115,18 @@ def jittered(wait: float, jitter: float, *, rng: random.Random | None = None) ->
     return (rng or random).uniform(wait * (1.0 - jitter), wait)
 
 
+def _invalid(message: str) -> Exception:
+    """The error of a bad policy value: a ConfigurationError (a ValueError)."""
+    from ._exceptions import ConfigurationError  # late: _exceptions is the heavier module
+
+    return ConfigurationError(message)
+
+
 def _jitter_fraction(owner: str, value: float | bool) -> float:
     # ``True``/``False`` were RetryPolicy's jitter before it became a fraction: keep them working.
     fraction = (1.0 if value else 0.0) if isinstance(value, bool) else float(value)
     if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"{owner}.wait_jitter must be a fraction in [0, 1]")
+        raise _invalid(f"{owner}.wait_jitter must be a fraction in [0, 1], got {value!r}")
     return fraction
 
 
@@ -176,13 +183,15 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
+            raise _invalid(f"RetryPolicy.attempts must be at least 1, got {self.attempts}")
         if self.wait_initial < 0 or self.wait_max < 0 or self.retry_after_max < 0:
-            raise ValueError("RetryPolicy waits must not be negative")
+            raise _invalid(
+                "RetryPolicy waits (wait_initial, wait_max, retry_after_max) must not be negative"
+            )
         if self.wait_exp_base < 1:
-            raise ValueError("RetryPolicy.wait_exp_base must be at least 1")
+            raise _invalid("RetryPolicy.wait_exp_base must be at least 1")
         if self.timeout is not None and not self.timeout > 0:
-            raise ValueError("RetryPolicy.timeout must be positive (or None for no deadline)")
+            raise _invalid("RetryPolicy.timeout must be positive (or None for no deadline)")
         object.__setattr__(self, "wait_jitter", _jitter_fraction("RetryPolicy", self.wait_jitter))
 
     @classmethod

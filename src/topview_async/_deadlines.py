@@ -43,8 +43,7 @@ class Deadlines:
         """Cancel the current task if it has not called :meth:`leave` within ``seconds``."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
-        if task is None:
-            raise RuntimeError("a deadline needs a running task")
+        assert task is not None, "a deadline needs a running task"
         entry = Deadline(task, loop.time() + seconds)
         self._entries[entry] = None
         if entry.when < self._timer_at:

@@ -9,6 +9,7 @@ Catch :class:`TopviewError` to handle anything this package raises::
     │   └── WrongEventLoopError       used from another event loop than the one it was opened in
     ├── InvalidInputError             arguments failed local validation; nothing sent (ValueError)
     │   ├── UnknownTaskKindError      client.tasks.get("nope", ...): not a task kind
+    │   ├── InvalidArgumentTypeError  an argument of the wrong type (also a TypeError)
     │   └── InvalidFileError          local file rejected before any request (also TransferError)
     │       ├── UnsupportedFormatError    not a format Topview accepts for upload
     │       └── MaskSizeMismatchError     AnyShoot mask pixel size differs from its image
@@ -84,6 +85,7 @@ __all__ = [
     "HTTPStatusError",
     "InsufficientCreditError",
     "IntegrityError",
+    "InvalidArgumentTypeError",
     "InvalidFileError",
     "InvalidInputError",
     "InvalidRequestError",
@@ -375,6 +377,10 @@ class NoticeUrlRejectedError(APIError):
 
 
 # --- tasks --------------------------------------------------------------------------------
+
+
+class InvalidArgumentTypeError(InvalidInputError, TypeError):
+    """An argument has the wrong type (for example one path where a sequence is expected)."""
 
 
 class UnknownTaskKindError(InvalidInputError):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.request import getproxies
 
+from ._exceptions import ConfigurationError
+
 # httpx is imported where a proxy or TLS is configured, not here: a plain client's first
 # call must not pay for it (see _pool.py).
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ def ssl_context(
         # What httpx does for a path (it now asks for a context instead, with a warning).
         path = os.fspath(verify)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"verify: no CA bundle at {path!r}")
+            raise ConfigurationError(f"verify=: no CA bundle at {path!r}")
         if os.path.isdir(path):
             context = ssl.create_default_context(capath=path)
         else:
@@ -75,9 +77,17 @@ def _route(proxy: ProxyTypes) -> ProxyRoute:
     import httpx
 
     if not isinstance(proxy, httpx.Proxy):
-        proxy = httpx.Proxy(proxy)  # splits user:password off the URL, as httpx does
+        try:
+            proxy = httpx.Proxy(proxy)  # splits user:password off the URL, as httpx does
+        except ValueError as exc:  # httpx refuses schemes it cannot proxy through
+            raise ConfigurationError(
+                f"proxy= (or HTTP_PROXY / HTTPS_PROXY / ALL_PROXY): {exc}; use http:// or https://"
+            ) from None
     if proxy.url.scheme not in ("http", "https"):
-        raise ValueError(f"unsupported proxy scheme {proxy.url.scheme!r}: use http:// or https://")
+        raise ConfigurationError(
+            f"proxy= (or HTTP_PROXY / HTTPS_PROXY / ALL_PROXY): unsupported scheme "
+            f"{proxy.url.scheme!r}, use http:// or https://"
+        )
     headers = dict(proxy.headers)
     if proxy.raw_auth is not None:
         user, password = proxy.raw_auth

@@ -29,8 +29,10 @@ from typing import Any, NoReturn
 import aiohttp
 from yarl import URL
 
+from ._aiohttp_internals import disable_connection_retry
 from ._config import DEFAULT_MAX_CONNECTIONS
 from ._deadlines import Deadlines
+from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopError
 from ._network import ProxyRoutes, ProxyTypes, ssl_context
 from ._slots import Slots
 
@@ -128,7 +130,7 @@ class AiohttpPool:
         proxy: ProxyTypes | None = None,
     ) -> None:
         if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+            raise ConfigurationError(f"max_connections must be at least 1, got {max_connections}")
         self._max_connections = max_connections
         self._ssl = ssl
         self._context: ssl_module.SSLContext | None = None
@@ -147,11 +149,11 @@ class AiohttpPool:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            raise RuntimeError(
+            raise WrongEventLoopError(
                 "AiohttpTransport needs an asyncio event loop; use httpx.AsyncHTTPTransport on trio"
             ) from None
         if self._closed:
-            raise RuntimeError("AiohttpTransport is closed")
+            raise ClientClosedError("AiohttpTransport is closed")
         if self._session is None or self._slots is None:
             connector = aiohttp.TCPConnector(
                 # The slots below are the one limit (with the pool timeout); a second, silent
@@ -174,15 +176,12 @@ class AiohttpPool:
                 skip_auto_headers=("User-Agent",),
             )
             # aiohttp silently resends idempotent requests once when a kept-alive connection
-            # drops; retries belong to the request pipeline alone, where they are counted,
-            # logged and follow the RetryPolicy. (No public switch exists; the attribute is
-            # one of ClientSession's declared ones.)
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
+            # drops; retries belong to the SDK's one retry loop (no public switch exists).
+            disable_connection_retry(self._session)
             self._slots = Slots(self._max_connections)
             self._loop = loop
         elif self._loop is not loop:
-            raise RuntimeError("AiohttpTransport was opened in a different event loop")
+            raise WrongEventLoopError("AiohttpTransport was opened in a different event loop")
         return self._session, self._slots
 
     def _ssl_context(self) -> ssl_module.SSLContext:
@@ -279,6 +278,7 @@ class AiohttpPool:
         session, slots = self._ensure_session()
         if not await slots.acquire(timeouts.get("pool")):
             _raise_mapped(None, method, url, headers, content)
+        self._refuse_if_closed(slots)
         if content is not None and len(content) > WRITE_CHUNK_SIZE:
             # Written in chunks under the write timeout: aiohttp needs the length said.
             headers = {**headers, "Content-Length": str(len(content))}
@@ -326,6 +326,12 @@ class AiohttpPool:
                 request=httpx.Request(method, url, headers=headers, content=content),
             ).content
         return response.status, response_headers.get("Retry-After"), body
+
+    def _refuse_if_closed(self, slots: Slots) -> None:
+        """After waiting for a slot: a pool closed meanwhile sends nothing (its session is gone)."""
+        if self._closed:
+            slots.release()
+            raise ClientClosedError("the client was closed while this request waited to be sent")
 
     def _client_timeout(
         self, timeouts: Mapping[str, float | None], *, sock_read: bool = True

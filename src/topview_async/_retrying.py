@@ -134,8 +134,6 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
         if len(excerpt) > _EXCERPT_LIMIT:
             excerpt = excerpt[:_EXCERPT_LIMIT] + "..."
         message = f"HTTP {status} from {host}" + (f": {excerpt}" if excerpt else " (empty body)")
-        if status in _AUTH_STATUSES:
-            message += f"; {_credentials_hint(call)}"
         error: TopviewError = HTTPStatusError(
             message,
             status_code=status,
@@ -143,6 +141,8 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
             code=envelope[0] if envelope else None,
             **call.ids(),
         )
+        if status in _AUTH_STATUSES:
+            error.hint = _credentials_hint(call)
         reason = f"HTTP {status}"
         if status in _UNPROCESSED_STATUSES or (kind == "read" and status in _READ_RETRY_STATUSES):
             return Failure(error, True, reason, reply.retry_after)
@@ -164,10 +164,10 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
     if code == SUCCESS_CODE:
         return message, result
     error_class = exception_class_for_code(code)
-    text = message or "Topview error"
+    # ``message`` is Topview's own words; the SDK's advice goes to ``hint`` (shown by str()).
+    error = error_class(message or "Topview error", code=code, **call.ids())
     if issubclass(error_class, AuthenticationError):
-        text = f"{text}; {_credentials_hint(call)}"
-    error = error_class(text, code=code, **call.ids())
+        error.hint = _credentials_hint(call)
     return Failure(error, code_is_retried(code, kind), f"code {code}", reply.retry_after)
 
 

@@ -112,7 +112,9 @@ def set_testing(
     """
     global _testing
     if attempts is not None and attempts < 1:
-        raise ValueError("attempts must be at least 1")
+        from ._exceptions import InvalidInputError
+
+        raise InvalidInputError(f"set_testing(attempts=...) must be at least 1, got {attempts}")
     previous = _testing
     _testing = _Testing(attempts, sleep) if testing else None
     return TestingMode(previous)

@@ -51,6 +51,7 @@ import httpx
 from yarl import URL
 
 from ._aiohttp_internals import buffered_bytes
+from ._exceptions import InvalidArgumentTypeError
 from ._pool import AIOHTTP_ERRORS, AiohttpPool, _WriteTimedOut
 
 __all__ = ["AiohttpTransport", "PoolTransport", "map_aiohttp_exception"]
@@ -162,6 +163,7 @@ async def _handle(pool: AiohttpPool, request: httpx.Request) -> httpx.Response:
     timeouts = request.extensions.get("timeout", {})
     if not await slots.acquire(timeouts.get("pool")):
         raise httpx.PoolTimeout("no free connection slot", request=request)
+    pool._refuse_if_closed(slots)
     try:
         response = await pool._send(
             session,
@@ -195,7 +197,7 @@ def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:
         content = request.content
     except httpx.RequestNotRead:
         if not isinstance(request.stream, AsyncIterable):
-            raise TypeError("AiohttpTransport needs an async request body") from None
+            raise InvalidArgumentTypeError("AiohttpTransport needs an async request body") from None
         return _iterate(request.stream)
     return content or None
 

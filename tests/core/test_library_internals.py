@@ -75,6 +75,15 @@ async def test_aiohttp_hands_out_buffered_bytes_after_a_failure() -> None:
     assert _aiohttp_internals.buffered_bytes(reader) == b""
 
 
+@pytest.mark.anyio
+async def test_aiohttp_session_retry_switch_exists_and_is_off() -> None:
+    assert "_retry_connection" in aiohttp.ClientSession.ATTRS, "aiohttp internals changed"
+    async with aiohttp.ClientSession() as session:
+        assert session._retry_connection is True, "aiohttp internals changed"
+        _aiohttp_internals.disable_connection_retry(session)
+        assert session._retry_connection is False
+
+
 def _private_uses(path: Path, libraries: set[str]) -> list[str]:
     where = path.relative_to(SOURCE)
     found = []

@@ -52,6 +52,7 @@ import anyio.to_thread
 import httpx
 
 from .._config import RetryPolicy
+from .._exceptions import InvalidInputError
 from .._retry_loop import RetryLoop
 from . import _resume
 from ._files import (
@@ -157,11 +158,11 @@ async def download(
     """
     check_storage_client(http)
     if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1 byte")
+        raise InvalidInputError(f"chunk_size must be at least 1 byte, got {chunk_size}")
     policy = _policy(retry, attempts)
     deadline = timeout if timeout is not None else policy.timeout
     if deadline is not None and deadline <= 0:
-        raise ValueError("timeout must be positive (or None for no deadline)")
+        raise InvalidInputError("timeout must be positive (or None for no deadline)")
     dest_path = Path(dest)
     await anyio.Path(dest_path.parent).mkdir(parents=True, exist_ok=True)
     state = _Progress(dest=dest_path, total=expected_size)
@@ -349,7 +350,9 @@ def _check_distinct_destinations(items: Sequence[tuple[str, str | os.PathLike[st
     for index, (_, dest) in enumerate(items):
         key = os.path.normcase(os.path.abspath(dest))
         if key in seen:
-            raise ValueError(f"items {seen[key]} and {index} have the same destination {dest}")
+            raise InvalidInputError(
+                f"items {seen[key]} and {index} have the same destination {dest}"
+            )
         seen[key] = index
 
 

@@ -564,8 +564,7 @@ async def submit_task(
     """
     kind = operation.task_kind
     spec = _task_kinds().get(kind) if kind is not None else None
-    if spec is None:
-        raise ValueError(f"{operation} does not declare a known task kind ({kind!r})")
+    assert spec is not None, f"{operation} does not declare a known task kind ({kind!r})"
     script_id: int | None = None
     if kind == "m2v_export":
         # scriptId may be an integer or a numeric string (CORRECTIONS #7); the handle needs

@@ -31,7 +31,13 @@ import anyio
 import httpx
 
 from .._config import DEFAULT_RETRY, RetryPolicy
-from .._exceptions import AuthenticationError, ConfigurationError, InsufficientCreditError
+from .._exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientCreditError,
+    InvalidArgumentTypeError,
+    InvalidInputError,
+)
 from .._retry_loop import RetryLoop
 from ._files import (
     CONTENT_TYPES,
@@ -154,7 +160,7 @@ async def upload(
     """
     check_storage_client(storage_http)
     if timeout is not None and timeout <= 0:
-        raise ValueError("timeout must be positive (or None for no deadline)")
+        raise InvalidInputError("timeout must be positive (or None for no deadline)")
     async with _prepare(source, format=format, content_type=content_type) as prepared:
         with anyio.move_on_after(timeout) as scope:
             return await _upload_prepared(
@@ -196,7 +202,9 @@ async def upload_many(
             ids = exc.file_ids  # retry the inputs in exc.failures
     """
     if isinstance(sources, str | os.PathLike):
-        raise TypeError("upload_many() takes a sequence of paths; use upload() for one file")
+        raise InvalidArgumentTypeError(
+            "upload_many() takes a sequence of paths; use upload() for one file"
+        )
     check_storage_client(storage_http)
     invalid: dict[int, Exception] = {}
     for index, source in enumerate(sources):
