@@ -11,8 +11,11 @@ costs about half of what aiohttp's own import does, and the direct path needs no
 httpx is imported only when something fails: errors are reported as httpx exceptions, mapped
 by :func:`topview_async._transport.map_aiohttp_exception`.
 
-Timeouts are httpx's four: ``connect`` becomes aiohttp's ``sock_connect``, ``read`` its
-``sock_read``, ``pool`` bounds the wait for one of the ``max_connections`` slots (the one
+Timeouts are httpx's four, meaning what httpx says they mean: ``connect`` bounds getting a
+connection and ``read`` the wait for the response once the request is on its way (through
+httpx: aiohttp's ``sock_connect`` and ``sock_read``; on the direct path: deadlines on one
+shared timer, the read deadline started when the connection is ready, see :class:`_Connector`),
+``pool`` bounds the wait for one of the ``max_connections`` slots (the one
 place that limit is enforced; aiohttp's connector is unlimited), and ``write``, which aiohttp
 lacks, is a deadline re-armed for every chunk of the body while aiohttp writes it, so an
 upload to a server that stopped reading fails with ``WriteTimeout`` instead of hanging.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, NoReturn
@@ -31,7 +35,7 @@ from yarl import URL
 
 from ._aiohttp_internals import disable_connection_retry
 from ._config import DEFAULT_MAX_CONNECTIONS
-from ._deadlines import Deadlines
+from ._deadlines import Deadline, Deadlines
 from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopError
 from ._network import ProxyRoutes, ProxyTypes, ssl_context
 from ._slots import Slots
@@ -68,6 +72,57 @@ class _WriteTimedOut(asyncio.TimeoutError):
 
 class _ReadTimedOut(asyncio.TimeoutError):
     """A direct call's response was not complete within its read deadline."""
+
+
+class _PendingDeadlines:
+    """A direct call's ``connect`` and ``read`` deadlines, on the pool's shared timer."""
+
+    __slots__ = ("connect", "deadline", "deadlines", "read")
+
+    def __init__(self, deadlines: Deadlines, connect: float | None, read: float | None) -> None:
+        self.deadlines = deadlines
+        self.connect = connect
+        self.read = read
+        self.deadline: Deadline | None = None
+        """The read deadline, once the connection is ready."""
+
+
+_PENDING: contextvars.ContextVar[_PendingDeadlines | None] = contextvars.ContextVar(
+    "topview_pending_deadlines", default=None
+)
+"""The deadlines of the direct call running in this task, for :class:`_Connector`."""
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, timing a direct call's connect and starting its read deadline.
+
+    ``connect`` runs in the task of the request it connects (aiohttp awaits it from
+    ``ClientSession.request``), so the call's deadlines are found in the task's context.
+    Getting a connection (DNS, TCP, TLS, proxy; nothing for a kept-alive one) is bounded by
+    ``connect``; from then on, as in httpx, ``read`` bounds the wait for the response.
+    Both run on the pool's one shared timer (:mod:`._deadlines`).
+    """
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        pending = _PENDING.get()
+        if pending is None:  # a request through httpx: aiohttp's own timeouts apply
+            return await super().connect(*args, **kwargs)
+        deadlines = pending.deadlines
+        entry = None if pending.connect is None else deadlines.enter(pending.connect)
+        try:
+            connection = await super().connect(*args, **kwargs)
+        except asyncio.CancelledError:
+            if entry is None or not deadlines.expired(entry):
+                raise
+            raise aiohttp.ConnectionTimeoutError(
+                f"no connection within {pending.connect}s"
+            ) from None
+        finally:
+            if entry is not None:
+                deadlines.leave(entry)
+        if pending.read is not None:
+            pending.deadline = deadlines.enter(pending.read)
+        return connection
 
 
 class _WriteDeadline:
@@ -155,7 +210,7 @@ class AiohttpPool:
         if self._closed:
             raise ClientClosedError("AiohttpTransport is closed")
         if self._session is None or self._slots is None:
-            connector = aiohttp.TCPConnector(
+            connector = _Connector(
                 # The slots below are the one limit (with the pool timeout); a second, silent
                 # queue inside aiohttp would only hide waits from it.
                 limit=0,
@@ -282,13 +337,16 @@ class AiohttpPool:
         if content is not None and len(content) > WRITE_CHUNK_SIZE:
             # Written in chunks under the write timeout: aiohttp needs the length said.
             headers = {**headers, "Content-Length": str(len(content))}
-        # The read timeout as one shared deadline instead of aiohttp's sock_read timers (see
-        # _deadlines.py): from the slot to the whole body, plus the connect timeout, so a
-        # slow connect (bounded by aiohttp) does not eat into the time for the response.
+        # The connect and read timeouts as deadlines on one shared timer instead of aiohttp's
+        # sock_read timers (see _deadlines.py). As in httpx, ``read`` bounds the wait for the
+        # response once the connection is ready and the request on its way; getting the
+        # connection is bounded by ``connect`` (both in _Connector.connect).
         read = timeouts.get("read")
-        deadline = None
-        if read is not None:
-            deadline = self._deadlines.enter(read + (timeouts.get("connect") or 0.0))
+        connect = timeouts.get("connect")
+        pending = token = None
+        if read is not None or connect is not None:
+            pending = _PendingDeadlines(self._deadlines, connect, read)
+            token = _PENDING.set(pending)
         try:
             try:
                 response = await self._send(
@@ -298,21 +356,24 @@ class AiohttpPool:
                     headers,
                     content,
                     timeouts,
-                    sock_read=deadline is None,
+                    sock_read=read is None,
                 )
                 try:
                     body = await response.read()
                 finally:
                     response.release()
             except asyncio.CancelledError:
+                deadline = None if pending is None else pending.deadline
                 if deadline is None or not self._deadlines.expired(deadline):
                     raise
                 raise _ReadTimedOut(f"no complete response within {read}s") from None
         except AIOHTTP_ERRORS as exc:
             _raise_mapped(exc, method, url, headers, content)
         finally:
-            if deadline is not None:
-                self._deadlines.leave(deadline)
+            if pending is not None:
+                _PENDING.reset(token)  # type: ignore[arg-type]
+                if pending.deadline is not None:
+                    self._deadlines.leave(pending.deadline)
             slots.release()
         response_headers = response.headers
         if "Content-Encoding" in response_headers:
