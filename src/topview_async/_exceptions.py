@@ -48,8 +48,9 @@ Catch :class:`TopviewError` to handle anything this package raises::
         └── WebhookVerificationError      the task could not be confirmed through the API
 
 Which business code raises which class, and which codes are retried, comes from the spec's
-``x-topview-error-codes`` (generated into :mod:`._generated.error_codes`); a test keeps the codes
-drawn above equal to it. A code the spec does not list raises :class:`APIError` itself.
+``x-topview-error-codes`` (generated into :mod:`._generated.error_codes`, which imports the
+classes from here; :func:`._retrying.exception_class_for_code` reads it); a test keeps the
+codes drawn above equal to it. A code the spec does not list raises :class:`APIError` itself.
 
 Every error carries ``message``, ``code`` (the business code as a string, when there is one),
 ``operation`` (the :class:`~topview_async._operation.Operation` being called, when there is one),
@@ -113,7 +114,6 @@ __all__ = [
     "WebhookTooLargeError",
     "WebhookVerificationError",
     "WrongEventLoopError",
-    "exception_class_for_code",
 ]
 
 _RAW_BODY_LIMIT = 2000
@@ -650,12 +650,3 @@ class WebhookVerificationError(WebhookError):
     """
 
     status_code = 503
-
-
-def exception_class_for_code(code: str | int) -> type[APIError]:
-    """The exception class raised for a business ``code``; :class:`APIError` when unknown."""
-    # Imported here: the generated table imports the classes of this module.
-    from ._generated.error_codes import ERROR_CODES
-
-    info = ERROR_CODES.get(str(code).strip())
-    return APIError if info is None else info.exception

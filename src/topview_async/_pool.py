@@ -9,7 +9,7 @@ It is a module of its own so that a client's first call imports neither httpx no
 transport module: httpx (which also imports ``click`` and ``rich`` when they are installed)
 costs about half of what aiohttp's own import does, and the direct path needs none of it.
 httpx is imported only when something fails: errors are reported as httpx exceptions, mapped
-by :func:`topview_async._transport.map_aiohttp_exception`.
+by :func:`topview_async._aiohttp_errors.map_aiohttp_exception`.
 
 Timeouts are httpx's four, meaning what httpx says they mean: ``connect`` bounds getting a
 connection and ``read`` the wait for the response once the request is on its way (through
@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 import aiohttp
 from yarl import URL
 
+from ._aiohttp_errors import _WriteTimedOut
 from ._aiohttp_internals import disable_connection_retry
 from ._config import DEFAULT_MAX_CONNECTIONS
 from ._deadlines import Deadline, Deadlines
@@ -58,16 +59,12 @@ def _raise_mapped(
     """Raise the httpx exception for a failed direct call (httpx imported only now)."""
     import httpx
 
-    from ._transport import map_aiohttp_exception
+    from ._aiohttp_errors import map_aiohttp_exception
 
     request = httpx.Request(method, url, headers=headers, content=content)
     if exc is None:
         raise httpx.PoolTimeout("no free connection slot", request=request)
     raise map_aiohttp_exception(exc, request) from exc
-
-
-class _WriteTimedOut(asyncio.TimeoutError):
-    """aiohttp spent longer than the write timeout on one chunk of a request body."""
 
 
 class _ReadTimedOut(asyncio.TimeoutError):

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from ._exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     AuthenticationError,
     HTTPStatusError,
@@ -41,7 +42,6 @@ from ._exceptions import (
     SubmitOutcomeUnknownError,
     SubmittedRequest,
     TopviewError,
-    exception_class_for_code,
 )
 from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 
@@ -50,7 +50,13 @@ from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Failure", "code_is_retried", "transport_failure", "unwrap_reply"]
+__all__ = [
+    "Failure",
+    "code_is_retried",
+    "exception_class_for_code",
+    "transport_failure",
+    "unwrap_reply",
+]
 
 _READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _UNPROCESSED_STATUSES = frozenset({429, 503})
@@ -100,6 +106,14 @@ def code_is_retried(code: str, kind: str) -> bool:
     if info is None:
         return False
     return info.retry == "always" or (info.retry == "read" and kind == "read")
+
+
+def exception_class_for_code(code: str | int) -> type[APIError]:
+    """The exception class raised for a business ``code``; :class:`APIError` when unknown."""
+    from ._generated.error_codes import ERROR_CODES  # at the first error (see code_is_retried)
+
+    info = ERROR_CODES.get(str(code).strip())
+    return APIError if info is None else info.exception
 
 
 def transport_failure(call: Call, exc: httpx.RequestError) -> Failure:
