@@ -50,6 +50,14 @@ class Deadlines:
             self._arm(loop, entry.when)
         return entry
 
+    def restart(self, entry: Deadline, seconds: float) -> None:
+        """Move ``entry``'s deadline to ``seconds`` from now (one entry for two phases)."""
+        loop = asyncio.get_running_loop()
+        entry.when = loop.time() + seconds
+        if entry.when < self._timer_at:
+            self._arm(loop, entry.when)
+        # Later than the timer: it fires first, finds the entry not due and re-arms for it.
+
     def leave(self, entry: Deadline) -> None:
         self._entries.pop(entry, None)
 

@@ -108,17 +108,23 @@ class _Connector(aiohttp.TCPConnector):
         entry = None if pending.connect is None else deadlines.enter(pending.connect)
         try:
             connection = await super().connect(*args, **kwargs)
-        except asyncio.CancelledError:
-            if entry is None or not deadlines.expired(entry):
-                raise
-            raise aiohttp.ConnectionTimeoutError(
-                f"no connection within {pending.connect}s"
-            ) from None
-        finally:
+        except BaseException as exc:
             if entry is not None:
                 deadlines.leave(entry)
-        if pending.read is not None:
+                if isinstance(exc, asyncio.CancelledError) and deadlines.expired(entry):
+                    raise aiohttp.ConnectionTimeoutError(
+                        f"no connection within {pending.connect}s"
+                    ) from None
+            raise
+        # One entry for both phases: the connect deadline becomes the read deadline.
+        if pending.read is None:
+            if entry is not None:
+                deadlines.leave(entry)
+        elif entry is None:
             pending.deadline = deadlines.enter(pending.read)
+        else:
+            deadlines.restart(entry, pending.read)
+            pending.deadline = entry
         return connection
 
 
