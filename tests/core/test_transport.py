@@ -108,6 +108,33 @@ async def test_connect_does_not_bound_the_wait_for_the_response(route: str) -> N
     assert timeout.connect < SLOW_REPLY
 
 
+async def test_a_connection_that_never_comes_is_a_connect_timeout_and_retried(
+    monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    """Issue 21.4: getting a connection (DNS, TCP, TLS) is bounded by ``connect`` on the
+    direct path too, and a submit stuck there provably sent nothing: it is retried."""
+    import asyncio
+
+    import aiohttp
+
+    attempts = 0
+
+    async def never_connects(*args: object, **kwargs: object) -> object:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.Event().wait()  # a resolver or handshake that never answers
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(aiohttp.TCPConnector, "connect", never_connects)
+    timeout = httpx.Timeout(30.0, connect=0.05)
+    async with serve() as server, client_for(server.url, timeout=timeout) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await call(client, SUBMIT, body={"productName": "shoe"})
+    assert isinstance(caught.value.__cause__, httpx.ConnectTimeout)
+    assert attempts == 3
+    assert server.requests == []
+
+
 async def test_gzip_bodies_are_decoded_exactly_once(route: str) -> None:
     async with serve("gzip") as server, client_for(server.url, route) as client:
         assert await call(client, READ) == {"ok": 1}
