@@ -14,7 +14,16 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["tests", "lint", "typecheck", "doctypes", "docs", "codegen", "spec"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "imports",
+    "typecheck",
+    "doctypes",
+    "docs",
+    "codegen",
+    "spec",
+]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -58,6 +67,15 @@ def lint(session: nox.Session) -> None:
     session.install(*[d for d in DEV if d.startswith("ruff")])
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def imports(session: nox.Session) -> None:
+    """The layers of the package, kept by import-linter's contracts ([tool.importlinter])."""
+    # The imports are read from the source, not run: the package without its dependencies will do.
+    session.install("--no-deps", "-e", ".")
+    session.install(*[d for d in DEV if d.startswith("import-linter")])
+    session.run("lint-imports")
 
 
 @nox.session

@@ -117,6 +117,11 @@ class _Sample:
     wall: float
 
 
+def _cpu_per_call(sample: _Sample) -> float:
+    calls = sample.rate * sample.wall
+    return sample.client_cpu / calls if calls else 0.0
+
+
 async def _run_window(call: Call, in_flight: int, mode: Mode, server: ServerProcess) -> _Sample:
     state = {"measuring": False}
     latencies: list[float] = []
@@ -195,6 +200,22 @@ class _Figures:
         ours = self.samples.get((name, in_flight), [])
         theirs = self.samples.get((base, base_in_flight or in_flight), [])
         return median([a.rate / b.rate for a, b in zip(ours, theirs, strict=False) if b.rate])
+
+    def cpu_per_call(self, name: str, in_flight: int) -> float | None:
+        """Median over rounds of the client's CPU seconds per call in the window."""
+        return median([_cpu_per_call(s) for s in self.samples.get((name, in_flight), [])])
+
+    def cpu_ratio(self, name: str, base: str, in_flight: int) -> float | None:
+        """Median over rounds of this round's ``name`` CPU per call / ``base``'s."""
+        ours = self.samples.get((name, in_flight), [])
+        theirs = self.samples.get((base, in_flight), [])
+        return median(
+            [
+                _cpu_per_call(a) / _cpu_per_call(b)
+                for a, b in zip(ours, theirs, strict=False)
+                if _cpu_per_call(b)
+            ]
+        )
 
     def latency_ratio(self, name: str, base: str) -> float | None:
         ours, theirs = self.samples.get((name, 1), []), self.samples.get((base, 1), [])
@@ -290,6 +311,24 @@ def _tabulate(
         )
     section.tables.append(table)
 
+    cpu = Table(
+        ["in flight", "SDK us/call", "raw aiohttp us/call", "SDK / aiohttp"],
+        title="Client CPU per call (process time in the window / calls; median of rounds) and "
+        "the per-round ratio (median)",
+    )
+    for in_flight in mode.concurrency:
+        sdk_cpu = figures.cpu_per_call("SDK", in_flight)
+        aiohttp_cpu = figures.cpu_per_call("raw aiohttp", in_flight)
+        cpu.rows.append(
+            [
+                str(in_flight),
+                fmt(None if sdk_cpu is None else sdk_cpu * 1e6, ".0f"),
+                fmt(None if aiohttp_cpu is None else aiohttp_cpu * 1e6, ".0f"),
+                fmt(figures.cpu_ratio("SDK", "raw aiohttp", in_flight), ".2f", "x"),
+            ]
+        )
+    section.tables.append(cpu)
+
     latency = Table(["client", "median latency at 1 in flight", "vs plain httpx"])
     for name in (*CLIENTS, sequential):
         samples = figures.samples.get((name, 1), [])
@@ -322,6 +361,16 @@ def _tabulate(
                 "plain httpx",
             )
         )
+    for in_flight in (1, 100, 1000):
+        if in_flight in mode.concurrency:
+            section.targets.append(
+                at_most(
+                    f"SDK client CPU per call at {in_flight} in flight <= 1.1x raw aiohttp's",
+                    figures.cpu_ratio("SDK", "raw aiohttp", in_flight),
+                    1.1,
+                    "x",
+                )
+            )
     section.targets.append(
         at_most(
             "SDK latency at 1 in flight <= 1.2x plain httpx",

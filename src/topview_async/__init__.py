@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
         HTTPStatusError,
         InsufficientCreditError,
         IntegrityError,
+        InvalidArgumentTypeError,
         InvalidFileError,
         InvalidInputError,
         InvalidModelError,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
     from ._operation import Operation, OperationKind
     from ._options import RequestOptions
     from ._response import RawResponse
+    from ._retry_loop import RetryEvent
     from ._sync_client import Topview
     from ._transport import AiohttpTransport
     from ._types import FileInput
@@ -119,6 +121,7 @@ __all__ = [
     "HTTPStatusError",
     "InsufficientCreditError",
     "IntegrityError",
+    "InvalidArgumentTypeError",
     "InvalidFileError",
     "InvalidInputError",
     "InvalidModelError",
@@ -139,6 +142,7 @@ __all__ = [
     "RequestRefusedError",
     "ResponseValidationError",
     "ResultFile",
+    "RetryEvent",
     "RetryPolicy",
     "ServerBusyError",
     "ServerError",
@@ -195,6 +199,7 @@ _LAZY: dict[str, str] = {
     "HTTPStatusError": "._exceptions",
     "InsufficientCreditError": "._exceptions",
     "IntegrityError": "._exceptions",
+    "InvalidArgumentTypeError": "._exceptions",
     "InvalidFileError": "._exceptions",
     "InvalidInputError": "._exceptions",
     "InvalidModelError": "._exceptions",
@@ -216,6 +221,7 @@ _LAZY: dict[str, str] = {
     "RequestRefusedError": "._exceptions",
     "ResponseValidationError": "._exceptions",
     "ResultFile": ".lib._media",
+    "RetryEvent": "._retry_loop",
     "RetryPolicy": "._config",
     "ServerBusyError": "._exceptions",
     "ServerError": "._exceptions",

@@ -194,9 +194,12 @@ class AsyncTopview(HTTPConnections):
         self.notice_hub: NoticeHub = NoticeHub()
         """Where receivers bound to this client (``client=``) hand over callbacks to waits."""
         self.local_files = local_files
-        for argument, value in (("api_key", api_key), ("uid", uid)):
+        for argument, variable, value in (("api_key", ENV_API_KEY, api_key), ("uid", ENV_UID, uid)):
             if value is not None and not value.strip():
-                raise ConfigurationError(f"{argument} is blank: pass the value Topview gave you")
+                raise ConfigurationError(
+                    f"{argument}= is blank: pass the value Topview gave you, or leave it out "
+                    f"to read {variable}"
+                )
         api_key = api_key or os.environ.get(ENV_API_KEY, "").strip()
         uid = uid or os.environ.get(ENV_UID, "").strip()
         missing = [name for name, value in ((ENV_API_KEY, api_key), (ENV_UID, uid)) if not value]
@@ -213,12 +216,14 @@ class AsyncTopview(HTTPConnections):
                 "set them on your httpx.AsyncClient"
             )
         if max_connections < 1:
-            raise ConfigurationError("max_connections must be at least 1")
+            raise ConfigurationError(f"max_connections must be at least 1, got {max_connections}")
         base, valid = _base_url(
             base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
         )
         if not valid:
-            raise ConfigurationError(f"base_url must be an http(s) URL, got {base!r}")
+            raise ConfigurationError(
+                f"base_url= (or {ENV_BASE_URL}) must be an http(s) URL, got {base!r}"
+            )
 
         self._credentials = Credentials(api_key, uid)
         self._base_prefix = base.rstrip("/")
@@ -468,8 +473,10 @@ class AsyncTopview(HTTPConnections):
             raise ClientClosedError("this AsyncTopview client is closed; create a new one")
         # On asyncio the loop itself identifies it: no anyio import or backend lookup, which
         # would be a tenth of a cold start. Only another event loop (trio) asks anyio.
-        current: object | None = asyncio._get_running_loop()
-        if current is None:
+        current: object
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio)
             import anyio.lowlevel
 
             current = anyio.lowlevel.current_token()

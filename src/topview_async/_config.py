@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import httpx
 
+    from ._retry_loop import RetryHook
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_CONNECTIONS",
@@ -113,11 +115,18 @@ def jittered(wait: float, jitter: float, *, rng: random.Random | None = None) ->
     return (rng or random).uniform(wait * (1.0 - jitter), wait)
 
 
+def _invalid(message: str) -> Exception:
+    """The error of a bad policy value: a ConfigurationError (a ValueError)."""
+    from ._exceptions import ConfigurationError  # late: _exceptions is the heavier module
+
+    return ConfigurationError(message)
+
+
 def _jitter_fraction(owner: str, value: float | bool) -> float:
     # ``True``/``False`` were RetryPolicy's jitter before it became a fraction: keep them working.
     fraction = (1.0 if value else 0.0) if isinstance(value, bool) else float(value)
     if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"{owner}.wait_jitter must be a fraction in [0, 1]")
+        raise _invalid(f"{owner}.wait_jitter must be a fraction in [0, 1], got {value!r}")
     return fraction
 
 
@@ -134,7 +143,9 @@ class RetryPolicy:
     ``min(wait_max, wait_initial * wait_exp_base ** (n - 1))``, minus up to the fraction
     ``wait_jitter`` of it at random (see :func:`jittered`; ``1.0``, the default, is full
     jitter), so many clients failing together do not retry in lockstep. A ``Retry-After``
-    header (seconds or an HTTP date) replaces the computed wait, capped at ``retry_after_max``.
+    header (seconds or an HTTP date) replaces the computed wait; one longer than
+    ``retry_after_max`` ends the call instead, with the typed error of the failed attempt
+    carrying ``retry_after`` (the SDK never retries earlier than the server asked).
 
     ``timeout`` is an overall deadline in seconds for all attempts of one call, upload or
     download (``None``: none): no retry starts, and no backoff is waited, past it; the last
@@ -144,6 +155,11 @@ class RetryPolicy:
     Which failures are retried depends on the kind of call (see docs/guides/configuration.md):
     reads on any transient failure, paid submits and writes only when the request provably
     never reached processing.
+
+    Every retry is logged (logger ``topview_async``, INFO) and passed to ``on_retry`` as a
+    :class:`~topview_async.RetryEvent` (operation, attempt, cause, wait)::
+
+        RetryPolicy(on_retry=lambda event: metrics.increment("retries", tags=[event.operation]))
 
     ``RetryPolicy(attempts=1)`` (or :meth:`disabled`) turns retries off. In tests, use
     :func:`topview_async.testing.set_testing` instead of patching anything.
@@ -158,19 +174,24 @@ class RetryPolicy:
     """Fraction of each wait taken off at random (``1.0`` = full jitter; ``True``/``False``
     are accepted as ``1.0``/``0.0``)."""
     retry_after_max: float = 60.0
-    """Longest ``Retry-After`` honoured; longer values are cut to this."""
+    """Longest ``Retry-After`` waited; a longer one ends the call with the attempt's error,
+    its ``retry_after`` set to the seconds the server asked for."""
     timeout: float | None = None
     """Overall deadline in seconds for all attempts of one call, upload or download."""
+    on_retry: RetryHook | None = None
+    """Called with a :class:`~topview_async.RetryEvent` before each retry's wait."""
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
+            raise _invalid(f"RetryPolicy.attempts must be at least 1, got {self.attempts}")
         if self.wait_initial < 0 or self.wait_max < 0 or self.retry_after_max < 0:
-            raise ValueError("RetryPolicy waits must not be negative")
+            raise _invalid(
+                "RetryPolicy waits (wait_initial, wait_max, retry_after_max) must not be negative"
+            )
         if self.wait_exp_base < 1:
-            raise ValueError("RetryPolicy.wait_exp_base must be at least 1")
+            raise _invalid("RetryPolicy.wait_exp_base must be at least 1")
         if self.timeout is not None and not self.timeout > 0:
-            raise ValueError("RetryPolicy.timeout must be positive (or None for no deadline)")
+            raise _invalid("RetryPolicy.timeout must be positive (or None for no deadline)")
         object.__setattr__(self, "wait_jitter", _jitter_fraction("RetryPolicy", self.wait_jitter))
 
     @classmethod
@@ -187,11 +208,14 @@ class RetryPolicy:
 
     def wait_for_retry(
         self, retry_number: int, retry_after: str | None, *, rng: random.Random | None = None
-    ) -> float:
-        """The wait before a retry: ``Retry-After`` when the server sent one, else the backoff."""
+    ) -> float | None:
+        """The wait before a retry: ``Retry-After`` when the server sent one, else the backoff.
+
+        ``None`` when the server asked for longer than ``retry_after_max``: no retry then.
+        """
         honoured = parse_retry_after(retry_after) if retry_after is not None else None
         if honoured is not None:
-            return min(honoured, self.retry_after_max)
+            return honoured if honoured <= self.retry_after_max else None
         return self.backoff(retry_number, rng=rng)
 
 

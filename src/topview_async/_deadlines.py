@@ -43,13 +43,20 @@ class Deadlines:
         """Cancel the current task if it has not called :meth:`leave` within ``seconds``."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
-        if task is None:
-            raise RuntimeError("a deadline needs a running task")
+        assert task is not None, "a deadline needs a running task"
         entry = Deadline(task, loop.time() + seconds)
         self._entries[entry] = None
         if entry.when < self._timer_at:
             self._arm(loop, entry.when)
         return entry
+
+    def restart(self, entry: Deadline, seconds: float) -> None:
+        """Move ``entry``'s deadline to ``seconds`` from now (one entry for two phases)."""
+        loop = asyncio.get_running_loop()
+        entry.when = loop.time() + seconds
+        if entry.when < self._timer_at:
+            self._arm(loop, entry.when)
+        # Later than the timer: it fires first, finds the entry not due and re-arms for it.
 
     def leave(self, entry: Deadline) -> None:
         self._entries.pop(entry, None)

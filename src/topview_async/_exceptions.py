@@ -11,6 +11,7 @@ Catch :class:`TopviewError` to handle anything this package raises::
     │   └── BatchLockedError          another process runs a batch in the same OUT
     ├── InvalidInputError             arguments failed local validation; nothing sent (ValueError)
     │   ├── UnknownTaskKindError      client.tasks.get("nope", ...): not a task kind
+    │   ├── InvalidArgumentTypeError  an argument of the wrong type (also a TypeError)
     │   └── InvalidFileError          local file rejected before any request (also TransferError)
     │       ├── UnsupportedFormatError    not a format Topview accepts for upload
     │       └── MaskSizeMismatchError     AnyShoot mask pixel size differs from its image
@@ -52,8 +53,9 @@ Catch :class:`TopviewError` to handle anything this package raises::
         └── WebhookVerificationError      the task could not be confirmed through the API
 
 Which business code raises which class, and which codes are retried, comes from the spec's
-``x-topview-error-codes`` (generated into :mod:`._generated.error_codes`); a test keeps the codes
-drawn above equal to it. A code the spec does not list raises :class:`APIError` itself.
+``x-topview-error-codes`` (generated into :mod:`._generated.error_codes`, which imports the
+classes from here; :func:`._retrying.exception_class_for_code` reads it); a test keeps the
+codes drawn above equal to it. A code the spec does not list raises :class:`APIError` itself.
 
 Every error carries ``message``, ``code`` (the business code as a string, when there is one),
 ``operation`` (the :class:`~topview_async._operation.Operation` being called, when there is one),
@@ -90,6 +92,7 @@ __all__ = [
     "HTTPStatusError",
     "InsufficientCreditError",
     "IntegrityError",
+    "InvalidArgumentTypeError",
     "InvalidFileError",
     "InvalidInputError",
     "InvalidRequestError",
@@ -118,7 +121,6 @@ __all__ = [
     "WebhookTooLargeError",
     "WebhookVerificationError",
     "WrongEventLoopError",
-    "exception_class_for_code",
 ]
 
 _RAW_BODY_LIMIT = 2000
@@ -126,7 +128,19 @@ _RAW_BODY_LIMIT = 2000
 
 
 class TopviewError(Exception):
-    """Root of every exception raised by ``topview_async``."""
+    """Root of every exception raised by ``topview_async``.
+
+    ``message`` is what went wrong in the words of whoever said it (Topview's own message for
+    a business code); the SDK's advice on what to do about it is ``hint``, shown by
+    ``str(exc)`` after the message. ``retry_after`` is set when the server asked to wait
+    longer before a retry than the :class:`~topview_async.RetryPolicy`'s ``retry_after_max``:
+    the call ended there, and the seconds the server asked for are kept for the caller.
+    """
+
+    hint: str | None = None
+    """The SDK's advice on what to do (part of ``str(exc)``, never of ``message``)."""
+    retry_after: float | None = None
+    """Seconds the server asked to wait before retrying, beyond what the policy allows."""
 
     def __init__(
         self,
@@ -154,7 +168,10 @@ class TopviewError(Exception):
             parts.append(f"task_id={self.task_id}")
         if self.file_id is not None:
             parts.append(f"file_id={self.file_id}")
-        return parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+        if self.retry_after is not None:
+            parts.append(f"retry_after={self.retry_after:g}s, beyond RetryPolicy.retry_after_max")
+        text = parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+        return text if self.hint is None else f"{text}; {self.hint}"
 
 
 class ConfigurationError(TopviewError, ValueError):
@@ -401,6 +418,10 @@ class NoticeUrlRejectedError(APIError):
 
 
 # --- tasks --------------------------------------------------------------------------------
+
+
+class InvalidArgumentTypeError(InvalidInputError, TypeError):
+    """An argument has the wrong type (for example one path where a sequence is expected)."""
 
 
 class UnknownTaskKindError(InvalidInputError):
@@ -670,12 +691,3 @@ class WebhookVerificationError(WebhookError):
     """
 
     status_code = 503
-
-
-def exception_class_for_code(code: str | int) -> type[APIError]:
-    """The exception class raised for a business ``code``; :class:`APIError` when unknown."""
-    # Imported here: the generated table imports the classes of this module.
-    from ._generated.error_codes import ERROR_CODES
-
-    info = ERROR_CODES.get(str(code).strip())
-    return APIError if info is None else info.exception

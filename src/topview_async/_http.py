@@ -174,6 +174,9 @@ class HTTPConnections:
         ``None`` for a user's ``transport`` or ``http_client`` and under trio: those calls go
         through :meth:`_connection`.
         """
+        if self._direct is None:
+            # After aclose() too: a call still retrying must not open a new pool.
+            self._check_usable()
         direct_wanted = self._http is None and not self._user_limits()
         if self._direct is None and direct_wanted and _on_asyncio():
             from ._pool import AiohttpPool

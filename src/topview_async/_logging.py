@@ -2,7 +2,7 @@
 
 The SDK logs through the standard :mod:`logging` module under the ``topview_async`` logger
 and adds no handler unless asked: set ``TOPVIEW_LOG=debug`` (every request and every retry
-with its reason) or ``TOPVIEW_LOG=info`` (one line per request) to get lines on stderr
+with its reason) or ``TOPVIEW_LOG=info`` (one line per request and per retry) to get lines on stderr
 without configuring logging yourself. Nothing logged ever contains the API key or the uid:
 requests are logged by method, path, status, business code, attempt and duration only.
 """

@@ -5,7 +5,8 @@ Both the aiohttp transport and httpx's own transport (on trio) must honour ``ver
 own pieces instead of re-deriving them: :func:`httpx.create_ssl_context` (certifi as the default
 trust store, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when the environment is trusted), and httpx's
 reading of ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (either case) and its URL
-patterns, matched most specific first as ``httpx.AsyncClient`` routes its mounts.
+patterns, matched most specific first as ``httpx.AsyncClient`` routes its mounts (those two
+are httpx internals, imported through :mod:`._httpx_internals` only).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.request import getproxies
 
+from ._exceptions import ConfigurationError
+
 # httpx is imported where a proxy or TLS is configured, not here: a plain client's first
 # call must not pay for it (see _pool.py).
 if TYPE_CHECKING:
     import httpx
-    from httpx._utils import URLPattern
+
+    from ._httpx_internals import URLPattern
 
 __all__ = ["CertTypes", "ProxyRoute", "ProxyRoutes", "ProxyTypes", "VerifyTypes", "ssl_context"]
 
@@ -44,7 +48,7 @@ def ssl_context(
         # What httpx does for a path (it now asks for a context instead, with a warning).
         path = os.fspath(verify)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"verify: no CA bundle at {path!r}")
+            raise ConfigurationError(f"verify=: no CA bundle at {path!r}")
         if os.path.isdir(path):
             context = ssl.create_default_context(capath=path)
         else:
@@ -73,9 +77,17 @@ def _route(proxy: ProxyTypes) -> ProxyRoute:
     import httpx
 
     if not isinstance(proxy, httpx.Proxy):
-        proxy = httpx.Proxy(proxy)  # splits user:password off the URL, as httpx does
+        try:
+            proxy = httpx.Proxy(proxy)  # splits user:password off the URL, as httpx does
+        except ValueError as exc:  # httpx refuses schemes it cannot proxy through
+            raise ConfigurationError(
+                f"proxy= (or HTTP_PROXY / HTTPS_PROXY / ALL_PROXY): {exc}; use http:// or https://"
+            ) from None
     if proxy.url.scheme not in ("http", "https"):
-        raise ValueError(f"unsupported proxy scheme {proxy.url.scheme!r}: use http:// or https://")
+        raise ConfigurationError(
+            f"proxy= (or HTTP_PROXY / HTTPS_PROXY / ALL_PROXY): unsupported scheme "
+            f"{proxy.url.scheme!r}, use http:// or https://"
+        )
     headers = dict(proxy.headers)
     if proxy.raw_auth is not None:
         user, password = proxy.raw_auth
@@ -104,12 +116,12 @@ class ProxyRoutes:
         if proxy is not None:
             mounts = {"all://": proxy}
         elif trust_env and _environment_has_proxies():
-            from httpx._utils import get_environment_proxies
+            from ._httpx_internals import get_environment_proxies
 
             mounts = dict(get_environment_proxies())
         else:
             return  # no proxy: nothing to route (NO_PROXY alone only says "direct")
-        from httpx._utils import URLPattern
+        from ._httpx_internals import URLPattern
 
         self._patterns = sorted(
             (URLPattern(key), None if value is None else _route(value))

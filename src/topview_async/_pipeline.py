@@ -3,7 +3,8 @@
 Per call: validate the body locally and encode the URL once (:mod:`._wire`), then per attempt
 build the request (credentials only for the Topview origin), send it under the in-flight limit,
 unwrap ``{code, message, result}``, and let :mod:`._retrying` map a failure to its typed error
-and say whether another attempt is allowed; the retry loop and its waits live here.
+and say whether it may be retried; :class:`~._retry_loop.RetryLoop` (the SDK's one retry
+loop) decides whether another attempt starts, and waits.
 
 Two send paths lead to the same decisions and send the same bytes: when the client uses the
 aiohttp transport it made itself, a request goes straight to
@@ -23,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from . import _sleep
 from ._config import NotGiven, RetryPolicy
 from ._exceptions import InvalidInputError, ResponseValidationError
 from ._logging import logger
 from ._models import TopviewModel
 from ._operation import Operation
 from ._options import RequestOptions
+from ._retry_loop import RetryLoop
 from ._retrying import Failure, transport_failure, unwrap_reply
 from ._wire import (
     SUCCESS_CODE,
@@ -146,29 +147,16 @@ class RequestPipeline:
         )
         adapter = self._adapter(result_type)
         envelope = self._envelope(result_type)
-        budget = _sleep.RetryBudget(policy)
-        attempt = 1
-        while True:
-            outcome = await self._attempt(call, result_type, adapter, envelope, attempt)
+        async for attempt in RetryLoop(policy, operation.operation_id):
+            outcome = await self._attempt(call, result_type, adapter, envelope, attempt.number)
             if not isinstance(outcome, Failure):
                 if raw:
                     return _raw_response(call, outcome)
                 return outcome
             if not outcome.retryable:
                 raise outcome.error
-            wait = budget.backoff(attempt, outcome.retry_after)
-            if not budget.allows(attempt, wait):
-                raise outcome.error
-            logger.debug(
-                "retrying %s after %s (attempt %d of %d failed), waiting %.2fs",
-                operation.operation_id,
-                outcome.reason,
-                attempt,
-                budget.attempts,
-                wait,
-            )
-            await budget.wait(wait)
-            attempt += 1
+            attempt.failed(outcome.error, retry_after=outcome.retry_after)
+        raise AssertionError("a RetryLoop ends by raising the last failure")
 
     async def _attempt(
         self,

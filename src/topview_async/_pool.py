@@ -9,10 +9,13 @@ It is a module of its own so that a client's first call imports neither httpx no
 transport module: httpx (which also imports ``click`` and ``rich`` when they are installed)
 costs about half of what aiohttp's own import does, and the direct path needs none of it.
 httpx is imported only when something fails: errors are reported as httpx exceptions, mapped
-by :func:`topview_async._transport.map_aiohttp_exception`.
+by :func:`topview_async._aiohttp_errors.map_aiohttp_exception`.
 
-Timeouts are httpx's four: ``connect`` becomes aiohttp's ``sock_connect``, ``read`` its
-``sock_read``, ``pool`` bounds the wait for one of the ``max_connections`` slots (the one
+Timeouts are httpx's four, meaning what httpx says they mean: ``connect`` bounds getting a
+connection and ``read`` the wait for the response once the request is on its way (through
+httpx: aiohttp's ``sock_connect`` and ``sock_read``; on the direct path: deadlines on one
+shared timer, the read deadline started when the connection is ready, see :class:`_Connector`),
+``pool`` bounds the wait for one of the ``max_connections`` slots (the one
 place that limit is enforced; aiohttp's connector is unlimited), and ``write``, which aiohttp
 lacks, is a deadline re-armed for every chunk of the body while aiohttp writes it, so an
 upload to a server that stopped reading fails with ``WriteTimeout`` instead of hanging.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, NoReturn
@@ -29,8 +33,11 @@ from typing import Any, NoReturn
 import aiohttp
 from yarl import URL
 
+from ._aiohttp_errors import _WriteTimedOut
+from ._aiohttp_internals import disable_connection_retry
 from ._config import DEFAULT_MAX_CONNECTIONS
-from ._deadlines import Deadlines
+from ._deadlines import Deadline, Deadlines
+from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopError
 from ._network import ProxyRoutes, ProxyTypes, ssl_context
 from ._slots import Slots
 
@@ -52,7 +59,7 @@ def _raise_mapped(
     """Raise the httpx exception for a failed direct call (httpx imported only now)."""
     import httpx
 
-    from ._transport import map_aiohttp_exception
+    from ._aiohttp_errors import map_aiohttp_exception
 
     request = httpx.Request(method, url, headers=headers, content=content)
     if exc is None:
@@ -60,12 +67,65 @@ def _raise_mapped(
     raise map_aiohttp_exception(exc, request) from exc
 
 
-class _WriteTimedOut(asyncio.TimeoutError):
-    """aiohttp spent longer than the write timeout on one chunk of a request body."""
-
-
 class _ReadTimedOut(asyncio.TimeoutError):
     """A direct call's response was not complete within its read deadline."""
+
+
+class _PendingDeadlines:
+    """A direct call's ``connect`` and ``read`` deadlines, on the pool's shared timer."""
+
+    __slots__ = ("connect", "deadline", "deadlines", "read")
+
+    def __init__(self, deadlines: Deadlines, connect: float | None, read: float | None) -> None:
+        self.deadlines = deadlines
+        self.connect = connect
+        self.read = read
+        self.deadline: Deadline | None = None
+        """The read deadline, once the connection is ready."""
+
+
+_PENDING: contextvars.ContextVar[_PendingDeadlines | None] = contextvars.ContextVar(
+    "topview_pending_deadlines", default=None
+)
+"""The deadlines of the direct call running in this task, for :class:`_Connector`."""
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, timing a direct call's connect and starting its read deadline.
+
+    ``connect`` runs in the task of the request it connects (aiohttp awaits it from
+    ``ClientSession.request``), so the call's deadlines are found in the task's context.
+    Getting a connection (DNS, TCP, TLS, proxy; nothing for a kept-alive one) is bounded by
+    ``connect``; from then on, as in httpx, ``read`` bounds the wait for the response.
+    Both run on the pool's one shared timer (:mod:`._deadlines`).
+    """
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        pending = _PENDING.get()
+        if pending is None:  # a request through httpx: aiohttp's own timeouts apply
+            return await super().connect(*args, **kwargs)
+        deadlines = pending.deadlines
+        entry = None if pending.connect is None else deadlines.enter(pending.connect)
+        try:
+            connection = await super().connect(*args, **kwargs)
+        except BaseException as exc:
+            if entry is not None:
+                deadlines.leave(entry)
+                if isinstance(exc, asyncio.CancelledError) and deadlines.expired(entry):
+                    raise aiohttp.ConnectionTimeoutError(
+                        f"no connection within {pending.connect}s"
+                    ) from None
+            raise
+        # One entry for both phases: the connect deadline becomes the read deadline.
+        if pending.read is None:
+            if entry is not None:
+                deadlines.leave(entry)
+        elif entry is None:
+            pending.deadline = deadlines.enter(pending.read)
+        else:
+            deadlines.restart(entry, pending.read)
+            pending.deadline = entry
+        return connection
 
 
 class _WriteDeadline:
@@ -128,7 +188,7 @@ class AiohttpPool:
         proxy: ProxyTypes | None = None,
     ) -> None:
         if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+            raise ConfigurationError(f"max_connections must be at least 1, got {max_connections}")
         self._max_connections = max_connections
         self._ssl = ssl
         self._context: ssl_module.SSLContext | None = None
@@ -147,13 +207,13 @@ class AiohttpPool:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            raise RuntimeError(
+            raise WrongEventLoopError(
                 "AiohttpTransport needs an asyncio event loop; use httpx.AsyncHTTPTransport on trio"
             ) from None
         if self._closed:
-            raise RuntimeError("AiohttpTransport is closed")
+            raise ClientClosedError("AiohttpTransport is closed")
         if self._session is None or self._slots is None:
-            connector = aiohttp.TCPConnector(
+            connector = _Connector(
                 # The slots below are the one limit (with the pool timeout); a second, silent
                 # queue inside aiohttp would only hide waits from it.
                 limit=0,
@@ -174,15 +234,12 @@ class AiohttpPool:
                 skip_auto_headers=("User-Agent",),
             )
             # aiohttp silently resends idempotent requests once when a kept-alive connection
-            # drops; retries belong to the request pipeline alone, where they are counted,
-            # logged and follow the RetryPolicy. (No public switch exists; the attribute is
-            # one of ClientSession's declared ones.)
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
+            # drops; retries belong to the SDK's one retry loop (no public switch exists).
+            disable_connection_retry(self._session)
             self._slots = Slots(self._max_connections)
             self._loop = loop
         elif self._loop is not loop:
-            raise RuntimeError("AiohttpTransport was opened in a different event loop")
+            raise WrongEventLoopError("AiohttpTransport was opened in a different event loop")
         return self._session, self._slots
 
     def _ssl_context(self) -> ssl_module.SSLContext:
@@ -279,16 +336,20 @@ class AiohttpPool:
         session, slots = self._ensure_session()
         if not await slots.acquire(timeouts.get("pool")):
             _raise_mapped(None, method, url, headers, content)
+        self._refuse_if_closed(slots)
         if content is not None and len(content) > WRITE_CHUNK_SIZE:
             # Written in chunks under the write timeout: aiohttp needs the length said.
             headers = {**headers, "Content-Length": str(len(content))}
-        # The read timeout as one shared deadline instead of aiohttp's sock_read timers (see
-        # _deadlines.py): from the slot to the whole body, plus the connect timeout, so a
-        # slow connect (bounded by aiohttp) does not eat into the time for the response.
+        # The connect and read timeouts as deadlines on one shared timer instead of aiohttp's
+        # sock_read timers (see _deadlines.py). As in httpx, ``read`` bounds the wait for the
+        # response once the connection is ready and the request on its way; getting the
+        # connection is bounded by ``connect`` (both in _Connector.connect).
         read = timeouts.get("read")
-        deadline = None
-        if read is not None:
-            deadline = self._deadlines.enter(read + (timeouts.get("connect") or 0.0))
+        connect = timeouts.get("connect")
+        pending = token = None
+        if read is not None or connect is not None:
+            pending = _PendingDeadlines(self._deadlines, connect, read)
+            token = _PENDING.set(pending)
         try:
             try:
                 response = await self._send(
@@ -298,21 +359,24 @@ class AiohttpPool:
                     headers,
                     content,
                     timeouts,
-                    sock_read=deadline is None,
+                    sock_read=read is None,
                 )
                 try:
                     body = await response.read()
                 finally:
                     response.release()
             except asyncio.CancelledError:
+                deadline = None if pending is None else pending.deadline
                 if deadline is None or not self._deadlines.expired(deadline):
                     raise
                 raise _ReadTimedOut(f"no complete response within {read}s") from None
         except AIOHTTP_ERRORS as exc:
             _raise_mapped(exc, method, url, headers, content)
         finally:
-            if deadline is not None:
-                self._deadlines.leave(deadline)
+            if pending is not None:
+                _PENDING.reset(token)  # type: ignore[arg-type]
+                if pending.deadline is not None:
+                    self._deadlines.leave(pending.deadline)
             slots.release()
         response_headers = response.headers
         if "Content-Encoding" in response_headers:
@@ -326,6 +390,12 @@ class AiohttpPool:
                 request=httpx.Request(method, url, headers=headers, content=content),
             ).content
         return response.status, response_headers.get("Retry-After"), body
+
+    def _refuse_if_closed(self, slots: Slots) -> None:
+        """After waiting for a slot: a pool closed meanwhile sends nothing (its session is gone)."""
+        if self._closed:
+            slots.release()
+            raise ClientClosedError("the client was closed while this request waited to be sent")
 
     def _client_timeout(
         self, timeouts: Mapping[str, float | None], *, sock_read: bool = True

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from ._exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     AuthenticationError,
     HTTPStatusError,
@@ -41,7 +42,6 @@ from ._exceptions import (
     SubmitOutcomeUnknownError,
     SubmittedRequest,
     TopviewError,
-    exception_class_for_code,
 )
 from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 
@@ -50,7 +50,13 @@ from ._wire import SUCCESS_CODE, Call, Reply, parse_envelope
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Failure", "code_is_retried", "transport_failure", "unwrap_reply"]
+__all__ = [
+    "Failure",
+    "code_is_retried",
+    "exception_class_for_code",
+    "transport_failure",
+    "unwrap_reply",
+]
 
 _READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _UNPROCESSED_STATUSES = frozenset({429, 503})
@@ -102,6 +108,14 @@ def code_is_retried(code: str, kind: str) -> bool:
     return info.retry == "always" or (info.retry == "read" and kind == "read")
 
 
+def exception_class_for_code(code: str | int) -> type[APIError]:
+    """The exception class raised for a business ``code``; :class:`APIError` when unknown."""
+    from ._generated.error_codes import ERROR_CODES  # at the first error (see code_is_retried)
+
+    info = ERROR_CODES.get(str(code).strip())
+    return APIError if info is None else info.exception
+
+
 def transport_failure(call: Call, exc: httpx.RequestError) -> Failure:
     """The failure of an attempt that got no HTTP response at all."""
     import httpx
@@ -134,8 +148,6 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
         if len(excerpt) > _EXCERPT_LIMIT:
             excerpt = excerpt[:_EXCERPT_LIMIT] + "..."
         message = f"HTTP {status} from {host}" + (f": {excerpt}" if excerpt else " (empty body)")
-        if status in _AUTH_STATUSES:
-            message += f"; {_credentials_hint(call)}"
         error: TopviewError = HTTPStatusError(
             message,
             status_code=status,
@@ -143,6 +155,8 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
             code=envelope[0] if envelope else None,
             **call.ids(),
         )
+        if status in _AUTH_STATUSES:
+            error.hint = _credentials_hint(call)
         reason = f"HTTP {status}"
         if status in _UNPROCESSED_STATUSES or (kind == "read" and status in _READ_RETRY_STATUSES):
             return Failure(error, True, reason, reply.retry_after)
@@ -164,10 +178,10 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
     if code == SUCCESS_CODE:
         return message, result
     error_class = exception_class_for_code(code)
-    text = message or "Topview error"
+    # ``message`` is Topview's own words; the SDK's advice goes to ``hint`` (shown by str()).
+    error = error_class(message or "Topview error", code=code, **call.ids())
     if issubclass(error_class, AuthenticationError):
-        text = f"{text}; {_credentials_hint(call)}"
-    error = error_class(text, code=code, **call.ids())
+        error.hint = _credentials_hint(call)
     return Failure(error, code_is_retried(code, kind), f"code {code}", reply.retry_after)
 
 

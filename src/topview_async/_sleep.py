@@ -1,4 +1,4 @@
-"""The one sleep every wait in the SDK goes through, its testing switch, and retry budgets.
+"""The one sleep every wait in the SDK goes through, and its testing switch.
 
 Backoff between retries, poll intervals, upload checks and Retry-After waits all call
 :func:`sleep`. Tests switch waiting off (or record it) with the public testing switch, the
@@ -11,23 +11,16 @@ way stamina's ``set_testing`` works, instead of patching this module::
     set_testing(True, sleep=recorder)         # every wait goes to ``recorder`` instead
     set_testing(False)
 
-:class:`RetryBudget` is how every retry loop (API calls, upload PUTs, upload checks,
-downloads) reads the client's :class:`~topview_async.RetryPolicy`: attempts (capped in
-testing mode) and the policy's overall ``timeout``.
+The one retry loop (:mod:`._retry_loop`) reads testing mode's attempt cap from here.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ._config import RetryPolicy
-
-__all__ = ["RetryBudget", "SleepFunction", "TestingMode", "set_testing", "sleep"]
+__all__ = ["SleepFunction", "TestingMode", "in_testing", "set_testing", "sleep", "testing_attempts"]
 
 SleepFunction = Callable[[float], Awaitable[None]]
 
@@ -70,6 +63,17 @@ async def sleep(seconds: float) -> None:
         await (testing.sleep or _no_wait)(seconds)
 
 
+def in_testing() -> bool:
+    """Whether testing mode is on (waits are skipped or redirected)."""
+    return _testing is not None
+
+
+def testing_attempts() -> int | None:
+    """Testing mode's cap on the attempts of every retry loop (``None``: no cap)."""
+    testing = _testing
+    return None if testing is None else testing.attempts
+
+
 class TestingMode:
     """What :func:`set_testing` returns: leaving it as a context manager restores the mode
     that was active before the call."""
@@ -108,48 +112,9 @@ def set_testing(
     """
     global _testing
     if attempts is not None and attempts < 1:
-        raise ValueError("attempts must be at least 1")
+        from ._exceptions import InvalidInputError
+
+        raise InvalidInputError(f"set_testing(attempts=...) must be at least 1, got {attempts}")
     previous = _testing
     _testing = _Testing(attempts, sleep) if testing else None
     return TestingMode(previous)
-
-
-class RetryBudget:
-    """The attempts and deadline left to one call, upload or download under a policy.
-
-    ``RetryBudget(None)`` allows a single attempt (``retry=None``: no retries anywhere).
-    """
-
-    __slots__ = ("_started", "_timeout", "_virtual", "attempts", "policy")
-
-    def __init__(self, policy: RetryPolicy | None) -> None:
-        self.policy = policy
-        attempts = 1 if policy is None else policy.attempts
-        if _testing is not None and _testing.attempts is not None:
-            attempts = min(attempts, _testing.attempts)
-        self.attempts = attempts
-        self._started = time.monotonic()
-        self._virtual = 0.0  # waits skipped in testing mode still count against the deadline
-        self._timeout = None if policy is None else policy.timeout
-
-    def elapsed(self) -> float:
-        """Seconds spent so far (skipped test waits included)."""
-        return time.monotonic() - self._started + self._virtual
-
-    def allows(self, attempt: int, wait: float = 0.0) -> bool:
-        """Whether attempt ``attempt + 1`` may start after waiting ``wait`` seconds."""
-        if attempt >= self.attempts:
-            return False
-        return self._timeout is None or self.elapsed() + wait <= self._timeout
-
-    def backoff(self, retry_number: int, retry_after: str | None = None) -> float:
-        """The policy's wait before retry ``retry_number`` (0 without a policy)."""
-        if self.policy is None:
-            return 0.0
-        return self.policy.wait_for_retry(retry_number, retry_after)
-
-    async def wait(self, seconds: float) -> None:
-        """Sleep ``seconds`` through :func:`sleep`."""
-        if _testing is not None:
-            self._virtual += max(0.0, seconds)
-        await sleep(seconds)

@@ -40,17 +40,16 @@ loop) the client uses httpx's own transport instead.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import ssl as ssl_module
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 import aiohttp
 import httpx
 from yarl import URL
 
-from ._pool import AIOHTTP_ERRORS, AiohttpPool, _WriteTimedOut
+from ._aiohttp_errors import map_aiohttp_exception
+from ._aiohttp_internals import buffered_bytes
+from ._exceptions import InvalidArgumentTypeError
+from ._pool import AIOHTTP_ERRORS, AiohttpPool
 
 __all__ = ["AiohttpTransport", "PoolTransport", "map_aiohttp_exception"]
 
@@ -58,45 +57,6 @@ _CHUNK_SIZE = 1024 * 1024  # aiohttp buffers up to twice this per response body
 # httpx sets these itself; aiohttp must frame the body on its own (Content-Length is kept,
 # so a streamed upload with an explicit length is not sent chunked, which S3 rejects).
 _DROPPED_REQUEST_HEADERS = frozenset({b"transfer-encoding"})
-
-
-def _connect_message(exc: aiohttp.ClientConnectorError) -> str:
-    """``cannot connect to host:port: reason``, without aiohttp's ``ssl:default`` noise."""
-    cause: object = getattr(exc, "certificate_error", None) or exc.os_error
-    if isinstance(cause, ssl_module.SSLError | ssl_module.CertificateError):
-        reason = str(cause)
-    elif isinstance(cause, socket.gaierror):  # DNS: negative EAI_* codes, own messages
-        reason = cause.strerror or str(cause)
-    elif isinstance(cause, OSError) and cause.errno:
-        reason = os.strerror(cause.errno)  # asyncio's text repeats the address
-    else:
-        reason = str(cause) or type(cause).__name__
-    where = "proxy" if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
-    return f"cannot connect to {where + ' ' if where else ''}{exc.host}:{exc.port}: {reason}"
-
-
-def map_aiohttp_exception(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
-    """The httpx exception that says precisely how far ``request`` got (see the module table)."""
-    message = str(exc) or type(exc).__name__
-    mapped: httpx.TransportError
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        mapped = httpx.ConnectTimeout(message, request=request)
-    elif isinstance(exc, aiohttp.ClientConnectorError):
-        mapped = httpx.ConnectError(_connect_message(exc), request=request)
-    elif isinstance(exc, _WriteTimedOut):
-        mapped = httpx.WriteTimeout(message, request=request)
-    elif isinstance(exc, aiohttp.ClientHttpProxyError):
-        mapped = httpx.ProxyError(message, request=request)
-    elif isinstance(exc, asyncio.TimeoutError):
-        mapped = httpx.ReadTimeout(message, request=request)
-    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
-        mapped = httpx.RemoteProtocolError(message, request=request)
-    elif isinstance(exc, aiohttp.InvalidURL):
-        mapped = httpx.UnsupportedProtocol(message, request=request)
-    else:
-        # Anything else may have happened after the request was written: say so.
-        mapped = httpx.ReadError(message, request=request)
-    return mapped
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -132,21 +92,10 @@ class _ResponseStream(httpx.AsyncByteStream):
             # A broken connection's error is raised before the bytes aiohttp had already
             # buffered (up to 2 MiB); they are good body bytes, so hand them out first and a
             # download resumes right after them instead of fetching them again.
-            leftover = self._buffered_bytes(content)
+            leftover = buffered_bytes(content)
             if leftover:
                 yield leftover
             raise map_aiohttp_exception(exc, self._request) from exc
-
-    @staticmethod
-    def _buffered_bytes(content: aiohttp.StreamReader) -> bytes:
-        """What ``content`` received but did not hand out (its public reads raise instead)."""
-        read_buffered = getattr(content, "_read_nowait", None)
-        if not getattr(content, "_buffer", None) or read_buffered is None:
-            return b""  # nothing buffered, or an aiohttp without these internals
-        try:
-            return bytes(read_buffered(-1))
-        except Exception:
-            return b""
 
     async def aclose(self) -> None:
         if self._closed:
@@ -172,6 +121,7 @@ async def _handle(pool: AiohttpPool, request: httpx.Request) -> httpx.Response:
     timeouts = request.extensions.get("timeout", {})
     if not await slots.acquire(timeouts.get("pool")):
         raise httpx.PoolTimeout("no free connection slot", request=request)
+    pool._refuse_if_closed(slots)
     try:
         response = await pool._send(
             session,
@@ -205,7 +155,7 @@ def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:
         content = request.content
     except httpx.RequestNotRead:
         if not isinstance(request.stream, AsyncIterable):
-            raise TypeError("AiohttpTransport needs an async request body") from None
+            raise InvalidArgumentTypeError("AiohttpTransport needs an async request body") from None
         return _iterate(request.stream)
     return content or None
 

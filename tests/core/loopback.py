@@ -15,8 +15,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-Behaviour = Literal["envelope", "drop", "stall", "gzip", "big"]
+Behaviour = Literal["envelope", "drop", "stall", "gzip", "big", "slow"]
 BIG_BODY_SIZE = 1024 * 1024
+SLOW_REPLY = 1.5
+"""Seconds the ``slow`` server takes to answer (the server's behaviour; no test waits for it)."""
 
 
 @dataclass
@@ -57,6 +59,8 @@ class LoopbackServer:
                 self.requests.append(Received(method, target, headers, body, head + body))
                 if self.behaviour == "drop":
                     return  # the request was read in full; the answer is never sent
+                if self.behaviour == "slow":
+                    await asyncio.sleep(SLOW_REPLY)
                 if self.behaviour == "stall":
                     await reader.read()  # until the client gives up and closes
                     return

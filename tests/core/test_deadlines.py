@@ -85,3 +85,17 @@ async def test_cancelled_by_both_at_once_stays_cancelled() -> None:
     task.cancel()  # ... and someone else's
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_restarted_deadline_runs_from_the_restart() -> None:
+    """The direct path's connect deadline becomes its read deadline (issue 21.4)."""
+    deadlines = Deadlines()
+    entry = deadlines.enter(3600)  # the connect phase: a long deadline armed the timer
+    deadlines.restart(entry, 0.01)  # connected: the read deadline, shorter, re-arms it
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        assert deadlines.expired(entry)
+    finally:
+        deadlines.leave(entry)
+    assert deadlines._entries == {}

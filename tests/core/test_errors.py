@@ -10,7 +10,7 @@ import yaml
 
 from topview_async import _exceptions as exc
 from topview_async._config import RetryPolicy
-from topview_async._exceptions import exception_class_for_code
+from topview_async._retrying import exception_class_for_code
 
 from .helpers import API_KEY, READ, SUBMIT, UID, WRITE, Recorder, call, code, make_client, ok
 

@@ -52,7 +52,7 @@ def test_retry_after_in_seconds_and_http_date_capped() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon") is None
     policy = RetryPolicy(retry_after_max=10.0)
-    assert policy.wait_for_retry(1, "120") == 10.0
+    assert policy.wait_for_retry(1, "120") is None  # longer than allowed: no retry
     assert policy.wait_for_retry(1, "2.5") == 2.5
 
 
@@ -254,9 +254,9 @@ async def test_unfinished_task_is_its_own_error_and_not_retried() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("4", 4.0), ("600", 60.0), (None, 1.0)],
+    [("4", 4.0), ("60", 60.0), (None, 1.0)],
 )
-async def test_retry_after_is_honoured_and_capped(
+async def test_retry_after_is_honoured(
     header: str | None, expected: float, sleeps: list[float]
 ) -> None:
     headers = {"Retry-After": header} if header else {}
@@ -283,14 +283,14 @@ async def test_busy_error_after_exhausted_retries() -> None:
     assert len(recorder.requests) == 2
 
 
-async def test_every_retry_is_logged_at_debug_with_its_reason(
+async def test_every_retry_is_logged_with_its_reason(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     recorder = Recorder(httpx.Response(503), code("5001"), ok())
-    caplog.set_level(logging.DEBUG, logger="topview_async")
+    caplog.set_level(logging.INFO, logger="topview_async")
     async with make_client(recorder, retry=NO_JITTER) as client:
         await call(client, READ)
-    retries = [r for r in caplog.records if r.levelno == logging.DEBUG and "retrying" in r.message]
+    retries = [r for r in caplog.records if r.levelno == logging.INFO and "retrying" in r.message]
     assert len(retries) == 2
     assert "HTTP 503" in retries[0].message
-    assert "code 5001" in retries[1].message
+    assert "code=5001" in retries[1].message

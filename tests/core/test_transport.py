@@ -15,7 +15,7 @@ from topview_async._exceptions import (
 from topview_async._transport import AiohttpTransport
 
 from .helpers import API_KEY, READ, SUBMIT, UID, call
-from .loopback import BIG_BODY_SIZE, refused_url, serve
+from .loopback import BIG_BODY_SIZE, SLOW_REPLY, refused_url, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -88,6 +88,51 @@ async def test_read_timeout_maps_to_read_timeout(route: str) -> None:
             await call(client, SUBMIT, body={})
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
     assert len(server.requests) == 4  # three reads, one submit
+
+
+async def test_read_bounds_the_wait_for_the_response_not_connect_plus_read(route: str) -> None:
+    """Issue 21.4: a reply slower than ``read`` times out, however long ``connect`` is."""
+    timeout = httpx.Timeout(5.0, read=0.3)
+    async with serve("slow") as server, client_for(server.url, route, timeout=timeout) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await call(client, READ)
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert len(server.requests) == 3
+
+
+async def test_connect_does_not_bound_the_wait_for_the_response(route: str) -> None:
+    timeout = httpx.Timeout(0.3, read=30.0)
+    async with serve("slow") as server, client_for(server.url, route, timeout=timeout) as client:
+        assert await call(client, READ) == {"ok": 1}
+    assert timeout.connect is not None
+    assert timeout.connect < SLOW_REPLY
+
+
+async def test_a_connection_that_never_comes_is_a_connect_timeout_and_retried(
+    monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    """Issue 21.4: getting a connection (DNS, TCP, TLS) is bounded by ``connect`` on the
+    direct path too, and a submit stuck there provably sent nothing: it is retried."""
+    import asyncio
+
+    import aiohttp
+
+    attempts = 0
+
+    async def never_connects(*args: object, **kwargs: object) -> object:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.Event().wait()  # a resolver or handshake that never answers
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(aiohttp.TCPConnector, "connect", never_connects)
+    timeout = httpx.Timeout(30.0, connect=0.05)
+    async with serve() as server, client_for(server.url, timeout=timeout) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await call(client, SUBMIT, body={"productName": "shoe"})
+    assert isinstance(caught.value.__cause__, httpx.ConnectTimeout)
+    assert attempts == 3
+    assert server.requests == []
 
 
 async def test_gzip_bodies_are_decoded_exactly_once(route: str) -> None:

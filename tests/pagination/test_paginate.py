@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from topview_async import ResponseValidationError
 from topview_async.lib.pagination import paginate
 
 pytestmark = pytest.mark.anyio
@@ -51,6 +52,6 @@ async def test_a_page_without_a_list_is_an_error() -> None:
     async def fetch(page_no: int) -> dict[str, object]:
         return {"data": "oops"}
 
-    with pytest.raises(TypeError, match="no list of items"):
+    with pytest.raises(ResponseValidationError, match="no list of items"):
         async for _ in paginate(fetch, item_type=int):
             pass

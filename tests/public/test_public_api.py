@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import topview_async
-from topview_async._exceptions import APIError, TopviewError, exception_class_for_code
+from topview_async._exceptions import APIError, TopviewError
 from topview_async._generated.error_codes import ERROR_CODES
+from topview_async._retrying import exception_class_for_code
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:

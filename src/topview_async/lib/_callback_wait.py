@@ -6,7 +6,7 @@ the end first wins and the other is cancelled; neither has to succeed for the wa
 end. Both run in one task group, so nothing outlives the wait.
 
 With the default safety net the polling side first sleeps until the task should have
-ended and called back (:func:`~.tasks.safety_net_first_poll_age`, asked again each time that
+ended and called back (:func:`~._safety_net.safety_net_first_poll_age`, asked again each time that
 age comes, since the scheduler keeps learning meanwhile): a callback that arrives in time
 then costs no poll, only the receiver's verifying re-read.
 
@@ -27,6 +27,7 @@ import anyio
 
 from .. import _sleep
 from .._exceptions import TopviewError
+from ._safety_net import safety_net_first_poll_age
 from ._task_types import TaskProgress, TaskTimeoutError, _notify
 from .polling import PollPolicy
 
@@ -50,7 +51,7 @@ async def wait_with_callbacks(
 ) -> None:
     """Return once ``task`` is done (its state tells how); raise ``TaskTimeoutError`` at the
     safety net policy's deadline. ``first_poll_late``: hold the first poll back until
-    :func:`~.tasks.safety_net_first_poll_age` (the default safety net)."""
+    :func:`~._safety_net.safety_net_first_poll_age` (the default safety net)."""
     scheduler = task.client.poll_scheduler
     clock = scheduler.clock
     deadline = None if safety_net.timeout is None else clock() + safety_net.timeout
@@ -129,7 +130,6 @@ async def _sleep_until_first_poll(task: Task[Any], policy: PollPolicy) -> bool:
     may have finished long ago, so it looks at once; after any poll (or a notice that did
     not end the wait) the safety net's cadence takes over.
     """
-    from .tasks import safety_net_first_poll_age
 
     origin = task._origin
     if task._polls or not task._age_known or origin is None:

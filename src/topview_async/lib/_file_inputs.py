@@ -74,8 +74,7 @@ def _file_id(uploaded: object) -> str:
     if isinstance(uploaded, str):
         return uploaded
     value = read_field(uploaded, "file_id", "fileId")
-    if value is None:
-        raise TypeError(f"upload returned no file id: {uploaded!r}")
+    assert value is not None, f"upload returned no file id: {uploaded!r}"
     return str(value)
 
 
@@ -204,8 +203,7 @@ async def upload_local_files(
     validate_body(operation, result, body_model)
 
     file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
-    if len(file_ids) != len(local):
-        raise RuntimeError(f"uploaded {len(local)} files but got {len(file_ids)} file ids")
+    assert len(file_ids) == len(local), f"uploaded {len(local)} files, got {len(file_ids)} ids"
     for slot, file_id in zip(slots, file_ids, strict=True):
         _set(slot, file_id)
     return result

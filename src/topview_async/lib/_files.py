@@ -27,6 +27,7 @@ import httpx
 import imagesize
 
 # The transfer errors live in _exceptions.py; re-exported from their old home.
+from .._exceptions import ConfigurationError
 from .._exceptions import DownloadError as DownloadError
 from .._exceptions import DownloadInProgressError as DownloadInProgressError
 from .._exceptions import DownloadManyError as DownloadManyError
@@ -168,7 +169,7 @@ def check_storage_client(http: httpx.AsyncClient) -> None:
     present = [name for name in _CREDENTIAL_HEADERS if name in http.headers]
     if present or http.auth is not None:
         what = ", ".join(present) if present else "an auth flow"
-        raise ValueError(
+        raise ConfigurationError(
             f"the storage HTTP client carries {what}; pass a plain httpx.AsyncClient "
             "without Topview credentials for presigned storage URLs"
         )

@@ -19,7 +19,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .. import _sleep
-from .._exceptions import TopviewError
+from .._exceptions import TaskTimeoutError, TopviewError
 from .polling import PollPolicy, PollScheduler
 
 if TYPE_CHECKING:
@@ -125,8 +125,6 @@ class _Driver:
                 self._push(index)
 
     def raise_if_failed(self) -> None:
-        from .tasks import TaskTimeoutError
-
         if self.error is not None:
             raise self.error
         if self.timed_out:

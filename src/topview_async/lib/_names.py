@@ -66,8 +66,8 @@ def safe_destination(
         counter += 1
         candidate = directory / f"{stem}-{counter}{dot}{suffix}"
     # Belt and braces: the name has no separator, so this always holds.
-    if candidate.parent != directory or candidate.name in ("", ".", ".."):
-        raise ValueError(f"unsafe destination name derived from {url_or_name!r}")
+    assert candidate.parent == directory, url_or_name
+    assert candidate.name not in ("", ".", ".."), url_or_name
     return candidate
 
 

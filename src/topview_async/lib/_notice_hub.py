@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._exceptions import ConfigurationError
+
 if TYPE_CHECKING:
     import anyio
 
@@ -65,7 +67,7 @@ class NoticeHub:
 
     def __init__(self, *, max_retained: int = DEFAULT_MAX_RETAINED) -> None:
         if max_retained < 1:
-            raise ValueError("max_retained must be at least 1")
+            raise ConfigurationError(f"max_retained must be at least 1, got {max_retained}")
         self.max_retained = max_retained
         self._feeders: weakref.WeakSet[object] = weakref.WeakSet()
         # task id -> {task kind: latest notice}; insertion order = arrival order.

@@ -51,8 +51,9 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 
-from .. import _sleep
 from .._config import RetryPolicy
+from .._exceptions import InvalidInputError
+from .._retry_loop import RetryLoop
 from . import _resume
 from ._files import (
     DownloadError,
@@ -80,9 +81,12 @@ _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 class _RetryableFailure(Exception):
     """This attempt failed; another request may succeed (resuming where possible)."""
 
-    def __init__(self, message: str, retry_after: str | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: str | None = None, status_code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status_code = status_code
 
 
 @dataclass
@@ -154,11 +158,11 @@ async def download(
     """
     check_storage_client(http)
     if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1 byte")
+        raise InvalidInputError(f"chunk_size must be at least 1 byte, got {chunk_size}")
     policy = _policy(retry, attempts)
     deadline = timeout if timeout is not None else policy.timeout
     if deadline is not None and deadline <= 0:
-        raise ValueError("timeout must be positive (or None for no deadline)")
+        raise InvalidInputError("timeout must be positive (or None for no deadline)")
     dest_path = Path(dest)
     await anyio.Path(dest_path.parent).mkdir(parents=True, exist_ok=True)
     state = _Progress(dest=dest_path, total=expected_size)
@@ -346,7 +350,9 @@ def _check_distinct_destinations(items: Sequence[tuple[str, str | os.PathLike[st
     for index, (_, dest) in enumerate(items):
         key = os.path.normcase(os.path.abspath(dest))
         if key in seen:
-            raise ValueError(f"items {seen[key]} and {index} have the same destination {dest}")
+            raise InvalidInputError(
+                f"items {seen[key]} and {index} have the same destination {dest}"
+            )
         seen[key] = index
 
 
@@ -364,7 +370,9 @@ async def _transfer(
     chunk_size: int,
     policy: RetryPolicy,
 ) -> None:
-    for attempt in range(1, policy.attempts + 1):
+    # The overall deadline is download()'s scope, which ends in a DownloadTimeoutError; the
+    # loop keeps to the policy's attempts, backoff and Retry-After limit.
+    async for attempt in RetryLoop(replace(policy, timeout=None), "download"):
         try:
             await _attempt(
                 http, url, file, state, expected_size, expected_etag, progress, chunk_size
@@ -372,13 +380,15 @@ async def _transfer(
             await _verify(file, state, progress, url)
             return
         except (_RetryableFailure, httpx.TransportError) as exc:
-            if attempt == policy.attempts:
-                raise DownloadError(
-                    f"downloading to {state.dest} failed after {policy.attempts} attempts: {exc}",
-                    url=_redact(url),
-                ) from exc
+            error = DownloadError(
+                f"downloading to {state.dest} failed after {attempt.number} "
+                f"attempt{'s' if attempt.number > 1 else ''}: {exc}",
+                url=_redact(url),
+                status_code=exc.status_code if isinstance(exc, _RetryableFailure) else None,
+            )
+            error.__cause__ = exc
             retry_after = exc.retry_after if isinstance(exc, _RetryableFailure) else None
-            await _sleep.sleep(policy.wait_for_retry(attempt, retry_after))
+            attempt.failed(error, cause=exc, retry_after=retry_after)
 
 
 async def _verify(
@@ -448,7 +458,9 @@ async def _attempt(
             await _start_over(file, state, progress)
             raise _RetryableFailure("the server refused the resume range")
         elif status in (408, 429) or status >= 500:
-            raise _RetryableFailure(f"HTTP {status}", response.headers.get("Retry-After"))
+            raise _RetryableFailure(
+                f"HTTP {status}", response.headers.get("Retry-After"), status_code=status
+            )
         else:
             hint = " (a presigned URL may have expired: query the task again)" * (status == 403)
             raise DownloadError(

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from .._exceptions import ResponseValidationError
+
 __all__ = ["paginate"]
 
 ItemT = TypeVar("ItemT")
@@ -45,7 +47,9 @@ async def paginate(
         # A board's result page names its items ``list`` ([SKILL] board.py), every other ``data``.
         items = read_field(page, "data", "data") or read_field(page, "list_", "list") or []
         if not isinstance(items, list):
-            raise TypeError(f"page {page_no} has no list of items: {type(items).__name__}")
+            raise ResponseValidationError(
+                f"page {page_no} has no list of items: {type(items).__name__}", body=repr(page)
+            )
         for item in items:
             yield item
         seen += len(items)

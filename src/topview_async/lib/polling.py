@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import _sleep
 from .._config import _jitter_fraction
+from .._exceptions import ConfigurationError
 from .._operation import Operation
 
 if TYPE_CHECKING:
@@ -91,14 +92,16 @@ class PollPolicy:
 
     def __post_init__(self) -> None:
         if self.wait_initial < 0 or self.wait_min < 0 or self.wait_max < self.wait_min:
-            raise ValueError("PollPolicy needs 0 <= wait_min <= wait_max and wait_initial >= 0")
+            raise ConfigurationError(
+                "PollPolicy needs 0 <= wait_min <= wait_max and wait_initial >= 0"
+            )
         if self.wait_exp_base < 1:
-            raise ValueError("PollPolicy.wait_exp_base must be at least 1")
+            raise ConfigurationError("PollPolicy.wait_exp_base must be at least 1")
         object.__setattr__(self, "wait_jitter", _jitter_fraction("PollPolicy", self.wait_jitter))
         if self.timeout is not None and self.timeout < 0:
-            raise ValueError("PollPolicy.timeout must not be negative")
+            raise ConfigurationError("PollPolicy.timeout must not be negative")
         if self.target_delay <= 0:
-            raise ValueError("PollPolicy.target_delay must be positive")
+            raise ConfigurationError("PollPolicy.target_delay must be positive")
 
 
 DEFAULT_POLL_POLICY: Final = PollPolicy()
@@ -148,9 +151,14 @@ class PollScheduler:
         rng: random.Random | None = None,
     ) -> None:
         if max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
+            raise ConfigurationError(
+                f"max_in_flight (AsyncTopview(max_in_flight_polls=...)) must be at least 1, got "
+                f"{max_in_flight}"
+            )
         if rate is not None and rate <= 0:
-            raise ValueError("rate must be positive (or None for no limit)")
+            raise ConfigurationError(
+                "rate (AsyncTopview(poll_rate=...)) must be positive (or None for no limit)"
+            )
         self.max_in_flight = max_in_flight
         self.rate = rate
         self.clock = clock

@@ -31,13 +31,11 @@ once the task should have ended and called back (learned per kind; see
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .. import _sleep
 from .._exceptions import (
@@ -50,9 +48,17 @@ from .._exceptions import (
     UnknownTaskKindError,
 )
 from .._operation import Operation, TaskKindSpec
+from .._retry_loop import attempts_allowed
 from ._file_inputs import upload_local_files
 from ._many import as_completed, wait_all
 from ._media import ResultFile, download_result_files, result_files
+from ._safety_net import (
+    SAFETY_NET_FIRST_MAX,
+    SAFETY_NET_WAIT_MAX,
+    SAFETY_NET_WAIT_MIN,
+    safety_net_first_poll_age,
+    safety_net_policy,
+)
 from ._status import Outcome, TaskState, evaluate, read_field
 from ._task_types import (
     ProgressCallback,
@@ -93,60 +99,6 @@ __all__ = [
 ]
 
 ResultT = TypeVar("ResultT")
-
-SAFETY_NET_WAIT_MIN: Final = 30.0
-"""Fewest seconds between two safety-net polls of a task waited on by callback (see
-:meth:`Task.wait`); also the allowance, after the learned end of a kind's tasks, for the
-callback to arrive before the first one (see :func:`safety_net_first_poll_age`)."""
-SAFETY_NET_WAIT_MAX: Final = 120.0
-"""Most seconds between two safety-net polls after the first, so a task whose callback was
-lost and that ends after the first one is noticed within this long (see
-:data:`SAFETY_NET_FIRST_MAX` for one that ends before). Also the task age of the first
-poll while the client has not yet learned how long tasks of the kind take."""
-SAFETY_NET_FIRST_MAX: Final = 600.0
-"""The latest task age (seconds since its submit) of the first safety-net poll.
-
-With :data:`SAFETY_NET_WAIT_MAX` this bounds how late a lost callback is made up for: a task
-waited on by callback whose callback never comes is noticed by task age
-``SAFETY_NET_FIRST_MAX`` or ``SAFETY_NET_WAIT_MAX`` seconds after it ended, whichever is
-later (a poll policy with a larger ``wait_max`` stretches the latter; the scheduler's caps
-on queries in flight and per second come on top)."""
-_SAFETY_NET_LATE_Z: Final = 2.326
-"""The 99th percentile of a lognormal, in standard deviations of ``log(duration)``."""
-
-
-def safety_net_policy(policy: PollPolicy) -> PollPolicy:
-    """``policy`` slowed down to a safety net: intervals of at least :data:`SAFETY_NET_WAIT_MIN`
-    and up to :data:`SAFETY_NET_WAIT_MAX` seconds; the deadline (``timeout``) is kept.
-
-    This is the cadence once the safety net has started. By default :meth:`Task.wait` holds
-    the first poll back until the task should have ended and called back
-    (:func:`safety_net_first_poll_age`), so a callback that arrives costs no poll at all.
-    """
-    return dataclasses.replace(
-        policy,
-        wait_initial=max(policy.wait_initial, SAFETY_NET_WAIT_MIN),
-        wait_min=max(policy.wait_min, SAFETY_NET_WAIT_MIN),
-        wait_max=max(policy.wait_max, SAFETY_NET_WAIT_MAX),
-    )
-
-
-def safety_net_first_poll_age(scheduler: PollScheduler, kind: str, *, learn: bool = True) -> float:
-    """Task age (seconds since submit) of the first safety-net poll of a wait by callback.
-
-    Once ``scheduler`` has learned ``kind``'s durations (from the tasks it saw finish, by
-    poll or by callback): the 99th percentile of those durations plus
-    :data:`SAFETY_NET_WAIT_MIN` for the callback to arrive, so the poll only comes for a
-    task that by then should have called back. Before that (or with ``learn=False``):
-    :data:`SAFETY_NET_WAIT_MAX`. Never later than :data:`SAFETY_NET_FIRST_MAX`. A wait asks
-    again when that age comes, so what was learned in the meantime moves it.
-    """
-    planner = scheduler.planner
-    stats = planner.stats(kind) if learn else None
-    if stats is None or stats.count < planner.min_samples:
-        return SAFETY_NET_WAIT_MAX
-    late = math.exp(stats.mean + _SAFETY_NET_LATE_Z * stats.sigma) + SAFETY_NET_WAIT_MIN
-    return min(late, SAFETY_NET_FIRST_MAX)
 
 
 class Task(Generic[ResultT]):
@@ -517,7 +469,7 @@ class Task(Generic[ResultT]):
     def _rides_out(self, error: TopviewError) -> bool:
         """Whether a wait keeps going after ``error`` (a transient query failure)."""
         # retry=None means no retries anywhere, waits included.
-        return is_transient(error) and _sleep.RetryBudget(self._client.retry).attempts > 1
+        return is_transient(error) and attempts_allowed(self._client.retry) > 1
 
 
 def _task_kinds() -> Mapping[str, TaskKindSpec]:
@@ -573,8 +525,7 @@ async def submit_task(
     """
     kind = operation.task_kind
     spec = _task_kinds().get(kind) if kind is not None else None
-    if spec is None:
-        raise ValueError(f"{operation} does not declare a known task kind ({kind!r})")
+    assert spec is not None, f"{operation} does not declare a known task kind ({kind!r})"
     script_id: int | None = None
     if kind == "m2v_export":
         # scriptId may be an integer or a numeric string (CORRECTIONS #7); the handle needs

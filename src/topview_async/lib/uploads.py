@@ -31,8 +31,14 @@ import anyio
 import httpx
 
 from .._config import DEFAULT_RETRY, RetryPolicy
-from .._exceptions import AuthenticationError, ConfigurationError, InsufficientCreditError
-from .._sleep import RetryBudget
+from .._exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientCreditError,
+    InvalidArgumentTypeError,
+    InvalidInputError,
+)
+from .._retry_loop import RetryLoop
 from ._files import (
     CONTENT_TYPES,
     InvalidFileError,
@@ -154,7 +160,7 @@ async def upload(
     """
     check_storage_client(storage_http)
     if timeout is not None and timeout <= 0:
-        raise ValueError("timeout must be positive (or None for no deadline)")
+        raise InvalidInputError("timeout must be positive (or None for no deadline)")
     async with _prepare(source, format=format, content_type=content_type) as prepared:
         with anyio.move_on_after(timeout) as scope:
             return await _upload_prepared(
@@ -196,7 +202,9 @@ async def upload_many(
             ids = exc.file_ids  # retry the inputs in exc.failures
     """
     if isinstance(sources, str | os.PathLike):
-        raise TypeError("upload_many() takes a sequence of paths; use upload() for one file")
+        raise InvalidArgumentTypeError(
+            "upload_many() takes a sequence of paths; use upload() for one file"
+        )
     check_storage_client(storage_http)
     invalid: dict[int, Exception] = {}
     for index, source in enumerate(sources):
@@ -257,31 +265,26 @@ async def _upload_prepared(
     chunk_size: int,
 ) -> str:
     credential = await api.get_credential(format=prepared.format)
-    budget = RetryBudget(retry)
-    put_failures = 0
-    attempt = 1
-    while True:
+    renew_url = False
+    async for attempt in RetryLoop(retry, "upload"):
+        if attempt.number > 1 and renew_url:
+            credential = await api.get_credential(format=prepared.format)
         try:
             await _put(storage_http, credential, prepared, progress, chunk_size)
             break
         except _PutAttemptFailed as exc:
+            error = UploadError(
+                f"uploading {_describe(prepared.source)} failed after {attempt.number} "
+                f"attempt{'s' if attempt.number > 1 else ''}: {exc.reason}",
+                source=prepared.source,
+                file_id=credential.file_id,
+                status_code=exc.status_code,
+                storage_code=exc.storage_code,
+            )
+            error.__cause__ = exc
+            renew_url = exc.renew_url
             # No backoff for a dead URL: a fresh credential is the fix.
-            wait = 0.0 if exc.renew_url else budget.backoff(put_failures + 1)
-            if not budget.allows(attempt, wait):
-                raise UploadError(
-                    f"uploading {_describe(prepared.source)} failed after {attempt} "
-                    f"attempt{'s' if attempt > 1 else ''}: {exc.reason}",
-                    source=prepared.source,
-                    file_id=credential.file_id,
-                    status_code=exc.status_code,
-                    storage_code=exc.storage_code,
-                ) from exc
-            if exc.renew_url:
-                credential = await api.get_credential(format=prepared.format)
-            else:
-                put_failures += 1
-                await budget.wait(wait)
-            attempt += 1
+            attempt.failed(error, cause=exc, wait=0.0 if renew_url else None)
     await _wait_until_present(api, credential.file_id, prepared, retry)
     return credential.file_id
 
@@ -345,23 +348,20 @@ async def _wait_until_present(
     api: UploadApi, file_id: str, prepared: _Prepared, retry: RetryPolicy | None
 ) -> None:
     """Ask Topview until it confirms the file, within the retry policy's attempts and timeout."""
-    budget = RetryBudget(retry)
-    checks = 1
-    while True:
+    checks = 0
+    async for attempt in RetryLoop(retry, "upload check"):
+        checks = attempt.number
         result = await api.check(file_id=file_id)
         if result is True or (isinstance(result, str) and result.strip().lower() == "true"):
             return
-        wait = budget.backoff(checks)
-        if not budget.allows(checks, wait):
-            break
-        await budget.wait(wait)
-        checks += 1
-    raise UploadError(
-        f"uploaded {_describe(prepared.source)} but Topview did not confirm file {file_id} "
-        f"after {checks} check{'s' if checks > 1 else ''}",
-        source=prepared.source,
-        file_id=file_id,
-    )
+        attempt.failed(
+            UploadError(
+                f"uploaded {_describe(prepared.source)} but Topview did not confirm file "
+                f"{file_id} after {checks} check{'s' if checks > 1 else ''}",
+                source=prepared.source,
+                file_id=file_id,
+            )
+        )
 
 
 # --- sources ----------------------------------------------------------------------------

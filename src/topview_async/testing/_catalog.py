@@ -12,7 +12,7 @@ import json
 import random
 from typing import Any
 
-from ._results import media_url
+from ._urls import media_url
 
 _LANGUAGE_CODES = (
     "en ar bg hr cs da nl fil fi fr de el hi hu id it ja ko ms nb pl pt ro ru zh-CN sk es sv "

@@ -46,6 +46,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._exceptions import InvalidInputError
 from ._errors import CODE_MESSAGES
 
 CONTENT_CHANGES = ("new_etag", "same_etag", "no_etag")
@@ -99,7 +100,7 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.change_content not in (None, *CONTENT_CHANGES):
-            raise ValueError(f"change_content must be one of {', '.join(CONTENT_CHANGES)}")
+            raise InvalidInputError(f"change_content must be one of {', '.join(CONTENT_CHANGES)}")
 
     @property
     def needs_range(self) -> bool:
@@ -413,11 +414,11 @@ def parse_fault(spec: str) -> Fault:
         field_ = _FIELDS.get(key)
         if field_ is None:
             known = ", ".join(sorted(_FIELDS))
-            raise ValueError(f"unknown fault option {key!r} (known: {known})")
+            raise InvalidInputError(f"unknown fault option {key!r} (known: {known})")
         kind = str(field_.type)
         if not has_value:
             if "bool" not in kind:
-                raise ValueError(f"fault option {key!r} needs a value ({key}=...)")
+                raise InvalidInputError(f"fault option {key!r} needs a value ({key}=...)")
             options[key] = True
         elif "bool" in kind:
             options[key] = text.strip().lower() in ("1", "true", "yes", "on")
@@ -438,7 +439,7 @@ def every_fault(rate: float) -> list[Fault]:
     several kinds target). Stalls and latencies are short (a few tens of milliseconds).
     """
     if not 0 <= rate <= 1:
-        raise ValueError("rate must be between 0 and 1")
+        raise InvalidInputError("rate must be between 0 and 1")
     api = "/v1/*"
     media = "/_storage/media/*"
     upload = "/_storage/upload/*"

@@ -7,25 +7,11 @@ at files the simulator itself serves.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from ._results_newer import BUILDERS as _NEWER_BUILDERS
 from ._tasks import SimTask
-
-
-def media_url(base: str, name: str, cdn: bool = False) -> str:
-    """A URL of a served media file: S3-style presigned, or CloudFront-style when ``cdn``."""
-    if cdn:
-        return f"{base}/_cdn/media/{name}"
-    signature = hashlib.sha256(f"media:{name}".encode()).hexdigest()
-    return (
-        f"{base}/_storage/media/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-        f"&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
-    )
-
-
-def media_etag(name: str) -> str:
-    return hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
+from ._urls import media_etag, media_url
 
 
 def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict[str, Any]:
@@ -37,9 +23,7 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     model = TASK_KINDS[task.kind].result_model
     if model in _BUILDERS:
         return _BUILDERS[model](task, now, base, cdn)
-    from ._results_newer import BUILDERS  # it imports media_url from here
-
-    return BUILDERS[model](task, now, base, cdn)
+    return _NEWER_BUILDERS[model](task, now, base, cdn)
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ._results import media_url
 from ._tasks import SimTask
+from ._urls import media_url
 
 Builder = Callable[[SimTask, float, str, bool], dict[str, Any]]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ._credits import FREE_ON_FAILURE, reports_cost
-from ._results import media_url
 from ._tasks import SimTask
+from ._urls import media_url
 
 Builder = Callable[[SimTask, float, str, bool], dict[str, Any]]
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 import anyio.to_thread
 
+from .._exceptions import ClientStateError
 from ._config import SimulatorConfig
 from ._faults import FaultSet
 from ._simulator import Simulator
@@ -96,7 +97,7 @@ def _quick_server() -> Callable[[uvicorn.Config], _Served]:
             with self._lock:
                 loop = self._loop
             if loop is None or loop.is_closed():
-                raise RuntimeError("the simulator server is not running")
+                raise ClientStateError("the simulator server is not running")
 
             async def settle_then_act() -> None:
                 await self._end_requests(grace)
@@ -174,7 +175,7 @@ class SimulatorServer:
     @property
     def port(self) -> int:
         if self._socket is None:
-            raise RuntimeError("the simulator server is not started")
+            raise ClientStateError("the simulator server is not started")
         return int(self._socket.getsockname()[1])
 
     @property
@@ -203,7 +204,7 @@ class SimulatorServer:
         import uvicorn
 
         if self._thread is not None:
-            raise RuntimeError("the simulator server is already started")
+            raise ClientStateError("the simulator server is already started")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
@@ -224,7 +225,7 @@ class SimulatorServer:
         self._thread.start()
         if not self.simulator.serving.wait(STARTUP_TIMEOUT):
             self.stop()
-            raise RuntimeError("the Topview simulator did not start")
+            raise ClientStateError("the Topview simulator did not start")
 
     @property
     def running(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from .._exceptions import ConfigurationError
 from ._reply import WebhookReply
 from ._secret import TOKEN_PARAMETER
 
@@ -47,7 +48,10 @@ async def serve_asgi(
         await _lifespan(receive, send)
         return
     if scope["type"] != "http":
-        raise RuntimeError(f"the Topview notice receiver serves HTTP only, not {scope['type']}")
+        raise ConfigurationError(
+            f"the Topview notice receiver serves HTTP only, not {scope['type']}: mount it on an "
+            "HTTP route"
+        )
     if scope["method"] != "POST":
         reply = WebhookReply.error(405, "Topview notices are POSTed")
         await _send(send, reply, extra_headers=[(b"allow", b"POST")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .._exceptions import InvalidInputError
 from .._generated.models import CallbackAcknowledgement, CallbackAcknowledgementResult
 
 __all__ = ["WebhookReply", "build_acknowledgement"]
@@ -30,7 +31,7 @@ def build_acknowledgement(
     with an HTTP error status (the receiver uses the same number as ``code``).
     """
     if not accepted and code == "200":
-        raise ValueError("a refused notice must not carry code 200")
+        raise InvalidInputError("a refused notice (accepted=False) must not carry code 200")
     ack = CallbackAcknowledgement(
         code="200" if accepted else code,
         message="Success" if accepted else reason,

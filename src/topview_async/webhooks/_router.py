@@ -10,6 +10,7 @@ functions: ``import topview_async.webhooks`` works without them.
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._exceptions import InvalidArgumentTypeError
 from ._asgi import reply_bytes, token_from
 from ._hub import NoticeHub
 from ._parse import DEFAULT_MAX_BODY_SIZE
@@ -116,7 +117,9 @@ def topview_webhook_route(
     if receiver is None:
         receiver = NoticeReceiver(**options)
     elif options:
-        raise TypeError("pass either receiver= or the NoticeReceiver arguments, not both")
+        raise InvalidArgumentTypeError(
+            "pass either receiver= or the NoticeReceiver arguments, not both"
+        )
     return Route(path, receiver, methods=["POST"], name="receive_topview_notice")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol, runtime_checkable
 
+from .._exceptions import ConfigurationError
+
 __all__ = ["DEFAULT_MAX_REMEMBERED", "DeliveryStore", "InMemoryDeliveryStore"]
 
 DEFAULT_MAX_REMEMBERED = 10_000
@@ -34,7 +36,7 @@ class InMemoryDeliveryStore:
 
     def __init__(self, max_entries: int = DEFAULT_MAX_REMEMBERED) -> None:
         if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+            raise ConfigurationError(f"max_entries must be at least 1, got {max_entries}")
         self.max_entries = max_entries
         self._seen: OrderedDict[str, None] = OrderedDict()
 
