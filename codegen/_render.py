@@ -66,9 +66,9 @@ def render(spec: Spec, package: Path) -> dict[Path, str]:
         result_models=sorted({f.result_model for f in spec.task_kinds}),
         upload_formats=spec.upload_formats,
     )
-    files[package / "_generated" / "sync_resources.py"] = env.get_template(
-        "sync_resources.py.j2"
-    ).render(header=HEADER, resources=spec.resources)
+    files[package / "resources" / "_sync.py"] = env.get_template("sync_resources.py.j2").render(
+        header=HEADER, resources=spec.resources
+    )
     files[package / "_generated" / "rules.py"] = env.get_template("rules.py.j2").render(
         header=HEADER, body_rules=spec.body_rules
     )

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from ._client import AsyncTopview
 from ._config import DEFAULT_MAX_CONNECTIONS, NOT_GIVEN, NotGiven, RetryPolicy
-from ._generated.sync_resources import SyncResources
 from ._portal import Portal
 from .lib.polling import DEFAULT_MAX_IN_FLIGHT_POLLS, DEFAULT_POLL_RATE
+from .resources._sync import SyncResources
 
 if TYPE_CHECKING:
     import httpx

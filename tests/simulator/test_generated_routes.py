@@ -13,8 +13,7 @@ from topview_async._generated.operations import OPERATIONS as SPEC_OPERATIONS
 from topview_async._generated.task_kinds import TASK_KINDS
 from topview_async.testing import ManualClock, Simulator, SimulatorConfig
 from topview_async.testing._app import OPERATIONS, SPECIAL
-from topview_async.testing._results import _BUILDERS as SEED_BUILDERS
-from topview_async.testing._results_newer import BUILDERS
+from topview_async.testing._results import RESULT_BUILDERS
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +31,7 @@ def test_routes_are_the_generated_operation_table() -> None:
 
 def test_every_kind_has_a_result_builder_by_its_model() -> None:
     for kind, facts in TASK_KINDS.items():
-        assert facts.result_model in SEED_BUILDERS or facts.result_model in BUILDERS, kind
+        assert facts.result_model in RESULT_BUILDERS, kind
 
 
 async def test_a_generic_submit_validates_like_the_sdk_and_checks_files() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._results_media import BUILDERS as _MEDIA_BUILDERS
 from ._results_newer import BUILDERS as _NEWER_BUILDERS
 from ._tasks import SimTask
 from ._urls import media_etag, media_url
@@ -21,9 +22,7 @@ def task_result(task: SimTask, now: float, base: str, cdn: bool = False) -> dict
     from .._generated.task_kinds import TASK_KINDS
 
     model = TASK_KINDS[task.kind].result_model
-    if model in _BUILDERS:
-        return _BUILDERS[model](task, now, base, cdn)
-    return _NEWER_BUILDERS[model](task, now, base, cdn)
+    return RESULT_BUILDERS[model](task, now, base, cdn)
 
 
 def _head(task: SimTask, now: float) -> dict[str, Any]:
@@ -200,3 +199,7 @@ _BUILDERS = {
     "ScraperTaskResult": _scraper,
 }
 """Result builders of the original task kinds, by result model (as in ``_results_newer``)."""
+
+
+RESULT_BUILDERS = {**_BUILDERS, **_NEWER_BUILDERS, **_MEDIA_BUILDERS}
+"""Every result builder by result model: the seed kinds', the newer ones' and issue 22's."""

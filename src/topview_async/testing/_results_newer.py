@@ -217,12 +217,3 @@ BUILDERS: dict[str, Builder] = {
 }
 """Result builders by result model (``x-topview-task``'s query result): a new kind whose
 result model has a builder needs none of its own."""
-
-
-def _media_builders() -> dict[str, Builder]:
-    from ._results_media import BUILDERS as MEDIA  # it imports _head from here
-
-    return MEDIA
-
-
-BUILDERS.update(_media_builders())
