@@ -118,7 +118,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_live_is_not_a_ci_session() -> None:
     noxfile = (ROOT / "noxfile.py").read_text(encoding="utf-8")
-    default = re.search(r"^nox\.options\.sessions = \[(.*)\]$", noxfile, re.M)
+    default = re.search(r"^nox\.options\.sessions = \[(.*?)\]$", noxfile, re.M | re.S)
     assert default is not None
     assert '"live"' not in default.group(1)
     assert "def live(" in noxfile
