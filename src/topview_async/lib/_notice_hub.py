@@ -104,22 +104,12 @@ class NoticeHub:
     async def share(self, notice: TaskNotice) -> None:
         """:meth:`publish` ``notice`` here and, with a shared bus, in every process on it.
 
-        The local waits are resolved first, so a bus that is down delays only the others
-        (they end by their safety net then); the bus's error is logged, not raised.
+        The local waits are resolved first; an error of the bus is raised after that (the
+        receiver then refuses the notice, so that Topview delivers it again).
         """
         self.publish(notice)
-        if self.bus is None:
-            return
-        try:
+        if self.bus is not None:
             await self.bus.publish(notice)
-        except Exception as exc:
-            logger.warning(
-                "notice bus %s: could not publish the notice of task %s (%s); waits in other "
-                "processes end by their safety net",
-                self.bus,
-                notice.task_id,
-                type(exc).__name__,
-            )
 
     async def connect(self) -> None:
         """With a shared bus: check that it answers (:class:`ConfigurationError` if not,

@@ -211,7 +211,14 @@ class NoticeReceiver:
         if claim == "busy":
             return self._refuse(notice, 503, "another worker is handling this notice; retry")
         if self.hub is not None:
-            await self.hub.share(notice)
+            try:
+                await self.hub.share(notice)
+            except Exception as exc:
+                # Before the handler: refused now, the redelivery runs it once, and reaches
+                # the waits of the other workers then.
+                logger.warning("notice bus failed for notice %s: %r", notice.uuid, exc)
+                await self._release(key)
+                return self._refuse(notice, 503, "the notice bus is unreachable; retry later")
         if self.handler is not None:
             try:
                 await self.handler(notice)
