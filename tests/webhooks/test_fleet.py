@@ -269,9 +269,11 @@ async def test_redis_killed_and_restarted_midway_loses_no_wait(
         assert await anyio.to_thread.run_sync(sim.wait_for, refused, 60.0)
         redis_server.start()
 
-    async with guide_fleet(topview_simulator, redis_server, tmp_path) as fleet:
-        async with anyio.create_task_group() as group:
-            group.start_soon(outage)
-            await run_waits(fleet)
+    async with (
+        guide_fleet(topview_simulator, redis_server, tmp_path) as fleet,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(outage)
+        await run_waits(fleet)
     check(fleet, topview_simulator, callbacks)
     assert any(status == 503 for _, _, status in callbacks.posts)  # the outage was real
