@@ -43,7 +43,7 @@ SECRET = "fleet-test-webhook-secret-0123456789"
 SCRAPER_QUERY = "/v1/scraper/task/query"
 # Test-only addition to the guide's app: which worker served a request (a response header)
 # and which one got each callback (a line on stdout).
-PROBE = '''
+PROBE = """
 
 import os as _os
 
@@ -57,7 +57,7 @@ async def _which_worker(request: _Request, call_next):  # type: ignore[no-untype
     if request.url.path == "/topview/notice":
         print("notice-on-worker", _os.getpid(), flush=True)
     return response
-'''
+"""
 
 
 def guide_app() -> str:
