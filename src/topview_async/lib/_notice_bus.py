@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     from ..webhooks._parse import TaskNotice
     from ._redis_bus import RedisNoticeBus
 
-__all__ = ["ENV_NOTICE_BUS", "LOCAL", "decode_notice", "encode_notice", "notice_bus_from"]
+__all__ = [
+    "ENV_NOTICE_BUS",
+    "LOCAL",
+    "decode_notice",
+    "encode_notice",
+    "notice_bus_from",
+    "peek_task_id",
+]
 
 ENV_NOTICE_BUS = "TOPVIEW_NOTICE_BUS"
 """The environment variable naming the notice bus when ``notice_bus=`` is not given."""
@@ -94,6 +101,16 @@ def encode_notice(notice: TaskNotice) -> bytes:
         "raw": dict(notice.raw),
     }
     return json.dumps(payload, separators=(",", ":"), default=str).encode()
+
+
+def peek_task_id(data: bytes | str) -> str | None:
+    """The task id of an encoded notice, without building the notice (``None``: not one)."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return None
+    task_id = payload.get("task_id") if isinstance(payload, dict) else None
+    return task_id if isinstance(task_id, str) else None
 
 
 def decode_notice(data: bytes | str) -> TaskNotice:

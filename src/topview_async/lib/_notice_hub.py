@@ -83,6 +83,8 @@ class NoticeHub:
         self.bus = bus
         """The shared notice bus (``None``: this process only)."""
         self._listener: asyncio.Task[None] | None = None
+        # task id -> encoded notice from the bus that no wait here wanted yet (arrival order).
+        self._undecoded: OrderedDict[str, bytes] = OrderedDict()
         self._feeders: weakref.WeakSet[object] = weakref.WeakSet()
         # task id -> {task kind: latest notice}; insertion order = arrival order.
         self._retained: OrderedDict[str, dict[str | None, TaskNotice]] = OrderedDict()
@@ -142,8 +144,41 @@ class NoticeHub:
 
             raise ConfigurationError("the Redis notice bus needs asyncio (not trio)") from None
         self._listener = loop.create_task(
-            self.bus.listen(self.publish, self._recheck), name="topview notice bus listener"
+            self.bus.listen(self._arrived, self._recheck), name="topview notice bus listener"
         )
+
+    def _arrived(self, payload: bytes) -> None:
+        """A notice from the bus. Decoded (and validated) only if a wait here wants its task,
+        or when one asks later: every process gets every notice, few wait for it."""
+        from ._notice_bus import decode_notice, peek_task_id
+
+        task_id = peek_task_id(payload)
+        if task_id is None:
+            return
+        if task_id not in self._waiters:
+            self._undecoded.pop(task_id, None)
+            self._undecoded[task_id] = payload
+            while len(self._undecoded) > self.max_retained:
+                self._undecoded.popitem(last=False)
+            return
+        try:
+            notice = decode_notice(payload)
+        except Exception:  # one bad message must not end the listener
+            logger.exception("notice bus: dropped a message that is not a notice")
+            return
+        self.publish(notice)
+
+    def _decode_pending(self, task_id: str) -> None:
+        """Publish here the bus notice of ``task_id`` that nobody waited for when it came."""
+        payload = self._undecoded.pop(task_id, None)
+        if payload is None:
+            return
+        from ._notice_bus import decode_notice
+
+        try:
+            self.publish(decode_notice(payload))
+        except Exception:
+            logger.exception("notice bus: dropped a message that is not a notice")
 
     async def _recheck(self) -> None:
         """After (re)subscribing: the notices that came for waiting tasks meanwhile."""
@@ -156,6 +191,8 @@ class NoticeHub:
     ) -> TaskNotice | None:
         """The most recent retained notice for ``task_id`` (of ``task_kind``, if given),
         leaving out the notice uuids in ``skip``."""
+        if task_id in self._undecoded:
+            self._decode_pending(task_id)
         probe = _Waiter(task_kind, skip)
         kinds = self._retained.get(task_id) or {}
         return next((n for n in reversed(kinds.values()) if probe.wants(n)), None)

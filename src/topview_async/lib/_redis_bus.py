@@ -174,11 +174,12 @@ class RedisNoticeBus:
 
     async def listen(
         self,
-        on_notice: Callable[[TaskNotice], None],
+        on_payload: Callable[[bytes], None],
         on_subscribed: Callable[[], Awaitable[None]],
     ) -> None:
-        """Hand every published notice to ``on_notice`` until cancelled, reconnecting as
-        needed; ``on_subscribed`` runs after each (re)subscription."""
+        """Hand every published notice, encoded (:func:`decode_notice` reads it), to
+        ``on_payload`` until cancelled, reconnecting as needed; ``on_subscribed`` runs after
+        each (re)subscription."""
         backoff = RECONNECT_FIRST
         first = True
         while True:
@@ -195,13 +196,12 @@ class RedisNoticeBus:
                 first = False
                 backoff = RECONNECT_FIRST
                 await on_subscribed()
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None or message.get("type") != "message":
-                        continue
-                    notice = _decoded(message["data"])
-                    if notice is not None:
-                        on_notice(notice)
+                # listen() hands over every message as soon as it is parsed; get_message()
+                # with a timeout waits on the socket even with messages already buffered
+                # (measured: up to its timeout late under load).
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        on_payload(message["data"])
             except (TimeoutError, OSError, _redis_module().RedisError) as exc:
                 if self.connected or first:
                     logger.warning(

@@ -21,14 +21,17 @@ Mount the ready endpoint in one line (FastAPI; needs the ``fastapi`` extra)::
 Security model: Topview signs nothing. The secret in the URL only proves the caller knows the
 URL, so by default (with ``client=`` or a ``fetcher``) the receiver re-reads the task from the
 authenticated API and hands your handler (and the waiting task) that result, not the posted
-one. Pass ``verify_with_api=False`` to trust the body. Notices are deduplicated on ``uuid``
-and acknowledged only after your handler returns.
+one. Pass ``verify_with_api=False`` to trust the body. Notices are deduplicated on the outcome
+they report (task, kind, final status), whatever their ``uuid``, and acknowledged only after
+your handler returns. The secret is masked in uvicorn's, gunicorn's and hypercorn's access logs.
 
-Callback mode is explicit: only a receiver built with ``client=`` (alive in this process) makes
-that client's waits rely on callbacks (or ``task.wait(callback=True)``). Callbacks resolve waits
-within one process only: with several workers, a wait in a worker the callback did not reach
-ends through its safety-net polling, whose first poll comes only once the task should have
-called back (see :meth:`Task.wait <topview_async.lib.tasks.Task.wait>`).
+Callback mode is explicit: only a receiver built with ``client=`` (alive in this process), or a
+shared notice bus, makes that client's waits rely on callbacks (or ``task.wait(callback=True)``).
+Without a bus, callbacks resolve waits within one process only: with several workers, a wait in
+a worker the callback did not reach ends through its safety-net polling (see
+:meth:`Task.wait <topview_async.lib.tasks.Task.wait>`). With ``AsyncTopview(notice_bus=
+"redis://...")`` (or ``TOPVIEW_NOTICE_BUS``) on every worker, each verified notice reaches every
+wait on the same Redis and runs its handler once across the fleet.
 
 Without FastAPI: :func:`topview_webhook_route` (Starlette), :class:`NoticeReceiver` (a plain
 ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`parse_notice` and

@@ -71,9 +71,9 @@ class NoticeReceiver:
       ``fetcher`` (the task is re-read through it), ``hub`` (``client.notice_hub``) and
       ``topview_uid`` (the uid it authenticates with). Binding a receiver to the client is
       what puts that client's waits in callback mode: ``task.wait()`` of a task submitted
-      with a ``notice_url`` then ends when its notice lands (this process only; see
-      docs/guides/callbacks-fastapi.md). A receiver without ``client=`` never changes how
-      waits behave.
+      with a ``notice_url`` then ends when its notice lands (in this process, or in every
+      process on the client's notice bus; see docs/guides/callbacks-fastapi.md). A receiver
+      without ``client=`` never changes how waits behave.
     * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the client's,
       else the ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another
       uid -> 403.
