@@ -184,3 +184,16 @@ async def test_redis_down_refuses_notices_and_a_restart_loses_no_wait(
         assert [n.task_id for n in got] == [TASK_ID]
         assert len(handler.notices) == 1
         assert bus.reconnects >= 1  # how else: its listener subscribed again
+
+
+def test_the_redis_bus_on_trio_is_a_clear_error() -> None:
+    import trio
+
+    async def main() -> None:
+        client = worker(f"redis://127.0.0.1:{free_port()}/0")
+        with pytest.raises(ConfigurationError, match="asyncio"):
+            async with client:
+                pass
+        await client.aclose()
+
+    trio.run(main)

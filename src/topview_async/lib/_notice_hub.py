@@ -120,6 +120,7 @@ class NoticeHub:
         ``async with client:`` calls it, so an unreachable Redis stops an app at start-up.
         """
         if self.bus is not None:
+            _running_loop()  # on trio: a clear error before any I/O
             await self.bus.check()
             self._listen()
 
@@ -137,13 +138,7 @@ class NoticeHub:
         """Start the bus listener unless it runs (it reconnects by itself)."""
         if self.bus is None or (self._listener is not None and not self._listener.done()):
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            from .._exceptions import ConfigurationError
-
-            raise ConfigurationError("the Redis notice bus needs asyncio (not trio)") from None
-        self._listener = loop.create_task(
+        self._listener = _running_loop().create_task(
             self.bus.listen(self._arrived, self._recheck), name="topview notice bus listener"
         )
 
@@ -261,3 +256,12 @@ class NoticeHub:
     def waiting(self) -> int:
         """How many ``wait_for`` calls are blocked right now."""
         return sum(len(waiters) for waiters in self._waiters.values())
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        from .._exceptions import ConfigurationError
+
+        raise ConfigurationError("the Redis notice bus needs asyncio (not trio)") from None
