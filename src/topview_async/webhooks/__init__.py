@@ -40,6 +40,8 @@ ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`par
 
 from __future__ import annotations
 
+from ..lib._notice_bus import ENV_NOTICE_BUS
+from ..lib._redis_bus import RedisDeliveryStore, RedisNoticeBus
 from ..lib._status import TaskState, normalize_status
 from ._binding import ClientTaskFetcher
 from ._errors import (
@@ -62,7 +64,13 @@ from ._receiver import NoticeHandler, NoticeReceiver, TaskResultFetcher
 from ._reply import WebhookReply, build_acknowledgement
 from ._router import DEFAULT_NOTICE_PATH, topview_webhook_route, topview_webhook_router
 from ._secret import TOKEN_PARAMETER, build_notice_url, generate_secret, mask_notice_url
-from ._store import DEFAULT_MAX_REMEMBERED, DeliveryStore, InMemoryDeliveryStore
+from ._store import (
+    DEFAULT_MAX_REMEMBERED,
+    ClaimingDeliveryStore,
+    DeliveryStore,
+    InMemoryDeliveryStore,
+    notice_key,
+)
 
 __all__ = [
     "BIZ_TYPE_KINDS",
@@ -70,8 +78,10 @@ __all__ = [
     "DEFAULT_MAX_REMEMBERED",
     "DEFAULT_MAX_RETAINED",
     "DEFAULT_NOTICE_PATH",
+    "ENV_NOTICE_BUS",
     "KIND_RESULT_MODELS",
     "TOKEN_PARAMETER",
+    "ClaimingDeliveryStore",
     "ClientTaskFetcher",
     "DeliveryStore",
     "InMemoryDeliveryStore",
@@ -80,6 +90,8 @@ __all__ = [
     "NoticeHub",
     "NoticeReceiver",
     "NoticeUrlRejectedError",
+    "RedisDeliveryStore",
+    "RedisNoticeBus",
     "TaskNotice",
     "TaskResultFetcher",
     "TaskState",
@@ -94,6 +106,7 @@ __all__ = [
     "mask_notice_url",
     "normalize_status",
     "notice_hub",
+    "notice_key",
     "parse_notice",
     "topview_webhook_route",
     "topview_webhook_router",
