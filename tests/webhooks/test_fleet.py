@@ -33,7 +33,9 @@ from topview_async.testing import SimulatorConfig, SimulatorServer
 
 from .redis_server import RedisServer, free_port
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+# One pytest-xdist worker runs both fleets, one after the other: each is 4 uvicorn workers, a
+# simulator and Redis, on a 2-core machine.
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.xdist_group("notice-bus-fleet")]
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "guides" / "callbacks-fastapi.md"
