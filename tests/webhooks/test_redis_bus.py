@@ -197,3 +197,16 @@ def test_the_redis_bus_on_trio_is_a_clear_error() -> None:
         await client.aclose()
 
     trio.run(main)
+
+
+def test_a_bus_notice_nobody_waits_for_is_decoded_only_when_asked() -> None:
+    from topview_async.webhooks import NoticeHub
+
+    hub = NoticeHub()
+    preview = parse_notice(notice_body("M2V_PREVIEW", uuid="p"))
+    export = parse_notice(notice_body("M2V_EXPORT", uuid="e"))
+    hub._arrived(encode_notice(preview))  # what the listener hands over
+    hub._arrived(encode_notice(export))
+    hub._arrived(b"not json")  # ignored, not fatal
+    assert hub.latest(TASK_ID, task_kind="m2v") == preview
+    assert hub.latest(TASK_ID) == export

@@ -83,8 +83,8 @@ class NoticeHub:
         self.bus = bus
         """The shared notice bus (``None``: this process only)."""
         self._listener: asyncio.Task[None] | None = None
-        # task id -> encoded notice from the bus that no wait here wanted yet (arrival order).
-        self._undecoded: OrderedDict[str, bytes] = OrderedDict()
+        # task id -> encoded notices from the bus that no wait here wanted yet (arrival order).
+        self._undecoded: OrderedDict[str, list[bytes]] = OrderedDict()
         self._feeders: weakref.WeakSet[object] = weakref.WeakSet()
         # task id -> {task kind: latest notice}; insertion order = arrival order.
         self._retained: OrderedDict[str, dict[str | None, TaskNotice]] = OrderedDict()
@@ -151,8 +151,9 @@ class NoticeHub:
         if task_id is None:
             return
         if task_id not in self._waiters:
-            self._undecoded.pop(task_id, None)
-            self._undecoded[task_id] = payload
+            pending = self._undecoded.pop(task_id, [])
+            pending.append(payload)
+            self._undecoded[task_id] = pending[-8:]  # an M2V task: a preview, then exports
             while len(self._undecoded) > self.max_retained:
                 self._undecoded.popitem(last=False)
             return
@@ -164,16 +165,14 @@ class NoticeHub:
         self.publish(notice)
 
     def _decode_pending(self, task_id: str) -> None:
-        """Publish here the bus notice of ``task_id`` that nobody waited for when it came."""
-        payload = self._undecoded.pop(task_id, None)
-        if payload is None:
-            return
+        """Publish here the bus notices of ``task_id`` that nobody waited for when they came."""
         from ._notice_bus import decode_notice
 
-        try:
-            self.publish(decode_notice(payload))
-        except Exception:
-            logger.exception("notice bus: dropped a message that is not a notice")
+        for payload in self._undecoded.pop(task_id, ()):
+            try:
+                self.publish(decode_notice(payload))
+            except Exception:
+                logger.exception("notice bus: dropped a message that is not a notice")
 
     async def _recheck(self) -> None:
         """After (re)subscribing: the notices that came for waiting tasks meanwhile."""
