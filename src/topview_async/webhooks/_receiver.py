@@ -85,7 +85,7 @@ class NoticeReceiver:
       ``error_msg`` are re-read from the API before the handler sees them (``verified=True``);
       pass ``verify_with_api=False`` to trust the callback body instead.
     * ``store``: remembers processed notices by the outcome they report (task, kind, final
-      status: :func:`~topview_async.webhooks._store.notice_key`), so a re-post runs no
+      status: :func:`~topview_async.webhooks.notice_key`), so a re-post runs no
       handler twice, ``uuid`` changed or not. Default: the whole fleet's when the hub is on
       a Redis notice bus (``AsyncTopview(notice_bus="redis://...")``), else in memory.
     * ``hub``: a :class:`NoticeHub` that gets every accepted notice (waits use it with
@@ -210,6 +210,14 @@ class NoticeReceiver:
             return self._ack(notice)
         if claim == "busy":
             return self._refuse(notice, 503, "another worker is handling this notice; retry")
+        try:
+            return await self._handle_claimed(notice, key)
+        except BaseException:  # cancelled mid-way: a redelivery must not find it claimed
+            with anyio.CancelScope(shield=True):
+                await self._release(key)
+            raise
+
+    async def _handle_claimed(self, notice: TaskNotice, key: str) -> WebhookReply:
         if self.hub is not None:
             try:
                 await self.hub.share(notice)
