@@ -210,3 +210,14 @@ def test_a_bus_notice_nobody_waits_for_is_decoded_only_when_asked() -> None:
     hub._arrived(b"not json")  # ignored, not fatal
     assert hub.latest(TASK_ID, task_kind="m2v") == preview
     assert hub.latest(TASK_ID) == export
+
+
+def test_the_redis_bus_without_redis_py_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "redis.asyncio", None)
+    with pytest.raises(ConfigurationError, match=r"topview-async\[redis\]"):
+        worker("redis://127.0.0.1:6379/0")
+
+
+def test_the_bus_never_shows_the_redis_password() -> None:
+    bus = RedisNoticeBus("redis://app:s3cret-pass@cache:6379/0")
+    assert "s3cret-pass" not in repr(bus)
