@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._bus import run_bus_latency
 from ._common import Mode, Section, Table, at_most, fmt, ratio, run_child, short_error
 from ._simulation import FIXED_INTERVAL, MEDIAN_DURATION, SIGMA, SUBMIT_SPREAD
 
@@ -111,6 +112,7 @@ def run_polling(mode: Mode) -> Section:
     )
     section.notes.append(_bound_note(query_ratio))
     _callback_waits(section, mode)
+    run_bus_latency(section, mode)
     section.notes.append(
         "Virtual clock: the simulation is exact and deterministic (seed "
         f"{SEED}), so one round is enough. Detection delay = when the waiter returned minus "

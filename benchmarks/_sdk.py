@@ -162,3 +162,25 @@ def make_sync_client(base_url: str) -> Any:
 def sync_query(client: Any, task_id: str = TASK_ID) -> Any:
     """One typed query call of the sync client (blocks)."""
     return client.marketing_videos.query(task_id=task_id)
+
+
+def make_bus_client(notice_bus: str) -> Any:
+    """A client whose notice hub is on ``notice_bus`` ("local" or a Redis URL); it makes no
+    API call here (receivers trust the body), so its base URL is never reached."""
+    options: dict[str, Any] = {"api_key": API_KEY, "uid": UID, "base_url": "http://127.0.0.1:9"}
+    try:
+        return client_class()(notice_bus=notice_bus, **options)
+    except TypeError as exc:
+        raise Unavailable(f"AsyncTopview(notice_bus=) is missing: {exc}") from exc
+
+
+def make_trusting_receiver(client: Any, secret: str) -> Any:
+    """A receiver bound to ``client`` that trusts the posted body (no API re-read), so that
+    what is measured is the hand-over from the receiver to the waits."""
+    receiver_class = _attribute("topview_async.webhooks", "NoticeReceiver")
+    return receiver_class(secret=secret, client=client, verify_with_api=False)
+
+
+async def wait_for_notice(client: Any, task_id: str) -> Any:
+    """Block until the notice of ``task_id`` reaches ``client.notice_hub``."""
+    return await client.notice_hub.wait_for(task_id)

@@ -34,6 +34,7 @@ from ._exceptions import ClientClosedError, ConfigurationError, WrongEventLoopEr
 from ._http import DEFAULT_PORTS, Credentials, HTTPConnections
 from ._logging import configure_from_environment
 from ._redact import mask_secret
+from .lib._notice_bus import notice_bus_from
 from .lib._notice_hub import NoticeHub
 from .lib.polling import (
     DEFAULT_MAX_IN_FLIGHT_POLLS,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from ._pool import AiohttpPool
     from ._response import RawResponse
     from .lib._files import TransferProgress
+    from .lib._redis_bus import RedisNoticeBus
     from .lib._resources import Notices, Tasks, Uploads
     from .lib.polling import PollPolicy
     from .resources import (
@@ -156,6 +158,12 @@ class AsyncTopview(HTTPConnections):
       only. Its own proxy/TLS settings apply (``proxy``, ``verify``, ``cert`` are refused).
     * ``transport``: an httpx transport to use instead of the default aiohttp-backed one; it is
       closed by :meth:`aclose`, like ``httpx.AsyncClient(transport=...)`` does.
+    * ``notice_bus``: how far a callback travels (default: the ``TOPVIEW_NOTICE_BUS``
+      environment variable, else ``"local"``, this process only). A Redis URL
+      (``"redis://redis:6379/0"``, the ``redis`` extra) shares every verified callback with
+      each client on the same Redis, so a wait ends whichever worker got its callback, and
+      each notice's handler runs once across them. ``async with client`` then fails with
+      :class:`ConfigurationError` if Redis does not answer.
 
     Every timeout of ``timeout`` holds on every path: ``connect``, ``read``, ``write`` (an
     upload to a server that stops reading fails instead of hanging) and ``pool`` (waiting
@@ -184,6 +192,7 @@ class AsyncTopview(HTTPConnections):
         trust_env: bool = True,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         cert: str | tuple[str, str] | tuple[str, str, str] | None = None,
+        notice_bus: str | RedisNoticeBus | None = None,
     ) -> None:
         configure_from_environment()
         self.poll_policy: PollPolicy = poll if poll is not None else DEFAULT_POLL_POLICY
@@ -191,7 +200,7 @@ class AsyncTopview(HTTPConnections):
             max_in_flight=max_in_flight_polls, rate=poll_rate
         )
         """Every task query of this client goes through it (caps, rate, learned durations)."""
-        self.notice_hub: NoticeHub = NoticeHub()
+        self.notice_hub: NoticeHub = NoticeHub(bus=notice_bus_from(notice_bus))
         """Where receivers bound to this client (``client=``) hand over callbacks to waits."""
         self.local_files = local_files
         for argument, variable, value in (("api_key", ENV_API_KEY, api_key), ("uid", ENV_UID, uid)):
@@ -429,6 +438,7 @@ class AsyncTopview(HTTPConnections):
 
     async def __aenter__(self) -> AsyncTopview:
         self._check_usable()
+        await self.notice_hub.connect()  # an unreachable notice bus fails here, at start-up
         return self
 
     async def __aexit__(
@@ -452,6 +462,7 @@ class AsyncTopview(HTTPConnections):
         http, self._http = self._http, None
         storage, self._storage = self._storage, None
         direct, self._direct = self._direct, None
+        await self.notice_hub.aclose()
         if storage is not None and storage is not self._user_http_client:
             await storage.aclose()
         if http is not None and http is not self._user_http_client:

@@ -24,9 +24,11 @@ from topview_async.webhooks import (
     TaskNotice,
     build_acknowledgement,
     build_notice_url,
+    parse_notice,
     topview_webhook_route,
     topview_webhook_router,
 )
+from topview_async.webhooks._store import notice_key
 
 from .webhook_samples import SECRET, TASK_ID, UID, encode, notice_body
 
@@ -164,6 +166,19 @@ async def test_duplicate_delivery_runs_the_handler_once_and_acks_both() -> None:
     assert len(handler.notices) == 1
 
 
+async def test_a_repost_under_another_uuid_runs_the_handler_once_and_is_acknowledged() -> None:
+    # Issue 23: the same outcome re-posted with only its uuid changed ran the handler twice.
+    handler = Recorder()
+    app = fastapi_app(handler=handler)
+    first = await post(app, notice_body("M2V_PREVIEW", uuid="u-first"))
+    again = await post(app, notice_body("M2V_PREVIEW", uuid="u-second"))
+
+    assert first.status_code == again.status_code == 200
+    # Each acknowledgement echoes its own uuid, as Topview expects.
+    assert again.json() == build_acknowledgement("u-second", UID)
+    assert [n.uuid for n in handler.notices] == ["u-first"]
+
+
 async def test_another_uuid_for_the_same_task_is_handled_again() -> None:
     handler = Recorder()
     app = fastapi_app(handler=handler)
@@ -184,13 +199,13 @@ async def test_failing_handler_is_not_acknowledged_and_redelivery_retries_it() -
     assert refused["code"] == "500"
     assert "handler failed" in refused["message"]
     assert refused["result"] == {"uuid": notice_body()["uuid"], "topviewUid": UID, "result": "fail"}
-    assert not await store.is_processed(notice_body()["uuid"])
+    assert not await store.is_processed(notice_key(parse_notice(notice_body())))
 
     redelivered = await post(app, notice_body())
     assert redelivered.status_code == 200
     assert redelivered.json()["result"]["result"] == "success"
     assert len(handler.notices) == 2
-    assert await store.is_processed(notice_body()["uuid"])
+    assert await store.is_processed(notice_key(parse_notice(notice_body())))
 
 
 async def test_concurrent_duplicates_run_the_handler_once() -> None:

@@ -26,7 +26,8 @@ with ``client=``, see :mod:`topview_async.webhooks`) is waited on by callback in
 wait ends when the notice lands. In case the callback is lost, a slow safety net polls: first
 once the task should have ended and called back (learned per kind; see
 :func:`safety_net_first_poll_age`), then every :data:`SAFETY_NET_WAIT_MIN` to
-:data:`SAFETY_NET_WAIT_MAX` s. Callbacks resolve waits within one process only.
+:data:`SAFETY_NET_WAIT_MAX` s. Callbacks resolve waits within one process, or within every
+process on the same notice bus (``AsyncTopview(notice_bus="redis://...")``).
 """
 
 from __future__ import annotations
@@ -280,9 +281,10 @@ class Task(Generic[ResultT]):
         code marked retryable) is retried with the client's retry backoff until the deadline;
         permanent errors (401, not found, invalid request, validation) are raised at once.
 
-        Waiting by callback (explicit, and within one process only): with ``callback=True``,
-        or by default for a task submitted with a ``notice_url`` once a receiver built with
-        ``client=`` feeds this client's ``client.notice_hub``, the wait ends as soon as the task's
+        Waiting by callback (explicit; within one process, or every process on one notice
+        bus): with ``callback=True``, or by default for a task submitted with a ``notice_url``
+        once a receiver built with ``client=`` or a shared notice bus feeds this client's
+        ``client.notice_hub``, the wait ends as soon as the task's
         notice arrives, while polling with the ``safety_net`` policy in case the callback is
         lost; whichever sees the end first wins and the other is stopped. The default safety
         net polls first only once the task should have ended and called back (the 99th

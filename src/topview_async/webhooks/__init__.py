@@ -21,14 +21,17 @@ Mount the ready endpoint in one line (FastAPI; needs the ``fastapi`` extra)::
 Security model: Topview signs nothing. The secret in the URL only proves the caller knows the
 URL, so by default (with ``client=`` or a ``fetcher``) the receiver re-reads the task from the
 authenticated API and hands your handler (and the waiting task) that result, not the posted
-one. Pass ``verify_with_api=False`` to trust the body. Notices are deduplicated on ``uuid``
-and acknowledged only after your handler returns.
+one. Pass ``verify_with_api=False`` to trust the body. Notices are deduplicated on the outcome
+they report (task, kind, final status), whatever their ``uuid``, and acknowledged only after
+your handler returns. The secret is masked in uvicorn's, gunicorn's and hypercorn's access logs.
 
-Callback mode is explicit: only a receiver built with ``client=`` (alive in this process) makes
-that client's waits rely on callbacks (or ``task.wait(callback=True)``). Callbacks resolve waits
-within one process only: with several workers, a wait in a worker the callback did not reach
-ends through its safety-net polling, whose first poll comes only once the task should have
-called back (see :meth:`Task.wait <topview_async.lib.tasks.Task.wait>`).
+Callback mode is explicit: only a receiver built with ``client=`` (alive in this process), or a
+shared notice bus, makes that client's waits rely on callbacks (or ``task.wait(callback=True)``).
+Without a bus, callbacks resolve waits within one process only: with several workers, a wait in
+a worker the callback did not reach ends through its safety-net polling (see
+:meth:`Task.wait <topview_async.lib.tasks.Task.wait>`). With ``AsyncTopview(notice_bus=
+"redis://...")`` (or ``TOPVIEW_NOTICE_BUS``) on every worker, each verified notice reaches every
+wait on the same Redis and runs its handler once across the fleet.
 
 Without FastAPI: :func:`topview_webhook_route` (Starlette), :class:`NoticeReceiver` (a plain
 ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`parse_notice` and
@@ -37,6 +40,8 @@ ASGI app, or call :meth:`NoticeReceiver.receive` from any framework), :func:`par
 
 from __future__ import annotations
 
+from ..lib._notice_bus import ENV_NOTICE_BUS
+from ..lib._redis_bus import RedisDeliveryStore, RedisNoticeBus
 from ..lib._status import TaskState, normalize_status
 from ._binding import ClientTaskFetcher
 from ._errors import (
@@ -59,7 +64,13 @@ from ._receiver import NoticeHandler, NoticeReceiver, TaskResultFetcher
 from ._reply import WebhookReply, build_acknowledgement
 from ._router import DEFAULT_NOTICE_PATH, topview_webhook_route, topview_webhook_router
 from ._secret import TOKEN_PARAMETER, build_notice_url, generate_secret, mask_notice_url
-from ._store import DEFAULT_MAX_REMEMBERED, DeliveryStore, InMemoryDeliveryStore
+from ._store import (
+    DEFAULT_MAX_REMEMBERED,
+    ClaimingDeliveryStore,
+    DeliveryStore,
+    InMemoryDeliveryStore,
+    notice_key,
+)
 
 __all__ = [
     "BIZ_TYPE_KINDS",
@@ -67,8 +78,10 @@ __all__ = [
     "DEFAULT_MAX_REMEMBERED",
     "DEFAULT_MAX_RETAINED",
     "DEFAULT_NOTICE_PATH",
+    "ENV_NOTICE_BUS",
     "KIND_RESULT_MODELS",
     "TOKEN_PARAMETER",
+    "ClaimingDeliveryStore",
     "ClientTaskFetcher",
     "DeliveryStore",
     "InMemoryDeliveryStore",
@@ -77,6 +90,8 @@ __all__ = [
     "NoticeHub",
     "NoticeReceiver",
     "NoticeUrlRejectedError",
+    "RedisDeliveryStore",
+    "RedisNoticeBus",
     "TaskNotice",
     "TaskResultFetcher",
     "TaskState",
@@ -91,6 +106,7 @@ __all__ = [
     "mask_notice_url",
     "normalize_status",
     "notice_hub",
+    "notice_key",
     "parse_notice",
     "topview_webhook_route",
     "topview_webhook_router",

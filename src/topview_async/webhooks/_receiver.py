@@ -20,6 +20,7 @@ from .._exceptions import ConfigurationError
 from .._models import TopviewModel
 from ..lib._notice_hub import NoticeHub
 from ..lib._status import TaskState, normalize_status, read_field, read_status, reports_finished
+from ._access_log import install_access_log_filter
 from ._asgi import serve_asgi
 from ._binding import ClientTaskFetcher, client_uid
 from ._errors import (
@@ -31,7 +32,7 @@ from ._errors import (
 from ._parse import DEFAULT_MAX_BODY_SIZE, TaskNotice, parse_notice, typed_result
 from ._reply import WebhookReply, build_acknowledgement
 from ._secret import SecretChecker
-from ._store import DeliveryStore, InMemoryDeliveryStore
+from ._store import ClaimingDeliveryStore, DeliveryStore, InMemoryDeliveryStore, notice_key
 
 if TYPE_CHECKING:
     from .._client import AsyncTopview
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
 __all__ = ["NoticeHandler", "NoticeReceiver", "TaskResultFetcher"]
 
 logger = logging.getLogger("topview_async.webhooks")
+
+CLAIM_WAIT = 30.0
+"""Seconds a notice another worker is handling waits for that outcome before it is refused
+(503, so Topview delivers it again)."""
 
 NoticeHandler = Callable[[TaskNotice], Awaitable[object]]
 """Your code: ``async def on_notice(notice: TaskNotice) -> None``. Raise to refuse the notice."""
@@ -66,9 +71,9 @@ class NoticeReceiver:
       ``fetcher`` (the task is re-read through it), ``hub`` (``client.notice_hub``) and
       ``topview_uid`` (the uid it authenticates with). Binding a receiver to the client is
       what puts that client's waits in callback mode: ``task.wait()`` of a task submitted
-      with a ``notice_url`` then ends when its notice lands (this process only; see
-      docs/guides/callbacks-fastapi.md). A receiver without ``client=`` never changes how
-      waits behave.
+      with a ``notice_url`` then ends when its notice lands (in this process, or in every
+      process on the client's notice bus; see docs/guides/callbacks-fastapi.md). A receiver
+      without ``client=`` never changes how waits behave.
     * ``topview_uid``: your Topview uid, echoed in the acknowledgement (default: the client's,
       else the ``TOPVIEW_UID`` environment variable). A ``Topview-Uid`` header naming another
       uid -> 403.
@@ -79,7 +84,10 @@ class NoticeReceiver:
     * ``fetcher`` / ``verify_with_api``: with a fetcher, ``result``, ``status`` and
       ``error_msg`` are re-read from the API before the handler sees them (``verified=True``);
       pass ``verify_with_api=False`` to trust the callback body instead.
-    * ``store``: remembers processed uuids (default: in memory, this process only).
+    * ``store``: remembers processed notices by the outcome they report (task, kind, final
+      status: :func:`~topview_async.webhooks.notice_key`), so a re-post runs no
+      handler twice, ``uuid`` changed or not. Default: the whole fleet's when the hub is on
+      a Redis notice bus (``AsyncTopview(notice_bus="redis://...")``), else in memory.
     * ``hub``: a :class:`NoticeHub` that gets every accepted notice (waits use it with
       ``wait(callback=True)``, or by default once a receiver with ``client=`` feeds it).
     * ``max_body_size``: larger bodies get 413 without being read in full.
@@ -118,16 +126,20 @@ class NoticeReceiver:
         self.handler = handler
         self.fetcher = fetcher
         self.verify_with_api = fetcher is not None if verify_with_api is None else verify_with_api
-        self.store: DeliveryStore = store if store is not None else InMemoryDeliveryStore()
+        if store is None:
+            bus = hub.bus if hub is not None else None
+            store = bus.delivery_store() if bus is not None else InMemoryDeliveryStore()
+        self.store: DeliveryStore = store
         self.hub = hub
         if client is not None and hub is client.notice_hub:
             # Explicit callback mode: only a receiver bound to this client switches its waits.
             hub.attach_receiver(self)
         self.max_body_size = max_body_size
         self.strict = strict
-        # uuid -> set when its processing ends: a concurrent duplicate waits for the outcome
-        # instead of running the handler a second time.
+        # notice key -> set when its processing ends: a concurrent duplicate waits for the
+        # outcome instead of running the handler a second time.
         self._in_flight: dict[str, anyio.Event] = {}
+        install_access_log_filter(self._secret.secrets)
 
     async def receive(
         self,
@@ -164,21 +176,21 @@ class NoticeReceiver:
         await serve_asgi(self, scope, receive, send)
 
     async def _deliver(self, notice: TaskNotice) -> WebhookReply:
-        uuid = notice.uuid
-        running = self._in_flight.get(uuid)
+        key = notice_key(notice)
+        running = self._in_flight.get(key)
         if running is not None:
             await running.wait()
-            return await self._duplicate_reply(notice)
-        done = self._in_flight[uuid] = anyio.Event()
+            return await self._duplicate_reply(notice, key)
+        done = self._in_flight[key] = anyio.Event()
         try:
-            return await self._process(notice)
+            return await self._process(notice, key)
         finally:
-            del self._in_flight[uuid]
+            del self._in_flight[key]
             done.set()
 
-    async def _process(self, notice: TaskNotice) -> WebhookReply:
+    async def _process(self, notice: TaskNotice, key: str) -> WebhookReply:
         try:
-            if await self.store.is_processed(notice.uuid):
+            if await self.store.is_processed(key):
                 return self._ack(notice)
         except Exception:
             logger.exception("delivery store failed for notice %s", notice.uuid)
@@ -188,8 +200,33 @@ class NoticeReceiver:
         except WebhookVerificationError as exc:
             logger.warning("not acknowledging notice %s: %s", notice.uuid, exc.message)
             return self._refuse(notice, exc.status_code, f"not processed: {exc.message}")
+        key = notice_key(notice)  # the outcome the API confirmed, whatever the body claimed
+        try:
+            claim = await self._claim(key)
+        except Exception:
+            logger.exception("delivery store failed for notice %s", notice.uuid)
+            return self._refuse(notice, 503, "the receiver's delivery store failed; retry later")
+        if claim == "processed":
+            return self._ack(notice)
+        if claim == "busy":
+            return self._refuse(notice, 503, "another worker is handling this notice; retry")
+        try:
+            return await self._handle_claimed(notice, key)
+        except BaseException:  # cancelled mid-way: a redelivery must not find it claimed
+            with anyio.CancelScope(shield=True):
+                await self._release(key)
+            raise
+
+    async def _handle_claimed(self, notice: TaskNotice, key: str) -> WebhookReply:
         if self.hub is not None:
-            self.hub.publish(notice)
+            try:
+                await self.hub.share(notice)
+            except Exception as exc:
+                # Before the handler: refused now, the redelivery runs it once, and reaches
+                # the waits of the other workers then.
+                logger.warning("notice bus failed for notice %s: %r", notice.uuid, exc)
+                await self._release(key)
+                return self._refuse(notice, 503, "the notice bus is unreachable; retry later")
         if self.handler is not None:
             try:
                 await self.handler(notice)
@@ -199,16 +236,40 @@ class NoticeReceiver:
                     notice.uuid,
                     notice.task_id,
                 )
+                await self._release(key)
                 return self._refuse(notice, 500, "the notice handler failed; deliver it again")
         try:
-            await self.store.mark_processed(notice.uuid)
+            await self.store.mark_processed(key)
         except Exception:  # the handler did its work: acknowledge, a redelivery is the lesser harm
             logger.exception("could not record notice %s as processed", notice.uuid)
         return self._ack(notice)
 
-    async def _duplicate_reply(self, notice: TaskNotice) -> WebhookReply:
+    async def _claim(self, key: str) -> str:
+        """Claim ``key`` in the store; while another worker handles it, wait for its outcome
+        (as a concurrent duplicate in this process does), for up to ``CLAIM_WAIT`` seconds."""
+        store = self.store
+        if not isinstance(store, ClaimingDeliveryStore):
+            return "processed" if await store.is_processed(key) else "claimed"
+        pause = 0.02
+        with anyio.move_on_after(CLAIM_WAIT):
+            while True:
+                claim = await store.claim(key)
+                if claim != "busy":
+                    return claim
+                await anyio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+        return "busy"
+
+    async def _release(self, key: str) -> None:
+        if isinstance(self.store, ClaimingDeliveryStore):
+            try:
+                await self.store.release(key)
+            except Exception:  # the claim expires by itself
+                logger.exception("could not release the claim on notice %s", key)
+
+    async def _duplicate_reply(self, notice: TaskNotice, key: str) -> WebhookReply:
         try:
-            processed = await self.store.is_processed(notice.uuid)
+            processed = await self.store.is_processed(key)
         except Exception:
             logger.exception("delivery store failed for notice %s", notice.uuid)
             processed = False

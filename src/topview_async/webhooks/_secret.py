@@ -106,6 +106,11 @@ class SecretChecker:
             _check_secret(value)
         self._accepted = [value.encode() for value in accepted]
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The accepted secrets (for masking them in logs)."""
+        return tuple(value.decode() for value in self._accepted)
+
     def check(self, presented: str | None) -> None:
         """Raise :class:`WebhookSignatureError` unless ``presented`` is an accepted secret."""
         if not presented:
