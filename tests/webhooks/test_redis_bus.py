@@ -15,7 +15,8 @@ import pytest
 
 from topview_async import AsyncTopview
 from topview_async._exceptions import ConfigurationError
-from topview_async.lib._notice_bus import ENV_NOTICE_BUS, decode_notice, encode_notice
+from topview_async.lib._notice_bus import ENV_NOTICE_BUS
+from topview_async.lib._notice_codec import decode_notice, encode_notice
 from topview_async.lib._redis_bus import RedisDeliveryStore, RedisNoticeBus
 from topview_async.webhooks import NoticeReceiver, TaskNotice, parse_notice
 

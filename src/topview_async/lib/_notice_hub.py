@@ -147,7 +147,7 @@ class NoticeHub:
     def _arrived(self, payload: bytes) -> None:
         """A notice from the bus. Decoded (and validated) only if a wait here wants its task,
         or when one asks later: every process gets every notice, few wait for it."""
-        from ._notice_bus import decode_notice, peek_task_id
+        from ._notice_codec import decode_notice, peek_task_id
 
         task_id = peek_task_id(payload)
         if task_id is None:
@@ -168,7 +168,7 @@ class NoticeHub:
 
     def _decode_pending(self, task_id: str) -> None:
         """Publish here the bus notices of ``task_id`` that nobody waited for when they came."""
-        from ._notice_bus import decode_notice
+        from ._notice_codec import decode_notice
 
         for payload in self._undecoded.pop(task_id, ()):
             try:

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._exceptions import ConfigurationError
-from ._notice_bus import _without_password, decode_notice, encode_notice
+from ._notice_codec import decode_notice, encode_notice, without_password
 
 if TYPE_CHECKING:
     from ..webhooks._parse import TaskNotice
@@ -118,7 +118,7 @@ class RedisNoticeBus:
         """How many times the listener subscribed again after losing Redis (read-only)."""
 
     def __repr__(self) -> str:
-        return f"RedisNoticeBus({_without_password(self.url)!r}, prefix={self.prefix!r})"
+        return f"RedisNoticeBus({without_password(self.url)!r}, prefix={self.prefix!r})"
 
     def _redis(self) -> Any:
         if self._commands is None:
@@ -141,7 +141,7 @@ class RedisNoticeBus:
             await asyncio.wait_for(self._redis().ping(), self.connect_timeout)
         except Exception as exc:
             raise ConfigurationError(
-                f"the notice bus {_without_password(self.url)} is unreachable "
+                f"the notice bus {without_password(self.url)} is unreachable "
                 f"({type(exc).__name__}: {exc}); start Redis or set TOPVIEW_NOTICE_BUS=local"
             ) from exc
 
