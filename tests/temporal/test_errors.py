@@ -27,6 +27,7 @@ from topview_async._exceptions import (
     UploadError,
 )
 from topview_async.temporal import file_parameters, read_failure, submit_failure
+from topview_async.temporal._errors import decision_of
 
 
 def http(status: int) -> HTTPStatusError:
@@ -45,7 +46,6 @@ NEVER_SENT = [
 ]
 REFUSED = [
     InvalidRequestError("bad value", code="4000"),
-    InsufficientCreditError("no credit", code="4100"),
     http(400),
     InvalidInputError("missing product_link"),
     InvalidFileError("shoe.png", "empty file"),
@@ -60,7 +60,7 @@ MAYBE_SENT = [
 
 @pytest.mark.parametrize("exc", NEVER_SENT, ids=repr)
 def test_a_submit_that_never_reached_topview_is_retryable(exc: Exception) -> None:
-    failure = submit_failure(exc, None)
+    failure = submit_failure(exc)
     assert isinstance(failure, ApplicationError)
     assert not failure.non_retryable
     assert failure.type == type(exc).__name__
@@ -68,14 +68,14 @@ def test_a_submit_that_never_reached_topview_is_retryable(exc: Exception) -> Non
 
 @pytest.mark.parametrize("exc", REFUSED, ids=repr)
 def test_a_refused_submit_is_not_retried(exc: Exception) -> None:
-    failure = submit_failure(exc, None)
+    failure = submit_failure(exc)
     assert failure.non_retryable
     assert failure.type == type(exc).__name__
 
 
 @pytest.mark.parametrize("exc", MAYBE_SENT, ids=repr)
 def test_anything_else_is_an_unknown_outcome_never_retried(exc: Exception) -> None:
-    failure = submit_failure(exc, None)
+    failure = submit_failure(exc)
     assert failure.non_retryable
     assert failure.type == "SubmitOutcomeUnknownError"
 
@@ -85,10 +85,25 @@ def test_an_unknown_outcome_carries_the_request_that_was_sent() -> None:
     exc = SubmitOutcomeUnknownError(
         "lost", request=SubmittedRequest("POST", request["url"], {"a": 1})
     )
-    failure = submit_failure(exc, request)
+    failure = submit_failure(exc, callbacks=False)
     assert failure.non_retryable
     assert failure.type == "SubmitOutcomeUnknownError"
-    assert failure.details == (request,)
+    decision, callbacks = decision_of(failure)
+    assert decision.verdict == "outcome_unknown"
+    assert decision.request == request
+    assert callbacks is False
+
+
+def test_no_credit_is_not_sent_again_until_the_user_says_so() -> None:
+    failure = submit_failure(InsufficientCreditError("no credit", code="4100"))
+    decision, _ = decision_of(failure)
+    assert (decision.verdict, decision.reason) == ("retry", "no_credit")
+
+
+def test_an_attempt_that_never_reported_back_has_an_unknown_outcome() -> None:
+    decision, callbacks = decision_of(None)
+    assert decision.verdict == "outcome_unknown"
+    assert callbacks is None
 
 
 @pytest.mark.parametrize(

@@ -11,44 +11,56 @@ submit for a job whose first one may have reached Topview: that job is reconcile
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 
 from .. import _sleep
 from .._exceptions import (
-    APIError,
     ConfigurationError,
-    InsufficientCreditError,
     InvalidInputError,
     NotFoundError,
-    ServerBusyError,
-    SubmitOutcomeUnknownError,
     TopviewError,
-    UnfinishedTaskError,
+    UnknownTaskKindError,
 )
 from ..lib._status import read_field
 from ..lib.polling import PollPolicy
+from ._decide import (
+    DEFAULT_ENGINE_SETTINGS,
+    Action,
+    EngineSettings,
+    Event,
+    Interrupted,
+    SubmitAccepted,
+    SubmitFailed,
+    SubmitIntent,
+    SubmitReason,
+    TaskEnded,
+    TaskFound,
+    decide_submit_failure,
+    transition,
+)
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (
     MANIFEST_NAME,
-    place_files,
-    prepare_staging,
     remove_empty_staging,
-    staging_dir,
     write_manifest,
 )
-from ._reconcile import reconcile_m2v, submitted_request
-from ._submit import job_notice_url, submit_method
+from ._steps import JobSteps, reconcilable, task_cost
+
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
 
 __all__ = ["DEFAULT_JOURNAL_NAME", "JobRunner", "RunSummary"]
 
@@ -84,12 +96,13 @@ class RunSummary:
 class _Backpressure:
     """Holds submits after a 4007 (too many unfinished tasks) until one of ours finishes."""
 
-    def __init__(self, busy_wait: float) -> None:
-        self.busy_wait = busy_wait
+    def __init__(self) -> None:
+        self.busy_wait = 0.0
         self.held = False
         self._released = anyio.Event()
 
-    def hold(self) -> None:
+    def hold(self, delay: float) -> None:
+        self.busy_wait = max(self.busy_wait, delay) if self.held else delay
         self.held = True
 
     def release(self) -> None:
@@ -135,12 +148,14 @@ class JobRunner:
       response was lost (your receiver calls :meth:`record_notice`).
     * ``reconcile_grace``: seconds after which an M2V submit of unknown outcome that the task
       list does not show is taken as never received and submitted again; ``None``: never.
+    * ``settings``: the waits after a busy or unsent submit, shared with the Temporal engine
+      (:class:`~topview_async.jobs.EngineSettings`); ``busy_wait`` overrides its first wait.
     * ``on_change``: called with a copy of a record after each saved change (progress).
     """
 
     def __init__(
         self,
-        client: Any,
+        client: AsyncTopview | None,
         out_dir: str | os.PathLike[str],
         *,
         journal: Journal | None = None,
@@ -149,15 +164,17 @@ class JobRunner:
         max_credits: float | None = None,
         notice_url: str | None = None,
         reconcile_grace: float | None = 300.0,
-        busy_wait: float = 10.0,
+        busy_wait: float | None = None,
         poll: PollPolicy | None = None,
         on_change: ChangeCallback | None = None,
+        settings: EngineSettings | None = None,
     ) -> None:
         if concurrency < 1 or downloads < 1:
             raise ConfigurationError("concurrency and downloads must be at least 1")
         if max_credits is not None and max_credits < 0:
             raise ConfigurationError("max_credits must not be negative")
         self.client = client
+        self._steps = None if client is None else JobSteps(client, notice_url=notice_url)
         self.out_dir = Path(out_dir)
         self._owns_journal = journal is None
         if journal is None:
@@ -172,7 +189,10 @@ class JobRunner:
         self.reconcile_grace = reconcile_grace
         self.poll = poll
         self.on_change = on_change
-        self._busy_wait = busy_wait
+        settings = settings or DEFAULT_ENGINE_SETTINGS
+        if busy_wait is not None:
+            settings = dataclasses.replace(settings, busy_wait=busy_wait)
+        self.settings = dataclasses.replace(settings, reconcile_grace=reconcile_grace)
         self._records: dict[str, JobRecord] = {}
         self._stopped: str | None = None
         self._start_balance: float | None = None
@@ -195,6 +215,13 @@ class JobRunner:
         """Close the journal if the runner opened it."""
         if self._owns_journal:
             await self.journal.aclose()
+
+    @property
+    def steps(self) -> JobSteps:
+        """The job steps on the runner's client (a runner made without one only reads)."""
+        if self._steps is None:
+            raise ConfigurationError("this JobRunner has no client: it cannot run jobs")
+        return self._steps
 
     # -- public operations ---------------------------------------------------------------
 
@@ -284,8 +311,11 @@ class JobRunner:
     # -- admission and reconciliation ----------------------------------------------------
 
     async def _admit(self, jobs: Sequence[Job]) -> None:
+        from .._generated.task_kinds import TASK_KINDS
+
         for job in jobs:
-            submit_method(self.client, job.kind)  # unknown kinds fail before anything is sent
+            if job.kind not in TASK_KINDS:  # unknown kinds fail before anything is sent
+                raise UnknownTaskKindError(job.kind, TASK_KINDS)
         stored = {r.key: r for r in await self.journal.load()}
         new: list[JobRecord] = []
         for job in jobs:
@@ -307,19 +337,28 @@ class JobRunner:
         # A submit in flight when the last run died: its outcome is unknown.
         crashed = [r for r in records if r.status is JobStatus.SUBMITTING]
         for record in crashed:
-            record.status = JobStatus.OUTCOME_UNKNOWN
-            record.error = "the run stopped while this submit was in flight"
+            self._apply(record, Interrupted())
         if crashed:
             await self.journal.save(crashed)
             for record in crashed:
                 self._notify(record)
         unknown = [r for r in records if r.status is JobStatus.OUTCOME_UNKNOWN]
-        m2v = [r for r in unknown if r.kind == "m2v"]
-        if not m2v:
+        # A task id read from a reply that did not validate: the task exists if Topview knows it.
+        for record in [r for r in unknown if r.task_id]:
+            assert record.task_id is not None
+            try:
+                exists = await self.steps.exists(record.kind, record.task_id)
+            except TopviewError:
+                continue  # not reachable now: the next run looks again
+            if exists:
+                self._apply(record, TaskFound(record.task_id))
+                await self._save(record)
+        unknown = [r for r in unknown if r.status is JobStatus.OUTCOME_UNKNOWN]
+        if not unknown:
             return
         claimed = {r.task_id for r in self._records.values() if r.task_id}
-        changed = await reconcile_m2v(
-            self.client, m2v, claimed=claimed, grace=self.reconcile_grace, now=time.time()
+        changed = await self.steps.reconcile(
+            unknown, claimed=claimed, grace=self.reconcile_grace, now=time.time()
         )
         if changed:
             await self.journal.save(changed)
@@ -334,7 +373,7 @@ class JobRunner:
         waiting = [
             r.intent_at
             for r in records
-            if r.status is JobStatus.OUTCOME_UNKNOWN and r.kind == "m2v" and r.intent_at
+            if r.status is JobStatus.OUTCOME_UNKNOWN and reconcilable(r.kind) and r.intent_at
         ]
         if not waiting:
             return False
@@ -349,7 +388,7 @@ class JobRunner:
         self._submits = anyio.CapacityLimiter(self.concurrency)
         self._download_slots = anyio.CapacityLimiter(self.downloads)
         self._budget_lock = anyio.Lock()
-        self._backpressure = _Backpressure(self._busy_wait)
+        self._backpressure = _Backpressure()
         async with anyio.create_task_group() as group:
             for record in records:
                 if record.status in (JobStatus.PENDING, JobStatus.RUNNING):
@@ -362,7 +401,7 @@ class JobRunner:
             await self._finish(record)
 
     async def _submit(self, record: JobRecord) -> None:
-        method = submit_method(self.client, record.kind)
+        repeats: dict[SubmitReason, int] = {}
         async with self._submits:
             while True:
                 await self._backpressure.wait()
@@ -370,50 +409,53 @@ class JobRunner:
                     if self.max_credits is None:
                         if not await self._budget_allows(record):
                             return  # stopped by a 4100
-                        task = await self._send(record, method)
+                        task_id = await self._send(record)
                     else:
                         # Check and send one at a time, so each check sees the last charge.
                         async with self._budget_lock:
                             if not await self._budget_allows(record):
                                 return
-                            task = await self._send(record, method)
-                except (UnfinishedTaskError, ServerBusyError) as exc:
-                    # 4007 / 5003 (after the client's own retries): nothing was created.
-                    # Wait for a running task to finish (or busy_wait), then submit again.
-                    self._backpressure.hold()
-                    await self._set(record, JobStatus.PENDING, error=_line(exc))
-                    continue
-                except InsufficientCreditError as exc:
-                    self._stopped = f"Topview reports insufficient credit ({_line(exc)})"
-                    await self._set(record, JobStatus.PENDING, error=_line(exc))
+                            task_id = await self._send(record)
+                except Exception as exc:
+                    # Whether it may be sent again is decided in one place, for both engines.
+                    decision = decide_submit_failure(exc)
+                    repeat = repeats[decision.reason] = repeats.get(decision.reason, 0) + 1
+                    step = self._apply(
+                        record, SubmitFailed(decision, repeat, jitter=random.random())
+                    )
+                    record.request = decision.request
+                    await self._save(record)
+                    if step.action is Action.SUBMIT:
+                        if decision.reason is SubmitReason.BUSY:
+                            # Until a running task of ours finishes, or the wait passes.
+                            self._backpressure.hold(step.delay)
+                        else:
+                            await _sleep.sleep(step.delay)
+                        continue
+                    if decision.reason is SubmitReason.NO_CREDIT:
+                        self._stopped = f"Topview reports insufficient credit ({decision.message})"
                     return
-                except SubmitOutcomeUnknownError as exc:
-                    record.request = submitted_request(exc)
-                    await self._set(record, JobStatus.OUTCOME_UNKNOWN, error=_line(exc))
-                    return
-                except (APIError, InvalidInputError, ConfigurationError, TypeError, OSError) as exc:
-                    # Refused, or bad input found before sending: no task exists.
-                    await self._set(record, JobStatus.FAILED, error=_line(exc))
-                    return
-                except TopviewError as exc:
-                    # Not sent (connection failed before it left, an upload failed): a later
-                    # run may submit again.
-                    await self._set(record, JobStatus.PENDING, error=_line(exc))
-                    return
-                record.task_id = str(task.task_id)
-                await self._set(record, JobStatus.RUNNING)
+                self._apply(record, SubmitAccepted(task_id))
+                record.error = None
+                await self._save(record)
                 return
 
-    async def _send(self, record: JobRecord, method: Callable[..., Awaitable[Any]]) -> Any:
-        """Journal the intent (durably), then submit; returns the task handle."""
+    async def _send(self, record: JobRecord) -> str:
+        """Journal the intent (durably), then submit; returns the task id."""
         record.attempt += 1
-        record.status, record.intent_at = JobStatus.SUBMITTING, time.time()
+        self._apply(record, SubmitIntent())
+        record.intent_at = time.time()
         record.error = record.request = None
         await self._save(record)  # durable before the request leaves
-        params = dict(record.params)
-        if self.notice_url:
-            params["notice_url"] = job_notice_url(self.notice_url, record.key, record.attempt)
-        return await method(**params)
+        return await self.steps.submit(record.key, record.kind, record.params, record.attempt)
+
+    def _apply(self, record: JobRecord, event: Event) -> Any:
+        """Move ``record`` as :func:`transition` says; returns the step."""
+        step = transition(record.status, event, self.settings)
+        record.status, record.error = step.status, step.error
+        if step.task_id is not None:
+            record.task_id = step.task_id
+        return step
 
     async def _budget_allows(self, record: JobRecord) -> bool:
         """Whether one more submit stays within ``max_credits`` (call under the budget lock)."""
@@ -435,7 +477,7 @@ class JobRunner:
         return True
 
     async def _balance(self) -> float:
-        detail = await self.client.account.credit()
+        detail = await self.steps.client.account.credit()
         value = read_field(detail, "remain_credit", "remainCredit")
         if value is None:
             value = read_field(detail, "credit", "credit")
@@ -444,44 +486,38 @@ class JobRunner:
         return float(str(value))
 
     async def _finish(self, record: JobRecord) -> None:
-        from ..lib.tasks import TaskFailedError, TaskTimeoutError
+        from ..lib.tasks import TaskTimeoutError
 
         assert record.task_id is not None
-        task = self.client.tasks.get(record.kind, record.task_id)
         try:
-            result = await task.wait(poll=self.poll)
-        except TaskFailedError as exc:
-            record.credits = _cost(exc.result)
-            self._backpressure.release()
-            await self._set(record, JobStatus.FAILED, error=exc.error_msg or _line(exc))
-            return
+            check = await self.steps.wait(record.kind, record.task_id, poll=self.poll)
         except NotFoundError as exc:
-            await self._set(record, JobStatus.FAILED, error=_line(exc))
+            self._apply(record, TaskEnded(False, _line(exc)))
+            await self._save(record)
             return
         except (TaskTimeoutError, TopviewError) as exc:
             # Still running, or the queries kept failing: a later run resumes the wait.
             await self._set(record, JobStatus.RUNNING, error=_line(exc))
             return
         self._backpressure.release()
-        record.credits = _cost(result)
+        record.credits = check.credits
+        if check.state != "succeeded":
+            reason = check.error_msg or f"task failed (status {check.status!r})"
+            self._apply(record, TaskEnded(False, reason))
+            await self._save(record)
+            return
         if record.credits:
             self._cost_estimate = max(self._cost_estimate, record.credits)
+        self._apply(record, TaskEnded(True))
         async with self._download_slots:
             try:
-                record.files = await self._download(record, task)
+                record.files = await self.steps.download(
+                    record.key, record.kind, record.task_id, self.out_dir
+                )
             except (TopviewError, OSError) as exc:
                 await self._set(record, JobStatus.RUNNING, error=f"download: {_line(exc)}")
                 return
         await self._set(record, JobStatus.DOWNLOADED)
-
-    async def _download(self, record: JobRecord, task: Any) -> list[dict[str, Any]]:
-        staging = staging_dir(self.out_dir, record.key)
-        await anyio.to_thread.run_sync(prepare_staging, staging)
-        # Resumable: a run after a crash continues the .part files this one leaves.
-        paths = await task.download(staging, resumable=True)
-        return await anyio.to_thread.run_sync(
-            place_files, paths, str(task.task_id), record.key, self.out_dir, staging
-        )
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -498,12 +534,7 @@ class JobRunner:
             self.on_change(record.copy())
 
 
-def _cost(result: object) -> float | None:
-    value = read_field(result, "cost_credit", "costCredit")
-    try:
-        return None if value is None else float(str(value))
-    except ValueError:
-        return None
+_cost = task_cost
 
 
 def _line(exc: BaseException) -> str:

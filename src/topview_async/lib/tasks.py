@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
@@ -593,7 +593,20 @@ async def submit_task(
     )
     task_id = read_field(submitted, "task_id", "taskId")
     if not task_id:
-        raise TopviewError("the submit response carries no taskId", operation=operation)
+        # Code 200 without a task id: a task may exist all the same. Never "not sent".
+        from .._exceptions import SubmitOutcomeUnknownError, SubmittedRequest
+
+        cause = TopviewError("the submit response carries no taskId", operation=operation)
+        error = SubmitOutcomeUnknownError(
+            f"{operation} was accepted but its reply names no taskId; Topview may have "
+            "created the task. It was not resubmitted: check for the task before retrying.",
+            request=SubmittedRequest(
+                operation.method, client._base_prefix + operation.path, dict(body)
+            ),
+            operation=operation,
+            code="200",
+        )
+        raise error from cause
     return Task(
         client,
         spec,
@@ -603,3 +616,20 @@ async def submit_task(
         submitted_at=submitted_at,
         notice_requested=bool(body.get("noticeUrl")),
     )
+
+
+def submit_method(client: AsyncTopview, kind: str) -> Callable[..., Awaitable[Task[Any]]]:
+    """The bound submit method of ``kind`` (``UnknownTaskKindError`` if unknown): the
+    resource and method the generated table names for the kind's submit operation."""
+    from .._exceptions import UnknownTaskKindError
+
+    kinds = _task_kinds()
+    spec = kinds.get(kind)
+    if spec is None:
+        raise UnknownTaskKindError(kind, kinds)
+    operation = spec.submit_operation
+    resource = getattr(client, operation.resource)
+    method: Callable[..., Awaitable[Task[Any]]] = getattr(
+        resource, operation.sdk_method or "submit"
+    )
+    return method

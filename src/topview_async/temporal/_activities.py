@@ -19,20 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from temporalio import activity
 
-from .._exceptions import (
-    SubmitOutcomeUnknownError,
-    TaskFailedError,
-    TopviewError,
-    UploadManyError,
-)
-from ..jobs._journal import MemoryJournal
-from ..jobs._model import JobRecord, JobStatus
-from ..jobs._reconcile import reconcile_m2v, submitted_request
-from ..jobs._runner import JobRunner, _cost
-from ..jobs._submit import job_notice_url, submit_method
+from .._exceptions import TaskTimeoutError, TopviewError, UploadManyError
+from ..jobs import JobRecord, JobStatus, JobSteps, TaskCheck
+from ..jobs._submit import submit_method
 from ..lib._file_inputs import is_local_file
-from ..lib._status import read_field
-from ..lib.tasks import Task, get_task
 from ._errors import read_failure, submit_failure
 from ._model import (
     DownloadInput,
@@ -40,7 +30,6 @@ from ._model import (
     ReconcileResult,
     SubmitInput,
     SubmitResult,
-    TaskCheck,
     TaskRef,
     UploadInput,
 )
@@ -102,17 +91,6 @@ async def _heartbeating(work: Callable[[], Awaitable[T]]) -> T:
     return result[0]
 
 
-def _check(task: Task[Any]) -> TaskCheck:
-    result = task.result
-    error = read_field(result, "error_msg", "errorMsg")
-    return TaskCheck(
-        state=task.state.value,
-        status=task.status,
-        error_msg=None if error is None else str(error),
-        credits=_cost(result),
-    )
-
-
 class TopviewActivities:
     """The activities of :class:`~topview_async.temporal.JobWorkflow`, on one client.
 
@@ -132,6 +110,8 @@ class TopviewActivities:
     def __init__(self, client: AsyncTopview, *, notice_url: str | None = None) -> None:
         self.client = client
         self.notice_url = notice_url
+        self.steps = JobSteps(client, notice_url=notice_url)
+        """The job steps the local runner takes too; each activity runs one of them."""
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity except :meth:`submit`, which runs on the submit task queue."""
@@ -169,72 +149,70 @@ class TopviewActivities:
     @activity.defn(name="topview.submit")
     async def submit(self, request: SubmitInput) -> SubmitResult:
         """Send the paid submit once. Never retried by Temporal itself: the workflow decides
-        from the failure whether Topview can have received it."""
-        params = dict(request.params)
-        callbacks = self.notice_url is not None
-        if self.notice_url is not None:
-            params["notice_url"] = job_notice_url(self.notice_url, request.key, request.attempt)
+        from the failure (the decision it carries) whether it may be sent again."""
+        callbacks = self.steps.callbacks
         try:
-            method = submit_method(self.client, request.kind)
-            task = await _heartbeating(lambda: method(**params))
-        except SubmitOutcomeUnknownError as exc:
-            details = submitted_request(exc)
-            details["callbacks"] = callbacks
-            raise submit_failure(exc, details) from exc
+            task_id = await _heartbeating(
+                lambda: self.steps.submit(
+                    request.key, request.kind, request.params, request.attempt
+                )
+            )
         except Exception as exc:
-            raise submit_failure(exc, {"callbacks": callbacks}) from exc
-        return SubmitResult(task_id=str(task.task_id), callbacks=callbacks)
+            raise submit_failure(exc, callbacks=callbacks) from exc
+        return SubmitResult(task_id=task_id, callbacks=callbacks)
 
     @activity.defn(name="topview.check")
     async def check(self, ref: TaskRef) -> TaskCheck:
         """Query the task once (the safety-net poll, and the look after a callback)."""
-        task = get_task(self.client, ref.kind, ref.task_id)
         try:
-            await task.refresh()
+            return await self.steps.check(ref.kind, ref.task_id)
         except TopviewError as exc:
             raise read_failure(exc) from exc
-        return _check(task)
 
     @activity.defn(name="topview.wait")
     async def wait(self, ref: TaskRef) -> TaskCheck:
         """Poll the task until it finishes (the client's poll policy and scheduler),
         heartbeating; a worker that dies is noticed and the wait resumes elsewhere."""
-        task = get_task(self.client, ref.kind, ref.task_id)
         try:
-            await _heartbeating(lambda: task.wait(callback=False))
-        except TaskFailedError:
-            pass  # a finished task: the check says how it ended
-        except TopviewError as exc:  # TaskTimeoutError included: wait again
+            return await _heartbeating(
+                lambda: self.steps.wait(ref.kind, ref.task_id, callback=False)
+            )
+        except (TaskTimeoutError, TopviewError) as exc:  # a timeout: wait again
             raise read_failure(exc) from exc
-        return _check(task)
 
     @activity.defn(name="topview.download")
     async def download(self, request: DownloadInput) -> list[dict[str, Any]]:
         """Save the task's result files as ``<out_dir>/<key>.<ext>`` (the batch runner's
         staging and naming); returns ``{"path", "sha256", "size"}`` of each."""
-        runner = JobRunner(self.client, request.out_dir, journal=MemoryJournal())
-        record = JobRecord(request.key, request.kind, {}, status=JobStatus.RUNNING)
-        record.task_id = request.task_id
-        task = get_task(self.client, request.kind, request.task_id)
         try:
-            return await _heartbeating(lambda: runner._download(record, task))
+            return await _heartbeating(
+                lambda: self.steps.download(
+                    request.key, request.kind, request.task_id, request.out_dir
+                )
+            )
         except (TopviewError, OSError) as exc:
             raise read_failure(exc) from exc
 
     @activity.defn(name="topview.reconcile")
     async def reconcile(self, request: ReconcileInput) -> ReconcileResult:
-        """Look for an M2V submit of unknown outcome in the M2V task list (the batch
-        runner's reconciliation)."""
+        """Look for a submit of unknown outcome in its kind's task list (the batch runner's
+        reconciliation), or confirm the task id its reply named."""
+        if request.task_id is not None:
+            try:
+                exists = await self.steps.exists(request.kind, request.task_id)
+            except TopviewError as exc:
+                raise read_failure(exc) from exc
+            if exists:
+                return ReconcileResult(task_id=request.task_id)
+            return ReconcileResult(note=f"task {request.task_id} is not known to Topview")
         record = JobRecord(
             request.key,
-            "m2v",
+            request.kind,
             dict(request.params),
             status=JobStatus.OUTCOME_UNKNOWN,
             intent_at=request.intent_at,
         )
-        await reconcile_m2v(
-            self.client, [record], claimed=set(), grace=request.grace, now=time.time()
-        )
+        await self.steps.reconcile([record], claimed=set(), grace=request.grace, now=time.time())
         if record.status is JobStatus.RUNNING and record.task_id:
             return ReconcileResult(task_id=record.task_id)
         if record.status is JobStatus.PENDING:
