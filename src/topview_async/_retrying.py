@@ -14,7 +14,8 @@ Retry rules (the reason this module exists once):
   codes whose spec entry says ``retry: always`` (5003 busy).
 * A ``submit`` whose response was lost after sending (read timeout, dropped connection, a 5xx
   other than 503, a body that is not an envelope, a code-200 reply whose result does not
-  validate) raises :class:`SubmitOutcomeUnknownError` and is never sent again: a second submit could create, and charge for, a second task.
+  validate) raises :class:`SubmitOutcomeUnknownError` and is never sent again: a second
+  submit could create, and charge for, a second task.
 
 The business codes and their ``retry`` rule come only from the spec's ``x-topview-error-codes``
 (:mod:`._generated.error_codes`); an unlisted code is never retried.
