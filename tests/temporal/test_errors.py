@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("temporalio", reason="the temporal extra is not installed")
@@ -28,6 +30,10 @@ from topview_async._exceptions import (
 )
 from topview_async.temporal import file_parameters, read_failure, submit_failure
 from topview_async.temporal._errors import decision_of
+from topview_async.testing import SimulatorConfig, SimulatorServer
+
+from ..e2e.helpers import write_png
+from .conftest import make_client
 
 
 def http(status: int) -> HTTPStatusError:
@@ -129,3 +135,49 @@ def test_file_arguments_come_from_the_generated_signatures() -> None:
     m2v = file_parameters(client, "m2v")
     assert {"file_ids", "endcard_file_id", "logo_file_id"} <= m2v
     assert "product_link" not in m2v
+
+
+UPLOAD_CREDENTIAL = "/v1/upload/credential"
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("short_sdk_sleeps")
+@pytest.mark.parametrize(
+    "bad",
+    [{"duration": "forever"}, {"nope": 1}, {"mode": None, "duration": 5}],
+    ids=["invalid-value", "unknown-argument", "missing-required"],
+)
+async def test_the_upload_step_checks_the_whole_submit_before_any_upload(
+    tmp_path: Path, bad: dict[str, object]
+) -> None:
+    """A bad argument fails the Temporal upload step before the first upload request."""
+    from temporalio.testing import ActivityEnvironment
+
+    from topview_async.temporal import TopviewActivities
+    from topview_async.temporal._model import UploadInput
+
+    image = write_png(tmp_path / "front.png")
+    good: dict[str, object] = {
+        "image_file_id": str(image),
+        "duration": 5,
+        "mode": "lite",
+        "generating_count": 1,
+    }
+    with SimulatorServer(SimulatorConfig(seed=8)) as sim:
+        async with make_client(sim) as client:
+            activities = TopviewActivities(client)
+            environment = ActivityEnvironment()
+            with pytest.raises(ApplicationError) as caught:
+                await environment.run(
+                    activities.upload, UploadInput("image_to_video", {**good, **bad})
+                )
+            refused = sim.simulator.requests.counts[UPLOAD_CREDENTIAL]
+            params = await environment.run(activities.upload, UploadInput("image_to_video", good))
+            uploaded = sim.simulator.requests.counts[UPLOAD_CREDENTIAL]
+    assert caught.value.non_retryable
+    assert refused == 0
+    assert uploaded == 1
+    assert params["image_file_id"] != str(image)
+    assert {k: v for k, v in params.items() if k != "image_file_id"} == {
+        k: v for k, v in good.items() if k != "image_file_id"
+    }

@@ -21,7 +21,7 @@ from .._exceptions import NotFoundError, TaskFailedError
 from ..lib._status import read_field
 from ._model import JobRecord
 from ._output import place_files, prepare_staging, staging_dir
-from ._reconcile import reconcile_m2v
+from ._reconcile import reconcile_listed
 from ._submit import job_notice_url
 
 if TYPE_CHECKING:
@@ -31,13 +31,14 @@ if TYPE_CHECKING:
 
 __all__ = ["JobSteps", "TaskCheck", "reconcilable"]
 
-_LISTED_KINDS = frozenset({"m2v"})
-"""Kinds whose submits can be found again in a task list (``reconcile_m2v``)."""
-
 
 def reconcilable(kind: str) -> bool:
-    """Whether a submit of unknown outcome of ``kind`` can be found in a task list."""
-    return kind in _LISTED_KINDS
+    """Whether a submit of unknown outcome of ``kind`` can be found in a task list (the
+    spec's ``x-topview-task.reconcile``)."""
+    from .._generated.task_kinds import TASK_KINDS
+
+    spec = TASK_KINDS.get(kind)
+    return spec is not None and spec.reconcile is not None
 
 
 @dataclass
@@ -78,6 +79,11 @@ class JobSteps:
     def callbacks(self) -> bool:
         """Whether submits carry a notice URL (a callback will come for each task)."""
         return self.notice_url is not None
+
+    async def prepare(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check the submit and upload its local files (every check first, so a bad argument
+        costs no upload); return the params with file ids (``client.tasks.prepare``)."""
+        return await self.client.tasks.prepare(kind, **params)
 
     async def submit(self, key: str, kind: str, params: Mapping[str, Any], attempt: int) -> str:
         """Send submit ``attempt`` of job ``key`` once (local files are uploaded first, with
@@ -145,10 +151,7 @@ class JobSteps:
     ) -> list[JobRecord]:
         """Settle ``outcome_unknown`` records through their kind's task list, where it has
         one; returns the records changed (see :mod:`._reconcile`)."""
-        listed = [r for r in records if reconcilable(r.kind)]
-        if not listed:
-            return []
-        return await reconcile_m2v(self.client, listed, claimed=claimed, grace=grace, now=now)
+        return await reconcile_listed(self.client, records, claimed=claimed, grace=grace, now=now)
 
 
 def task_check(task: Task[Any]) -> TaskCheck:

@@ -124,6 +124,21 @@ class Tasks(TaskGetter):
 
         return await submit_method(self._client, kind)(**params)
 
+    async def prepare(self, kind: str, /, **params: Any) -> dict[str, Any]:
+        """Check a submit of ``kind`` and upload its local files, without submitting.
+
+        Every check :meth:`submit` makes runs before the first upload (arguments, files, the
+        whole request with placeholder ids), so a bad argument costs nothing. Returns the
+        keyword arguments with each local file replaced by its file id, for a later
+        :meth:`submit` that uploads nothing (a workflow engine keeps them in its history)::
+
+            params = await client.tasks.prepare("image_to_video", image_file_id="shoe.png")
+            task = await client.tasks.submit("image_to_video", **params)
+        """
+        from .tasks import prepare_submit
+
+        return await prepare_submit(self._client, kind, params)
+
 
 class Notices(NoticesResource):
     """The notice URL check, plus :meth:`check`."""

@@ -36,6 +36,7 @@ import math
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
@@ -580,6 +581,10 @@ async def submit_task(
     body = await upload_local_files(
         client, body, file_fields, operation=operation, body_model=body_model
     )
+    if _PREPARE_ONLY.get():
+        from .._wire import validate_body
+
+        raise _Prepared(validate_body(operation, body, body_model), body_model)
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()
@@ -627,9 +632,52 @@ def submit_method(client: AsyncTopview, kind: str) -> Callable[..., Awaitable[Ta
     spec = kinds.get(kind)
     if spec is None:
         raise UnknownTaskKindError(kind, kinds)
-    operation = spec.submit_operation
+    return operation_method(client, spec.submit_operation)
+
+
+_PREPARE_ONLY: ContextVar[bool] = ContextVar("topview_prepare_only", default=False)
+"""Set by :func:`prepare_submit`: the submit stops after its checks and uploads."""
+
+
+class _Prepared(Exception):
+    """Control flow inside this module (prepare_submit): never raised out of it."""
+
+    def __init__(self, body: Mapping[str, object], body_model: type[TopviewModel]) -> None:
+        self.body = body
+        self.body_model = body_model
+
+
+async def prepare_submit(
+    client: AsyncTopview, kind: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check a submit of ``kind`` and upload its local files; send nothing else.
+
+    Every check the submit itself makes runs first (arguments, file existence and format,
+    the whole body with placeholder ids), so a bad argument costs no upload. Returns
+    ``params`` with each local file replaced by its file id: submitting them uploads nothing.
+    """
+    spec = _task_kinds().get(kind)
+    method = submit_method(client, kind)
+    token = _PREPARE_ONLY.set(True)
+    try:
+        await method(**params)
+    except _Prepared as prepared:
+        body, model = prepared.body, prepared.body_model
+    else:  # pragma: no cover - every submit stub goes through submit_task
+        raise RuntimeError(f"the {kind} submit did not stop before sending")
+    finally:
+        _PREPARE_ONLY.reset(token)
+    result = dict(params)
+    for name in spec.file_parameters if spec is not None else ():
+        if name in result:
+            wire = model.model_fields[name].alias or name if name in model.model_fields else name
+            result[name] = body.get(wire, result[name])
+    return result
+
+
+def operation_method(client: AsyncTopview, operation: Operation) -> Callable[..., Awaitable[Any]]:
+    """The bound resource method of a generated ``operation`` (``x-sdk-resource`` and
+    ``x-sdk-method`` of the spec) on ``client``."""
     resource = getattr(client, operation.resource)
-    method: Callable[..., Awaitable[Task[Any]]] = getattr(
-        resource, operation.sdk_method or "submit"
-    )
+    method: Callable[..., Awaitable[Any]] = getattr(resource, operation.sdk_method or "submit")
     return method

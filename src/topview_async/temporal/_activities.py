@@ -11,7 +11,6 @@ the activity runs again elsewhere.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,10 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from temporalio import activity
 
-from .._exceptions import TaskTimeoutError, TopviewError, UploadManyError
+from .._exceptions import TaskTimeoutError, TopviewError
 from ..jobs import JobRecord, JobStatus, JobSteps, TaskCheck
-from ..jobs._submit import submit_method
-from ..lib._file_inputs import is_local_file
 from ._errors import read_failure, submit_failure
 from ._model import (
     DownloadInput,
@@ -41,22 +38,17 @@ __all__ = ["TopviewActivities", "file_parameters"]
 
 T = TypeVar("T")
 
-_FILE_ANNOTATION = "FileInput"
-"""How the generated submit stubs mark an argument that takes a file id or a local path."""
-
 
 def file_parameters(client: AsyncTopview, kind: str) -> frozenset[str]:
-    """The keyword arguments of ``kind``'s submit method that take a file (id or local path).
+    """The keyword arguments of ``kind``'s submit method that take a file (id or local path):
+    the spec's ``x-topview-file`` fields, from the generated task table."""
+    from .._exceptions import UnknownTaskKindError
+    from .._generated.task_kinds import TASK_KINDS
 
-    Read off the generated stub's signature (``FileInput`` comes from the spec's
-    ``x-topview-file``), so no second table of file fields exists.
-    """
-    method = submit_method(client, kind)
-    return frozenset(
-        name
-        for name, parameter in inspect.signature(method).parameters.items()
-        if _FILE_ANNOTATION in str(parameter.annotation)
-    )
+    spec = TASK_KINDS.get(kind)
+    if spec is None:
+        raise UnknownTaskKindError(kind, TASK_KINDS)
+    return frozenset(spec.file_parameters)
 
 
 async def _heartbeating(work: Callable[[], Awaitable[T]]) -> T:
@@ -119,32 +111,13 @@ class TopviewActivities:
 
     @activity.defn(name="topview.upload")
     async def upload(self, job: UploadInput) -> dict[str, Any]:
-        """Upload the local files among the job's file arguments; return the params with
-        their file ids (what the submit sends)."""
-        params = dict(job.params)
+        """Upload the local files among the job's file arguments after every check the
+        submit makes (a bad argument costs no upload); return the params with their file
+        ids (what the submit sends)."""
         try:
-            fields = file_parameters(self.client, job.kind)
-            strings = self.client.local_files
-            local: list[Any] = []
-            for name in sorted(fields & params.keys()):
-                value = params[name]
-                items = value if isinstance(value, list) else [value]
-                local.extend(item for item in items if is_local_file(item, strings=strings))
-            if not local:
-                return params
-            file_ids = await _heartbeating(lambda: self.client.uploads.upload_many(local))
-        except UploadManyError as exc:
-            raise read_failure(exc) from exc
+            return await _heartbeating(lambda: self.steps.prepare(job.kind, job.params))
         except (TopviewError, TypeError, OSError) as exc:
             raise read_failure(exc) from exc
-        uploaded = dict(zip(local, file_ids, strict=True))
-        for name in fields & params.keys():
-            value = params[name]
-            if isinstance(value, list):
-                params[name] = [uploaded.get(item, item) for item in value]
-            elif isinstance(value, str):
-                params[name] = uploaded.get(value, value)
-        return params
 
     @activity.defn(name="topview.submit")
     async def submit(self, request: SubmitInput) -> SubmitResult:
