@@ -15,7 +15,17 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import _cold, _download, _imports, _jobs, _polling, _report, _throughput, _upload
+from . import (
+    _cold,
+    _download,
+    _engines,
+    _imports,
+    _jobs,
+    _polling,
+    _report,
+    _throughput,
+    _upload,
+)
 from ._common import MODES, Mode, Section
 
 SECTIONS: dict[int, tuple[str, Callable[[Mode], Section]]] = {
@@ -27,6 +37,7 @@ SECTIONS: dict[int, tuple[str, Callable[[Mode], Section]]] = {
     6: ("Import time", _imports.run),
     7: ("Job runner", _jobs.run),
     8: ("Cold start", _cold.run),
+    9: ("Job engines: local runner vs Temporal", _engines.run),
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
 

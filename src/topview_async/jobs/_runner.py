@@ -50,6 +50,7 @@ from ._decide import (
     decide_submit_failure,
     transition,
 )
+from ._budget import budget_allows, job_bounds, max_job_cost
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (
@@ -140,8 +141,16 @@ class JobRunner:
       ``out_dir/journal.sqlite3``.
     * ``concurrency``: submits (with their uploads) in flight at once; ``downloads``:
       downloads at once. Waiting is shared by every task through the client's poll scheduler.
-    * ``max_credits``: stop submitting before the account has spent this many credits since
-      the run began (read from ``client.account.credit()``).
+    * ``max_credits``: a submit is sent only when the credit spent since the run began (read
+      from ``client.account.credit()``), plus the most every job in flight can still cost,
+      plus the most this job can cost, fits (:mod:`._budget`: documented prices, else the
+      largest cost seen for the kind, else ``max_cost_per_job``). A job that does not fit
+      waits for one in flight to finish; with none in flight, submitting stops. Without a
+      bound for some job's kind the run refuses to start (:class:`ConfigurationError`).
+      Where Topview charges at submit, a job in flight counts twice until it finishes: the
+      budget errs on the side of not spending.
+    * ``max_cost_per_job``: the bound of a job whose kind has no documented price and no
+      cost seen yet.
     * ``notice_url``: a callback URL (built with
       :func:`~topview_async.webhooks.build_notice_url`); each submit gets it with
       ``?job=<key>&attempt=<n>`` added, so a callback names its job even if the submit's
@@ -162,6 +171,7 @@ class JobRunner:
         concurrency: int = 8,
         downloads: int = 4,
         max_credits: float | None = None,
+        max_cost_per_job: float | None = None,
         notice_url: str | None = None,
         reconcile_grace: float | None = 300.0,
         busy_wait: float | None = None,
@@ -173,6 +183,8 @@ class JobRunner:
             raise ConfigurationError("concurrency and downloads must be at least 1")
         if max_credits is not None and max_credits < 0:
             raise ConfigurationError("max_credits must not be negative")
+        if max_cost_per_job is not None and max_cost_per_job < 0:
+            raise ConfigurationError("max_cost_per_job must not be negative")
         self.client = client
         self._steps = None if client is None else JobSteps(client, notice_url=notice_url)
         self.out_dir = Path(out_dir)
@@ -185,6 +197,7 @@ class JobRunner:
         self.concurrency = concurrency
         self.downloads = downloads
         self.max_credits = max_credits
+        self.max_cost_per_job = max_cost_per_job
         self.notice_url = notice_url
         self.reconcile_grace = reconcile_grace
         self.poll = poll
@@ -196,9 +209,12 @@ class JobRunner:
         self._records: dict[str, JobRecord] = {}
         self._stopped: str | None = None
         self._start_balance: float | None = None
-        self._cost_estimate = 0.0
-        """Credits one more submit may cost: the most seen so far."""
-        self._last_balance: float | None = None
+        self._seen: dict[str, float] = {}
+        """The largest cost seen per kind (the journal's and this run's finished tasks)."""
+        self._sent: set[str] = set()
+        """Jobs submitted in this run: while in flight, their bound counts in the budget."""
+        self._driving: set[str] = set()
+        self._finished = anyio.Event()
 
     async def __aenter__(self) -> JobRunner:
         return self
@@ -239,6 +255,16 @@ class JobRunner:
         await self._admit(job_list)
         keys = [job.key for job in job_list]
         if self.max_credits is not None:
+            for stored in self._records.values():
+                if stored.credits:
+                    kind_most = self._seen.get(stored.kind, 0.0)
+                    self._seen[stored.kind] = max(kind_most, stored.credits)
+            # Every job to submit needs a bound before anything is sent.
+            job_bounds(
+                [j for j in job_list if self._records[j.key].status is JobStatus.PENDING],
+                seen=self._seen,
+                max_cost_per_job=self.max_cost_per_job,
+            )
             self._start_balance = await self._balance()
         for _round in range(3):
             await self._reconcile([self._records[k] for k in keys])
@@ -395,10 +421,17 @@ class JobRunner:
                     group.start_soon(self._drive, record)
 
     async def _drive(self, record: JobRecord) -> None:
-        if record.status is JobStatus.PENDING:
-            await self._submit(record)
-        if record.status is JobStatus.RUNNING:
-            await self._finish(record)
+        self._driving.add(record.key)
+        try:
+            if record.status is JobStatus.PENDING:
+                await self._submit(record)
+            if record.status is JobStatus.RUNNING:
+                await self._finish(record)
+        finally:
+            self._driving.discard(record.key)
+            # A submit held by the budget looks again when any job stops moving.
+            self._finished.set()
+            self._finished = anyio.Event()
 
     async def _submit(self, record: JobRecord) -> None:
         repeats: dict[SubmitReason, int] = {}
@@ -442,6 +475,7 @@ class JobRunner:
 
     async def _send(self, record: JobRecord) -> str:
         """Journal the intent (durably), then submit; returns the task id."""
+        self._sent.add(record.key)
         record.attempt += 1
         self._apply(record, SubmitIntent())
         record.intent_at = time.time()
@@ -458,23 +492,39 @@ class JobRunner:
         return step
 
     async def _budget_allows(self, record: JobRecord) -> bool:
-        """Whether one more submit stays within ``max_credits`` (call under the budget lock)."""
-        if self._stopped is None and self._start_balance is not None:
+        """Whether this submit fits ``max_credits`` (call under the budget lock); waits for
+        a job in flight to finish while one is, and it does not fit yet."""
+        while self._stopped is None and self._start_balance is not None:
             assert self.max_credits is not None
+            this_job = self._bound(record)
             balance = await self._balance()
-            if self._last_balance is not None:
-                # Submits are checked one at a time: what the balance fell since the last
-                # check is what one submit costs (where Topview charges at submit).
-                self._cost_estimate = max(self._cost_estimate, self._last_balance - balance)
-            self._last_balance = balance
             spent = self._start_balance - balance
-            if spent + self._cost_estimate > self.max_credits or spent >= self.max_credits:
-                self._stopped = f"credit budget of {self.max_credits:g} reached ({spent:g} spent)"
+            moving = (JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.OUTCOME_UNKNOWN)
+            flying = [self._records[k] for k in self._sent if self._records[k].status in moving]
+            in_flight = sum(self._bound(r) for r in flying)
+            if budget_allows(
+                budget=self.max_credits, spent=spent, in_flight=in_flight, this_job=this_job
+            ):
+                return True
+            if any(r.key in self._driving for r in flying):
+                await self._finished.wait()  # one in flight may cost less than its bound
+                continue
+            self._stopped = (
+                f"credit budget of {self.max_credits:g}: {spent:g} spent, "
+                f"{in_flight:g} more may be charged for jobs in flight, and the next job "
+                f"may cost {this_job:g}"
+            )
         if self._stopped is not None:
             record.error = f"not submitted: {self._stopped}"
             self._notify(record)
             return False
         return True
+
+    def _bound(self, record: JobRecord) -> float:
+        bound = max_job_cost(
+            record.kind, record.params, seen=self._seen, max_cost_per_job=self.max_cost_per_job
+        )
+        return 0.0 if bound is None else bound  # checked at start: every job has one
 
     async def _balance(self) -> float:
         detail = await self.steps.client.account.credit()
@@ -507,7 +557,7 @@ class JobRunner:
             await self._save(record)
             return
         if record.credits:
-            self._cost_estimate = max(self._cost_estimate, record.credits)
+            self._seen[record.kind] = max(self._seen.get(record.kind, 0.0), record.credits)
         self._apply(record, TaskEnded(True))
         async with self._download_slots:
             try:
