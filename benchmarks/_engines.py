@@ -21,7 +21,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from ._common import WORK, Mode, Section, Table, at_least, child_env, fmt, median
+from ._common import WORK, Mode, Section, Table, at_least, fmt, installed_env, median
 from ._jobs import _free_port
 
 SIMULATOR = """
@@ -37,9 +37,13 @@ from topview_async.lib.polling import PollPolicy
 from topview_async.testing._config import DEFAULT_API_KEY, DEFAULT_UID
 
 def client(base_url):
-    poll = PollPolicy(wait_initial=0.05, wait_min=0.05, wait_max=0.25, learn=False, timeout=None)
-    return AsyncTopview(api_key=DEFAULT_API_KEY, uid=DEFAULT_UID, base_url=base_url, poll=poll,
-                        poll_rate=None, max_in_flight_polls=256)
+    poll = PollPolicy(
+        wait_initial=0.05, wait_min=0.05, wait_max=0.25, learn=False, timeout=None
+    )
+    return AsyncTopview(
+        api_key=DEFAULT_API_KEY, uid=DEFAULT_UID, base_url=base_url, poll=poll,
+        poll_rate=None, max_in_flight_polls=256,
+    )
 """
 
 LOCAL = (
@@ -48,15 +52,20 @@ LOCAL = (
 import json, sys, time, anyio
 from topview_async.jobs import Job, JobRunner
 
-base_url, count, concurrency, out, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-jobs = [Job(f"j{n:05d}", "m2v", {"product_link": f"https://shop.test/{tag}/{n}"}) for n in range(count)]
+base_url, count, concurrency, out, tag = sys.argv[1:6]
+count, concurrency = int(count), int(concurrency)
+links = [f"https://shop.test/{tag}/{n}" for n in range(count)]
+jobs = [Job(f"j{n:05d}", "m2v", {"product_link": link}) for n, link in enumerate(links)]
 
 async def main():
-    async with client(base_url) as topview, JobRunner(topview, out, concurrency=concurrency, downloads=16) as runner:
-        cpu, started = time.process_time(), time.perf_counter()
-        summary = await runner.run(jobs)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(json.dumps({"elapsed": elapsed, "cpu": cpu, "complete": summary.complete, "counts": summary.counts}))
+    async with client(base_url) as topview:
+        runner = JobRunner(topview, out, concurrency=concurrency, downloads=16)
+        async with runner:
+            cpu, started = time.process_time(), time.perf_counter()
+            summary = await runner.run(jobs)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    result = {"elapsed": elapsed, "cpu": cpu, "complete": summary.complete}
+    print(json.dumps(result | {"counts": summary.counts}))
 
 anyio.run(main)
 """
@@ -76,8 +85,11 @@ async def main():
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     temporal = await Client.connect(address)
     async with client(base_url) as topview:
-        limits = WorkerLimits(submits_per_second=None, concurrent_submits=submits, shutdown_grace=0.1)
-        main_worker, submit_worker = create_workers(temporal, topview, task_queue=queue, limits=limits)
+        limits = WorkerLimits(
+            submits_per_second=None, concurrent_submits=submits, shutdown_grace=0.1
+        )
+        workers = create_workers(temporal, topview, task_queue=queue, limits=limits)
+        main_worker, submit_worker = workers
         async with main_worker, submit_worker:
             print(json.dumps({"ready": True}), flush=True)
             cpu = time.process_time()
@@ -95,8 +107,10 @@ from temporalio.client import Client
 from topview_async.jobs import Job
 from topview_async.temporal import JobOptions, follow_jobs, start_jobs
 
-address, queue, count, out, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-jobs = [Job(f"j{n:05d}", "m2v", {"product_link": f"https://shop.test/{tag}/{n}"}) for n in range(count)]
+address, queue, count, out, tag = sys.argv[1:6]
+count = int(count)
+links = [f"https://shop.test/{tag}/{n}" for n in range(count)]
+jobs = [Job(f"j{n:05d}", "m2v", {"product_link": link}) for n, link in enumerate(links)]
 
 async def main():
     temporal = await Client.connect(address)
@@ -107,7 +121,8 @@ async def main():
     counts = {}
     for state in states.values():
         counts[state.record.status.value] = counts.get(state.record.status.value, 0) + 1
-    print(json.dumps({"elapsed": elapsed, "cpu": cpu, "complete": counts == {"downloaded": count}, "counts": counts}))
+    complete = counts == {"downloaded": count}
+    print(json.dumps({"elapsed": elapsed, "cpu": cpu, "complete": complete, "counts": counts}))
 
 anyio.run(main)
 """
@@ -146,7 +161,7 @@ def _local(base_url: str, count: int, concurrency: int, tag: str) -> tuple[float
     shutil.rmtree(out, ignore_errors=True)
     done = subprocess.run(
         [sys.executable, "-c", LOCAL, base_url, str(count), str(concurrency), str(out), tag],
-        env=child_env(),
+        env=installed_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -168,7 +183,7 @@ def _temporal(
     started = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, address, queue, base_url, str(per_worker)],
-            env=child_env(),
+            env=installed_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -185,7 +200,7 @@ def _temporal(
                 raise RuntimeError("a worker did not start")
         done = subprocess.run(
             [sys.executable, "-c", FOLLOW, address, queue, str(count), str(out), tag],
-            env=child_env(),
+            env=installed_env(),
             capture_output=True,
             text=True,
             check=False,
@@ -221,12 +236,22 @@ def run(mode: Mode) -> Section:
     sim_port, temporal_port = _free_port(), _free_port()
     simulator = subprocess.Popen(
         [sys.executable, "-c", SIMULATOR, str(sim_port), str(time_scale)],
-        env=child_env(),
+        env=installed_env(),
         stderr=subprocess.DEVNULL,
     )
     server = subprocess.Popen(
-        [binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port",
-         str(temporal_port), "--log-level", "error"],  # fmt: skip
+        [
+            binary,
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(temporal_port),
+            "--log-level",
+            "error",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -275,9 +300,7 @@ def run(mode: Mode) -> Section:
                 fmt(None if not seconds else count / seconds * 60, ".0f"),
                 fmt(None if not cpu[name] else (median(cpu[name]) or 0) / count * 1000, ".1f"),
                 fmt(
-                    None
-                    if not seconds
-                    else (median(elapsed["local"]) or 0) / seconds,
+                    None if not seconds else (median(elapsed["local"]) or 0) / seconds,
                     ".2f",
                     "x",
                 ),
@@ -286,7 +309,7 @@ def run(mode: Mode) -> Section:
     section.tables.append(table)
     section.targets.append(
         at_least(
-            "9. Temporal (2 workers) throughput >= 0.5x the local runner's",
+            "Temporal (2 workers) throughput >= 0.5x the local runner's",
             median(ratios),
             0.5,
             "local",

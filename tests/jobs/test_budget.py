@@ -73,7 +73,8 @@ async def test_max_credits_3_with_a_first_submit_costing_5_sends_nothing(
         )
         summary = await runner.run(jobs)
     assert topview_simulator.simulator.requests.counts[M2V_SUBMIT] == 0
-    assert summary.stopped is not None and "may cost 5" in summary.stopped
+    assert summary.stopped is not None
+    assert "may cost 5" in summary.stopped
     assert summary.counts == {"pending": 3}
 
 

@@ -35,6 +35,7 @@ from .._exceptions import (
 )
 from ..lib._status import read_field
 from ..lib.polling import PollPolicy
+from ._budget import budget_allows, job_bounds, max_job_cost
 from ._decide import (
     DEFAULT_ENGINE_SETTINGS,
     Action,
@@ -50,7 +51,6 @@ from ._decide import (
     decide_submit_failure,
     transition,
 )
-from ._budget import budget_allows, job_bounds, max_job_cost
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (

@@ -23,6 +23,7 @@ from ..jobs import JobRecord, JobStatus, JobSteps, TaskCheck
 from ._errors import read_failure, submit_failure
 from ._model import (
     DownloadInput,
+    FinishResult,
     ReconcileInput,
     ReconcileResult,
     SubmitInput,
@@ -66,9 +67,10 @@ async def _heartbeating(work: Callable[[], Awaitable[T]]) -> T:
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
             # A real wait: the SDK's testing switch must not turn heartbeats into a spin.
+            # First wait, then beat: a step shorter than a beat costs the server no heartbeat.
             await anyio.sleep(every)
+            activity.heartbeat()
 
     async with anyio.create_task_group() as group:
         group.start_soon(beat)
@@ -107,7 +109,7 @@ class TopviewActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity except :meth:`submit`, which runs on the submit task queue."""
-        return [self.upload, self.check, self.wait, self.download, self.reconcile]
+        return [self.upload, self.check, self.wait, self.download, self.finish, self.reconcile]
 
     @activity.defn(name="topview.upload")
     async def upload(self, job: UploadInput) -> dict[str, Any]:
@@ -164,6 +166,25 @@ class TopviewActivities:
                 )
             )
         except (TopviewError, OSError) as exc:
+            raise read_failure(exc) from exc
+
+    @activity.defn(name="topview.finish")
+    async def finish(self, request: DownloadInput) -> FinishResult:
+        """Poll the task until it finishes, then save its files (a failed task: none); the
+        ``wait`` and ``download`` steps in one activity, heartbeating."""
+
+        async def work() -> FinishResult:
+            check = await self.steps.wait(request.kind, request.task_id, callback=False)
+            if check.state != "succeeded":
+                return FinishResult(check)
+            files = await self.steps.download(
+                request.key, request.kind, request.task_id, request.out_dir
+            )
+            return FinishResult(check, files)
+
+        try:
+            return await _heartbeating(work)
+        except (TaskTimeoutError, TopviewError, OSError) as exc:
             raise read_failure(exc) from exc
 
     @activity.defn(name="topview.reconcile")

@@ -20,6 +20,7 @@ from ..jobs import EngineSettings, Job, JobRecord, TaskCheck
 
 __all__ = [
     "DownloadInput",
+    "FinishResult",
     "JobInput",
     "JobOptions",
     "JobState",
@@ -76,6 +77,10 @@ class JobOptions:
         )
 
 
+CURRENT_VERSION = 2
+"""The step layout new workflows use (see :attr:`JobInput.version`)."""
+
+
 @dataclass
 class JobInput:
     """The input of :class:`~topview_async.temporal.JobWorkflow`: one job (the batch runner's
@@ -87,6 +92,10 @@ class JobInput:
     params: dict[str, Any]
     out_dir: str
     options: JobOptions = field(default_factory=JobOptions)
+    version: int = 1
+    """The workflow's step layout: 2 (what :meth:`from_job` starts) waits and downloads in one
+    activity; 1 (histories started before) in two. Read from the input, so replaying an old
+    history takes its old steps without a marker in every new one."""
 
     @classmethod
     def from_job(
@@ -98,6 +107,7 @@ class JobInput:
             params=dict(job.params),
             out_dir=os.fspath(out_dir),
             options=options or JobOptions(),
+            version=CURRENT_VERSION,
         )
 
 
@@ -153,6 +163,14 @@ class DownloadInput:
     kind: str
     task_id: str
     out_dir: str
+
+
+@dataclass
+class FinishResult:
+    """How the task ended, and its files when it succeeded (the ``finish`` activity)."""
+
+    check: TaskCheck
+    files: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

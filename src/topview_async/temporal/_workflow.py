@@ -41,7 +41,15 @@ with workflow.unsafe.imports_passed_through():
         reconcilable,
         transition,
     )
-    from ..jobs._decide import Event, SubmitAccepted, SubmitFailed, SubmitIntent, TaskFound
+    from ..jobs._decide import (
+        Event,
+        FilesSaved,
+        SubmitAccepted,
+        SubmitFailed,
+        SubmitIntent,
+        TaskEnded,
+        TaskFound,
+    )
     from ..lib._file_inputs import is_local_file
     from ._activities import TopviewActivities
     from ._errors import decision_of
@@ -118,7 +126,8 @@ class JobWorkflow:
                 await self._finish()
             else:  # pragma: no cover - SUBMITTING never outlives _submit
                 raise ApplicationError(f"unexpected state {record.status}", non_retryable=True)
-        self._publish()
+        if self._job.version < 2:
+            self._publish()  # since 2 not: the result carries the final state
         return self.state()
 
     @workflow.query
@@ -178,7 +187,8 @@ class JobWorkflow:
         record.intent_at = workflow.now().timestamp()
         record.error = record.request = None
         self._callbacks = None
-        self._publish()
+        if self._job.version < 2:
+            self._publish()  # since 2 not: it lasts one activity; followers see its outcome
         try:
             result = await workflow.execute_activity_method(
                 TopviewActivities.submit,
@@ -321,6 +331,9 @@ class JobWorkflow:
     async def _finish(self) -> None:
         record, options = self._record, self._job.options
         assert record.task_id is not None
+        if self._callbacks is not True and self._job.version >= 2:
+            await self._wait_and_download(record.task_id)
+            return
         try:
             check = await self._wait_task(record.task_id)
         except ActivityError as exc:
@@ -345,6 +358,31 @@ class JobWorkflow:
             record.status, record.error = JobStatus.FAILED, f"download: {_line(exc.cause or exc)}"
             return
         record.status = JobStatus.DOWNLOADED
+
+    async def _wait_and_download(self, task_id: str) -> None:
+        """Poll the task and save its files in one activity: one step less for the server
+        than ``wait`` then ``download`` (both repeat safely: a retry resumes the files)."""
+        record, options = self._record, self._job.options
+        try:
+            finished = await workflow.execute_activity_method(
+                TopviewActivities.finish,
+                DownloadInput(record.key, record.kind, task_id, self._job.out_dir),
+                start_to_close_timeout=timedelta(days=7),
+                heartbeat_timeout=_seconds(options.heartbeat_timeout),
+                retry_policy=_READ_RETRY,
+            )
+        except ActivityError as exc:
+            record.status, record.error = JobStatus.FAILED, _line(exc.cause or exc)
+            return
+        check = finished.check
+        record.credits = check.credits
+        if check.state != "succeeded":
+            reason = check.error_msg or f"task failed (status {check.status!r})"
+            self._move(TaskEnded(False, reason))
+            return
+        self._move(TaskEnded(True))
+        record.files = finished.files
+        self._move(FilesSaved())
 
     async def _wait_task(self, task_id: str) -> TaskCheck:
         options = self._job.options
