@@ -11,12 +11,13 @@ submit for a job whose first one may have reached Topview: that job is reconcile
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -438,50 +439,50 @@ class JobRunner:
         async with self._submits:
             while True:
                 await self._backpressure.wait()
-                try:
-                    if self.max_credits is None:
-                        if not await self._budget_allows(record):
-                            return  # stopped by a 4100
-                        task_id = await self._send(record)
+                # With a budget, check and send one at a time, so each check sees the last
+                # charge. A failed balance read raises here: nothing was sent.
+                async with self._budget_lock if self.max_credits is not None else _no_lock():
+                    if not await self._budget_allows(record):
+                        return  # the budget, or a 4100, stopped submitting
+                    await self._journal_intent(record)  # durable before the request leaves
+                    try:
+                        task_id = await self.steps.submit(
+                            record.key, record.kind, record.params, record.attempt
+                        )
+                    except Exception as exc:
+                        failure: Exception | None = exc
                     else:
-                        # Check and send one at a time, so each check sees the last charge.
-                        async with self._budget_lock:
-                            if not await self._budget_allows(record):
-                                return
-                            task_id = await self._send(record)
-                except Exception as exc:
-                    # Whether it may be sent again is decided in one place, for both engines.
-                    decision = decide_submit_failure(exc)
-                    repeat = repeats[decision.reason] = repeats.get(decision.reason, 0) + 1
-                    step = self._apply(
-                        record, SubmitFailed(decision, repeat, jitter=random.random())
-                    )
-                    record.request = decision.request
+                        failure = None
+                if failure is None:
+                    self._apply(record, SubmitAccepted(task_id))
+                    record.error = None
                     await self._save(record)
-                    if step.action is Action.SUBMIT:
-                        if decision.reason is SubmitReason.BUSY:
-                            # Until a running task of ours finishes, or the wait passes.
-                            self._backpressure.hold(step.delay)
-                        else:
-                            await _sleep.sleep(step.delay)
-                        continue
-                    if decision.reason is SubmitReason.NO_CREDIT:
-                        self._stopped = f"Topview reports insufficient credit ({decision.message})"
                     return
-                self._apply(record, SubmitAccepted(task_id))
-                record.error = None
+                # Whether it may be sent again is decided in one place, for both engines.
+                decision = decide_submit_failure(failure)
+                repeat = repeats[decision.reason] = repeats.get(decision.reason, 0) + 1
+                step = self._apply(record, SubmitFailed(decision, repeat, jitter=random.random()))
+                record.request = decision.request
                 await self._save(record)
+                if step.action is Action.SUBMIT:
+                    if decision.reason is SubmitReason.BUSY:
+                        # Until a running task of ours finishes, or the wait passes.
+                        self._backpressure.hold(step.delay)
+                    else:
+                        await _sleep.sleep(step.delay)
+                    continue
+                if decision.reason is SubmitReason.NO_CREDIT:
+                    self._stopped = f"Topview reports insufficient credit ({decision.message})"
                 return
 
-    async def _send(self, record: JobRecord) -> str:
-        """Journal the intent (durably), then submit; returns the task id."""
+    async def _journal_intent(self, record: JobRecord) -> None:
+        """Record the intent to submit (attempt, time), durably."""
         self._sent.add(record.key)
         record.attempt += 1
         self._apply(record, SubmitIntent())
         record.intent_at = time.time()
         record.error = record.request = None
-        await self._save(record)  # durable before the request leaves
-        return await self.steps.submit(record.key, record.kind, record.params, record.attempt)
+        await self._save(record)
 
     def _apply(self, record: JobRecord, event: Event) -> Any:
         """Move ``record`` as :func:`transition` says; returns the step."""
@@ -585,6 +586,11 @@ class JobRunner:
 
 
 _cost = task_cost
+
+
+@contextlib.asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
 
 
 def _line(exc: BaseException) -> str:
