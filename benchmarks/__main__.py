@@ -18,6 +18,7 @@ from pathlib import Path
 from . import (
     _cold,
     _download,
+    _engines,
     _imports,
     _jobs,
     _polling,
@@ -38,6 +39,7 @@ SECTIONS: dict[int, tuple[str, Callable[[Mode], Section]]] = {
     7: ("Job runner", _jobs.run),
     8: ("Cold start", _cold.run),
     9: ("Sync client", _sync.run),
+    10: ("Job engines: local runner vs Temporal", _engines.run),
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
 

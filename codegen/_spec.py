@@ -168,6 +168,24 @@ class TaskFacts:
     status_field: tuple[str, str]
     status_fallbacks: tuple[tuple[str, str], ...]
     result_files: tuple[tuple[ResultStep, ...], ...]
+    file_parameters: tuple[str, ...] = ()
+    """Python names of the submit's body arguments that take a file (``x-topview-file``)."""
+    reconcile: tuple[Op, tuple[tuple[str, str], ...]] | None = None
+    """``reconcile``: the list operation and the request fields a listed task shows."""
+    price: PriceFacts | None = None
+
+
+@dataclass(frozen=True)
+class PriceFacts:
+    """``price`` of an ``x-topview-task``: documented prices, the most a task can cost."""
+
+    per: str
+    """``second`` (of video) or ``item`` (one image)."""
+    model_field: tuple[str, str]
+    duration_field: tuple[str, str] | None
+    count_field: tuple[str, str] | None
+    models: tuple[tuple[str, float, int | None], ...]
+    """``(model, credits per unit, longest duration in seconds or None)``."""
 
 
 @dataclass(frozen=True)
@@ -438,12 +456,63 @@ def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -
                     result_files=tuple(
                         _result_path(op.operation_id, path) for path in task["resultFiles"]
                     ),
+                    file_parameters=tuple(
+                        p.python_name for p in op.params if p.is_file and p.in_body
+                    ),
+                    reconcile=_reconcile(op.operation_id, task.get("reconcile"), by_id),
+                    price=_price(op.operation_id, task.get("price")),
                 )
             )
     kinds = [f.kind for f in facts]
     if len(kinds) != len(set(kinds)):
         raise SpecError(f"duplicate task kinds: {kinds}")
     return facts
+
+
+def _reconcile(
+    operation_id: str, raw: dict[str, Any] | None, by_id: dict[str, Op]
+) -> tuple[Op, tuple[tuple[str, str], ...]] | None:
+    """``reconcile: {listOperation, matchFields}``: how a lost submit is found again."""
+    if raw is None:
+        return None
+    missing = {"listOperation", "matchFields"} - set(raw)
+    if missing:
+        raise SpecError(f"{operation_id}: reconcile lacks {sorted(missing)}")
+    listing = by_id.get(raw["listOperation"])
+    if listing is None or listing.kind != "read" or listing.page_item is None:
+        raise SpecError(f"{operation_id}: reconcile.listOperation must be a paginated read")
+    fields = tuple(_wire_and_python(str(name)) for name in raw["matchFields"])
+    if not fields:
+        raise SpecError(f"{operation_id}: reconcile.matchFields is empty")
+    return listing, fields
+
+
+def _price(operation_id: str, raw: dict[str, Any] | None) -> PriceFacts | None:
+    """``price: {per, modelField, durationField?, countField?, models: {name: {credits,
+    longest?}}}``: documented prices (see docs/ARCHITECTURE.md)."""
+    if raw is None:
+        return None
+    per = raw.get("per")
+    if per not in ("second", "item") or "modelField" not in raw or not raw.get("models"):
+        raise SpecError(f"{operation_id}: price needs per (second|item), modelField, models")
+    if per == "second" and "durationField" not in raw:
+        raise SpecError(f"{operation_id}: a price per second needs durationField")
+    models: list[tuple[str, float, int | None]] = []
+    for name, entry in raw["models"].items():
+        credits = entry.get("credits") if isinstance(entry, dict) else None
+        if not isinstance(credits, int | float) or credits < 0:
+            raise SpecError(f"{operation_id}: price of model {name!r} needs credits >= 0")
+        longest = entry.get("longest")
+        if per == "second" and not isinstance(longest, int):
+            raise SpecError(f"{operation_id}: price of model {name!r} needs longest (seconds)")
+        models.append((str(name), float(credits), longest))
+    return PriceFacts(
+        per=per,
+        model_field=_wire_and_python(raw["modelField"]),
+        duration_field=_wire_and_python(raw["durationField"]) if "durationField" in raw else None,
+        count_field=_wire_and_python(raw["countField"]) if "countField" in raw else None,
+        models=tuple(models),
+    )
 
 
 def _upload_formats(document: dict[str, Any]) -> dict[str, str]:

@@ -299,7 +299,9 @@ class SubmitOutcomeUnknownError(TopviewError):
     The SDK never resubmits in this situation, because a second submit could charge twice.
     ``request`` holds the method, URL and JSON body that were sent (no credentials) so you can
     look for the task (for example in the Topview console) before deciding to submit again.
-    ``__cause__`` holds the underlying failure (a timeout, a dropped connection, a 502...).
+    ``__cause__`` holds the underlying failure (a timeout, a dropped connection, a 502, a
+    code-200 reply whose result does not validate or names no ``taskId``...). ``task_id`` is
+    the task id the reply names, when one could be read.
     """
 
     def __init__(
@@ -309,9 +311,10 @@ class SubmitOutcomeUnknownError(TopviewError):
         request: SubmittedRequest,
         operation: Operation | None = None,
         code: str | None = None,
+        task_id: str | None = None,
     ) -> None:
         self.request = request
-        super().__init__(message, code=code, operation=operation)
+        super().__init__(message, code=code, operation=operation, task_id=task_id)
 
 
 class APIError(TopviewError):

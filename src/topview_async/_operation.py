@@ -60,6 +60,29 @@ class ResultStep:
 ResultPath = tuple[ResultStep, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcileSpec:
+    """How a submit of unknown outcome is found again (``x-topview-task.reconcile``)."""
+
+    list_operation: Operation
+    """A paginated read listing this kind's tasks, newest first."""
+    match_fields: tuple[FieldName, ...]
+    """Request fields a listed task shows, compared with the job's."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSpec:
+    """Documented prices of a kind (``x-topview-task.price``): the most a task can cost."""
+
+    per: Literal["second", "item"]
+    """``second``: credits per second of video; ``item``: credits per image."""
+    model_field: FieldName
+    duration_field: FieldName | None
+    count_field: FieldName | None
+    models: dict[str, tuple[float, int | None]]
+    """Model -> (the highest credits per unit over its settings, longest duration in s)."""
+
+
 class TaskKindSpec:
     """Everything known about one kind of long-running task; generated from ``x-topview-task``.
 
@@ -71,8 +94,11 @@ class TaskKindSpec:
     __slots__ = (
         "_result_type",
         "biz_types",
+        "file_parameters",
         "kind",
+        "price",
         "query_operation",
+        "reconcile",
         "result_files",
         "status_fallbacks",
         "status_field",
@@ -91,6 +117,12 @@ class TaskKindSpec:
     """Other places the status may be in (UNCONFIRMED shapes), read when the first is absent."""
     result_files: tuple[ResultPath, ...]
     """Where the query result holds the URLs of the task's output files."""
+    file_parameters: tuple[str, ...]
+    """Python names of the submit arguments that take a file id or a local path."""
+    reconcile: ReconcileSpec | None
+    """How a submit of unknown outcome is found again; ``None``: it cannot be."""
+    price: PriceSpec | None
+    """Documented prices; ``None``: not documented."""
 
     def __init__(
         self,
@@ -103,6 +135,9 @@ class TaskKindSpec:
         status_field: FieldName = ("status", "status"),
         status_fallbacks: tuple[FieldName, ...] = (),
         result_files: tuple[ResultPath, ...] = (),
+        file_parameters: tuple[str, ...] = (),
+        reconcile: ReconcileSpec | None = None,
+        price: PriceSpec | None = None,
     ) -> None:
         self.kind = kind
         self.submit_operation = submit_operation
@@ -112,6 +147,9 @@ class TaskKindSpec:
         self.status_field = status_field
         self.status_fallbacks = status_fallbacks
         self.result_files = result_files
+        self.file_parameters = file_parameters
+        self.reconcile = reconcile
+        self.price = price
 
     @property
     def result_model(self) -> str:

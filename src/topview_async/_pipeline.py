@@ -31,7 +31,7 @@ from ._models import TopviewModel
 from ._operation import Operation
 from ._options import RequestOptions
 from ._retry_loop import RetryLoop
-from ._retrying import Failure, transport_failure, unwrap_reply
+from ._retrying import Failure, outcome_unknown, transport_failure, unwrap_reply
 from ._wire import (
     SUCCESS_CODE,
     Call,
@@ -279,12 +279,17 @@ class RequestPipeline:
                         summary,
                     )
                     return built
-            raise ResponseValidationError(
+            error = ResponseValidationError(
                 f"result of {call.operation} does not match the spec: {summary}",
                 body=reply.text,
                 code=SUCCESS_CODE,
                 **call.ids(),
-            ) from exc
+            )
+            if call.operation.kind == "submit":
+                # Code 200: the task was created, whatever the result looks like. Never
+                # "not sent": keep the task id when the result names one.
+                raise outcome_unknown(call, error, task_id=_task_id_of(result)) from exc
+            raise error from exc
 
     def _envelope(self, result_type: Any) -> type[Envelope[Any]] | None:
         """The one-pass envelope model for ``result_type``; ``None``: go step by step."""
@@ -309,3 +314,9 @@ class RequestPipeline:
         if adapter is None:
             adapter = self._adapters.setdefault(result_type, pydantic.TypeAdapter(result_type))
         return adapter
+
+
+def _task_id_of(result: object) -> str | None:
+    """``result.taskId`` of a submit reply that did not validate, when it is readable."""
+    task_id = result.get("taskId") if isinstance(result, Mapping) else None
+    return str(task_id) if isinstance(task_id, str | int) and str(task_id) else None

@@ -13,8 +13,9 @@ Retry rules (the reason this module exists once):
   it could not connect (connect error, connect or pool timeout), HTTP 429/503, and the business
   codes whose spec entry says ``retry: always`` (5003 busy).
 * A ``submit`` whose response was lost after sending (read timeout, dropped connection, a 5xx
-  other than 503, a body that is not an envelope) raises :class:`SubmitOutcomeUnknownError` and is
-  never sent again: a second submit could create, and charge for, a second task.
+  other than 503, a body that is not an envelope, a code-200 reply whose result does not
+  validate) raises :class:`SubmitOutcomeUnknownError` and is never sent again: a second
+  submit could create, and charge for, a second task.
 
 The business codes and their ``retry`` rule come only from the spec's ``x-topview-error-codes``
 (:mod:`._generated.error_codes`); an unlisted code is never retried.
@@ -54,6 +55,7 @@ __all__ = [
     "Failure",
     "code_is_retried",
     "exception_class_for_code",
+    "outcome_unknown",
     "transport_failure",
     "unwrap_reply",
 ]
@@ -132,7 +134,7 @@ def transport_failure(call: Call, exc: httpx.RequestError) -> Failure:
         if kind == "read":
             return Failure(error, retryable=True, reason=reason)
         if kind == "submit":
-            return Failure(_outcome_unknown(call, error), False, reason)
+            return Failure(outcome_unknown(call, error), False, reason)
     return Failure(error, retryable=False, reason=reason)
 
 
@@ -161,7 +163,7 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
         if status in _UNPROCESSED_STATUSES or (kind == "read" and status in _READ_RETRY_STATUSES):
             return Failure(error, True, reason, reply.retry_after)
         if kind == "submit" and status >= 500:
-            return Failure(_outcome_unknown(call, error), False, reason)
+            return Failure(outcome_unknown(call, error), False, reason)
         return Failure(error, False, reason)
     if envelope is None:
         error = ResponseValidationError(
@@ -170,7 +172,7 @@ def unwrap_reply(call: Call, reply: Reply) -> Failure | tuple[str, object]:
             **call.ids(),
         )
         if kind == "submit":
-            return Failure(_outcome_unknown(call, error), False, "malformed body")
+            return Failure(outcome_unknown(call, error), False, "malformed body")
         # A read is safe to repeat, and a garbled reply (a proxy's page, a cut body) is
         # usually transient. A write may have been applied: report it.
         return Failure(error, kind == "read", "malformed body", reply.retry_after)
@@ -239,13 +241,17 @@ def _credential_free(exc: httpx.RequestError) -> BaseException:
     return copy
 
 
-def _outcome_unknown(call: Call, cause: TopviewError) -> SubmitOutcomeUnknownError:
+def outcome_unknown(
+    call: Call, cause: TopviewError, *, task_id: str | None = None
+) -> SubmitOutcomeUnknownError:
+    """The error of a submit that may have created a task (``cause`` says why)."""
     error = SubmitOutcomeUnknownError(
         f"{call.operation} was sent but its response was lost ({cause.message}); Topview may "
         "have created the task. It was not resubmitted: check for the task before retrying.",
         request=SubmittedRequest(call.operation.method, call.url, call.json_body),
         operation=call.operation,
         code=cause.code,
+        task_id=task_id,
     )
     error.__cause__ = cause
     return error

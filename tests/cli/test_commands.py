@@ -100,9 +100,29 @@ def test_max_credits_stops_before_the_budget_is_exceeded(
 ) -> None:
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
     write_jobs(jobs, 4)
-    assert batch_run(jobs, out, "--max-credits", "10") == 1
-    assert "credit budget of 10 reached" in capsys.readouterr().out
+    assert batch_run(jobs, out, "--max-credits", "10", "--max-cost-per-job", "5") == 1
+    assert "credit budget of 10:" in capsys.readouterr().out
     assert len(m2v_tasks_by_link(env)) == 2
+
+
+def test_max_credits_3_with_a_first_submit_costing_5_sends_nothing(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 2)
+    assert batch_run(jobs, out, "--max-credits", "3", "--max-cost-per-job", "5") == 1
+    assert "the next job may cost 5" in capsys.readouterr().out
+    assert env.simulator.requests.counts["/v1/m2v/task/submit"] == 0
+
+
+def test_budget_mode_without_a_bound_refuses_to_start(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    write_jobs(jobs, 2)
+    assert batch_run(jobs, out, "--max-credits", "100") == 2
+    assert "--max-cost-per-job" in capsys.readouterr().err
+    assert env.simulator.requests.counts["/v1/m2v/task/submit"] == 0
 
 
 def test_everyday_commands(

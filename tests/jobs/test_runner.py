@@ -205,7 +205,9 @@ async def test_the_credit_budget_stops_submitting_before_it_is_exceeded(
     topview_simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     async with make_client(topview_simulator) as client:
-        runner = JobRunner(client, tmp_path, journal=MemoryJournal(), max_credits=12)
+        runner = JobRunner(
+            client, tmp_path, journal=MemoryJournal(), max_credits=12, max_cost_per_job=5
+        )
         summary = await runner.run(m2v_jobs(6))
     assert summary.stopped is not None
     assert summary.credits <= 12

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
-from .._operation import ResultStep, TaskKindSpec
+from .._operation import PriceSpec, ReconcileSpec, ResultStep, TaskKindSpec
 from . import operations as _operations
 
 if TYPE_CHECKING:
@@ -104,6 +104,11 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("videoUrl", "video_url"),), each=False),
             ),
         ),
+        file_parameters=("file_ids", "endcard_file_id", "logo_file_id", "music_file_id"),
+        reconcile=ReconcileSpec(
+            list_operation=_operations.LIST_M2V_TASKS,
+            match_fields=(("productLink", "product_link"), ("productName", "product_name")),
+        ),
     ),
     "m2v_export": TaskKindSpec(
         kind="m2v_export",
@@ -119,6 +124,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("videoUrl", "video_url"),), each=False),
             ),
         ),
+        file_parameters=(),
     ),
     "video_avatar": TaskKindSpec(
         kind="video_avatar",
@@ -129,6 +135,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=((ResultStep(names=(("outputVideoUrl", "output_video_url"),), each=False),),),
+        file_parameters=("video_file_id", "image_file_id", "audio_file_id"),
     ),
     "product_avatar_image_replace": TaskKindSpec(
         kind="product_avatar_image_replace",
@@ -143,6 +150,11 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("productReplaceResult", "product_replace_result"),), each=True),
                 ResultStep(names=(("url", "url"),), each=False),
             ),
+        ),
+        file_parameters=(
+            "product_image_file_id",
+            "template_image_file_id",
+            "user_face_image_file_id",
         ),
     ),
     "product_avatar_image_to_video": TaskKindSpec(
@@ -161,6 +173,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ),
             ),
         ),
+        file_parameters=(),
     ),
     "anyshoot": TaskKindSpec(
         kind="anyshoot",
@@ -185,6 +198,12 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ),
             ),
         ),
+        file_parameters=(
+            "product_image_file_id",
+            "template_mask_file_id",
+            "product_mask_file_id",
+            "template_image_file_id",
+        ),
     ),
     "image_to_video": TaskKindSpec(
         kind="image_to_video",
@@ -201,6 +220,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
+        file_parameters=("image_file_id",),
     ),
     "scraper": TaskKindSpec(
         kind="scraper",
@@ -220,6 +240,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("fileUrl", "file_url"),), each=False),
             ),
         ),
+        file_parameters=(),
     ),
     "image_to_video_v2": TaskKindSpec(
         kind="image_to_video_v2",
@@ -234,6 +255,44 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("videos", "videos"),), each=True),
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
+        ),
+        file_parameters=("first_frame_file_id", "end_frame_file_id", "reference_image_file_ids"),
+        price=PriceSpec(
+            per="second",
+            model_field=("model", "model"),
+            duration_field=("duration", "duration"),
+            count_field=("generatingCount", "generating_count"),
+            models={
+                "Standard": (1.0, 15),
+                "Fast": (1.0, 15),
+                "Seedance 1.5 Pro": (0.55, 12),
+                "Seedance 1.0 Pro Fast": (0.15, 12),
+                "Seedance 1.0 Pro": (0.45, 12),
+                "Kling V3": (1.0, 15),
+                "Kling V3 Reference Video": (1.0, 15),
+                "Kling O3": (0.9, 15),
+                "Kling O3 Reference-to-Video": (0.9, 15),
+                "Kling 2.6": (0.65, 10),
+                "Kling O1 Reference-to-Video": (0.5, 10),
+                "Kling 2.5 Turbo Pro": (0.31, 10),
+                "Kling 2.5 Turbo Std": (0.2, 10),
+                "Sora 2": (0.56, 12),
+                "Sora 2 Pro": (2.8, 12),
+                "Veo 3.1": (3.3, 8),
+                "Veo 3.1 Reference to video": (3.3, 8),
+                "Veo 3.1 Fast": (2.0, 8),
+                "Veo 3.1 Fast Reference to video": (2.0, 8),
+                "MiniMax-Hailuo-02": (0.47, 10),
+                "MiniMax-Hailuo-2.3": (0.47, 10),
+                "MiniMax-Hailuo-2.3-Fast": (0.3, 10),
+                "Vidu Q3 Pro": (1.0, 16),
+                "Vidu Q2 Reference to Video": (0.56, 10),
+                "Wan 2.6": (0.77, 15),
+                "Topview Lite": (0.1, 10),
+                "Topview Pro": (0.2, 10),
+                "Topview Plus": (0.54, 10),
+                "Topview Best": (1.55, 10),
+            },
         ),
     ),
     "text_to_video": TaskKindSpec(
@@ -250,6 +309,38 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
+        file_parameters=(),
+        price=PriceSpec(
+            per="second",
+            model_field=("model", "model"),
+            duration_field=("duration", "duration"),
+            count_field=("generatingCount", "generating_count"),
+            models={
+                "Standard": (1.0, 15),
+                "Fast": (1.0, 15),
+                "Seedance 1.5 Pro": (0.55, 12),
+                "Seedance 1.0 Pro Fast": (0.15, 12),
+                "Seedance 1.0 Pro": (0.45, 12),
+                "Kling V3": (1.0, 15),
+                "Kling O3": (0.9, 15),
+                "Kling 2.6": (0.65, 10),
+                "Kling 2.5 Turbo Pro": (0.31, 10),
+                "Kling 2.5 Turbo Std": (0.2, 10),
+                "Sora 2": (0.56, 12),
+                "Sora 2 Pro": (2.8, 12),
+                "Veo 3.1": (3.3, 8),
+                "Veo 3.1 Fast": (2.0, 8),
+                "MiniMax-Hailuo-02": (0.47, 10),
+                "MiniMax-Hailuo-2.3": (0.47, 10),
+                "Vidu Q3 Pro": (1.0, 16),
+                "Wan 2.6": (0.77, 15),
+                "Topview Lite": (0.1, 10),
+                "Topview Pro": (0.2, 10),
+                "Topview Plus": (0.54, 10),
+                "Topview Best": (1.55, 10),
+                "Vidu Q2": (0.28, 10),
+            },
+        ),
     ),
     "omni_reference": TaskKindSpec(
         kind="omni_reference",
@@ -264,6 +355,19 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("videos", "videos"),), each=True),
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
+        ),
+        file_parameters=(),
+        price=PriceSpec(
+            per="second",
+            model_field=("model", "model"),
+            duration_field=("duration", "duration"),
+            count_field=("generatingCount", "generating_count"),
+            models={
+                "Standard": (1.0, 15),
+                "Fast": (1.0, 15),
+                "Kling O3 Video-Edit": (2.0, 10),
+                "Kling O1 Video-Edit": (0.8, 10),
+            },
         ),
     ),
     "storyboard": TaskKindSpec(
@@ -280,6 +384,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
+        file_parameters=("reference_file_ids",),
     ),
     "text_to_image": TaskKindSpec(
         kind="text_to_image",
@@ -294,6 +399,27 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("images", "images"),), each=True),
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
+        ),
+        file_parameters=(),
+        price=PriceSpec(
+            per="item",
+            model_field=("model", "model"),
+            duration_field=None,
+            count_field=("generateCount", "generate_count"),
+            models={
+                "Nano Banana 2": (0.85, None),
+                "Nano Banana Pro": (1.4, None),
+                "Nano Banana": (0.3, None),
+                "Seedream 5.0": (0.2, None),
+                "Seedream 4.5": (0.2, None),
+                "Seedream 4.0": (0.15, None),
+                "Grok Image Pro": (0.45, None),
+                "Grok Image": (0.15, None),
+                "GPT Image 1.5": (2.0, None),
+                "GPT Image 2": (1.4, None),
+                "Kontext-Pro": (0.5, None),
+                "Imagen 4": (0.5, None),
+            },
         ),
     ),
     "image_edit": TaskKindSpec(
@@ -310,6 +436,26 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
+        file_parameters=("input_image_file_ids",),
+        price=PriceSpec(
+            per="item",
+            model_field=("model", "model"),
+            duration_field=None,
+            count_field=("generateCount", "generate_count"),
+            models={
+                "Nano Banana 2": (0.85, None),
+                "Nano Banana Pro": (1.4, None),
+                "Nano Banana": (0.3, None),
+                "Seedream 5.0": (0.2, None),
+                "Seedream 4.5": (0.2, None),
+                "Seedream 4.0": (0.15, None),
+                "Grok Image Pro": (0.45, None),
+                "Grok Image": (0.15, None),
+                "GPT Image 1.5": (2.0, None),
+                "GPT Image 2": (1.4, None),
+                "Kontext-Pro": (0.5, None),
+            },
+        ),
     ),
     "remove_background": TaskKindSpec(
         kind="remove_background",
@@ -323,6 +469,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             (ResultStep(names=(("bgRemovedImagePath", "bg_removed_image_path"),), each=False),),
             (ResultStep(names=(("maskImagePath", "mask_image_path"),), each=False),),
         ),
+        file_parameters=("product_image_file_id",),
     ),
     "photo_avatar": TaskKindSpec(
         kind="photo_avatar",
@@ -335,6 +482,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         result_files=(
             (ResultStep(names=(("finishedVideoUrl", "finished_video_url"),), each=False),),
         ),
+        file_parameters=("template_image_file_id", "audio_file_id"),
     ),
     "product_avatar_image_to_video_v2": TaskKindSpec(
         kind="product_avatar_image_to_video_v2",
@@ -347,6 +495,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         result_files=(
             (ResultStep(names=(("finishedVideoUrl", "finished_video_url"),), each=False),),
         ),
+        file_parameters=("audio_file_id",),
     ),
     "product_avatar_image_replace_v3": TaskKindSpec(
         kind="product_avatar_image_replace_v3",
@@ -361,6 +510,12 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("replaceProductResult", "replace_product_result"),), each=True),
                 ResultStep(names=(("url", "url"),), each=False),
             ),
+        ),
+        file_parameters=(
+            "product_image_file_id",
+            "product_image_without_background_file_id",
+            "template_image_file_id",
+            "user_face_image_file_id",
         ),
     ),
     "anyshoot_product_model": TaskKindSpec(
@@ -377,6 +532,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("filePath", "file_path"),), each=False),
             ),
         ),
+        file_parameters=("product_image_file_id", "product_image_without_background_file_id"),
     ),
     "text_to_speech": TaskKindSpec(
         kind="text_to_speech",
@@ -392,6 +548,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("demoAudioUrl", "demo_audio_url"),), each=False),
             ),
         ),
+        file_parameters=("origin_voice_file_id",),
     ),
     "voice_clone": TaskKindSpec(
         kind="voice_clone",
@@ -407,6 +564,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("demoAudioUrl", "demo_audio_url"),), each=False),
             ),
         ),
+        file_parameters=("origin_voice_file_id",),
     ),
     "board_download": TaskKindSpec(
         kind="board_download",
@@ -417,6 +575,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=((ResultStep(names=(("downloadUrl", "download_url"),), each=False),),),
+        file_parameters=(),
     ),
     "ai_music": TaskKindSpec(
         kind="ai_music",
@@ -432,6 +591,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("url", "url"),), each=False),
             ),
         ),
+        file_parameters=(),
     ),
     "image_translate": TaskKindSpec(
         kind="image_translate",
@@ -442,6 +602,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=(),
+        file_parameters=("file_id",),
     ),
     "image_translate_generate": TaskKindSpec(
         kind="image_translate_generate",
@@ -457,6 +618,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("finishedImageUrl", "finished_image_url"),), each=False),
             ),
         ),
+        file_parameters=(),
     ),
     "image_translate_batch": TaskKindSpec(
         kind="image_translate_batch",
@@ -472,6 +634,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("finishedImageUrl", "finished_image_url"),), each=False),
             ),
         ),
+        file_parameters=("file_ids",),
     ),
     "video_object_remove": TaskKindSpec(
         kind="video_object_remove",
@@ -482,6 +645,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=((ResultStep(names=(("outputVideoUrl", "output_video_url"),), each=False),),),
+        file_parameters=("video_file_id",),
     ),
     "video_process": TaskKindSpec(
         kind="video_process",
@@ -494,6 +658,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         result_files=(
             (ResultStep(names=(("resizedVideoUrl", "resized_video_url"),), each=False),),
         ),
+        file_parameters=("input_video_file_id",),
     ),
     "image_mask_drawing": TaskKindSpec(
         kind="image_mask_drawing",
@@ -504,6 +669,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=(),
+        file_parameters=(),
     ),
     "video_mask_drawing": TaskKindSpec(
         kind="video_mask_drawing",
@@ -518,6 +684,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             (ResultStep(names=(("protectMaskVideoPath", "protect_mask_video_path"),), each=False),),
             (ResultStep(names=(("trackingVideoPath", "tracking_video_path"),), each=False),),
         ),
+        file_parameters=(),
     ),
     "video_character_swap": TaskKindSpec(
         kind="video_character_swap",
@@ -528,6 +695,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_field=("status", "status"),
         status_fallbacks=(),
         result_files=((ResultStep(names=(("outputVideoUrl", "output_video_url"),), each=False),),),
+        file_parameters=("model_image_file_id",),
     ),
     "video_to_ai_avatar": TaskKindSpec(
         kind="video_to_ai_avatar",
@@ -543,6 +711,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
                 ResultStep(names=(("previewVideoUrl", "preview_video_url"),), each=False),
             ),
         ),
+        file_parameters=("video_file_id",),
     ),
 }
 """How each kind of long-running task is submitted, polled, recognised and downloaded."""

@@ -9,7 +9,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ..temporal._cli import (
+from ._options import ResubmitOption, TaskIdOption, check_one_decision
+from ._temporal import (
     DEFAULT_ADDRESS,
     DEFAULT_TASK_QUEUE,
     Address,
@@ -18,7 +19,6 @@ from ..temporal._cli import (
     run_temporal_batch_command,
     temporal_app,
 )
-from ._options import ResubmitOption, TaskIdOption, check_one_decision
 
 T = TypeVar("T")
 
@@ -123,7 +123,20 @@ def batch_run(
     concurrency: Annotated[int, typer.Option(min=1, help="Submits in flight at once.")] = 8,
     downloads: Annotated[int, typer.Option(min=1, help="Downloads at once.")] = 4,
     max_credits: Annotated[
-        float | None, typer.Option(min=0, help="Stop submitting before spending this many.")
+        float | None,
+        typer.Option(
+            min=0,
+            help="Submit only while spent + the most the jobs in flight can cost + the "
+            "next job's most fit this many credits.",
+        ),
+    ] = None,
+    max_cost_per_job: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="With --max-credits: the most one job can cost, for kinds without a "
+            "documented price or a cost seen before.",
+        ),
     ] = None,
     notice_url: Annotated[
         str | None,
@@ -157,10 +170,10 @@ def batch_run(
     if engine not in ("local", "temporal"):
         raise typer.BadParameter("--engine is local or temporal")
     if engine == "temporal":
-        if max_credits is not None or notice_url is not None:
+        if notice_url is not None:
             raise typer.BadParameter(
-                "with --engine temporal, the workers hold the limits and the notice URL "
-                "(topview temporal worker --notice-url); --max-credits is not supported"
+                "with --engine temporal, the workers hold the notice URL "
+                "(topview temporal worker --notice-url)"
             )
         run_temporal_batch_command(
             jobs_file,
@@ -172,6 +185,8 @@ def batch_run(
             reconcile_grace=reconcile_grace,
             poll_interval=poll_interval,
             progress=progress,
+            max_credits=max_credits,
+            max_cost_per_job=max_cost_per_job,
         )
     from ._batch import run_batch
 
@@ -182,6 +197,7 @@ def batch_run(
             concurrency=concurrency,
             downloads=downloads,
             max_credits=max_credits,
+            max_cost_per_job=max_cost_per_job,
             notice_url=notice_url,
             reconcile_grace=reconcile_grace,
             poll_interval=poll_interval,

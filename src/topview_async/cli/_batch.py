@@ -67,6 +67,7 @@ async def run_batch(
     downloads: int,
     max_credits: float | None,
     notice_url: str | None,
+    max_cost_per_job: float | None = None,
     reconcile_grace: float,
     poll_interval: float | None,
     progress: bool,
@@ -92,6 +93,7 @@ async def run_batch(
             concurrency=concurrency,
             downloads=downloads,
             max_credits=max_credits,
+            max_cost_per_job=max_cost_per_job,
             notice_url=notice_url,
             reconcile_grace=reconcile_grace,
         )

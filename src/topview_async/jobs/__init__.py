@@ -18,29 +18,55 @@ The files of each job are saved as ``out/shoes/<key>.<ext>``, listed with their 
 
 from __future__ import annotations
 
+from ._decide import (
+    DEFAULT_ENGINE_SETTINGS,
+    Action,
+    Delivery,
+    EngineSettings,
+    Step,
+    SubmitDecision,
+    SubmitReason,
+    SubmitVerdict,
+    decide_submit_failure,
+    transition,
+)
 from ._journal import Journal, MemoryJournal
 from ._model import Job, JobRecord, JobStatus, read_jobs
 from ._notices import JobNoticeApp, job_reference
 from ._output import MANIFEST_NAME
 from ._runner import DEFAULT_JOURNAL_NAME, JobRunner, RunSummary
 from ._sqlite import SqliteJournal
+from ._steps import JobSteps, TaskCheck, reconcilable
 from ._submit import job_notice_url, submit_method, task_kinds
 
 __all__ = [
+    "DEFAULT_ENGINE_SETTINGS",
     "DEFAULT_JOURNAL_NAME",
     "MANIFEST_NAME",
+    "Action",
+    "Delivery",
+    "EngineSettings",
     "Job",
     "JobNoticeApp",
     "JobRecord",
     "JobRunner",
     "JobStatus",
+    "JobSteps",
     "Journal",
     "MemoryJournal",
     "RunSummary",
     "SqliteJournal",
+    "Step",
+    "SubmitDecision",
+    "SubmitReason",
+    "SubmitVerdict",
+    "TaskCheck",
+    "decide_submit_failure",
     "job_notice_url",
     "job_reference",
     "read_jobs",
+    "reconcilable",
     "submit_method",
     "task_kinds",
+    "transition",
 ]

@@ -4,8 +4,9 @@ Two ways, where the API makes them possible:
 
 * the callback: a submit sent with the runner's ``notice_url`` carries ``?job=&attempt=``, so
   its callback names the job even if the response was lost (:meth:`JobRunner.record_notice`);
-* the M2V task list (``GET /v1/m2v/task/list``): a task created from the job's request shows
-  up there with its ``productLink``/``productName`` and creation time.
+* the kind's task list, where the spec names one (``x-topview-task.reconcile``: for M2V
+  ``GET /v1/m2v/task/list``): a task created from the job's request shows up there with the
+  request fields the spec lists (M2V: ``productLink``/``productName``) and its creation time.
 
 A list match is accepted only when exactly one unclaimed task fits a job. When the whole
 time window was listed and nothing fits, and the submit is older than the grace period
@@ -15,22 +16,33 @@ back to ``pending`` and is submitted again. Anything else stays ``outcome_unknow
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import SubmitOutcomeUnknownError, TopviewError
 from ..lib._status import read_field
+from ..lib.tasks import operation_method
 from ._model import JobRecord, JobStatus
 
-__all__ = ["CLOCK_SKEW", "MAX_LIST_PAGES", "reconcile_m2v", "submitted_request"]
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
+
+__all__ = [
+    "CLOCK_SKEW",
+    "MAX_LIST_PAGES",
+    "reconcile_listed",
+    "reconcile_m2v",
+    "submitted_request",
+]
 
 CLOCK_SKEW = 120.0
 """Seconds the server's clock may be off ours when comparing creation times."""
 MAX_LIST_PAGES = 50
 LIST_PAGE_SIZE = 100
 
-_MATCHED_FIELDS = (("product_link", "productLink"), ("product_name", "productName"))
+FieldNames = tuple[tuple[str, str], ...]
+"""``(wire name, Python name)`` of each request field a listed task shows."""
 
 
 def submitted_request(exc: SubmitOutcomeUnknownError) -> dict[str, Any]:
@@ -72,19 +84,20 @@ def _epoch(value: object) -> float | None:
     return number / 1000 if number > 1e11 else number
 
 
-def _wanted(record: JobRecord) -> dict[str, str]:
-    """Wire field -> value the listed task must have to be this job's."""
-    wanted: dict[str, str] = {}
-    for python_name, wire_name in _MATCHED_FIELDS:
+def _wanted(record: JobRecord, fields: FieldNames) -> dict[tuple[str, str], str]:
+    """Field -> value the listed task must have to be this job's."""
+    wanted: dict[tuple[str, str], str] = {}
+    for wire_name, python_name in fields:
         value = record.params.get(python_name, record.params.get(wire_name))
         if isinstance(value, str) and value:
-            wanted[wire_name] = value
+            wanted[(wire_name, python_name)] = value
     return wanted
 
 
-def _fits(record: JobRecord, wanted: dict[str, str], item: object, created: float | None) -> bool:
-    for wire_name, value in wanted.items():
-        python_name = next(p for p, w in _MATCHED_FIELDS if w == wire_name)
+def _fits(
+    record: JobRecord, wanted: dict[tuple[str, str], str], item: object, created: float | None
+) -> bool:
+    for (wire_name, python_name), value in wanted.items():
         if read_field(item, python_name, wire_name) != value:
             return False
     if created is not None and record.intent_at is not None:
@@ -92,17 +105,53 @@ def _fits(record: JobRecord, wanted: dict[str, str], item: object, created: floa
     return True
 
 
-async def reconcile_m2v(
-    client: Any,
+async def reconcile_listed(
+    client: AsyncTopview,
     records: Sequence[JobRecord],
     *,
     claimed: set[str],
     grace: float | None,
     now: float,
 ) -> list[JobRecord]:
-    """Settle the ``outcome_unknown`` M2V ``records`` through the task list; return the
-    records changed (the caller saves them). ``claimed``: task ids other jobs own."""
-    candidates = {r.key: (r, _wanted(r)) for r in records}
+    """Settle the ``outcome_unknown`` ``records`` through their kinds' task lists (kinds
+    without one are left as they are); return the records changed (the caller saves them).
+    ``claimed``: task ids other jobs own."""
+    from .._generated.task_kinds import TASK_KINDS
+
+    changed: list[JobRecord] = []
+    for kind in sorted({r.kind for r in records}):
+        spec = TASK_KINDS.get(kind)
+        if spec is None or spec.reconcile is None:
+            continue
+        of_kind = [r for r in records if r.kind == kind]
+        list_page = operation_method(client, spec.reconcile.list_operation)
+        changed += await _reconcile_kind(
+            list_page,
+            spec.reconcile.match_fields,
+            of_kind,
+            claimed=claimed,
+            grace=grace,
+            now=now,
+            label=kind.upper() if kind == "m2v" else kind,
+        )
+    return changed
+
+
+reconcile_m2v = reconcile_listed
+"""The former name (M2V was the one kind with a task list)."""
+
+
+async def _reconcile_kind(
+    list_page: Callable[..., Awaitable[Any]],
+    fields: FieldNames,
+    records: Sequence[JobRecord],
+    *,
+    claimed: set[str],
+    grace: float | None,
+    now: float,
+    label: str,
+) -> list[JobRecord]:
+    candidates = {r.key: (r, _wanted(r, fields)) for r in records}
     candidates = {k: v for k, v in candidates.items() if v[1]}  # nothing to match on: skip
     if not candidates:
         return []
@@ -111,9 +160,7 @@ async def reconcile_m2v(
     complete = False
     try:
         for page_no in range(1, MAX_LIST_PAGES + 1):
-            page = await client.marketing_videos.list_tasks(
-                page_no=page_no, page_size=LIST_PAGE_SIZE
-            )
+            page = await list_page(page_no=page_no, page_size=LIST_PAGE_SIZE)
             data = read_field(page, "data", "data")
             items: list[object] = list(data) if isinstance(data, list) else []
             older = 0
@@ -144,7 +191,7 @@ async def reconcile_m2v(
             record.request = record.error = None
             changed.append(record)
         elif len(ids) > 1 or (ids and taken[ids[0]] > 1):
-            record.error = f"several listed M2V tasks fit this job ({', '.join(sorted(ids))})"
+            record.error = f"several listed {label} tasks fit this job ({', '.join(sorted(ids))})"
             changed.append(record)
         elif (
             complete
@@ -154,8 +201,8 @@ async def reconcile_m2v(
         ):
             # Listed in full, not there, and long enough ago: Topview never received it.
             record.status, record.request = JobStatus.PENDING, None
-            record.error = "not in the M2V task list: submitting again"
+            record.error = f"not in the {label} task list: submitting again"
             changed.append(record)
         else:
-            record.error = "not in the M2V task list (yet): outcome still unknown"
+            record.error = f"not in the {label} task list (yet): outcome still unknown"
     return changed

@@ -11,46 +11,59 @@ submit for a job whose first one may have reached Topview: that job is reconcile
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
+import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 
 from .. import _sleep
 from .._exceptions import (
-    APIError,
     ConfigurationError,
-    InsufficientCreditError,
-    InvalidInputError,
     NotFoundError,
-    ServerBusyError,
-    SubmitOutcomeUnknownError,
     TopviewError,
-    UnfinishedTaskError,
+    UnknownTaskKindError,
 )
 from ..lib._status import read_field
 from ..lib.polling import PollPolicy
 from ._admission import admit
+from ._budget import budget_allows, job_bounds, max_job_cost
 from ._credits import credits_from_log
+from ._decide import (
+    DEFAULT_ENGINE_SETTINGS,
+    Action,
+    EngineSettings,
+    Event,
+    Interrupted,
+    SubmitAccepted,
+    SubmitFailed,
+    SubmitIntent,
+    SubmitReason,
+    TaskEnded,
+    TaskFound,
+    decide_submit_failure,
+    transition,
+)
 from ._journal import Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (
     MANIFEST_NAME,
-    place_files,
-    prepare_staging,
     remove_empty_staging,
-    staging_dir,
     write_manifest,
 )
-from ._reconcile import reconcile_m2v, submitted_request
-from ._submit import job_notice_url, submit_method
+from ._steps import JobSteps, reconcilable, task_cost
+
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
 
 __all__ = ["DEFAULT_JOURNAL_NAME", "JobRunner", "RunSummary"]
 
@@ -86,12 +99,13 @@ class RunSummary:
 class _Backpressure:
     """Holds submits after a 4007 (too many unfinished tasks) until one of ours finishes."""
 
-    def __init__(self, busy_wait: float) -> None:
-        self.busy_wait = busy_wait
+    def __init__(self) -> None:
+        self.busy_wait = 0.0
         self.held = False
         self._released = anyio.Event()
 
-    def hold(self) -> None:
+    def hold(self, delay: float) -> None:
+        self.busy_wait = max(self.busy_wait, delay) if self.held else delay
         self.held = True
 
     def release(self) -> None:
@@ -130,37 +144,52 @@ class JobRunner:
       lost journal: :class:`~topview_async.BatchLockedError`, ``JournalUnusableError``).
     * ``concurrency``: submits (with their uploads) in flight at once; ``downloads``:
       downloads at once. Waiting is shared by every task through the client's poll scheduler.
-    * ``max_credits``: stop submitting before the account has spent this many credits since
-      the run began (read from ``client.account.credit()``).
+    * ``max_credits``: a submit is sent only when the credit spent since the run began (read
+      from ``client.account.credit()``), plus the most every job in flight can still cost,
+      plus the most this job can cost, fits (:mod:`._budget`: documented prices, else the
+      largest cost seen for the kind, else ``max_cost_per_job``). A job that does not fit
+      waits for one in flight to finish; with none in flight, submitting stops. Without a
+      bound for some job's kind the run refuses to start (:class:`ConfigurationError`).
+      Where Topview charges at submit, a job in flight counts twice until it finishes: the
+      budget errs on the side of not spending.
+    * ``max_cost_per_job``: the bound of a job whose kind has no documented price and no
+      cost seen yet.
     * ``notice_url``: a callback URL (built with
       :func:`~topview_async.webhooks.build_notice_url`); each submit gets it with
       ``?job=<key>&attempt=<n>`` added, so a callback names its job even if the submit's
       response was lost (your receiver calls :meth:`record_notice`).
     * ``reconcile_grace``: seconds after which an M2V submit of unknown outcome that the task
       list does not show is taken as never received and submitted again; ``None``: never.
+    * ``settings``: the waits after a busy or unsent submit, shared with the Temporal engine
+      (:class:`~topview_async.jobs.EngineSettings`); ``busy_wait`` overrides its first wait.
     * ``on_change``: called with a copy of a record after each saved change (progress).
     """
 
     def __init__(
         self,
-        client: Any,
+        client: AsyncTopview | None,
         out_dir: str | os.PathLike[str],
         *,
         journal: Journal | None = None,
         concurrency: int = 8,
         downloads: int = 4,
         max_credits: float | None = None,
+        max_cost_per_job: float | None = None,
         notice_url: str | None = None,
         reconcile_grace: float | None = 300.0,
-        busy_wait: float = 10.0,
+        busy_wait: float | None = None,
         poll: PollPolicy | None = None,
         on_change: ChangeCallback | None = None,
+        settings: EngineSettings | None = None,
     ) -> None:
         if concurrency < 1 or downloads < 1:
             raise ConfigurationError("concurrency and downloads must be at least 1")
         if max_credits is not None and max_credits < 0:
             raise ConfigurationError("max_credits must not be negative")
+        if max_cost_per_job is not None and max_cost_per_job < 0:
+            raise ConfigurationError("max_cost_per_job must not be negative")
         self.client = client
+        self._steps = None if client is None else JobSteps(client, notice_url=notice_url)
         self.out_dir = Path(out_dir)
         self._owns_journal = journal is None
         if journal is None:
@@ -171,17 +200,24 @@ class JobRunner:
         self.concurrency = concurrency
         self.downloads = downloads
         self.max_credits = max_credits
+        self.max_cost_per_job = max_cost_per_job
         self.notice_url = notice_url
         self.reconcile_grace = reconcile_grace
         self.poll = poll
         self.on_change = on_change
-        self._busy_wait = busy_wait
+        settings = settings or DEFAULT_ENGINE_SETTINGS
+        if busy_wait is not None:
+            settings = dataclasses.replace(settings, busy_wait=busy_wait)
+        self.settings = dataclasses.replace(settings, reconcile_grace=reconcile_grace)
         self._records: dict[str, JobRecord] = {}
         self._stopped: str | None = None
         self._start_balance: float | None = None
-        self._cost_estimate = 0.0
-        """Credits one more submit may cost: the most seen so far."""
-        self._last_balance: float | None = None
+        self._seen: dict[str, float] = {}
+        """The largest cost seen per kind (the journal's and this run's finished tasks)."""
+        self._sent: set[str] = set()
+        """Jobs submitted in this run: while in flight, their bound counts in the budget."""
+        self._driving: set[str] = set()
+        self._finished = anyio.Event()
 
     async def __aenter__(self) -> JobRunner:
         return self
@@ -199,6 +235,13 @@ class JobRunner:
         if self._owns_journal:
             await self.journal.aclose()
 
+    @property
+    def steps(self) -> JobSteps:
+        """The job steps on the runner's client (a runner made without one only reads)."""
+        if self._steps is None:
+            raise ConfigurationError("this JobRunner has no client: it cannot run jobs")
+        return self._steps
+
     # -- public operations ---------------------------------------------------------------
 
     async def records(self) -> list[JobRecord]:
@@ -215,6 +258,16 @@ class JobRunner:
         await self._admit(job_list)
         keys = [job.key for job in job_list]
         if self.max_credits is not None:
+            for stored in self._records.values():
+                if stored.credits:
+                    kind_most = self._seen.get(stored.kind, 0.0)
+                    self._seen[stored.kind] = max(kind_most, stored.credits)
+            # Every job to submit needs a bound before anything is sent.
+            job_bounds(
+                [j for j in job_list if self._records[j.key].status is JobStatus.PENDING],
+                seen=self._seen,
+                max_cost_per_job=self.max_cost_per_job,
+            )
             self._start_balance = await self._balance()
         for _round in range(3):
             await self._reconcile([self._records[k] for k in keys])
@@ -223,7 +276,7 @@ class JobRunner:
                 break
         # Kinds whose result carries no costCredit: their cost is in the credit log.
         priced = await credits_from_log(
-            self.client, [self._records[k] for k in keys], now=time.time()
+            self.steps.client, [self._records[k] for k in keys], now=time.time()
         )
         if priced:
             await self.journal.save(priced)
@@ -243,7 +296,7 @@ class JobRunner:
         from ._resolve import resolve_job
 
         record = await resolve_job(
-            self.client, self.journal, key, task_id=task_id, resubmit=resubmit, force=force
+            self.steps.client, self.journal, key, task_id=task_id, resubmit=resubmit, force=force
         )
         self._records[key] = record.copy()
         return record
@@ -285,8 +338,11 @@ class JobRunner:
     # -- admission and reconciliation ----------------------------------------------------
 
     async def _admit(self, jobs: Sequence[Job]) -> None:
+        from .._generated.task_kinds import TASK_KINDS
+
         for job in jobs:
-            submit_method(self.client, job.kind)  # unknown kinds fail before anything is sent
+            if job.kind not in TASK_KINDS:  # unknown kinds fail before anything is sent
+                raise UnknownTaskKindError(job.kind, TASK_KINDS)
         stored = {r.key: r for r in await self.journal.load()}
         new: list[JobRecord] = []
         for job in jobs:
@@ -302,19 +358,28 @@ class JobRunner:
         # A submit in flight when the last run died: its outcome is unknown.
         crashed = [r for r in records if r.status is JobStatus.SUBMITTING]
         for record in crashed:
-            record.status = JobStatus.OUTCOME_UNKNOWN
-            record.error = "the run stopped while this submit was in flight"
+            self._apply(record, Interrupted())
         if crashed:
             await self.journal.save(crashed)
             for record in crashed:
                 self._notify(record)
         unknown = [r for r in records if r.status is JobStatus.OUTCOME_UNKNOWN]
-        m2v = [r for r in unknown if r.kind == "m2v"]
-        if not m2v:
+        # A task id read from a reply that did not validate: the task exists if Topview knows it.
+        for record in [r for r in unknown if r.task_id]:
+            assert record.task_id is not None
+            try:
+                exists = await self.steps.exists(record.kind, record.task_id)
+            except TopviewError:
+                continue  # not reachable now: the next run looks again
+            if exists:
+                self._apply(record, TaskFound(record.task_id))
+                await self._save(record)
+        unknown = [r for r in unknown if r.status is JobStatus.OUTCOME_UNKNOWN]
+        if not unknown:
             return
         claimed = {r.task_id for r in self._records.values() if r.task_id}
-        changed = await reconcile_m2v(
-            self.client, m2v, claimed=claimed, grace=self.reconcile_grace, now=time.time()
+        changed = await self.steps.reconcile(
+            unknown, claimed=claimed, grace=self.reconcile_grace, now=time.time()
         )
         if changed:
             await self.journal.save(changed)
@@ -329,7 +394,7 @@ class JobRunner:
         waiting = [
             r.intent_at
             for r in records
-            if r.status is JobStatus.OUTCOME_UNKNOWN and r.kind == "m2v" and r.intent_at
+            if r.status is JobStatus.OUTCOME_UNKNOWN and reconcilable(r.kind) and r.intent_at
         ]
         if not waiting:
             return False
@@ -344,93 +409,120 @@ class JobRunner:
         self._submits = anyio.CapacityLimiter(self.concurrency)
         self._download_slots = anyio.CapacityLimiter(self.downloads)
         self._budget_lock = anyio.Lock()
-        self._backpressure = _Backpressure(self._busy_wait)
+        self._backpressure = _Backpressure()
         async with anyio.create_task_group() as group:
             for record in records:
                 if record.status in (JobStatus.PENDING, JobStatus.RUNNING):
                     group.start_soon(self._drive, record)
 
     async def _drive(self, record: JobRecord) -> None:
-        if record.status is JobStatus.PENDING:
-            await self._submit(record)
-        if record.status is JobStatus.RUNNING:
-            await self._finish(record)
+        self._driving.add(record.key)
+        try:
+            if record.status is JobStatus.PENDING:
+                await self._submit(record)
+            if record.status is JobStatus.RUNNING:
+                await self._finish(record)
+        finally:
+            self._driving.discard(record.key)
+            # A submit held by the budget looks again when any job stops moving.
+            self._finished.set()
+            self._finished = anyio.Event()
 
     async def _submit(self, record: JobRecord) -> None:
-        method = submit_method(self.client, record.kind)
+        repeats: dict[SubmitReason, int] = {}
         async with self._submits:
             while True:
                 await self._backpressure.wait()
-                try:
-                    if self.max_credits is None:
-                        if not await self._budget_allows(record):
-                            return  # stopped by a 4100
-                        task = await self._send(record, method)
+                # With a budget, check and send one at a time, so each check sees the last
+                # charge. A failed balance read raises here: nothing was sent.
+                async with self._budget_lock if self.max_credits is not None else _no_lock():
+                    if not await self._budget_allows(record):
+                        return  # the budget, or a 4100, stopped submitting
+                    await self._journal_intent(record)  # durable before the request leaves
+                    try:
+                        task_id = await self.steps.submit(
+                            record.key, record.kind, record.params, record.attempt
+                        )
+                    except Exception as exc:
+                        failure: Exception | None = exc
                     else:
-                        # Check and send one at a time, so each check sees the last charge.
-                        async with self._budget_lock:
-                            if not await self._budget_allows(record):
-                                return
-                            task = await self._send(record, method)
-                except (UnfinishedTaskError, ServerBusyError) as exc:
-                    # 4007 / 5003 (after the client's own retries): nothing was created.
-                    # Wait for a running task to finish (or busy_wait), then submit again.
-                    self._backpressure.hold()
-                    await self._set(record, JobStatus.PENDING, error=_line(exc))
+                        failure = None
+                if failure is None:
+                    self._apply(record, SubmitAccepted(task_id))
+                    record.error = None
+                    await self._save(record)
+                    return
+                # Whether it may be sent again is decided in one place, for both engines.
+                decision = decide_submit_failure(failure)
+                repeat = repeats[decision.reason] = repeats.get(decision.reason, 0) + 1
+                step = self._apply(record, SubmitFailed(decision, repeat, jitter=random.random()))
+                record.request = decision.request
+                await self._save(record)
+                if step.action is Action.SUBMIT:
+                    if decision.reason is SubmitReason.BUSY:
+                        # Until a running task of ours finishes, or the wait passes.
+                        self._backpressure.hold(step.delay)
+                    else:
+                        await _sleep.sleep(step.delay)
                     continue
-                except InsufficientCreditError as exc:
-                    self._stopped = f"Topview reports insufficient credit ({_line(exc)})"
-                    await self._set(record, JobStatus.PENDING, error=_line(exc))
-                    return
-                except SubmitOutcomeUnknownError as exc:
-                    record.request = submitted_request(exc)
-                    await self._set(record, JobStatus.OUTCOME_UNKNOWN, error=_line(exc))
-                    return
-                except (APIError, InvalidInputError, ConfigurationError, TypeError, OSError) as exc:
-                    # Refused, or bad input found before sending: no task exists.
-                    await self._set(record, JobStatus.FAILED, error=_line(exc))
-                    return
-                except TopviewError as exc:
-                    # Not sent (connection failed before it left, an upload failed): a later
-                    # run may submit again.
-                    await self._set(record, JobStatus.PENDING, error=_line(exc))
-                    return
-                record.task_id = str(task.task_id)
-                await self._set(record, JobStatus.RUNNING)
+                if decision.reason is SubmitReason.NO_CREDIT:
+                    self._stopped = f"Topview reports insufficient credit ({decision.message})"
                 return
 
-    async def _send(self, record: JobRecord, method: Callable[..., Awaitable[Any]]) -> Any:
-        """Journal the intent (durably), then submit; returns the task handle."""
+    async def _journal_intent(self, record: JobRecord) -> None:
+        """Record the intent to submit (attempt, time), durably."""
+        self._sent.add(record.key)
         record.attempt += 1
-        record.status, record.intent_at = JobStatus.SUBMITTING, time.time()
+        self._apply(record, SubmitIntent())
+        record.intent_at = time.time()
         record.error = record.request = None
-        await self._save(record)  # durable before the request leaves
-        params = dict(record.params)
-        if self.notice_url:
-            params["notice_url"] = job_notice_url(self.notice_url, record.key, record.attempt)
-        return await method(**params)
+        await self._save(record)
+
+    def _apply(self, record: JobRecord, event: Event) -> Any:
+        """Move ``record`` as :func:`transition` says; returns the step."""
+        step = transition(record.status, event, self.settings)
+        record.status, record.error = step.status, step.error
+        if step.task_id is not None:
+            record.task_id = step.task_id
+        return step
 
     async def _budget_allows(self, record: JobRecord) -> bool:
-        """Whether one more submit stays within ``max_credits`` (call under the budget lock)."""
-        if self._stopped is None and self._start_balance is not None:
+        """Whether this submit fits ``max_credits`` (call under the budget lock); waits for
+        a job in flight to finish while one is, and it does not fit yet."""
+        while self._stopped is None and self._start_balance is not None:
             assert self.max_credits is not None
+            this_job = self._bound(record)
             balance = await self._balance()
-            if self._last_balance is not None:
-                # Submits are checked one at a time: what the balance fell since the last
-                # check is what one submit costs (where Topview charges at submit).
-                self._cost_estimate = max(self._cost_estimate, self._last_balance - balance)
-            self._last_balance = balance
             spent = self._start_balance - balance
-            if spent + self._cost_estimate > self.max_credits or spent >= self.max_credits:
-                self._stopped = f"credit budget of {self.max_credits:g} reached ({spent:g} spent)"
+            moving = (JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.OUTCOME_UNKNOWN)
+            flying = [self._records[k] for k in self._sent if self._records[k].status in moving]
+            in_flight = sum(self._bound(r) for r in flying)
+            if budget_allows(
+                budget=self.max_credits, spent=spent, in_flight=in_flight, this_job=this_job
+            ):
+                return True
+            if any(r.key in self._driving for r in flying):
+                await self._finished.wait()  # one in flight may cost less than its bound
+                continue
+            self._stopped = (
+                f"credit budget of {self.max_credits:g}: {spent:g} spent, "
+                f"{in_flight:g} more may be charged for jobs in flight, and the next job "
+                f"may cost {this_job:g}"
+            )
         if self._stopped is not None:
             record.error = f"not submitted: {self._stopped}"
             self._notify(record)
             return False
         return True
 
+    def _bound(self, record: JobRecord) -> float:
+        bound = max_job_cost(
+            record.kind, record.params, seen=self._seen, max_cost_per_job=self.max_cost_per_job
+        )
+        return 0.0 if bound is None else bound  # checked at start: every job has one
+
     async def _balance(self) -> float:
-        detail = await self.client.account.credit()
+        detail = await self.steps.client.account.credit()
         value = read_field(detail, "remain_credit", "remainCredit")
         if value is None:
             value = read_field(detail, "credit", "credit")
@@ -439,44 +531,38 @@ class JobRunner:
         return float(str(value))
 
     async def _finish(self, record: JobRecord) -> None:
-        from ..lib.tasks import TaskFailedError, TaskTimeoutError
+        from ..lib.tasks import TaskTimeoutError
 
         assert record.task_id is not None
-        task = self.client.tasks.get(record.kind, record.task_id)
         try:
-            result = await task.wait(poll=self.poll)
-        except TaskFailedError as exc:
-            record.credits = _cost(exc.result)
-            self._backpressure.release()
-            await self._set(record, JobStatus.FAILED, error=exc.error_msg or _line(exc))
-            return
+            check = await self.steps.wait(record.kind, record.task_id, poll=self.poll)
         except NotFoundError as exc:
-            await self._set(record, JobStatus.FAILED, error=_line(exc))
+            self._apply(record, TaskEnded(False, _line(exc)))
+            await self._save(record)
             return
         except (TaskTimeoutError, TopviewError) as exc:
             # Still running, or the queries kept failing: a later run resumes the wait.
             await self._set(record, JobStatus.RUNNING, error=_line(exc))
             return
         self._backpressure.release()
-        record.credits = _cost(result)
+        record.credits = check.credits
+        if check.state != "succeeded":
+            reason = check.error_msg or f"task failed (status {check.status!r})"
+            self._apply(record, TaskEnded(False, reason))
+            await self._save(record)
+            return
         if record.credits:
-            self._cost_estimate = max(self._cost_estimate, record.credits)
+            self._seen[record.kind] = max(self._seen.get(record.kind, 0.0), record.credits)
+        self._apply(record, TaskEnded(True))
         async with self._download_slots:
             try:
-                record.files = await self._download(record, task)
+                record.files = await self.steps.download(
+                    record.key, record.kind, record.task_id, self.out_dir
+                )
             except (TopviewError, OSError) as exc:
                 await self._set(record, JobStatus.RUNNING, error=f"download: {_line(exc)}")
                 return
         await self._set(record, JobStatus.DOWNLOADED)
-
-    async def _download(self, record: JobRecord, task: Any) -> list[dict[str, Any]]:
-        staging = staging_dir(self.out_dir, record.key)
-        await anyio.to_thread.run_sync(prepare_staging, staging)
-        # Resumable: a run after a crash continues the .part files this one leaves.
-        paths = await task.download(staging, resumable=True)
-        return await anyio.to_thread.run_sync(
-            place_files, paths, str(task.task_id), record.key, self.out_dir, staging
-        )
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -493,12 +579,12 @@ class JobRunner:
             self.on_change(record.copy())
 
 
-def _cost(result: object) -> float | None:
-    value = read_field(result, "cost_credit", "costCredit")
-    try:
-        return None if value is None else float(str(value))
-    except ValueError:
-        return None
+_cost = task_cost
+
+
+@contextlib.asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
 
 
 def _line(exc: BaseException) -> str:

@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from .._exceptions import UnknownTaskKindError
-
 __all__ = ["ATTEMPT_PARAMETER", "JOB_PARAMETER", "job_notice_url", "submit_method", "task_kinds"]
 
 JOB_PARAMETER = "job"
@@ -28,16 +26,13 @@ def task_kinds() -> list[str]:
 
 
 def submit_method(client: Any, kind: str) -> Callable[..., Awaitable[Any]]:
-    """The bound submit method of ``kind`` on ``client`` (``UnknownTaskKindError`` if unknown)."""
-    from .._generated.task_kinds import TASK_KINDS
+    """The bound submit method of ``kind`` on ``client`` (``UnknownTaskKindError`` if unknown).
 
-    spec = TASK_KINDS.get(kind)
-    if spec is None:
-        raise UnknownTaskKindError(kind, TASK_KINDS)
-    operation = spec.submit_operation
-    resource = getattr(client, operation.resource)
-    method: Callable[..., Awaitable[Any]] = getattr(resource, operation.sdk_method or "submit")
-    return method
+    Kept for callers of this name; engines call ``client.tasks.submit(kind, **params)``.
+    """
+    from ..lib.tasks import submit_method as _submit_method
+
+    return _submit_method(client, kind)
 
 
 def job_notice_url(notice_url: str, key: str, attempt: int) -> str:

@@ -111,6 +111,34 @@ class Tasks(TaskGetter):
     def _get_task(self, kind: str, task_id: str, *, script_id: int | None) -> Task[Any]:
         return get_task(self._client, kind, task_id, script_id=script_id)
 
+    async def submit(self, kind: str, /, **params: Any) -> Task[Any]:
+        """Submit a paid task of ``kind`` with the keyword arguments of its submit method.
+
+        ``client.tasks.submit("m2v", product_link=...)`` is
+        ``client.marketing_videos.submit(product_link=...)``: the method is the one the spec
+        names for the kind (``x-topview-task`` on its submit operation), so engines that run
+        jobs by kind name need no table of their own. An unknown kind raises
+        :class:`~topview_async.UnknownTaskKindError` before anything is sent.
+        """
+        from .tasks import submit_method
+
+        return await submit_method(self._client, kind)(**params)
+
+    async def prepare(self, kind: str, /, **params: Any) -> dict[str, Any]:
+        """Check a submit of ``kind`` and upload its local files, without submitting.
+
+        Every check :meth:`submit` makes runs before the first upload (arguments, files, the
+        whole request with placeholder ids), so a bad argument costs nothing. Returns the
+        keyword arguments with each local file replaced by its file id, for a later
+        :meth:`submit` that uploads nothing (a workflow engine keeps them in its history)::
+
+            params = await client.tasks.prepare("image_to_video", image_file_id="shoe.png")
+            task = await client.tasks.submit("image_to_video", **params)
+        """
+        from .tasks import prepare_submit
+
+        return await prepare_submit(self._client, kind, params)
+
 
 class Notices(NoticesResource):
     """The notice URL check, plus :meth:`check`."""

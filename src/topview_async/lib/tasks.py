@@ -33,8 +33,9 @@ process on the same notice bus (``AsyncTopview(notice_bus="redis://...")``).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -541,6 +542,10 @@ async def submit_task(
             )
         script_id = int(text)
     body = await upload_local_files(client, body, operation=operation, body_model=body_model)
+    if _PREPARE_ONLY.get():
+        from .._wire import validate_body
+
+        raise _Prepared(validate_body(operation, body, body_model), body_model)
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()
@@ -555,7 +560,20 @@ async def submit_task(
     submitted = reply.parse() if raw else reply
     task_id = read_field(submitted, "task_id", "taskId")
     if not task_id:
-        raise TopviewError("the submit response carries no taskId", operation=operation)
+        # Code 200 without a task id: a task may exist all the same. Never "not sent".
+        from .._exceptions import SubmitOutcomeUnknownError, SubmittedRequest
+
+        cause = TopviewError("the submit response carries no taskId", operation=operation)
+        error = SubmitOutcomeUnknownError(
+            f"{operation} was accepted but its reply names no taskId; Topview may have "
+            "created the task. It was not resubmitted: check for the task before retrying.",
+            request=SubmittedRequest(
+                operation.method, f"{str(client.base_url).rstrip('/')}{operation.path}", dict(body)
+            ),
+            operation=operation,
+            code="200",
+        )
+        raise error from cause
     task: Task[Any] = Task(
         client,
         spec,
@@ -566,3 +584,63 @@ async def submit_task(
         notice_requested=bool(body.get("noticeUrl")),
     )
     return reply._replace(task) if raw else task
+
+
+def submit_method(client: AsyncTopview, kind: str) -> Callable[..., Awaitable[Task[Any]]]:
+    """The bound submit method of ``kind`` (``UnknownTaskKindError`` if unknown): the
+    resource and method the generated table names for the kind's submit operation."""
+    from .._exceptions import UnknownTaskKindError
+
+    kinds = _task_kinds()
+    spec = kinds.get(kind)
+    if spec is None:
+        raise UnknownTaskKindError(kind, kinds)
+    return operation_method(client, spec.submit_operation)
+
+
+_PREPARE_ONLY: ContextVar[bool] = ContextVar("topview_prepare_only", default=False)
+"""Set by :func:`prepare_submit`: the submit stops after its checks and uploads."""
+
+
+class _Prepared(Exception):
+    """Control flow inside this module (prepare_submit): never raised out of it."""
+
+    def __init__(self, body: Mapping[str, object], body_model: type[TopviewModel]) -> None:
+        self.body = body
+        self.body_model = body_model
+
+
+async def prepare_submit(
+    client: AsyncTopview, kind: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check a submit of ``kind`` and upload its local files; send nothing else.
+
+    Every check the submit itself makes runs first (arguments, file existence and format,
+    the whole body with placeholder ids), so a bad argument costs no upload. Returns
+    ``params`` with each local file replaced by its file id: submitting them uploads nothing.
+    """
+    spec = _task_kinds().get(kind)
+    method = submit_method(client, kind)
+    token = _PREPARE_ONLY.set(True)
+    try:
+        await method(**params)
+    except _Prepared as prepared:
+        body, model = prepared.body, prepared.body_model
+    else:  # pragma: no cover - every submit stub goes through submit_task
+        raise RuntimeError(f"the {kind} submit did not stop before sending")
+    finally:
+        _PREPARE_ONLY.reset(token)
+    result = dict(params)
+    for name in spec.file_parameters if spec is not None else ():
+        if name in result:
+            wire = model.model_fields[name].alias or name if name in model.model_fields else name
+            result[name] = body.get(wire, result[name])
+    return result
+
+
+def operation_method(client: AsyncTopview, operation: Operation) -> Callable[..., Awaitable[Any]]:
+    """The bound resource method of a generated ``operation`` (``x-sdk-resource`` and
+    ``x-sdk-method`` of the spec) on ``client``."""
+    resource = getattr(client, operation.resource)
+    method: Callable[..., Awaitable[Any]] = getattr(resource, operation.sdk_method or "submit")
+    return method

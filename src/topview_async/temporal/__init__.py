@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._model import JobInput, JobOptions, JobState, TaskCheck, TaskNoticeSignal
     from ._names import DEFAULT_TASK_QUEUE, SUBMIT_QUEUE_SUFFIX, WORKFLOW_ID_PREFIX, workflow_id
     from ._notices import TemporalNoticeApp
-    from ._start import follow_jobs, job_handle, start_job, start_jobs
+    from ._start import JobHandles, follow_jobs, job_handle, run_jobs, start_job, start_jobs
     from ._worker import WorkerLimits, create_workers
     from ._workflow import JobWorkflow
 
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE",
     "SUBMIT_QUEUE_SUFFIX",
     "WORKFLOW_ID_PREFIX",
+    "JobHandles",
     "JobInput",
     "JobOptions",
     "JobState",
@@ -56,6 +57,7 @@ __all__ = [
     "follow_jobs",
     "job_handle",
     "read_failure",
+    "run_jobs",
     "start_job",
     "start_jobs",
     "submit_failure",
@@ -75,7 +77,9 @@ _HOMES = {
     "TaskCheck": "._model",
     "TaskNoticeSignal": "._model",
     "TemporalNoticeApp": "._notices",
+    "JobHandles": "._start",
     "follow_jobs": "._start",
+    "run_jobs": "._start",
     "job_handle": "._start",
     "start_job": "._start",
     "start_jobs": "._start",

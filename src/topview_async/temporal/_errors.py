@@ -3,52 +3,41 @@
 An activity raises :class:`~temporalio.exceptions.ApplicationError` whose ``type`` is the
 SDK's exception class name and whose ``non_retryable`` says whether repeating can help:
 
-* a **submit** may be repeated only when the SDK says the request never reached Topview
-  (connection refused, 429/503, 5003 busy, 4007 too many unfinished tasks: nothing was
-  created). :class:`~topview_async.SubmitOutcomeUnknownError` becomes a non-retryable
-  ``SubmitOutcomeUnknownError`` carrying the request that was sent (notice token masked);
-  a refusal (4xxx, bad input) a non-retryable one with the SDK's type. A server error
-  (5000-5005 but 5003: the task may have been stored first) and anything the SDK did not
-  classify are unknown outcomes too, since they may have come after the task was created.
+* a **submit**'s failure carries the decision of
+  :func:`~topview_async.jobs.decide_submit_failure` (the one both engines use) as its first
+  detail; the workflow moves the job as :func:`~topview_async.jobs.transition` says. A
+  failure that may have created a task has the type ``SubmitOutcomeUnknownError``.
 * a **read** (upload, task query, download, task list) is safe to repeat: only errors that
   repeating cannot fix (bad input, unknown task) are non-retryable.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from temporalio.exceptions import ApplicationError
 
 from .._exceptions import (
-    APIConnectionError,
-    APIError,
-    ClientStateError,
     ConfigurationError,
-    HTTPStatusError,
     InvalidInputError,
     InvalidRequestError,
     NotFoundError,
     ResponseValidationError,
-    ServerBusyError,
-    ServerError,
     SubmitOutcomeUnknownError,
-    TransferError,
-    UnfinishedTaskError,
 )
+from ..jobs import Delivery, SubmitDecision, SubmitReason, SubmitVerdict, decide_submit_failure
+from ..jobs._decide import lost_attempt
 
 __all__ = [
-    "BUSY_TYPES",
     "OUTCOME_UNKNOWN",
-    "never_sent",
+    "decision_of",
     "read_failure",
-    "refused",
     "submit_failure",
 ]
 
 OUTCOME_UNKNOWN = SubmitOutcomeUnknownError.__name__
 """``type`` of the failure of a submit that may have created a task."""
-BUSY_TYPES = frozenset({UnfinishedTaskError.__name__, ServerBusyError.__name__})
-"""Types after which the workflow waits long (a running task must finish first)."""
-_UNPROCESSED_STATUSES = frozenset({429, 503})
 
 
 def _describe(exc: BaseException) -> str:
@@ -62,48 +51,46 @@ def _error(exc: BaseException, *details: object, non_retryable: bool) -> Applica
     )
 
 
-def never_sent(exc: BaseException) -> bool:
-    """Whether the SDK says a submit that raised ``exc`` was not processed by Topview."""
-    if isinstance(exc, InvalidInputError):
-        return False  # refused locally: sending again sends the same bad input
-    if isinstance(exc, UnfinishedTaskError | ServerBusyError):
-        return True
-    if isinstance(exc, HTTPStatusError):
-        return exc.status_code in _UNPROCESSED_STATUSES
-    # The pipeline raises APIConnectionError for a submit only when nothing left (a request
-    # that may have left raises SubmitOutcomeUnknownError); an upload of a local file, or a
-    # client being closed, happens before the submit is sent.
-    return isinstance(exc, APIConnectionError | TransferError | ClientStateError)
+def submit_failure(exc: BaseException, *, callbacks: bool | None = None) -> ApplicationError:
+    """The activity failure for a submit that raised ``exc``: the decision as its detail.
 
-
-def refused(exc: BaseException) -> bool:
-    """Whether Topview (or the SDK, before sending) refused the submit: no task exists."""
-    if isinstance(exc, HTTPStatusError):
-        return exc.status_code < 500
-    if isinstance(exc, ServerError):
-        return False  # 5000-5005 (but 5003): the task may have been stored before the failure
-    return isinstance(exc, APIError | InvalidInputError | ConfigurationError | TypeError)
-
-
-def submit_failure(exc: BaseException, request: dict[str, object] | None) -> ApplicationError:
-    """The activity failure for a submit that raised ``exc``.
-
-    ``request`` is what was sent, for an unknown outcome (JSON data, no credentials).
+    ``callbacks``: whether the submit carried a notice URL.
     """
-    if isinstance(exc, SubmitOutcomeUnknownError):
-        return _error(exc, request, non_retryable=True)
-    if never_sent(exc):
-        return _error(exc, non_retryable=False)
-    if refused(exc):
-        return _error(exc, non_retryable=True)
-    # Not classified by the SDK (a bug, an unexpected reply): it may have come after the
-    # request left, so the outcome is unknown and the job is reconciled, not resubmitted.
+    decision = decide_submit_failure(exc)
+    detail: dict[str, Any] = dataclasses.asdict(decision)
+    detail["callbacks"] = callbacks
+    unknown = decision.verdict is SubmitVerdict.OUTCOME_UNKNOWN
     return ApplicationError(
-        f"{type(exc).__name__}: {_describe(exc)}",
-        request,
-        type=OUTCOME_UNKNOWN,
-        non_retryable=True,
+        _describe(exc)
+        if not unknown or isinstance(exc, SubmitOutcomeUnknownError)
+        else f"{type(exc).__name__}: {_describe(exc)}",
+        detail,
+        type=OUTCOME_UNKNOWN if unknown else type(exc).__name__,
+        non_retryable=decision.verdict is not SubmitVerdict.RETRY,
     )
+
+
+def decision_of(failure: BaseException | None) -> tuple[SubmitDecision, bool | None]:
+    """The decision a submit activity's failure carries, and whether it had a notice URL.
+
+    A failure without one (the attempt never reported back: its worker died, or it overran
+    ``submit_timeout``) may have created a task: ``outcome_unknown``.
+    """
+    details = failure.details if isinstance(failure, ApplicationError) else ()
+    detail = details[0] if details and isinstance(details[0], dict) else None
+    if detail is None or "verdict" not in detail:
+        text = _describe(failure) if failure is not None else "the submit never reported back"
+        return lost_attempt(f"submit outcome unknown: {text}"), None
+    decision = SubmitDecision(
+        verdict=SubmitVerdict(detail["verdict"]),
+        reason=SubmitReason(detail["reason"]),
+        delivery=Delivery(detail["delivery"]),
+        message=str(detail.get("message") or ""),
+        task_id=detail.get("task_id"),
+        request=detail.get("request"),
+    )
+    callbacks = detail.get("callbacks")
+    return decision, callbacks if isinstance(callbacks, bool) else None
 
 
 def read_failure(exc: BaseException) -> ApplicationError:

@@ -15,10 +15,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jobs._model import Job, JobRecord
+from ..jobs import DEFAULT_ENGINE_SETTINGS as _DEFAULTS
+from ..jobs import EngineSettings, Job, JobRecord, TaskCheck
 
 __all__ = [
     "DownloadInput",
+    "FinishResult",
     "JobInput",
     "JobOptions",
     "JobState",
@@ -42,22 +44,41 @@ class JobOptions:
     (a submit in flight is reconciled instead, never sent again blindly)."""
     poll_interval: float = 60.0
     """Safety-net poll of a task waited on by callback (a worker with a notice URL)."""
-    busy_wait: float = 30.0
+    busy_wait: float = _DEFAULTS.busy_wait
     """First wait after 4007 (too many unfinished tasks) or 5003 before submitting again;
-    it doubles on each repeat, up to ``busy_wait_max``, with jitter."""
-    busy_wait_max: float = 600.0
-    retry_wait: float = 1.0
+    it doubles on each repeat, up to ``busy_wait_max``, with jitter (the local runner's
+    :class:`~topview_async.jobs.EngineSettings`, the same defaults)."""
+    busy_wait_max: float = _DEFAULTS.busy_wait_max
+    retry_wait: float = _DEFAULTS.retry_wait
     """First wait after a submit that never reached Topview (doubles up to 60 s)."""
+    retry_attempts: int = _DEFAULTS.retry_attempts
+    """Submits that never left before the job waits for the ``resubmit`` signal."""
     submit_timeout: float = 300.0
     """Bound of one submit attempt; an attempt that does not report back in time has an
     unknown outcome."""
     transfer_timeout: float = 3600.0
     """Bound of one upload or download attempt."""
-    reconcile_grace: float | None = 300.0
+    reconcile_grace: float | None = _DEFAULTS.reconcile_grace
     """After this long, an M2V submit of unknown outcome that the complete M2V task list does
     not show is taken as never received and sent again; ``None``: never, ask the user."""
-    reconcile_interval: float = 30.0
+    reconcile_interval: float = _DEFAULTS.reconcile_interval
     """Seconds between two looks at the M2V task list while reconciling."""
+
+    def settings(self) -> EngineSettings:
+        """The engine settings these options amount to (what :func:`transition` reads)."""
+        return EngineSettings(
+            busy_wait=self.busy_wait,
+            busy_wait_max=self.busy_wait_max,
+            retry_wait=self.retry_wait,
+            retry_wait_max=_DEFAULTS.retry_wait_max,
+            retry_attempts=self.retry_attempts,
+            reconcile_grace=self.reconcile_grace,
+            reconcile_interval=self.reconcile_interval,
+        )
+
+
+CURRENT_VERSION = 2
+"""The step layout new workflows use (see :attr:`JobInput.version`)."""
 
 
 @dataclass
@@ -71,6 +92,10 @@ class JobInput:
     params: dict[str, Any]
     out_dir: str
     options: JobOptions = field(default_factory=JobOptions)
+    version: int = 1
+    """The workflow's step layout: 2 (what :meth:`from_job` starts) waits and downloads in one
+    activity; 1 (histories started before) in two. Read from the input, so replaying an old
+    history takes its old steps without a marker in every new one."""
 
     @classmethod
     def from_job(
@@ -82,6 +107,7 @@ class JobInput:
             params=dict(job.params),
             out_dir=os.fspath(out_dir),
             options=options or JobOptions(),
+            version=CURRENT_VERSION,
         )
 
 
@@ -132,22 +158,6 @@ class TaskRef:
 
 
 @dataclass
-class TaskCheck:
-    """A task's state as one query (or a whole wait) saw it."""
-
-    state: str
-    """``running``, ``succeeded`` or ``failed`` (:class:`~topview_async.lib.tasks.TaskState`)."""
-    status: str | None = None
-    """Topview's raw status."""
-    error_msg: str | None = None
-    credits: float | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("succeeded", "failed")
-
-
-@dataclass
 class DownloadInput:
     key: str
     kind: str
@@ -156,11 +166,22 @@ class DownloadInput:
 
 
 @dataclass
+class FinishResult:
+    """How the task ended, and its files when it succeeded (the ``finish`` activity)."""
+
+    check: TaskCheck
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class ReconcileInput:
     key: str
     params: dict[str, Any]
     intent_at: float
     grace: float | None
+    kind: str = "m2v"
+    task_id: str | None = None
+    """The task id the submit's reply named although it did not validate: confirm it."""
 
 
 @dataclass

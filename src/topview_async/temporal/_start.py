@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from temporalio.client import Client
 
-__all__ = ["follow_jobs", "job_handle", "start_job", "start_jobs"]
+__all__ = ["JobHandles", "follow_jobs", "job_handle", "run_jobs", "start_job", "start_jobs"]
 
 JobHandle = WorkflowHandle[JobWorkflow, JobState]
 ROUND_CALLS_PER_SECOND = 100
@@ -64,6 +64,14 @@ def job_handle(temporal: Client, key: str, *, id_prefix: str = WORKFLOW_ID_PREFI
     return temporal.get_workflow_handle_for(JobWorkflow.run, workflow_id(key, id_prefix))
 
 
+class JobHandles(dict[str, "JobHandle"]):
+    """The handles :func:`start_jobs` returns, by key, with the client that started them."""
+
+    def __init__(self, temporal: Client, handles: Mapping[str, JobHandle]) -> None:
+        super().__init__(handles)
+        self.temporal = temporal
+
+
 async def start_jobs(
     temporal: Client,
     jobs: Iterable[Job],
@@ -73,7 +81,7 @@ async def start_jobs(
     task_queue: str = DEFAULT_TASK_QUEUE,
     id_prefix: str = WORKFLOW_ID_PREFIX,
     concurrency: int = 32,
-) -> dict[str, JobHandle]:
+) -> JobHandles:
     """Start one workflow per job (``concurrency`` starts at once); handles by key."""
     handles: dict[str, JobHandle] = {}
     limiter = anyio.CapacityLimiter(concurrency)
@@ -91,7 +99,7 @@ async def start_jobs(
     async with anyio.create_task_group() as group:
         for job in job_list:
             group.start_soon(start, job)
-    return {job.key: handles[job.key] for job in job_list}
+    return JobHandles(temporal, {job.key: handles[job.key] for job in job_list})
 
 
 def _memo_record(key: str, memo: Mapping[str, Any]) -> JobState:
@@ -104,52 +112,211 @@ def _memo_record(key: str, memo: Mapping[str, Any]) -> JobState:
     return JobState(record, memo.get("needs_decision") or None)
 
 
+LIST_CHUNK = 100
+"""Workflow ids per visibility query of a round."""
+
+
+class _Follower:
+    """The states of started workflows, brought up to date one round at a time.
+
+    A round is one visibility query per :data:`LIST_CHUNK` pending jobs (status and memo of
+    each, as the server keeps them), plus the result of each workflow that finished: no
+    per-job ``describe`` for jobs that did not change. Falls back to ``describe`` where the
+    server's visibility cannot answer.
+    """
+
+    def __init__(
+        self,
+        temporal: Client | None,
+        on_change: Callable[[JobState], object] | None,
+        concurrency: int,
+    ) -> None:
+        self.temporal = temporal
+        self.on_change = on_change
+        self.states: dict[str, JobState] = {}
+        self.pending: dict[str, JobHandle] = {}
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._listing = temporal is not None
+
+    def add(self, key: str, handle: JobHandle) -> None:
+        self.pending[key] = handle
+
+    async def round(self) -> None:
+        if self._listing:
+            try:
+                await self._list_round()
+                return
+            except RPCError:
+                self._listing = False  # no visibility queries on this server: describe
+        async with anyio.create_task_group() as group:
+            for key, handle in list(self.pending.items()):
+                group.start_soon(self._describe, key, handle)
+
+    async def _list_round(self) -> None:
+        assert self.temporal is not None
+        by_id = {handle.id: key for key, handle in self.pending.items()}
+        ids = list(by_id)
+        seen: dict[str, tuple[WorkflowExecutionStatus | None, Mapping[str, Any]]] = {}
+        for start in range(0, len(ids), LIST_CHUNK):
+            chunk = ids[start : start + LIST_CHUNK]
+            quoted = ", ".join('"' + ident.replace('"', '\\"') + '"' for ident in chunk)
+            async for execution in self.temporal.list_workflows(f"WorkflowId IN ({quoted})"):
+                key = by_id.get(execution.id)
+                if key is None:
+                    continue
+                previous = seen.get(key)
+                # A reused id lists several runs: the running one, else the latest.
+                if previous is None or execution.status is WorkflowExecutionStatus.RUNNING:
+                    seen[key] = (execution.status, await execution.memo())
+        async with anyio.create_task_group() as group:
+            for key, (status, memo) in seen.items():
+                group.start_soon(self._settle, key, self.pending[key], status, memo)
+
+    async def _describe(self, key: str, handle: JobHandle) -> None:
+        async with self._limiter:
+            description = await handle.describe()
+            memo = await description.memo()
+        await self._settle(key, handle, description.status, memo)
+
+    async def _settle(
+        self,
+        key: str,
+        handle: JobHandle,
+        status: WorkflowExecutionStatus | None,
+        memo: Mapping[str, Any],
+    ) -> None:
+        async with self._limiter:
+            if status is WorkflowExecutionStatus.COMPLETED:
+                state = await handle.result()
+            elif status is WorkflowExecutionStatus.RUNNING:
+                state = _memo_record(key, memo)
+                if state.needs_decision:
+                    # The memo is a summary; the query has the request that was sent.
+                    with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+                        state = await handle.query(JobWorkflow.state)
+            else:
+                state = _memo_record(key, memo)
+                state.record.status = JobStatus.FAILED
+                closed = status.name.lower() if status else "closed"
+                state.record.error = f"workflow {closed}"
+        previous = self.states.get(key)
+        self.states[key] = state
+        if self.on_change is not None and (previous is None or previous != state):
+            self.on_change(state)
+        if state.settled:
+            self.pending.pop(key, None)
+
+    async def pause(self, interval: float) -> None:
+        # A round costs the server work per pending job: space rounds out for big batches.
+        await anyio.sleep(max(interval, len(self.pending) / ROUND_CALLS_PER_SECOND))
+
+
 async def follow_jobs(
     handles: Mapping[str, JobHandle],
     *,
     on_change: Callable[[JobState], object] | None = None,
     interval: float = 1.0,
     concurrency: int = 32,
+    temporal: Client | None = None,
 ) -> dict[str, JobState]:
     """Follow the workflows until each is settled (finished, or waiting for a decision).
 
-    Reads what the server keeps (``describe``: status and the workflow's memo), so it needs no
-    worker; rounds are ``interval`` apart, more for big batches. ``on_change`` gets each
-    job's state when it changes. Returns the last state of every job: the workflow's result
-    for a finished one.
+    Reads what the server keeps, so it needs no worker: with the Temporal client (``temporal``,
+    or the one :func:`start_jobs` used), one visibility query per 100 jobs a round (status and
+    the workflow's memo), else a ``describe`` per job; and the result of a finished one.
+    Rounds are ``interval`` apart, more for big batches. ``on_change`` gets each job's state
+    when it changes. Returns the last state of every job: the workflow's result for a
+    finished one.
     """
-    states: dict[str, JobState] = {}
-    pending = dict(handles)
-    limiter = anyio.CapacityLimiter(concurrency)
+    if temporal is None and isinstance(handles, JobHandles):
+        temporal = handles.temporal
+    follower = _Follower(temporal, on_change, concurrency)
+    for key, handle in handles.items():
+        follower.add(key, handle)
+    while follower.pending:
+        await follower.round()
+        if follower.pending:
+            await follower.pause(interval)
+    return {key: follower.states[key] for key in handles}
 
-    async def look(key: str, handle: JobHandle) -> None:
-        async with limiter:
-            description = await handle.describe()
-            if description.status is WorkflowExecutionStatus.COMPLETED:
-                state = await handle.result()
-            elif description.status is WorkflowExecutionStatus.RUNNING:
-                state = _memo_record(key, await description.memo())
-                if state.needs_decision:
-                    # The memo is a summary; the query has the request that was sent.
-                    with contextlib.suppress(RPCError, WorkflowQueryFailedError):
-                        state = await handle.query(JobWorkflow.state)
+
+async def run_jobs(
+    temporal: Client,
+    jobs: Iterable[Job],
+    out_dir: str | os.PathLike[str],
+    *,
+    options: JobOptions | None = None,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    id_prefix: str = WORKFLOW_ID_PREFIX,
+    max_credits: float | None = None,
+    max_cost_per_job: float | None = None,
+    on_change: Callable[[JobState], object] | None = None,
+    interval: float = 1.0,
+) -> tuple[dict[str, JobState], str | None]:
+    """Start a workflow per job and follow them until each is settled; returns the states by
+    key, and why starting stopped early (the budget), if it did.
+
+    With ``max_credits`` a job's workflow starts only when the batch's spent credit (what
+    finished jobs cost, or their bound where Topview did not say), plus the most the jobs in
+    flight can cost, plus this job's most, fits: the local runner's rule
+    (:func:`~topview_async.jobs.budget_allows`), with the same bounds.
+    """
+    from ..jobs._budget import budget_allows, job_bounds
+
+    job_list = list(jobs)
+    if max_credits is None:
+        handles = await start_jobs(
+            temporal, job_list, out_dir, options=options, task_queue=task_queue,
+            id_prefix=id_prefix,
+        )  # fmt: skip
+        states = await follow_jobs(handles, on_change=on_change, interval=interval)
+        return states, None
+    bounds = job_bounds(job_list, max_cost_per_job=max_cost_per_job)
+    follower = _Follower(temporal, on_change, 32)
+    queue = list(job_list)
+    started: list[str] = []
+    stopped: str | None = None
+    while queue:
+        spent = in_flight = 0.0
+        for key in started:
+            state = follower.states.get(key)
+            if state is not None and state.record.status.finished:
+                spent += bounds[key] if state.record.credits is None else state.record.credits
             else:
-                state = _memo_record(key, await description.memo())
-                state.record.status = JobStatus.FAILED
-                closed = description.status.name.lower() if description.status else "closed"
-                state.record.error = f"workflow {closed}"
-        previous = states.get(key)
-        states[key] = state
-        if on_change is not None and (previous is None or previous != state):
-            on_change(state)
-        if state.settled:
-            pending.pop(key, None)
-
-    while pending:
-        async with anyio.create_task_group() as group:
-            for key, handle in list(pending.items()):
-                group.start_soon(look, key, handle)
-        if pending:
-            # A round costs the server one call per job: space rounds out for big batches.
-            await anyio.sleep(max(interval, len(pending) / ROUND_CALLS_PER_SECOND))
-    return {key: states[key] for key in handles}
+                in_flight += bounds[key]
+        job = queue[0]
+        if budget_allows(
+            budget=max_credits, spent=spent, in_flight=in_flight, this_job=bounds[job.key]
+        ):
+            follower.add(
+                job.key,
+                await start_job(
+                    temporal,
+                    JobInput.from_job(job, out_dir, options),
+                    task_queue=task_queue,
+                    id_prefix=id_prefix,
+                ),
+            )
+            started.append(queue.pop(0).key)
+            continue
+        if follower.pending:
+            await follower.round()
+            if follower.pending:
+                await follower.pause(interval)
+            continue
+        stopped = (
+            f"credit budget of {max_credits:g}: {spent:g} spent, {in_flight:g} more may be "
+            f"charged for jobs waiting for a decision, and the next job may cost "
+            f"{bounds[job.key]:g}"
+        )
+        break
+    while follower.pending:
+        await follower.round()
+        if follower.pending:
+            await follower.pause(interval)
+    states = dict(follower.states)
+    for job in queue:
+        record = JobRecord(job.key, job.kind, dict(job.params))
+        record.error = f"not submitted: {stopped}"
+        states[job.key] = JobState(record)
+    return {job.key: states[job.key] for job in job_list}, stopped

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ._activities import TopviewActivities
 from ._names import DEFAULT_TASK_QUEUE, SUBMIT_QUEUE_SUFFIX
@@ -55,6 +56,21 @@ class WorkerLimits:
     cancelled: a submit cancelled mid-request has an unknown outcome to reconcile."""
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """Temporal's workflow sandbox, with every module passed through.
+
+    By default the sandbox imports a workflow's modules afresh for every workflow run (this
+    package, and the standard library modules it uses), to catch state shared between runs
+    in code it does not know. These workers run one workflow, :class:`JobWorkflow`, whose
+    imports keep no state between runs and whose time and randomness come from
+    ``workflow.now()`` and ``workflow.random()``; so its modules are imported once. The
+    sandbox's checks of calls (``datetime.now()``, I/O) stay on. Re-importing was ~47 module
+    executions per job, the largest part of a worker's CPU (``benchmarks/RESULTS.md``, 9).
+    """
+    restrictions = SandboxRestrictions.default.with_passthrough_all_modules()
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def create_workers(
     temporal: Client,
     topview: AsyncTopview,
@@ -79,6 +95,7 @@ def create_workers(
     activities = TopviewActivities(topview, notice_url=notice_url)
     sticky = timedelta(seconds=limits.sticky_queue_timeout)
     worker_options.setdefault("graceful_shutdown_timeout", timedelta(seconds=limits.shutdown_grace))
+    worker_options.setdefault("workflow_runner", workflow_runner())
     main = Worker(
         temporal,
         task_queue=task_queue,

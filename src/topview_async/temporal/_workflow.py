@@ -32,10 +32,27 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from ..jobs._model import JobRecord, JobStatus
+    from ..jobs import (
+        Action,
+        JobRecord,
+        JobStatus,
+        SubmitReason,
+        SubmitVerdict,
+        reconcilable,
+        transition,
+    )
+    from ..jobs._decide import (
+        Event,
+        FilesSaved,
+        SubmitAccepted,
+        SubmitFailed,
+        SubmitIntent,
+        TaskEnded,
+        TaskFound,
+    )
     from ..lib._file_inputs import is_local_file
     from ._activities import TopviewActivities
-    from ._errors import BUSY_TYPES, OUTCOME_UNKNOWN
+    from ._errors import decision_of
     from ._model import (
         DownloadInput,
         JobInput,
@@ -52,14 +69,12 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["JobWorkflow"]
 
-_RETRY_WAIT_MAX = 60.0
 _READ_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=60)
 )
 """Reads (upload, query, list, download) are safe to repeat: until they work, or fail for
 good (``non_retryable``)."""
 _SUBMIT_ONCE = RetryPolicy(maximum_attempts=1)
-_INSUFFICIENT_CREDIT = "InsufficientCreditError"
 
 
 def _seconds(value: float) -> timedelta:
@@ -92,8 +107,8 @@ class JobWorkflow:
         """Whether this attempt's submit carried a notice URL (``None``: not known)."""
         self._consumed = 0
         """Notices before this index were followed by a check already."""
-        self._busy = 0
-        self._not_sent = 0
+        self._repeats: dict[SubmitReason, int] = {}
+        self._settings = job.options.settings()
         self._published: dict[str, Any] = {}
 
     # -- the interface -------------------------------------------------------------------
@@ -111,7 +126,8 @@ class JobWorkflow:
                 await self._finish()
             else:  # pragma: no cover - SUBMITTING never outlives _submit
                 raise ApplicationError(f"unexpected state {record.status}", non_retryable=True)
-        self._publish()
+        if self._job.version < 2:
+            self._publish()  # since 2 not: the result carries the final state
         return self.state()
 
     @workflow.query
@@ -167,10 +183,12 @@ class JobWorkflow:
             await self._await_decision()
             return
         record.attempt += 1
-        record.status, record.intent_at = JobStatus.SUBMITTING, workflow.now().timestamp()
+        self._move(SubmitIntent())
+        record.intent_at = workflow.now().timestamp()
         record.error = record.request = None
         self._callbacks = None
-        self._publish()
+        if self._job.version < 2:
+            self._publish()  # since 2 not: it lasts one activity; followers see its outcome
         try:
             result = await workflow.execute_activity_method(
                 TopviewActivities.submit,
@@ -183,50 +201,68 @@ class JobWorkflow:
         except ActivityError as exc:
             await self._submit_failed(exc.cause)
             return
-        self._busy = self._not_sent = 0
-        record.task_id, self._callbacks = result.task_id, result.callbacks
-        record.status, record.error = JobStatus.RUNNING, None
+        self._repeats.clear()
+        self._move(SubmitAccepted(result.task_id))
+        self._callbacks = result.callbacks
+        record.error = None
         self._publish()
 
     async def _submit_failed(self, failure: BaseException | None) -> None:
-        record, options = self._record, self._job.options
-        if isinstance(failure, ApplicationError) and not failure.non_retryable:
-            # Topview did not get it: wait, then send again.
-            record.status, record.error = JobStatus.PENDING, _line(failure)
-            self._publish()
-            if failure.type in BUSY_TYPES:
-                self._busy += 1
-                delay = min(options.busy_wait * 2 ** (self._busy - 1), options.busy_wait_max)
-            else:
-                self._not_sent += 1
-                delay = min(options.retry_wait * 2 ** (self._not_sent - 1), _RETRY_WAIT_MAX)
-            await workflow.sleep(delay * (0.5 + workflow.random().random()))
-            return
-        if isinstance(failure, ApplicationError) and failure.type == _INSUFFICIENT_CREDIT:
-            record.status, record.error = JobStatus.PENDING, _line(failure)
-            self._needs_decision = "insufficient credit: top up, then signal resubmit"
-            self._publish()
-            return
-        if isinstance(failure, ApplicationError) and failure.type != OUTCOME_UNKNOWN:
-            record.status, record.error = JobStatus.FAILED, _line(failure)
-            return
-        # The SDK says the outcome is unknown, or the attempt never reported back (its
-        # worker died, or it overran submit_timeout): Topview may have created the task.
-        record.status = JobStatus.OUTCOME_UNKNOWN
-        details = failure.details if isinstance(failure, ApplicationError) else ()
-        request = details[0] if details and isinstance(details[0], dict) else {}
-        callbacks = request.pop("callbacks", None)
-        self._callbacks = callbacks if isinstance(callbacks, bool) else None
-        record.request = request or None
-        record.error = _line(failure) if failure is not None else "submit outcome unknown"
+        """Move the job as the shared decision and transition say (the local runner's)."""
+        record = self._record
+        decision, callbacks = decision_of(failure)
+        repeat = self._repeats[decision.reason] = self._repeats.get(decision.reason, 0) + 1
+        step = self._move(SubmitFailed(decision, repeat, jitter=workflow.random().random()))
+        if decision.verdict is SubmitVerdict.OUTCOME_UNKNOWN:
+            self._callbacks = callbacks
+            request = dict(decision.request or {})
+            request.pop("callbacks", None)
+            record.request = request or None
         self._publish()
+        if step.action is Action.SUBMIT:
+            await workflow.sleep(step.delay)
+        elif step.action is Action.HOLD:
+            self._repeats.clear()
+            self._needs_decision = (
+                "insufficient credit: top up, then signal resubmit"
+                if decision.reason is SubmitReason.NO_CREDIT
+                else f"{step.error}: signal resubmit when it can be sent"
+            )
+            self._publish()
+
+    def _move(self, event: Event) -> Any:
+        """Move the record as :func:`~topview_async.jobs.transition` says; returns the step."""
+        record = self._record
+        step = transition(record.status, event, self._settings)
+        record.status, record.error = step.status, step.error
+        if step.task_id is not None:
+            record.task_id = step.task_id
+        return step
 
     async def _reconcile(self) -> None:
         record, options = self._record, self._job.options
         grace = options.reconcile_grace
         deadline = None if grace is None else (record.intent_at or 0.0) + grace
-        m2v = record.kind == "m2v"
+        m2v = reconcilable(record.kind)
         listed_after_grace = False
+        if record.task_id is not None:
+            # The reply named a task although it did not validate: does Topview know it?
+            named = record.task_id
+            try:
+                found = await workflow.execute_activity_method(
+                    TopviewActivities.reconcile,
+                    ReconcileInput(
+                        record.key, {}, record.intent_at or 0.0, grace, record.kind, named
+                    ),
+                    start_to_close_timeout=_seconds(options.submit_timeout),
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                )
+            except ActivityError as exc:
+                found = ReconcileResult(note=f"task {named}: {_line(exc.cause or exc)}")
+            if found.task_id is not None:
+                self._attach(found.task_id)
+                return
+            record.error = found.note or record.error
 
         def resolved() -> bool:
             return self._decision is not None or self._notice(record.attempt) is not None
@@ -245,7 +281,11 @@ class JobWorkflow:
                     result = await workflow.execute_activity_method(
                         TopviewActivities.reconcile,
                         ReconcileInput(
-                            record.key, dict(record.params), record.intent_at or 0.0, grace
+                            record.key,
+                            dict(record.params),
+                            record.intent_at or 0.0,
+                            grace,
+                            record.kind,
                         ),
                         start_to_close_timeout=_seconds(options.submit_timeout),
                         heartbeat_timeout=_seconds(options.heartbeat_timeout),
@@ -291,6 +331,9 @@ class JobWorkflow:
     async def _finish(self) -> None:
         record, options = self._record, self._job.options
         assert record.task_id is not None
+        if self._callbacks is not True and self._job.version >= 2:
+            await self._wait_and_download(record.task_id)
+            return
         try:
             check = await self._wait_task(record.task_id)
         except ActivityError as exc:
@@ -315,6 +358,31 @@ class JobWorkflow:
             record.status, record.error = JobStatus.FAILED, f"download: {_line(exc.cause or exc)}"
             return
         record.status = JobStatus.DOWNLOADED
+
+    async def _wait_and_download(self, task_id: str) -> None:
+        """Poll the task and save its files in one activity: one step less for the server
+        than ``wait`` then ``download`` (both repeat safely: a retry resumes the files)."""
+        record, options = self._record, self._job.options
+        try:
+            finished = await workflow.execute_activity_method(
+                TopviewActivities.finish,
+                DownloadInput(record.key, record.kind, task_id, self._job.out_dir),
+                start_to_close_timeout=timedelta(days=7),
+                heartbeat_timeout=_seconds(options.heartbeat_timeout),
+                retry_policy=_READ_RETRY,
+            )
+        except ActivityError as exc:
+            record.status, record.error = JobStatus.FAILED, _line(exc.cause or exc)
+            return
+        check = finished.check
+        record.credits = check.credits
+        if check.state != "succeeded":
+            reason = check.error_msg or f"task failed (status {check.status!r})"
+            self._move(TaskEnded(False, reason))
+            return
+        self._move(TaskEnded(True))
+        record.files = finished.files
+        self._move(FilesSaved())
 
     async def _wait_task(self, task_id: str) -> TaskCheck:
         options = self._job.options
@@ -375,7 +443,7 @@ class JobWorkflow:
 
     def _attach(self, task_id: str) -> None:
         record = self._record
-        record.task_id, record.status = task_id, JobStatus.RUNNING
+        self._move(TaskFound(task_id))
         record.request = record.error = None
         self._needs_decision = None
         self._publish()

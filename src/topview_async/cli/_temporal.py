@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from ..cli._options import ResubmitOption, TaskIdOption, check_one_decision
-from ._names import DEFAULT_TASK_QUEUE, WORKFLOW_ID_PREFIX
+from ..temporal._names import DEFAULT_TASK_QUEUE, WORKFLOW_ID_PREFIX
+from ._options import ResubmitOption, TaskIdOption, check_one_decision
 
 if TYPE_CHECKING:
     from temporalio.client import Client
 
     from ..jobs import JobRecord
-    from ._model import JobOptions, JobState
+    from ..temporal._model import JobOptions, JobState
 
 __all__ = [
     "DEFAULT_ADDRESS",
@@ -167,7 +167,7 @@ async def serve_worker(
 
     from .. import AsyncTopview
     from ..lib.polling import PollPolicy
-    from ._worker import WorkerLimits, create_workers
+    from ..temporal._worker import WorkerLimits, create_workers
 
     options: dict[str, Any] = {}
     if poll_interval is not None:
@@ -206,8 +206,8 @@ def resolve(
     check_one_decision(task_id, resubmit)
 
     async def signal() -> None:
-        from ._start import job_handle
-        from ._workflow import JobWorkflow
+        from ..temporal._start import job_handle
+        from ..temporal._workflow import JobWorkflow
 
         handle = job_handle(await _connect(address, namespace), key, id_prefix=id_prefix)
         if task_id is not None:
@@ -234,6 +234,8 @@ def run_temporal_batch_command(
     reconcile_grace: float,
     poll_interval: float | None,
     progress: bool,
+    max_credits: float | None = None,
+    max_cost_per_job: float | None = None,
 ) -> NoReturn:
     """The body of ``topview batch run --engine temporal`` (called by the batch command); it
     ends the process with the batch's exit status (see :func:`_leave`)."""
@@ -241,7 +243,7 @@ def run_temporal_batch_command(
     directory = out.resolve()  # the workers' path: absolute, on a volume they share
 
     async def run() -> int:
-        from ._model import JobOptions
+        from ..temporal._model import JobOptions
 
         options = JobOptions(heartbeat_timeout=heartbeat_timeout, reconcile_grace=reconcile_grace)
         if poll_interval is not None:
@@ -254,6 +256,8 @@ def run_temporal_batch_command(
             task_queue=task_queue,
             options=options,
             progress=progress,
+            max_credits=max_credits,
+            max_cost_per_job=max_cost_per_job,
         )
 
     code: int = _run(run)
@@ -270,6 +274,8 @@ async def run_temporal_batch(
     id_prefix: str = WORKFLOW_ID_PREFIX,
     options: JobOptions | None = None,
     progress: bool = True,
+    max_credits: float | None = None,
+    max_cost_per_job: float | None = None,
 ) -> int:
     """Start one workflow per job of ``jobs_file`` and follow them until each has its files,
     failed, or waits for a decision; write ``out/manifest.jsonl``. Returns the exit status.
@@ -281,7 +287,16 @@ async def run_temporal_batch(
 
     with DirectoryLock(out):
         return await _run_temporal_batch(
-            jobs_file, out, address, namespace, task_queue, id_prefix, options, progress
+            jobs_file,
+            out,
+            address,
+            namespace,
+            task_queue,
+            id_prefix,
+            options,
+            progress,
+            max_credits,
+            max_cost_per_job,
         )
 
 
@@ -294,10 +309,12 @@ async def _run_temporal_batch(
     id_prefix: str,
     options: JobOptions | None,
     progress: bool,
+    max_credits: float | None,
+    max_cost_per_job: float | None,
 ) -> int:
-    from ..cli._batch import _console, _Tracker
     from ..jobs import JobRecord, JobRunner, MemoryJournal, read_jobs, task_kinds
-    from ._start import follow_jobs, start_jobs
+    from ..temporal._start import run_jobs
+    from ._batch import _console, _Tracker
 
     jobs = read_jobs(jobs_file)
     known = set(task_kinds())
@@ -308,14 +325,29 @@ async def _run_temporal_batch(
             raise InvalidInputError(
                 f"job {job.key}: unknown task kind {job.kind!r}; known: {', '.join(sorted(known))}"
             )
+    if max_credits is not None:
+        from ..jobs._budget import job_bounds
+
+        job_bounds(jobs, max_cost_per_job=max_cost_per_job)  # refuse before starting any
     temporal = await _connect(address, namespace)
-    handles = await start_jobs(
-        temporal, jobs, out, options=options, task_queue=task_queue, id_prefix=id_prefix
-    )
     records = [JobRecord(job.key, job.kind, dict(job.params)) for job in jobs]
     tracker = _Tracker(records, len(jobs), progress and _console.is_terminal)
     with tracker.progress:
-        states = await follow_jobs(handles, on_change=lambda s: tracker.update(s.record))
+        states, stopped = await run_jobs(
+            temporal,
+            jobs,
+            out,
+            options=options,
+            task_queue=task_queue,
+            id_prefix=id_prefix,
+            max_credits=max_credits,
+            max_cost_per_job=max_cost_per_job,
+            on_change=lambda s: tracker.update(s.record),
+        )
+    if stopped:
+        from ._batch import _out
+
+        _out.print(f"submitting stopped: {stopped}")
     finished = [_with_params(states[job.key].record, job.params) for job in jobs]
     manifest = await JobRunner(None, out, journal=MemoryJournal()).write_manifest(finished)
     _report([states[job.key] for job in jobs], manifest, id_prefix)
@@ -329,7 +361,7 @@ def _with_params(record: JobRecord, params: Any) -> JobRecord:
 
 
 def _report(states: list[JobState], manifest: Path, id_prefix: str) -> None:
-    from ..cli._batch import _out
+    from ._batch import _out
 
     counts: dict[str, int] = {}
     for state in states:
