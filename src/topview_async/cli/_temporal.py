@@ -20,7 +20,7 @@ from ._options import ResubmitOption, TaskIdOption, check_one_decision
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from ..jobs import JobRecord
+    from ..jobs import Job, JobRecord
     from ..temporal._model import JobOptions, JobState
 
 __all__ = [
@@ -283,39 +283,10 @@ async def run_temporal_batch(
     ``out`` is where the workers save the files: an absolute path on a volume they share.
     One run per ``out``: a second one raises :class:`~topview_async.BatchLockedError`.
     """
+    from ..jobs import read_jobs, task_kinds
     from ..jobs._lock import DirectoryLock
 
-    with DirectoryLock(out):
-        return await _run_temporal_batch(
-            jobs_file,
-            out,
-            address,
-            namespace,
-            task_queue,
-            id_prefix,
-            options,
-            progress,
-            max_credits,
-            max_cost_per_job,
-        )
-
-
-async def _run_temporal_batch(
-    jobs_file: Path,
-    out: Path,
-    address: str,
-    namespace: str,
-    task_queue: str,
-    id_prefix: str,
-    options: JobOptions | None,
-    progress: bool,
-    max_credits: float | None,
-    max_cost_per_job: float | None,
-) -> int:
-    from ..jobs import JobRecord, JobRunner, MemoryJournal, read_jobs, task_kinds
-    from ..temporal._start import run_jobs
-    from ._batch import _console, _Tracker
-
+    # Every check that needs no server comes before the lock, which creates ``out``.
     jobs = read_jobs(jobs_file)
     known = set(task_kinds())
     for job in jobs:
@@ -329,6 +300,37 @@ async def _run_temporal_batch(
         from ..jobs._budget import job_bounds
 
         job_bounds(jobs, max_cost_per_job=max_cost_per_job)  # refuse before starting any
+    with DirectoryLock(out):
+        return await _run_temporal_batch(
+            jobs,
+            out,
+            address,
+            namespace,
+            task_queue,
+            id_prefix,
+            options,
+            progress,
+            max_credits,
+            max_cost_per_job,
+        )
+
+
+async def _run_temporal_batch(
+    jobs: list[Job],
+    out: Path,
+    address: str,
+    namespace: str,
+    task_queue: str,
+    id_prefix: str,
+    options: JobOptions | None,
+    progress: bool,
+    max_credits: float | None,
+    max_cost_per_job: float | None,
+) -> int:
+    from ..jobs import JobRecord, JobRunner, MemoryJournal
+    from ..temporal._start import run_jobs
+    from ._batch import _console, _Tracker
+
     temporal = await _connect(address, namespace)
     records = [JobRecord(job.key, job.kind, dict(job.params)) for job in jobs]
     tracker = _Tracker(records, len(jobs), progress and _console.is_terminal)

@@ -214,6 +214,23 @@ class SyncTasks(SyncTaskGetter):
 
         return SyncTask(get_task(self._client, kind, task_id, script_id=script_id), self._portal)
 
+    def submit(self, kind: str, /, **params: Any) -> SyncTask[Any]:
+        """Submit a paid task of ``kind`` (see :meth:`Tasks.submit
+        <topview_async.lib._resources.Tasks.submit>`); its handle blocks."""
+        from .tasks import Task, submit_method
+
+        async def submit() -> Task[Any]:
+            return await submit_method(self._client, kind)(**params)
+
+        return SyncTask(self._portal.run(submit()), self._portal)
+
+    def prepare(self, kind: str, /, **params: Any) -> dict[str, Any]:
+        """Check a submit of ``kind`` and upload its local files, without submitting (see
+        :meth:`Tasks.prepare <topview_async.lib._resources.Tasks.prepare>`)."""
+        from .tasks import prepare_submit
+
+        return self._portal.run(prepare_submit(self._client, kind, params))
+
     def wait_all(
         self,
         tasks: Sequence[SyncTask[ResultT]],
