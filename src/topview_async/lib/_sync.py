@@ -217,7 +217,7 @@ class SyncTasks(SyncTaskGetter):
     def submit(self, kind: str, /, **params: Any) -> SyncTask[Any]:
         """Submit a paid task of ``kind`` (see :meth:`Tasks.submit
         <topview_async.lib._resources.Tasks.submit>`); its handle blocks."""
-        from .tasks import Task, submit_method
+        from .tasks import submit_method
 
         async def submit() -> Task[Any]:
             return await submit_method(self._client, kind)(**params)
