@@ -18,8 +18,9 @@ The files of each job are saved as ``out/shoes/<key>.<ext>``, listed with their 
 
 from __future__ import annotations
 
+from .._exceptions import JobsFileError
 from ._journal import Journal, MemoryJournal
-from ._model import Job, JobRecord, JobStatus, read_jobs
+from ._model import Job, JobRecord, JobStatus, load_jobs, read_jobs
 from ._notices import JobNoticeApp, job_reference
 from ._output import MANIFEST_NAME
 from ._runner import DEFAULT_JOURNAL_NAME, JobRunner, RunSummary
@@ -34,12 +35,14 @@ __all__ = [
     "JobRecord",
     "JobRunner",
     "JobStatus",
+    "JobsFileError",
     "Journal",
     "MemoryJournal",
     "RunSummary",
     "SqliteJournal",
     "job_notice_url",
     "job_reference",
+    "load_jobs",
     "read_jobs",
     "submit_method",
     "task_kinds",

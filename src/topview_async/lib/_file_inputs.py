@@ -37,7 +37,7 @@ from ._status import read_field
 if TYPE_CHECKING:
     from .._client import AsyncTopview
 
-__all__ = ["UPLOAD_SUFFIXES", "is_local_file", "upload_local_files"]
+__all__ = ["UPLOAD_SUFFIXES", "check_local_inputs", "is_local_file", "upload_local_files"]
 
 MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "anyshoot": (
@@ -116,12 +116,36 @@ async def upload_local_files(
     ``client.uploads.upload_many`` (concurrently, with its own limits). Values that are not
     local files are left alone.
     """
-    _refuse_urls(body, file_fields, body_model)
     strings = client.local_files
     result = dict(body)
+    local = check_local_inputs(
+        result, file_fields, strings=strings, operation=operation, body_model=body_model
+    )
+    if not local:
+        return result  # nothing to upload: the pipeline validates the body before sending
+    file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
+    if len(file_ids) != len(local):
+        raise RuntimeError(f"uploaded {len(local)} files but got {len(file_ids)} file ids")
+    return _substitute(result, file_fields, strings, iter(file_ids))
+
+
+def check_local_inputs(
+    body: Mapping[str, object],
+    file_fields: Sequence[str],
+    *,
+    strings: bool,
+    operation: Operation,
+    body_model: type[TopviewModel],
+    validate: bool = False,
+) -> list[str | os.PathLike[str]]:
+    """Every check of a request that needs no request: URLs in file-id fields, local files,
+    AnyShoot masks, and (when there are local files to upload, or ``validate``) the whole body
+    with placeholder ids. Returns the local files to upload; raises :class:`InvalidInputError`.
+    """
+    _refuse_urls(body, file_fields, body_model)
     local: list[str | os.PathLike[str]] = []
     for name in file_fields:
-        value = result.get(name)
+        value = body.get(name)
         if is_local_file(value, strings=strings):
             local.append(value)
         elif isinstance(value, list | tuple):
@@ -130,18 +154,13 @@ async def upload_local_files(
     for path in local:
         check_file(path)
     for image_field, mask_field in MASK_PAIRS.get(operation.task_kind or "", ()):
-        image, mask = result.get(image_field), result.get(mask_field)
+        image, mask = body.get(image_field), body.get(mask_field)
         if is_local_file(image, strings=strings) and is_local_file(mask, strings=strings):
             validate_mask_pair(image, mask)
-    if not local:
-        return result  # nothing to upload: the pipeline validates the body before sending
-    # Validate with placeholder ids before any upload, so a bad argument costs no request.
-    validate_body(operation, _substitute(result, file_fields, strings, None), body_model)
-
-    file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
-    if len(file_ids) != len(local):
-        raise RuntimeError(f"uploaded {len(local)} files but got {len(file_ids)} file ids")
-    return _substitute(result, file_fields, strings, iter(file_ids))
+    if local or validate:
+        # Validate with placeholder ids before any upload, so a bad argument costs no request.
+        validate_body(operation, _substitute(dict(body), file_fields, strings, None), body_model)
+    return local
 
 
 def _substitute(

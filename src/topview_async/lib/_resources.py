@@ -8,12 +8,13 @@ subclass, so generated files stay untouched.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._generated.task_kinds import TaskGetter
 from ..resources import NoticesResource, UploadsResource
 from . import uploads as _uploads
+from ._submit_check import check_submit
 from .tasks import get_task
 
 if TYPE_CHECKING:
@@ -110,6 +111,19 @@ class Tasks(TaskGetter):
 
     def _get_task(self, kind: str, task_id: str, *, script_id: int | None) -> Task[Any]:
         return get_task(self._client, kind, task_id, script_id=script_id)
+
+    async def check_submit(self, kind: str, params: Mapping[str, object]) -> None:
+        """Check a submit of ``kind`` with keyword arguments ``params``; nothing is sent.
+
+        Runs every check the submit itself runs before its first request: argument names
+        (unknown and missing ones), types and enums, the spec's cross-field rules, local
+        files (they exist, are not empty, have a format Topview accepts) and AnyShoot masks.
+        Raises :class:`~topview_async.UnknownTaskKindError` or
+        :class:`~topview_async.InvalidInputError`::
+
+            await client.tasks.check_submit("m2v", {"product_link": url})
+        """
+        await check_submit(self._client, kind, params)
 
 
 class Notices(NoticesResource):

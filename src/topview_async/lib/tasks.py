@@ -50,10 +50,11 @@ from .._exceptions import (
     UnknownTaskKindError,
 )
 from .._operation import Operation, TaskKindSpec
-from ._file_inputs import upload_local_files
+from ._file_inputs import check_local_inputs, upload_local_files
 from ._many import as_completed, wait_all
 from ._media import ResultFile, download_result_files, result_files
 from ._status import Outcome, TaskState, evaluate, read_field
+from ._submit_check import _Checked, checking
 from ._task_types import (
     ProgressCallback,
     TaskFailedError,
@@ -577,6 +578,16 @@ async def submit_task(
                 operation=operation,
             )
         script_id = int(text)
+    if checking():  # client.tasks.check_submit: every local check, then stop
+        check_local_inputs(
+            body,
+            file_fields,
+            strings=client.local_files,
+            operation=operation,
+            body_model=body_model,
+            validate=True,
+        )
+        raise _Checked
     body = await upload_local_files(
         client, body, file_fields, operation=operation, body_model=body_model
     )
