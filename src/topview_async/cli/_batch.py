@@ -88,7 +88,7 @@ async def run_batch(
         # The whole file, every job's params included, before the journal or any request.
         jobs = await load_jobs(jobs_file, client)
         if not jobs:
-            _out.print(f"no jobs in {jobs_file}: nothing to do")
+            _out.print(f"no jobs in {jobs_file}: nothing to do", soft_wrap=True)
             return 0
         runner = JobRunner(
             client,

@@ -133,65 +133,70 @@ def read_jobs(path: str | Path) -> list[Job]:
     :class:`~topview_async._exceptions.JobsFileError` listing every bad line with its number.
     :func:`load_jobs` also checks each job's params as its submit would.
     """
-    return [job for _, job in _read(Path(path))]
+    source = Path(path)
+    numbered, problems = _read(source)
+    if problems:
+        raise JobsFileError(str(source), [text for _, text in problems])
+    return [job for _, job in numbered]
 
 
 async def load_jobs(path: str | Path, client: AsyncTopview | None = None) -> list[Job]:
-    """:func:`read_jobs`, then every job's params checked as its submit checks them before
+    """:func:`read_jobs`, and every job's params checked as its submit checks them before
     sending (``client.tasks.check_submit``: argument names, types, enums, the spec's
     cross-field rules, local files); nothing is sent.
 
     ``client`` decides how local paths are told from file ids (``local_files``); without one,
     a client with the default settings is used for the checks only. Raises
-    :class:`~topview_async._exceptions.JobsFileError` listing every bad line with its number.
+    :class:`~topview_async._exceptions.JobsFileError` listing every bad line, whatever is
+    wrong with it, in file order.
     """
     source = Path(path)
-    numbered = _read(source)
+    numbered, problems = _read(source)
     if client is None:
         from .. import AsyncTopview
 
         # Only checks: nothing is sent, so no credentials are needed.
         async with AsyncTopview(api_key="unused", uid="unused") as checker:
-            return await _check_params(checker, source, numbered)
-    return await _check_params(client, source, numbered)
+            problems += await _check_params(checker, source, numbered)
+    else:
+        problems += await _check_params(client, source, numbered)
+    if problems:
+        raise JobsFileError(str(source), [text for _, text in sorted(problems)])
+    return [job for _, job in numbered]
 
 
 async def _check_params(
     client: AsyncTopview, source: Path, numbered: list[tuple[int, Job]]
-) -> list[Job]:
-    problems: list[str] = []
+) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
     for number, job in numbered:
         try:
             await client.tasks.check_submit(job.kind, job.params)
         except InvalidInputError as exc:
-            problems.append(f"{source}:{number}: {job.key}: {exc.message}")
-    if problems:
-        raise JobsFileError(str(source), problems)
-    return [job for _, job in numbered]
+            problems.append((number, f"{source}:{number}: {job.key}: {exc.message}"))
+    return problems
 
 
-def _read(path: Path) -> list[tuple[int, Job]]:
+def _read(path: Path) -> tuple[list[tuple[int, Job]], list[tuple[int, str]]]:
+    """The good jobs and the bad lines of a file, each with its line number."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise JobsFileError(
-            str(path), [f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})"]
-        ) from None
-    jobs, problems = _parse(text.removeprefix("\ufeff").split("\n"), str(path))
-    if problems:
-        raise JobsFileError(str(path), problems)
-    return jobs
+        return [], [(line, f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})")]
+    return _parse(text.removeprefix("\ufeff").split("\n"), str(path))
 
 
-def _parse(lines: Iterable[str], source: str) -> tuple[list[tuple[int, Job]], list[str]]:
+def _parse(
+    lines: Iterable[str], source: str
+) -> tuple[list[tuple[int, Job]], list[tuple[int, str]]]:
     from ._submit import task_kinds
 
     kinds = set(task_kinds())
     seen: dict[str, int] = {}
     jobs: list[tuple[int, Job]] = []
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
@@ -205,7 +210,7 @@ def _parse(lines: Iterable[str], source: str) -> tuple[list[tuple[int, Job]], li
                 seen[job.key] = number
                 jobs.append((number, job))
                 continue
-        problems.append(f"{source}:{number}: {'; '.join(errors)}")
+        problems.append((number, f"{source}:{number}: {'; '.join(errors)}"))
     return jobs, problems
 
 

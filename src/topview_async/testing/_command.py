@@ -10,6 +10,7 @@ the request log goes to stderr.
 from __future__ import annotations
 
 import argparse
+import copy
 import shlex
 from dataclasses import fields
 from typing import TYPE_CHECKING, NoReturn
@@ -27,13 +28,15 @@ TESTING_EXTRA = "pip install 'topview-async[testing]'"
 
 
 class _Parser(argparse.ArgumentParser):
-    """``exit_on_error=False``: every usage error raises ``ValueError`` with argparse's words
-    (``topview simulator`` prints it as its one ``error:`` line)."""
+    """With ``raise_errors``, every usage error raises ``ValueError`` with argparse's words
+    (``topview simulator`` prints it as its one ``error:`` line) instead of exiting."""
+
+    raise_errors = False
 
     def error(self, message: str) -> NoReturn:
-        if self.exit_on_error:
-            super().error(message)
-        raise ValueError(message)
+        if self.raise_errors:
+            raise ValueError(message)
+        super().error(message)
 
 
 def build_parser(prog: str, *, exit_on_error: bool = True) -> argparse.ArgumentParser:
@@ -43,8 +46,8 @@ def build_parser(prog: str, *, exit_on_error: bool = True) -> argparse.ArgumentP
         description="Run the Topview simulator on a local port. Prints `export` lines for "
         "TOPVIEW_BASE_URL, TOPVIEW_API_KEY and TOPVIEW_UID (shell code: eval or source it), "
         "then serves until interrupted, logging every request on stderr.",
-        exit_on_error=exit_on_error,
     )
+    parser.raise_errors = not exit_on_error
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
@@ -157,12 +160,16 @@ def serve(args: argparse.Namespace, config: SimulatorConfig) -> None:
     for fault in config.faults:
         print(f"# fault: {_describe(fault)}")
     print(flush=True)
+    # uvicorn logs requests on stdout; stdout is shell code here, so every log goes to stderr.
+    logging = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    logging["handlers"]["access"]["stream"] = "ext://sys.stderr"
     uvicorn.run(
         sim.app,
         host=args.host,
         port=args.port,
         log_level="info" if args.log_requests else "warning",
         access_log=args.log_requests,
+        log_config=logging,
         lifespan="on",
     )
 
