@@ -141,8 +141,9 @@ STATUS_FIELDS = ("key", "kind", "status", "task_id", "files", "credits", "error"
 """``batch status --json``: the fields of each line, always all of them (``null`` if unknown)."""
 
 ERROR_WIDTH = 200
-"""Characters of an error shown in the status table (``--json`` has it whole): at 80 columns
-it wraps over three lines at most."""
+"""Characters of an error shown by ``batch status`` (``--json`` has it whole)."""
+ERROR_LINES = 6
+"""Lines an error may wrap over in the status table; else one block per job is shown."""
 
 
 async def show_status(out: Path, *, as_json: bool = False) -> int:
@@ -193,14 +194,20 @@ def _status_table(records: list[JobRecord]) -> None:
         )
         for r in records
     ]
-    table = Table(*STATUS_FIELDS[:-1], box=box.SIMPLE_HEAD)
-    for name in ("key", "task_id"):
-        table.columns[STATUS_FIELDS.index(name)].no_wrap = True
-    table.columns[1].header = "kind"
-    table.columns[3].header = "task id"
+    headers = ["key", "kind", "status", "task id", "files", "credits", "error"]
+    table = Table(*headers, box=box.SIMPLE_HEAD)
+    for column in table.columns[:-1]:
+        column.no_wrap = True
     for row in rows:
         table.add_row(*row)
-    if Measurement.get(_out, _out.options, table).maximum <= _out.width:
+    # A table only when every column but the error fits on one line with room for the
+    # error to wrap in (ERROR_WIDTH characters over ERROR_LINES lines at most).
+    narrow = Table(*headers[:-1], box=box.SIMPLE_HEAD)
+    for row in rows:
+        narrow.add_row(*row[:-1])
+    unbounded = _out.options.update_width(1_000_000)  # get() clamps to the width it is given
+    room = _out.width - Measurement.get(_out, unbounded, narrow).maximum - 3
+    if room * ERROR_LINES >= max((len(row[-1]) for row in rows), default=0):
         _out.print(table)
         return
     for key, kind, status, task_id, files, credits, error in rows:
