@@ -10,8 +10,9 @@ cross-field rules) and then stops with :class:`_Checked` instead of uploading or
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -46,11 +47,7 @@ async def check_submit(client: AsyncTopview, kind: str, params: Mapping[str, obj
         raise UnknownTaskKindError(kind, TASK_KINDS)
     operation = spec.submit_operation
     method = getattr(getattr(client, operation.resource), operation.sdk_method or "submit")
-    accepted = {
-        name: parameter
-        for name, parameter in inspect.signature(method).parameters.items()
-        if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-    }
+    accepted, required = _arguments(getattr(method, "__func__", method))
     call = f"{operation.resource}.{operation.sdk_method or 'submit'}()"
     unknown = [name for name in params if name not in accepted]
     if unknown:
@@ -60,11 +57,7 @@ async def check_submit(client: AsyncTopview, kind: str, params: Mapping[str, obj
             ),
             operation=operation,
         )
-    missing = [
-        name
-        for name, parameter in accepted.items()
-        if parameter.default is parameter.empty and params.get(name) is None
-    ]
+    missing = [name for name in required if params.get(name) is None]
     if missing:
         raise InvalidInputError(f"{call} needs {', '.join(missing)}", operation=operation)
     token = _CHECKING.set(True)
@@ -77,6 +70,20 @@ async def check_submit(client: AsyncTopview, kind: str, params: Mapping[str, obj
     raise AssertionError(f"{call} returned in check mode")  # pragma: no cover
 
 
-def _hint(name: str, accepted: Mapping[str, object]) -> str:
+@functools.cache
+def _arguments(function: Callable[..., object]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The keyword arguments a stub accepts, and those it requires (a signature is slow to
+    build: once per stub, not once per job of a large batch)."""
+    parameters = [
+        parameter
+        for parameter in inspect.signature(function).parameters.values()
+        if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        and parameter.name != "self"
+    ]
+    required = tuple(p.name for p in parameters if p.default is p.empty)
+    return frozenset(p.name for p in parameters), required
+
+
+def _hint(name: str, accepted: Collection[str]) -> str:
     close = difflib.get_close_matches(name, list(accepted), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
