@@ -64,7 +64,7 @@ BAD_LINES = {
         {"key": "i2v", "kind": "image_to_video", "params": {"image_file_id": "0" * 32}}
     ): "needs duration, mode, generating_count",
     "{not json}": "not valid JSON",
-    GOOD: "also used on line 1",
+    GOOD: "used twice (first on line 1)",
 }
 
 

@@ -205,7 +205,7 @@ def _parse(
         if isinstance(errors, Job):
             job = errors
             if job.key in seen:
-                errors = [f"key {job.key!r} is also used on line {seen[job.key]}"]
+                errors = [f"key {job.key!r} is used twice (first on line {seen[job.key]})"]
             else:
                 seen[job.key] = number
                 jobs.append((number, job))
