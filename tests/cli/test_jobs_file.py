@@ -52,7 +52,9 @@ BAD_LINES = {
     json.dumps({"key": "p2", "kind": "m2v", "params": 0}): "params must be an object",
     json.dumps({"key": "p3", "kind": "m2v", "params": ""}): "params must be an object",
     json.dumps({"key": "p4", "kind": "m2v", "params": False}): "params must be an object",
-    json.dumps({"key": "k1", "kind": "m2vv", "params": {}}): "unknown kind 'm2vv'",
+    json.dumps(
+        {"key": "k1", "kind": "m2vv", "params": {}}
+    ): "unknown task kind 'm2vv' (did you mean 'm2v'?)",
     m2v("typo", product_lnk="https://shop.test/2"): "did you mean 'product_link'",
     m2v("enum", product_link="https://shop.test/3", aspect_ratio="2:1"): "aspectRatio",
     m2v("rule"): "give at least one of product_link",

@@ -241,7 +241,7 @@ def _line_errors(text: str, kinds: set[str]) -> Job | list[str]:
         elif kind not in kinds:
             close = difflib.get_close_matches(kind, sorted(kinds), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            errors.append(f"unknown kind {kind!r}{hint}; see `topview batch run --help`")
+            errors.append(f"unknown task kind {kind!r}{hint}")
     if not isinstance(params, dict):
         errors.append(f"params must be an object, got {_json_type(params)}")
     if errors or not isinstance(key, str) or not isinstance(kind, str):
