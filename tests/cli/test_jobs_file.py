@@ -197,3 +197,22 @@ async def test_check_submit_runs_the_submit_checks_and_sends_nothing(tmp_path: P
         assert "Checked" not in type(caught.value).__name__
     assert len(sent) >= 1  # only the real submit above reached the transport
     assert all(request.url.path == "/v1/m2v/task/submit" for request in sent)
+
+
+def test_a_resumed_batch_does_not_need_the_files_of_submitted_jobs(
+    env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "shoe.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    params = {"image_file_id": str(image), "duration": 5, "mode": "lite", "generating_count": 1}
+    jobs.write_text(json.dumps({"key": "clip", "kind": "image_to_video", "params": params}) + "\n")
+    assert batch_run(jobs, out) == 0
+    image.unlink()  # done with it: the task exists
+    assert batch_run(jobs, out) == 0
+    # A new job with the same missing file is still refused, before anything is sent.
+    line = {"key": "clip-2", "kind": "image_to_video", "params": params}
+    jobs.write_text(jobs.read_text() + json.dumps(line) + "\n")
+    capsys.readouterr()
+    assert batch_run(jobs, out) == 2
+    assert f"{jobs}:2: clip-2: {image}: file does not exist" in capsys.readouterr().err

@@ -86,7 +86,7 @@ async def run_batch(
         options["poll_rate"] = None
     async with AsyncTopview(**options) as client:
         # The whole file, every job's params included, before the journal or any request.
-        jobs = await load_jobs(jobs_file, client)
+        jobs = await load_jobs(jobs_file, client, submitted=await _submitted(out))
         if not jobs:
             _out.print(f"no jobs in {jobs_file}: nothing to do", soft_wrap=True)
             return 0
@@ -108,6 +108,21 @@ async def run_batch(
                 summary = await runner.run(jobs)
     _report(summary, out)
     return 0 if summary.complete else 1
+
+
+async def _submitted(out: Path) -> set[str]:
+    """Keys of the jobs a previous run of this batch submitted (a task id, or finished)."""
+    from ..jobs import DEFAULT_JOURNAL_NAME, SqliteJournal
+
+    path = out / DEFAULT_JOURNAL_NAME
+    if not path.is_file():
+        return set()  # a new batch: nothing is created until the file is checked
+    journal = SqliteJournal(path)
+    try:
+        records = await journal.load()
+    finally:
+        await journal.aclose()
+    return {r.key for r in records if r.task_id is not None or r.status.finished}
 
 
 def _report(summary: RunSummary, out: Path) -> None:

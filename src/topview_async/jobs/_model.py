@@ -12,7 +12,7 @@ import difflib
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,26 +140,31 @@ def read_jobs(path: str | Path) -> list[Job]:
     return [job for _, job in numbered]
 
 
-async def load_jobs(path: str | Path, client: AsyncTopview | None = None) -> list[Job]:
+async def load_jobs(
+    path: str | Path, client: AsyncTopview | None = None, *, submitted: Collection[str] = ()
+) -> list[Job]:
     """:func:`read_jobs`, and every job's params checked as its submit checks them before
     sending (``client.tasks.check_submit``: argument names, types, enums, the spec's
     cross-field rules, local files); nothing is sent.
 
     ``client`` decides how local paths are told from file ids (``local_files``); without one,
-    a client with the default settings is used for the checks only. Raises
+    a client with the default settings is used for the checks only. The params of the jobs
+    whose keys are in ``submitted`` are not checked: a resumed batch sends them no more (their
+    local files may be gone). Raises
     :class:`~topview_async._exceptions.JobsFileError` listing every bad line, whatever is
     wrong with it, in file order.
     """
     source = Path(path)
     numbered, problems = _read(source)
+    unsent = [(number, job) for number, job in numbered if job.key not in submitted]
     if client is None:
         from .. import AsyncTopview
 
         # Only checks: nothing is sent, so no credentials are needed.
         async with AsyncTopview(api_key="unused", uid="unused") as checker:
-            problems += await _check_params(checker, source, numbered)
+            problems += await _check_params(checker, source, unsent)
     else:
-        problems += await _check_params(client, source, numbered)
+        problems += await _check_params(client, source, unsent)
     if problems:
         raise JobsFileError(str(source), [text for _, text in sorted(problems)])
     return [job for _, job in numbered]
