@@ -216,3 +216,17 @@ def test_a_resumed_batch_does_not_need_the_files_of_submitted_jobs(
     capsys.readouterr()
     assert batch_run(jobs, out) == 2
     assert f"{jobs}:2: clip-2: {image}: file does not exist" in capsys.readouterr().err
+
+
+def test_every_kind_is_checked_through_submit_task() -> None:
+    # check_submit calls the kind's stub in check mode and relies on submit_task stopping it
+    # before anything is sent: a stub that reached the pipeline another way would send.
+    import inspect
+
+    from topview_async._generated.task_kinds import TASK_KINDS
+
+    client = AsyncTopview(api_key="k", uid="u")
+    for kind, spec in TASK_KINDS.items():
+        operation = spec.submit_operation
+        stub = getattr(getattr(client, operation.resource), operation.sdk_method or "submit")
+        assert "return await self._submit_task(" in inspect.getsource(stub), kind
