@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nox
@@ -168,6 +169,10 @@ def contract(session: nox.Session) -> None:
     session.run("python", "tests/contract/run_prism.py", "--prism", prism, *session.posargs)
 
 
+DEMO_OUT = Path(tempfile.gettempdir()) / "topview-demo"
+"""Where ``./dev demo`` writes (``-- --out DIR`` to choose): outside the source tree."""
+
+
 @nox.session
 def live(session: nox.Session) -> None:
     """Read-only check of the spec against the real API (needs TOPVIEW_API_KEY and TOPVIEW_UID;
@@ -184,9 +189,17 @@ def live(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The quick start: upload, submit, follow, download (simulator unless credentials are set)."""
-    _install_project(session, extras="testing")
-    session.run("python", "examples/quickstart.py", *session.posargs)
+    """The quick start: upload, submit, follow, download (simulator unless credentials are set).
+
+    Installs only what the demo needs (the package and its ``testing`` extra, for the
+    simulator), not the development tools, and writes outside the source tree.
+    """
+    session.install(".[testing]")
+    args = list(session.posargs)
+    if not any(arg == "--out" or arg.startswith("--out=") for arg in args):
+        args += ["--out", str(DEMO_OUT)]
+        session.log(f"the demo writes into {DEMO_OUT}")
+    session.run("python", "examples/quickstart.py", *args)
 
 
 @nox.session

@@ -12,6 +12,7 @@ Catch :class:`TopviewError` to handle anything this package raises::
     ├── InvalidInputError             arguments failed local validation; nothing sent (ValueError)
     │   ├── UnknownTaskKindError      client.tasks.get("nope", ...): not a task kind
     │   ├── InvalidArgumentTypeError  an argument of the wrong type (also a TypeError)
+    │   ├── JobsFileError             a jobs file has bad lines (every one listed); nothing sent
     │   └── InvalidFileError          local file rejected before any request (also TransferError)
     │       ├── UnsupportedFormatError    not a format Topview accepts for upload
     │       └── MaskSizeMismatchError     AnyShoot mask pixel size differs from its image
@@ -98,6 +99,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidWebhookPayloadError",
     "JournalUnusableError",
+    "JobsFileError",
     "MaskSizeMismatchError",
     "NotFoundError",
     "NoticeUrlRejectedError",
@@ -437,6 +439,24 @@ class UnknownTaskKindError(InvalidInputError):
         self.kind = kind
         self.known = tuple(sorted(known))
         super().__init__(f"unknown task kind {kind!r}; known kinds: {', '.join(self.known)}")
+
+
+class JobsFileError(InvalidInputError):
+    """A jobs file (:func:`topview_async.jobs.read_jobs`) has bad lines; nothing was submitted.
+
+    ``source`` is the file, ``problems`` one ``"FILE:LINE: what is wrong"`` per bad line, in
+    file order; the message lists them all under a one-line summary.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        count = len(self.problems)
+        summary = f"{source}: {count} bad line{'' if count == 1 else 's'}; nothing was submitted"
+        super().__init__("\n".join([summary, *(f"  {problem}" for problem in self.problems)]))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.source, self.problems))
 
 
 class TaskFailedError(TopviewError):

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from topview_async.cli import main
-from topview_async.cli._simulator import parse_fault
 from topview_async.testing import SimulatorConfig, SimulatorServer
 
 from .helpers import m2v_tasks_by_link, read_manifest, write_jobs
@@ -156,13 +155,3 @@ def test_tasks_get_waits_and_downloads(
     task_id = anyio.run(submit)
     assert main(["tasks", "get", "scraper", task_id, "--download", str(tmp_path / "d")]) == 0
     assert '"status": "success"' in capsys.readouterr().out
-
-
-def test_simulator_faults_parse() -> None:
-    assert parse_fault("path=/v1/m2v/task/submit,business_code=5003,rate=0.1") == {
-        "path": "/v1/m2v/task/submit",
-        "business_code": "5003",
-        "rate": 0.1,
-    }
-    with pytest.raises(ValueError, match="NAME=VALUE"):
-        parse_fault("latency")

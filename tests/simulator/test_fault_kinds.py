@@ -267,7 +267,9 @@ def test_command_line_selects_faults_and_failures(
             configs.append(config)
             super().__init__(config)
 
-    monkeypatch.setattr(cli, "Simulator", Recording)
+    # The command builds its Simulator where it serves (testing._command, one parser for
+    # python -m topview_async.testing and topview simulator).
+    monkeypatch.setattr("topview_async.testing._simulator.Simulator", Recording)
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
     argv = [
         "--fault",

@@ -269,6 +269,10 @@ async def test_download_many_keeps_order_and_reports_failures(
         await download_many(storage_http, broken)
     assert list(caught.value.failures) == [2]
     assert caught.value.paths == [items[0][1], items[1][1], None]
+    # The message alone says which file failed and why (a log line, a CLI's one error line).
+    message = str(caught.value)
+    assert message.startswith(f"1 of 3 downloads failed: {tmp_path / 'absent.bin'}: ")
+    assert type(caught.value.failures[2]).__name__ in message
 
     with pytest.raises(ValueError, match="same destination"):
         await download_many(storage_http, [items[0], (items[1][0], items[0][1])])

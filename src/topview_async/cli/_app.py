@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ._options import ResubmitOption, TaskIdOption, check_one_decision
+from ._options import ResubmitOption, TaskIdOption, _UsageProblem, check_one_decision
 from ._temporal import (
     DEFAULT_ADDRESS,
     DEFAULT_TASK_QUEUE,
@@ -31,6 +31,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 batch_app = typer.Typer(help="Run many jobs, resumably.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Look at one task.", no_args_is_help=True)
@@ -38,7 +39,7 @@ app.add_typer(batch_app, name="batch")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(temporal_app, name="temporal")
 
-_state = {"debug": False}
+_state = {"debug": False, "resumable": False}
 
 CATALOGUES: dict[str, tuple[str, str]] = {
     "voices": ("voices", "list"),
@@ -53,36 +54,103 @@ CATALOGUES: dict[str, tuple[str, str]] = {
 """``topview NAME list``: the catalogue lookups (client attribute, method)."""
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        print(f"topview {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the full traceback of an error.")
+        bool,
+        typer.Option("--debug", help="Show the full traceback of an error (anywhere in the line)."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug
+
+
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``args`` without ``--debug`` (anywhere before a ``--``), and whether it was there."""
+    end = args.index("--") if "--" in args else len(args)
+    kept = [arg for arg in args[:end] if arg != "--debug"] + args[end:]
+    return kept, len(kept) != len(args)
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the app; map errors to one readable line and an exit status."""
-    args = sys.argv[1:] if argv is None else argv
-    _state["debug"] = "--debug" in args
+    args, debug = _take_debug(list(sys.argv[1:] if argv is None else argv))
+    _state.update(debug=debug, resumable=False)
     try:
-        app(args=args, prog_name="topview")  # usage errors: click prints them, exit 2
-    except SystemExit as exc:
+        code = app(args=args, prog_name="topview", standalone_mode=False)
+    except SystemExit as exc:  # argparse (topview simulator --help)
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_INCOMPLETE)
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+    except _UsageProblem as exc:
+        print(f"error: {exc.message} (see '{exc.command} --help')", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        return _interrupted()
     except Exception as exc:
+        if _is_click_error(exc):  # usage errors, typer.BadParameter
+            return _click_error(exc)
         if _state["debug"]:
             raise
         print(f"error: {_describe(exc)}", file=sys.stderr)
         return EXIT_USAGE if _is_usage_error(exc) else EXIT_INCOMPLETE
-    return EXIT_OK
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into exit 130 without a word
+        return _interrupted()
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def _is_click_error(exc: Exception) -> bool:
+    # Typer raises click's exceptions, from click or from its own copy of it (typer 0.2x):
+    # told apart by what they have, not by class.
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
+
+
+def _click_error(exc: Any) -> int:
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `topview batch`: the help, as click does
+        exc.show()
+        return int(exc.exit_code)
+    message = str(exc.format_message()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if exc.exit_code == EXIT_USAGE and ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    print(f"error: {message}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted() -> int:
+    if _state["resumable"]:
+        message = "interrupted; run the same command again to resume (nothing done is lost)"
+    else:
+        message = "interrupted"
+    print(message, file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _describe(exc: BaseException) -> str:
+    from .._exceptions import JobsFileError
+
+    if isinstance(exc, JobsFileError):
+        return exc.message  # a summary line, then every bad line indented
+    if isinstance(exc, OSError) and exc.strerror:  # plain words, never "[Errno 2]"
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror.lower()}"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -116,9 +184,13 @@ def _client(**options: Any) -> Any:
 
 @batch_app.command("run")
 def batch_run(
-    jobs_file: Annotated[Path, typer.Argument(help="JSON Lines: {key, kind, params} a line.")],
+    jobs_file: Annotated[
+        Path,
+        typer.Argument(help="JSON Lines: {key, kind, params} a line.", exists=True, dir_okay=False),
+    ],
     out: Annotated[
-        Path, typer.Option("--out", help="Output directory (files, manifest, journal).")
+        Path,
+        typer.Option("--out", help="Output directory (files, manifest, journal).", file_okay=False),
     ],
     concurrency: Annotated[int, typer.Option(min=1, help="Submits in flight at once.")] = 8,
     downloads: Annotated[int, typer.Option(min=1, help="Downloads at once.")] = 4,
@@ -166,15 +238,23 @@ def batch_run(
         float, typer.Option(min=0.1, help="Temporal: seconds before a silent worker's step moves.")
     ] = 30.0,
 ) -> None:
-    """Run every job of JOBS_FILE to its files in OUT; the same command again resumes."""
+    """Run every job of JOBS_FILE to its files in OUT; the same command again resumes.
+
+    The whole file is checked before anything is sent (JSON, keys, kinds, every job's params
+    as its submit checks them, local files): any bad line, and nothing is submitted.
+    """
     if engine not in ("local", "temporal"):
         raise typer.BadParameter("--engine is local or temporal")
+    _state["resumable"] = True
     if engine == "temporal":
         if notice_url is not None:
             raise typer.BadParameter(
                 "with --engine temporal, the workers hold the notice URL "
                 "(topview temporal worker --notice-url)"
             )
+        from ..jobs import load_jobs
+
+        _run_async(lambda: load_jobs(jobs_file))  # the whole file, before any workflow starts
         run_temporal_batch_command(
             jobs_file,
             out,
@@ -207,19 +287,33 @@ def batch_run(
     raise typer.Exit(code)
 
 
+OutDirectory = Annotated[
+    Path,
+    typer.Argument(help="The batch's output directory.", exists=True, file_okay=False),
+]
+
+
 @batch_app.command("status")
 def batch_status(
-    out: Annotated[Path, typer.Argument(help="The batch's output directory.")],
+    out: OutDirectory,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object a line per job (key, kind, status, task_id, files, credits, "
+            "error, request), for scripts.",
+        ),
+    ] = False,
 ) -> None:
-    """A table of every job in OUT's journal."""
+    """Every job in OUT's journal; exits 1 unless every job has its files."""
     from ._batch import show_status
 
-    raise typer.Exit(_run_async(lambda: show_status(out)))
+    raise typer.Exit(_run_async(lambda: show_status(out, as_json=as_json)))
 
 
 @batch_app.command("resolve")
 def batch_resolve(
-    out: Annotated[Path, typer.Argument(help="The batch's output directory.")],
+    out: OutDirectory,
     key: Annotated[str, typer.Argument(help="The job's key.")],
     task_id: TaskIdOption = None,
     resubmit: ResubmitOption = False,
@@ -323,36 +417,19 @@ for _name, (_attribute, _method) in CATALOGUES.items():
 
 @app.command(
     "simulator",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
 )
-def simulator(
-    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8000,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
-    time_scale: Annotated[float, typer.Option(help="Run tasks this many times faster.")] = 1.0,
-    media_size: Annotated[int | None, typer.Option(help="Bytes per media file.")] = None,
-    max_unfinished_tasks: Annotated[
-        int | None, typer.Option(help="Answer 4007 beyond this many unfinished tasks.")
-    ] = None,
-    credits: Annotated[float | None, typer.Option(help="The account's credit balance.")] = None,
-    fault: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A fault, as comma-separated Fault fields: "
-            "'path=/v1/m2v/task/submit,business_code=5003,rate=0.1'. Repeatable."
-        ),
-    ] = None,
-) -> None:
-    """Run the built-in Topview simulator (prints its URL and test credentials)."""
+def simulator(ctx: typer.Context) -> None:
+    """Run the built-in Topview simulator; prints `export` lines for its URL and credentials.
+
+    Takes exactly the options of `python -m topview_async.testing` (one parser): see
+    `topview simulator --help`.
+    """
     from ._simulator import serve
 
-    serve(
-        host=host,
-        port=port,
-        seed=seed,
-        time_scale=time_scale,
-        media_size=media_size,
-        max_unfinished_tasks=max_unfinished_tasks,
-        credits=credits,
-        faults=fault or [],
-    )
+    serve(ctx.args)

@@ -73,10 +73,9 @@ async def run_batch(
     progress: bool,
 ) -> int:
     from .. import AsyncTopview
-    from ..jobs import JobRunner, read_jobs
+    from ..jobs import JobRunner, load_jobs
     from ..lib.polling import PollPolicy
 
-    jobs = read_jobs(jobs_file)
     options: dict[str, Any] = {}
     if poll_interval is not None:
         options["poll"] = PollPolicy(
@@ -87,6 +86,11 @@ async def run_batch(
         )
         options["poll_rate"] = None
     async with AsyncTopview(**options) as client:
+        # The whole file, every job's params included, before the journal or any request.
+        jobs = await load_jobs(jobs_file, client, submitted=await _submitted(out))
+        if not jobs:
+            _out.print(f"no jobs in {jobs_file}: nothing to do", soft_wrap=True)
+            return 0
         runner = JobRunner(
             client,
             out,
@@ -108,6 +112,21 @@ async def run_batch(
     return 0 if summary.complete else 1
 
 
+async def _submitted(out: Path) -> set[str]:
+    """Keys of the jobs a previous run of this batch submitted (a task id, or finished)."""
+    from ..jobs import DEFAULT_JOURNAL_NAME, SqliteJournal
+
+    path = out / DEFAULT_JOURNAL_NAME
+    if not path.is_file():
+        return set()  # a new batch: nothing is created until the file is checked
+    journal = SqliteJournal(path)
+    try:
+        records = await journal.load()
+    finally:
+        await journal.aclose()
+    return {r.key for r in records if r.task_id is not None or r.status.finished}
+
+
 def _report(summary: RunSummary, out: Path) -> None:
     from ..jobs import MANIFEST_NAME, JobStatus
 
@@ -117,20 +136,37 @@ def _report(summary: RunSummary, out: Path) -> None:
         _out.print(f"submitting stopped: {summary.stopped}")
     for record in summary.records:
         if record.status is JobStatus.OUTCOME_UNKNOWN:
-            request = json.dumps(record.request, ensure_ascii=False) if record.request else "-"
             _out.print(
-                f"outcome_unknown {record.key}: {record.error or ''}\n  request: {request}\n"
-                f"  decide: topview batch resolve {out} {record.key} --task-id ID | --resubmit"
+                f"outcome_unknown {record.key}: {record.error or ''}\n"
+                f"  request: {_request_text(record)}\n"
+                f"  decide: topview batch resolve {out} {record.key} --task-id ID | --resubmit",
+                soft_wrap=True,
             )
         elif record.status is JobStatus.FAILED or record.error:
-            _out.print(f"{record.status.value} {record.key}: {record.error}")
+            _out.print(f"{record.status.value} {record.key}: {record.error}", soft_wrap=True)
         if record.earlier_tasks and record.task_id is not None:
             earlier = ", ".join(str(t.get("task_id")) for t in record.earlier_tasks)
             _out.print(
                 f"retried {record.key}: task {record.task_id} is a new paid task "
                 f"(earlier, failed: {earlier})"
             )
-    _out.print(f"manifest: {out / MANIFEST_NAME}")
+    _out.print(f"manifest: {out / MANIFEST_NAME}", soft_wrap=True)
+
+
+def _request_text(record: JobRecord) -> str:
+    from ..jobs._output import outcome_request
+
+    request = outcome_request(record)
+    return json.dumps(request, ensure_ascii=False) if request else "-"
+
+
+STATUS_FIELDS = ("key", "kind", "status", "task_id", "files", "credits", "error", "request")
+"""``batch status --json``: the fields of each line, always all of them (``null`` if unknown)."""
+
+ERROR_WIDTH = 200
+"""Characters of an error shown by ``batch status`` (``--json`` has it whole)."""
+ERROR_LINES = 6
+"""Lines an error may wrap over in the status table; else one block per job is shown."""
 
 
 def _require_journal(out: Path) -> None:
@@ -142,8 +178,9 @@ def _require_journal(out: Path) -> None:
         raise FileNotFoundError(f"no journal in {out} (expected {path})")
 
 
-async def show_status(out: Path) -> int:
+async def show_status(out: Path, *, as_json: bool = False) -> int:
     from ..jobs import JobStatus, SqliteJournal
+    from ..jobs._output import outcome_request
 
     _require_journal(out)
     journal = SqliteJournal.for_batch(out, lock=False)  # a run may hold the lock: only read
@@ -151,15 +188,71 @@ async def show_status(out: Path) -> int:
         records = await journal.load()
     finally:
         await journal.aclose()
-    table = Table("key", "kind", "status", "task id", "files", "credits", "error")
-    for r in records:
-        credits = "" if r.credits is None else f"{r.credits:g}"
-        error = (r.error or "")[:80]
-        table.add_row(
-            r.key, r.kind, r.status.value, r.task_id or "", str(len(r.files)), credits, error
-        )
-    _out.print(table)
+    if as_json:
+        for r in records:
+            line = {
+                "key": r.key,
+                "kind": r.kind,
+                "status": r.status.value,
+                "task_id": r.task_id,
+                "files": r.files,
+                "credits": r.credits,
+                "error": r.error,
+                "request": outcome_request(r),
+            }
+            print(json.dumps(line, ensure_ascii=False))
+    else:
+        _status_table(records)
     return 0 if all(r.status is JobStatus.DOWNLOADED for r in records) else 1
+
+
+def _status_table(records: list[JobRecord]) -> None:
+    """A table when it fits the terminal; otherwise one block per job. Keys and task ids are
+    never cut or folded (people copy them), errors are shortened to :data:`ERROR_WIDTH`."""
+    from rich import box
+    from rich.measure import Measurement
+
+    rows = [
+        (
+            r.key,
+            r.kind,
+            r.status.value,
+            r.task_id or "",
+            str(len(r.files)),
+            "" if r.credits is None else f"{r.credits:g}",
+            _short(r.error or ""),
+        )
+        for r in records
+    ]
+    headers = ["key", "kind", "status", "task id", "files", "credits", "error"]
+    table = Table(*headers, box=box.SIMPLE_HEAD)
+    for column in table.columns[:-1]:
+        column.no_wrap = True
+    for row in rows:
+        table.add_row(*row)
+    # A table only when every column but the error fits on one line with room for the
+    # error to wrap in (ERROR_WIDTH characters over ERROR_LINES lines at most).
+    narrow = Table(*headers[:-1], box=box.SIMPLE_HEAD)
+    for row in rows:
+        narrow.add_row(*row[:-1])
+    unbounded = _out.options.update_width(1_000_000)  # get() clamps to the width it is given
+    room = _out.width - Measurement.get(_out, unbounded, narrow).maximum - 3
+    if room * ERROR_LINES >= max((len(row[-1]) for row in rows), default=0):
+        _out.print(table)
+        return
+    for key, kind, status, task_id, files, credits, error in rows:
+        print(f"{key}  {status}  {kind}")
+        details = [f"task id: {task_id}" if task_id else "no task yet", f"files: {files}"]
+        if credits:
+            details.append(f"credits: {credits}")
+        print("  " + "   ".join(details))
+        if error:
+            print(f"  error: {error}")
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= ERROR_WIDTH else line[: ERROR_WIDTH - 1] + "…"
 
 
 async def resolve(

@@ -8,6 +8,17 @@ import typer
 
 __all__ = ["ResubmitOption", "TaskIdOption", "check_one_decision"]
 
+
+class _UsageProblem(Exception):
+    """A usage error found outside click's parser (``topview simulator``'s argparse): the
+    command prints ``error: MESSAGE (see 'COMMAND --help')`` and exits 2."""
+
+    def __init__(self, message: str, command: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.command = command
+
+
 TaskIdOption = Annotated[
     str | None, typer.Option(help="The task this job's submit created (found by you).")
 ]

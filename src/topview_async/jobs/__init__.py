@@ -18,6 +18,7 @@ The files of each job are saved as ``out/shoes/<key>.<ext>``, listed with their 
 
 from __future__ import annotations
 
+from .._exceptions import JobsFileError
 from ._decide import (
     DEFAULT_ENGINE_SETTINGS,
     Action,
@@ -31,7 +32,7 @@ from ._decide import (
     transition,
 )
 from ._journal import Journal, MemoryJournal
-from ._model import Job, JobRecord, JobStatus, read_jobs
+from ._model import Job, JobRecord, JobStatus, load_jobs, read_jobs
 from ._notices import JobNoticeApp, job_reference
 from ._output import MANIFEST_NAME
 from ._runner import DEFAULT_JOURNAL_NAME, JobRunner, RunSummary
@@ -52,6 +53,7 @@ __all__ = [
     "JobRunner",
     "JobStatus",
     "JobSteps",
+    "JobsFileError",
     "Journal",
     "MemoryJournal",
     "RunSummary",
@@ -64,6 +66,7 @@ __all__ = [
     "decide_submit_failure",
     "job_notice_url",
     "job_reference",
+    "load_jobs",
     "read_jobs",
     "reconcilable",
     "submit_method",

@@ -8,20 +8,30 @@ the task id once known, the request sent when its outcome is unknown, the files 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, JobsFileError
 
-__all__ = ["Job", "JobRecord", "JobStatus", "read_jobs"]
+if TYPE_CHECKING:
+    from .._client import AsyncTopview
 
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-"""Keys name files in the output directory: no separators, no leading dot, bounded length."""
+__all__ = ["KEY_RULE", "Job", "JobRecord", "JobStatus", "load_jobs", "read_jobs"]
+
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""Keys name files in the output directory: no separators, no leading dot, bounded length.
+Always ``fullmatch``: ``$`` would let a trailing newline through."""
+
+KEY_RULE = (
+    "a key is 1-128 letters, digits, '.', '_' or '-' (it names the job's files), "
+    "not starting with '.', '_' or '-'"
+)
 
 
 class JobStatus(enum.StrEnum):
@@ -58,11 +68,8 @@ class Job:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.key, str) or not _KEY.match(self.key):
-            raise InvalidInputError(
-                f"job key {self.key!r} must be 1-128 letters, digits, '.', '_' or '-' "
-                "(it names the job's files), not starting with '.' or '-'"
-            )
+        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
+            raise InvalidInputError(f"job key {self.key!r}: {KEY_RULE}")
         if not isinstance(self.params, Mapping):
             raise InvalidInputError(f"job {self.key}: params must be an object")
 
@@ -127,34 +134,140 @@ class JobRecord:
 def read_jobs(path: str | Path) -> list[Job]:
     """The jobs of a JSON Lines file: one ``{"key", "kind", "params"}`` object a line.
 
-    Blank lines and lines starting with ``#`` are skipped. Raises :class:`InvalidInputError`
-    naming the line for anything malformed, and for a key used twice.
+    Blank lines and lines starting with ``#`` are skipped. The whole file is read before
+    anything is returned: UTF-8 text, JSON objects, keys (strings following the key rule,
+    each used once), kinds the SDK knows, ``params`` an object. Raises
+    :class:`~topview_async._exceptions.JobsFileError` listing every bad line with its number.
+    :func:`load_jobs` also checks each job's params as its submit would.
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return list(_parse(lines, str(path)))
+    source = Path(path)
+    numbered, problems = _read(source)
+    if problems:
+        raise JobsFileError(str(source), [text for _, text in problems])
+    return [job for _, job in numbered]
 
 
-def _parse(lines: Iterable[str], source: str) -> Iterator[Job]:
-    seen: set[str] = set()
+async def load_jobs(
+    path: str | Path, client: AsyncTopview | None = None, *, submitted: Collection[str] = ()
+) -> list[Job]:
+    """:func:`read_jobs`, and every job's params checked as its submit checks them before
+    sending (``client.tasks.check_submit``: argument names, types, enums, the spec's
+    cross-field rules, local files); nothing is sent.
+
+    ``client`` decides how local paths are told from file ids (``local_files``); without one,
+    a client with the default settings is used for the checks only. The params of the jobs
+    whose keys are in ``submitted`` are not checked: a resumed batch sends them no more (their
+    local files may be gone). Raises
+    :class:`~topview_async._exceptions.JobsFileError` listing every bad line, whatever is
+    wrong with it, in file order.
+    """
+    source = Path(path)
+    numbered, problems = _read(source)
+    unsent = [(number, job) for number, job in numbered if job.key not in submitted]
+    if client is None:
+        from .. import AsyncTopview
+
+        # Only checks: nothing is sent, so no credentials are needed.
+        async with AsyncTopview(api_key="unused", uid="unused") as checker:
+            problems += await _check_params(checker, source, unsent)
+    else:
+        problems += await _check_params(client, source, unsent)
+    if problems:
+        raise JobsFileError(str(source), [text for _, text in sorted(problems)])
+    return [job for _, job in numbered]
+
+
+async def _check_params(
+    client: AsyncTopview, source: Path, numbered: list[tuple[int, Job]]
+) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    for number, job in numbered:
+        try:
+            await client.tasks.check_submit(job.kind, job.params)
+        except InvalidInputError as exc:
+            problems.append((number, f"{source}:{number}: {job.key}: {exc.message}"))
+    return problems
+
+
+def _read(path: Path) -> tuple[list[tuple[int, Job]], list[tuple[int, str]]]:
+    """The good jobs and the bad lines of a file, each with its line number."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return [], [(line, f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})")]
+    return _parse(text.removeprefix("\ufeff").split("\n"), str(path))
+
+
+def _parse(
+    lines: Iterable[str], source: str
+) -> tuple[list[tuple[int, Job]], list[tuple[int, str]]]:
+    from ._submit import task_kinds
+
+    kinds = set(task_kinds())
+    seen: dict[str, int] = {}
+    jobs: list[tuple[int, Job]] = []
+    problems: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        where = f"{source}:{number}"
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{where}: not valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict) or not {"key", "kind"} <= data.keys():
-            raise InvalidInputError(f'{where}: expected an object with "key", "kind", "params"')
-        unknown = data.keys() - {"key", "kind", "params"}
-        if unknown:
-            raise InvalidInputError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-        try:
-            job = Job(str(data["key"]), str(data["kind"]), data.get("params") or {})
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"{where}: {exc.message}") from None
-        if job.key in seen:
-            raise InvalidInputError(f"{where}: key {job.key!r} is used twice")
-        seen.add(job.key)
-        yield job
+        errors = _line_errors(text, kinds)
+        if isinstance(errors, Job):
+            job = errors
+            if job.key in seen:
+                errors = [f"key {job.key!r} is used twice (first on line {seen[job.key]})"]
+            else:
+                seen[job.key] = number
+                jobs.append((number, job))
+                continue
+        problems.append((number, f"{source}:{number}: {'; '.join(errors)}"))
+    return jobs, problems
+
+
+def _line_errors(text: str, kinds: set[str]) -> Job | list[str]:
+    """The job on a line, or what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [f"not valid JSON ({exc.msg}, column {exc.colno})"]
+    if not isinstance(data, dict):
+        return [f'expected an object {{"key", "kind", "params"}}, got {_json_type(data)}']
+    errors: list[str] = []
+    missing = [name for name in ("key", "kind") if name not in data]
+    if missing:
+        errors.append(f"missing {' and '.join(repr(name) for name in missing)}")
+    unknown = data.keys() - {"key", "kind", "params"}
+    if unknown:
+        errors.append(f"unknown field(s) {', '.join(sorted(unknown))}")
+    key, kind, params = data.get("key"), data.get("kind"), data.get("params", {})
+    if "key" in data:
+        if not isinstance(key, str):
+            errors.append(f"key must be a string, got {_json_type(key)}")
+        elif not _KEY.fullmatch(key):
+            errors.append(f"key {key!r}: {KEY_RULE}")
+    if "kind" in data:
+        if not isinstance(kind, str):
+            errors.append(f"kind must be a string, got {_json_type(kind)}")
+        elif kind not in kinds:
+            close = difflib.get_close_matches(kind, sorted(kinds), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            errors.append(f"unknown task kind {kind!r}{hint}")
+    if not isinstance(params, dict):
+        errors.append(f"params must be an object, got {_json_type(params)}")
+    if errors or not isinstance(key, str) or not isinstance(kind, str):
+        return errors
+    return Job(key, kind, params)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return "an array" if isinstance(value, list) else "an object"

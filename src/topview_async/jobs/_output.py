@@ -22,6 +22,7 @@ __all__ = [
     "MANIFEST_NAME",
     "STAGING_NAME",
     "manifest_line",
+    "outcome_request",
     "place_files",
     "prepare_staging",
     "remove_empty_staging",
@@ -96,7 +97,7 @@ def manifest_line(record: JobRecord) -> dict[str, Any]:
         "error": record.error,
     }
     if record.status is JobStatus.OUTCOME_UNKNOWN:
-        line["request"] = record.request
+        line["request"] = outcome_request(record)
     if record.earlier_tasks:
         line["earlier_tasks"] = record.earlier_tasks
     return line
@@ -110,3 +111,25 @@ def _sha256(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def outcome_request(record: JobRecord) -> dict[str, Any] | None:
+    """For an ``outcome_unknown`` job, the request its submit sent (``None`` otherwise).
+
+    The journal keeps the request when the submit itself reported an unknown outcome. A run
+    that stopped with the submit in flight could not: the request is then rebuilt from what
+    the runner sends, the kind's submit operation with the job's params (``attempt`` says
+    which submit of the job it was).
+    """
+    if record.status is not JobStatus.OUTCOME_UNKNOWN:
+        return None
+    if record.request:
+        return record.request
+    from .._generated.task_kinds import TASK_KINDS
+
+    spec = TASK_KINDS.get(record.kind)
+    request: dict[str, Any] = {"params": record.params, "attempt": record.attempt}
+    if spec is not None:
+        operation = spec.submit_operation
+        request = {"method": operation.method, "path": operation.path, **request}
+    return request

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import SubmitOutcomeUnknownError, TopviewError
 from ..lib._status import read_field
-from ..lib.tasks import operation_method
+from ..lib._submit_check import operation_method
 from ._model import JobRecord, JobStatus
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ def submit_method(client: Any, kind: str) -> Callable[..., Awaitable[Any]]:
 
     Kept for callers of this name; engines call ``client.tasks.submit(kind, **params)``.
     """
-    from ..lib.tasks import submit_method as _submit_method
+    from ..lib._submit_check import submit_method as _submit_method
 
     return _submit_method(client, kind)
 

@@ -38,7 +38,13 @@ from ._status import read_field
 if TYPE_CHECKING:
     from .._client import AsyncTopview
 
-__all__ = ["UPLOAD_SUFFIXES", "file_values", "is_local_file", "upload_local_files"]
+__all__ = [
+    "UPLOAD_SUFFIXES",
+    "check_local_inputs",
+    "file_values",
+    "is_local_file",
+    "upload_local_files",
+]
 
 MASK_PAIRS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "anyshoot": (
@@ -171,7 +177,7 @@ async def upload_local_files(
     The fields are the spec's ``x-topview-file`` marks, nested ones included
     (:attr:`Operation.file_fields`): a path inside ``input_images=[{"fileId": ...}]`` is
     uploaded like a top-level one. Everything that can be checked locally is checked before
-    the first upload (see the module docstring). All files of one request are then uploaded
+    the first upload (:func:`check_local_inputs`). All files of one request are then uploaded
     together through ``client.uploads.upload_many`` (concurrently, with its own limits).
     Values that are not local files are left alone.
     """
@@ -179,31 +185,67 @@ async def upload_local_files(
     assert isinstance(result, dict)
     if not operation.file_fields:
         return result
+    slots = _check(result, strings=client.local_files, operation=operation, body_model=body_model)
+    if not slots:
+        return result  # nothing to upload: the pipeline validates the body before sending
+    local: list[str | os.PathLike[str]] = [_get(slot) for slot in slots]  # type: ignore[misc]
+    file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
+    assert len(file_ids) == len(local), f"uploaded {len(local)} files, got {len(file_ids)} ids"
+    for slot, file_id in zip(slots, file_ids, strict=True):
+        _set(slot, file_id)
+    return result
+
+
+def check_local_inputs(
+    body: Mapping[str, object],
+    *,
+    strings: bool,
+    operation: Operation,
+    body_model: type[TopviewModel],
+    validate: bool = False,
+) -> list[str | os.PathLike[str]]:
+    """Every check of a request that needs no request: URLs in file-id fields, local files,
+    AnyShoot masks, and (when there are local files to upload, or ``validate``) the whole body
+    with placeholder ids. Returns the local files to upload; raises :class:`InvalidInputError`.
+    ``body`` is not changed.
+    """
+    result = _thaw(body)
+    assert isinstance(result, dict)
+    slots = _check(
+        result, strings=strings, operation=operation, body_model=body_model, validate=validate
+    )
+    return [_get(slot) for slot in slots]  # type: ignore[misc]
+
+
+def _check(
+    result: dict[str, object],
+    *,
+    strings: bool,
+    operation: Operation,
+    body_model: type[TopviewModel],
+    validate: bool = False,
+) -> list[Slot]:
+    """:func:`check_local_inputs` on a body of our own; returns the slots holding local files,
+    their values left in place (the placeholder check works on a copy)."""
     _refuse_urls(result, operation)
-    strings = client.local_files
     slots = [
         slot
         for path in operation.file_fields
         for slot in _slots(result, path)
         if is_local_file(_get(slot), strings=strings)
     ]
-    local: list[str | os.PathLike[str]] = [_get(slot) for slot in slots]  # type: ignore[misc]
-
-    for path in local:
-        check_file(path)
+    for slot in slots:
+        check_file(_get(slot))  # type: ignore[arg-type]
     for image_field, mask_field in MASK_PAIRS.get(operation.task_kind or "", ()):
         image, mask = result.get(image_field), result.get(mask_field)
         if is_local_file(image, strings=strings) and is_local_file(mask, strings=strings):
             validate_mask_pair(image, mask)
-    if not local:
-        return result  # nothing to upload: the pipeline validates the body before sending
-    # Validate with placeholder ids before any upload, so a bad argument costs no request.
-    for slot in slots:
-        _set(slot, _PLACEHOLDER_ID)
-    validate_body(operation, result, body_model)
-
-    file_ids = [_file_id(item) for item in await client.uploads.upload_many(local)]
-    assert len(file_ids) == len(local), f"uploaded {len(local)} files, got {len(file_ids)} ids"
-    for slot, file_id in zip(slots, file_ids, strict=True):
-        _set(slot, file_id)
-    return result
+    if slots or validate:
+        # Validate with placeholder ids before any upload, so a bad argument costs no request.
+        placeholder = _thaw(result)
+        assert isinstance(placeholder, dict)
+        for slot in [s for path in operation.file_fields for s in _slots(placeholder, path)]:
+            if is_local_file(_get(slot), strings=strings):
+                _set(slot, _PLACEHOLDER_ID)
+        validate_body(operation, placeholder, body_model)
+    return slots

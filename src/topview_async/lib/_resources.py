@@ -8,12 +8,13 @@ subclass, so generated files stay untouched.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._generated.task_kinds import TaskGetter
 from ..resources import NoticesResource, UploadsResource
 from . import uploads as _uploads
+from ._submit_check import check_submit
 from .tasks import get_task
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class Tasks(TaskGetter):
         jobs by kind name need no table of their own. An unknown kind raises
         :class:`~topview_async.UnknownTaskKindError` before anything is sent.
         """
-        from .tasks import submit_method
+        from ._submit_check import submit_method
 
         return await submit_method(self._client, kind)(**params)
 
@@ -135,9 +136,22 @@ class Tasks(TaskGetter):
             params = await client.tasks.prepare("image_to_video", image_file_id="shoe.png")
             task = await client.tasks.submit("image_to_video", **params)
         """
-        from .tasks import prepare_submit
+        from ._submit_check import prepare_submit
 
         return await prepare_submit(self._client, kind, params)
+
+    async def check_submit(self, kind: str, params: Mapping[str, object]) -> None:
+        """Check a submit of ``kind`` with keyword arguments ``params``; nothing is sent.
+
+        Runs every check the submit itself runs before its first request: argument names
+        (unknown and missing ones), types and enums, the spec's cross-field rules, local
+        files (they exist, are not empty, have a format Topview accepts) and AnyShoot masks.
+        Raises :class:`~topview_async.UnknownTaskKindError` or
+        :class:`~topview_async.InvalidInputError`::
+
+            await client.tasks.check_submit("m2v", {"product_link": url})
+        """
+        await check_submit(self._client, kind, params)
 
 
 class Notices(NoticesResource):

@@ -217,7 +217,7 @@ class SyncTasks(SyncTaskGetter):
     def submit(self, kind: str, /, **params: Any) -> SyncTask[Any]:
         """Submit a paid task of ``kind`` (see :meth:`Tasks.submit
         <topview_async.lib._resources.Tasks.submit>`); its handle blocks."""
-        from .tasks import submit_method
+        from ._submit_check import submit_method
 
         async def submit() -> Task[Any]:
             return await submit_method(self._client, kind)(**params)
@@ -227,7 +227,7 @@ class SyncTasks(SyncTaskGetter):
     def prepare(self, kind: str, /, **params: Any) -> dict[str, Any]:
         """Check a submit of ``kind`` and upload its local files, without submitting (see
         :meth:`Tasks.prepare <topview_async.lib._resources.Tasks.prepare>`)."""
-        from .tasks import prepare_submit
+        from ._submit_check import prepare_submit
 
         return self._portal.run(prepare_submit(self._client, kind, params))
 

@@ -40,7 +40,7 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -337,12 +337,24 @@ async def download_many(
             group.start_soon(run, index, url, dest)
 
     if failures:
-        raise DownloadManyError(
-            f"{len(failures)} of {len(items)} downloads failed",
-            paths,
-            dict(sorted(failures.items())),
-        )
+        failures = dict(sorted(failures.items()))
+        raise DownloadManyError(_failed_message(items, failures), paths, failures)
     return [path for path in paths if path is not None]
+
+
+def _failed_message(
+    items: Sequence[tuple[str, str | os.PathLike[str]]], failures: Mapping[int, Exception]
+) -> str:
+    """``"1 of 3 downloads failed: out/a.mp4: IntegrityError: ..."``: which files, and why
+    (the first three; a log line must say what to look at without the sub-exceptions)."""
+    named = []
+    for index, exc in list(failures.items())[:3]:
+        cause = str(exc).splitlines()[0] if str(exc) else ""
+        named.append(
+            f"{os.fspath(items[index][1])}: {type(exc).__name__}{': ' + cause if cause else ''}"
+        )
+    more = f"; and {len(failures) - 3} more" if len(failures) > 3 else ""
+    return f"{len(failures)} of {len(items)} downloads failed: {'; '.join(named)}{more}"
 
 
 def _check_distinct_destinations(items: Sequence[tuple[str, str | os.PathLike[str]]]) -> None:

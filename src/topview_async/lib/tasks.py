@@ -51,7 +51,7 @@ from .._exceptions import (
 )
 from .._operation import Operation, TaskKindSpec
 from .._retry_loop import attempts_allowed
-from ._file_inputs import upload_local_files
+from ._file_inputs import check_local_inputs, upload_local_files
 from ._many import as_completed, wait_all
 from ._media import ResultFile, download_result_files, result_files
 from ._safety_net import (
@@ -62,6 +62,7 @@ from ._safety_net import (
     safety_net_policy,
 )
 from ._status import Outcome, TaskState, evaluate, read_field
+from ._submit_check import Stopped, stop_point, submit_method
 from ._task_types import (
     ProgressCallback,
     TaskFailedError,
@@ -541,11 +542,21 @@ async def submit_task(
                 operation=operation,
             )
         script_id = int(text)
+    stop = stop_point()
+    if stop == "check":  # client.tasks.check_submit: every local check, then stop
+        check_local_inputs(
+            body,
+            strings=client.local_files,
+            operation=operation,
+            body_model=body_model,
+            validate=True,
+        )
+        raise Stopped
     body = await upload_local_files(client, body, operation=operation, body_model=body_model)
-    if _PREPARE_ONLY.get():
+    if stop == "prepare":  # client.tasks.prepare: checked and uploaded, not sent
         from .._wire import validate_body
 
-        raise _Prepared(validate_body(operation, body, body_model), body_model)
+        raise Stopped(validate_body(operation, body, body_model), body_model)
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()
@@ -584,63 +595,3 @@ async def submit_task(
         notice_requested=bool(body.get("noticeUrl")),
     )
     return reply._replace(task) if raw else task
-
-
-def submit_method(client: AsyncTopview, kind: str) -> Callable[..., Awaitable[Task[Any]]]:
-    """The bound submit method of ``kind`` (``UnknownTaskKindError`` if unknown): the
-    resource and method the generated table names for the kind's submit operation."""
-    from .._exceptions import UnknownTaskKindError
-
-    kinds = _task_kinds()
-    spec = kinds.get(kind)
-    if spec is None:
-        raise UnknownTaskKindError(kind, kinds)
-    return operation_method(client, spec.submit_operation)
-
-
-_PREPARE_ONLY: ContextVar[bool] = ContextVar("topview_prepare_only", default=False)
-"""Set by :func:`prepare_submit`: the submit stops after its checks and uploads."""
-
-
-class _Prepared(Exception):
-    """Control flow inside this module (prepare_submit): never raised out of it."""
-
-    def __init__(self, body: Mapping[str, object], body_model: type[TopviewModel]) -> None:
-        self.body = body
-        self.body_model = body_model
-
-
-async def prepare_submit(
-    client: AsyncTopview, kind: str, params: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Check a submit of ``kind`` and upload its local files; send nothing else.
-
-    Every check the submit itself makes runs first (arguments, file existence and format,
-    the whole body with placeholder ids), so a bad argument costs no upload. Returns
-    ``params`` with each local file replaced by its file id: submitting them uploads nothing.
-    """
-    spec = _task_kinds().get(kind)
-    method = submit_method(client, kind)
-    token = _PREPARE_ONLY.set(True)
-    try:
-        await method(**params)
-    except _Prepared as prepared:
-        body, model = prepared.body, prepared.body_model
-    else:  # pragma: no cover - every submit stub goes through submit_task
-        raise RuntimeError(f"the {kind} submit did not stop before sending")
-    finally:
-        _PREPARE_ONLY.reset(token)
-    result = dict(params)
-    for name in spec.file_parameters if spec is not None else ():
-        if name in result:
-            wire = model.model_fields[name].alias or name if name in model.model_fields else name
-            result[name] = body.get(wire, result[name])
-    return result
-
-
-def operation_method(client: AsyncTopview, operation: Operation) -> Callable[..., Awaitable[Any]]:
-    """The bound resource method of a generated ``operation`` (``x-sdk-resource`` and
-    ``x-sdk-method`` of the spec) on ``client``."""
-    resource = getattr(client, operation.resource)
-    method: Callable[..., Awaitable[Any]] = getattr(resource, operation.sdk_method or "submit")
-    return method
