@@ -9,10 +9,12 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import pytest
 
-from topview_async import BatchLockedError
+from topview_async import AsyncTopview, BatchLockedError
 from topview_async.cli import main
+from topview_async.jobs import Job, JobRunner
 from topview_async.jobs._lock import DirectoryLock
 from topview_async.testing import SimulatorConfig, SimulatorServer
 
@@ -181,7 +183,16 @@ def test_a_job_failed_before_sending_is_retried_once_its_line_is_fixed(
     bad = {"key": "shoe", "kind": "m2v", "params": {"product_link": "https://shop.test/1"}}
     bad["params"]["no_such_argument"] = 1  # type: ignore[index]
     jobs.write_text(json.dumps(bad) + "\n")
-    assert batch_run(jobs, out) == 1
+    # The command checks the whole file first: the bad line is refused, nothing journaled.
+    assert batch_run(jobs, out) == 2
+    assert not (out / "journal.sqlite3").exists()
+    # A library runner (no whole-file check) fails the job at its submit, before sending.
+
+    async def run_once() -> None:
+        async with AsyncTopview() as client, JobRunner(client, out) as runner:
+            await runner.run([Job("shoe", "m2v", dict(bad["params"]))])  # type: ignore[call-overload]
+
+    anyio.run(run_once)
     assert read_manifest(out)["shoe"]["status"] == "failed"
     assert not m2v_tasks_by_link(env)
     del bad["params"]["no_such_argument"]  # type: ignore[attr-defined]

@@ -115,11 +115,14 @@ async def run_batch(
 async def _submitted(out: Path) -> set[str]:
     """Keys of the jobs a previous run of this batch submitted (a task id, or finished)."""
     from ..jobs import DEFAULT_JOURNAL_NAME, SqliteJournal
+    from ..jobs._sqlite import journal_problem
 
     path = out / DEFAULT_JOURNAL_NAME
-    if not path.is_file():
+    if not path.is_file() and journal_problem(out) is None:
         return set()  # a new batch: nothing is created until the file is checked
-    journal = SqliteJournal(path)
+    # Guarded like the run's own journal: a lost or foreign one raises JournalUnusableError
+    # here, before anything is checked or sent (and an empty file is not made a journal).
+    journal = SqliteJournal.for_batch(out, lock=False)
     try:
         records = await journal.load()
     finally:

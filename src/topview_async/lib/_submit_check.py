@@ -5,7 +5,7 @@ Both call the kind's generated submit method itself, so the argument names, the 
 and the Python-to-wire mapping are the stub's own. Under :func:`run_until`,
 :func:`.tasks.submit_task` runs every check it runs before its first upload (the M2V export's
 script id, URLs in file-id fields, local files, AnyShoot masks, the body model with its types
-and enums, the spec's cross-field rules) and stops with :class:`Stopped` at the stop point
+and enums, the spec's cross-field rules) and stops with :class:`_Stopped` at the stop point
 asked for ("check": before any upload; "prepare": after the uploads), never sending the submit.
 """
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 __all__ = [
-    "Stopped",
     "check_submit",
     "operation_method",
     "prepare_submit",
@@ -39,7 +38,7 @@ StopPoint = Literal["check", "prepare"]
 _STOP: ContextVar[StopPoint | None] = ContextVar("topview_async_submit_stop", default=None)
 
 
-class Stopped(Exception):
+class _Stopped(Exception):
     """Raised by ``submit_task`` at the stop point; never leaves :func:`run_until`.
 
     ``body``: the request body as it would be sent (after uploads, for "prepare").
@@ -61,12 +60,12 @@ def stop_point() -> StopPoint | None:
 
 async def run_until(
     stop: StopPoint, method: Callable[..., Awaitable[Any]], params: Mapping[str, object]
-) -> Stopped:
+) -> _Stopped:
     """Call a generated submit ``method`` with ``params`` and stop it at ``stop``."""
     token = _STOP.set(stop)
     try:
         await method(**params)
-    except Stopped as stopped:
+    except _Stopped as stopped:
         return stopped
     finally:
         _STOP.reset(token)

@@ -9,7 +9,7 @@ of ``client.uploads``, ``client.notices`` and ``client.tasks``. Every method her
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
@@ -230,6 +230,13 @@ class SyncTasks(SyncTaskGetter):
         from ._submit_check import prepare_submit
 
         return self._portal.run(prepare_submit(self._client, kind, params))
+
+    def check_submit(self, kind: str, params: Mapping[str, object]) -> None:
+        """Check a submit of ``kind`` with keyword arguments ``params``; nothing is sent (see
+        :meth:`Tasks.check_submit <topview_async.lib._resources.Tasks.check_submit>`)."""
+        from ._submit_check import check_submit
+
+        self._portal.run(check_submit(self._client, kind, params))
 
     def wait_all(
         self,

@@ -33,9 +33,8 @@ process on the same notice bus (``AsyncTopview(notice_bus="redis://...")``).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -62,7 +61,7 @@ from ._safety_net import (
     safety_net_policy,
 )
 from ._status import Outcome, TaskState, evaluate, read_field
-from ._submit_check import Stopped, stop_point, submit_method
+from ._submit_check import _Stopped, stop_point
 from ._task_types import (
     ProgressCallback,
     TaskFailedError,
@@ -551,12 +550,12 @@ async def submit_task(
             body_model=body_model,
             validate=True,
         )
-        raise Stopped
+        raise _Stopped
     body = await upload_local_files(client, body, operation=operation, body_model=body_model)
     if stop == "prepare":  # client.tasks.prepare: checked and uploaded, not sent
         from .._wire import validate_body
 
-        raise Stopped(validate_body(operation, body, body_model), body_model)
+        raise _Stopped(validate_body(operation, body, body_model), body_model)
     scheduler = client.poll_scheduler
     # The task's age is counted from just before sending: Topview starts it on receipt.
     submitted_at = scheduler.clock()
