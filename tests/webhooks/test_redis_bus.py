@@ -6,6 +6,7 @@ and a receiver bound to it. Nothing waits on a sleep: every wait is bounded by a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,37 @@ def test_the_redis_bus_without_redis_py_says_which_extra(monkeypatch: pytest.Mon
 def test_the_bus_never_shows_the_redis_password() -> None:
     bus = RedisNoticeBus("redis://app:s3cret-pass@cache:6379/0")
     assert "s3cret-pass" not in repr(bus)
+
+
+class _NeverCloses:
+    """A connection whose ``aclose()`` never returns, as redis-py's PubSub can (#3941)."""
+
+    def __init__(self) -> None:
+        self.close_started = False
+
+    async def aclose(self) -> None:
+        self.close_started = True
+        await asyncio.Event().wait()
+
+
+async def test_a_connection_that_never_closes_does_not_hang_the_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from topview_async.lib import _redis_bus
+
+    monkeypatch.setattr(_redis_bus, "CLOSE_TIMEOUT", 0.01)
+    stuck = _NeverCloses()
+
+    async def listener() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:  # as RedisNoticeBus.listen closes its connections when cancelled
+            await _redis_bus._close_quietly(stuck)
+
+    task = asyncio.get_running_loop().create_task(listener())
+    await asyncio.sleep(0)
+    task.cancel()
+    with anyio.fail_after(HANG_GUARD):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert stuck.close_started

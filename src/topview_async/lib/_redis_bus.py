@@ -57,6 +57,8 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 RECONNECT_FIRST = 0.05
 RECONNECT_MAX = 0.5
 """Reconnect backoff of the listener (seconds): a restarted Redis is back within this."""
+CLOSE_TIMEOUT = 2.0
+"""Seconds a Redis connection of the bus may take to close before it is dropped."""
 
 Claim = Literal["claimed", "processed", "busy"]
 
@@ -240,8 +242,7 @@ class RedisNoticeBus:
     async def aclose(self) -> None:
         """Close the command connections (the listener closes its own when cancelled)."""
         commands, self._commands = self._commands, None
-        if commands is not None:
-            await commands.aclose()
+        await _close_quietly(commands)
 
 
 class RedisDeliveryStore:
@@ -297,8 +298,16 @@ def _decoded(payload: bytes | str) -> TaskNotice | None:
 
 
 async def _close_quietly(*closables: Any) -> None:
+    """Close each of ``closables``, each bounded by :data:`CLOSE_TIMEOUT`.
+
+    redis-py's ``PubSub.aclose()`` can wait forever in ``StreamWriter.wait_closed()``
+    (redis/redis-py#3941): unbounded, a client's ``aclose()`` hung with it (seen once in a
+    full suite run). A connection not closed in time is dropped, not waited for.
+    """
     for closable in closables:
         if closable is None:
             continue
-        with contextlib.suppress(Exception):  # closing a connection that is already gone
-            await closable.aclose()
+        # Exception: closing a connection that is already gone; TimeoutError: see above.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await closable.aclose()
