@@ -254,6 +254,6 @@ async def test_a_connection_that_never_closes_does_not_hang_the_listener(
     await asyncio.sleep(0)
     task.cancel()
     with anyio.fail_after(HANG_GUARD):
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await asyncio.wait({task})  # raises nothing itself: only the guard can end it early
+    assert task.cancelled()
     assert stuck.close_started
