@@ -57,7 +57,7 @@ async def wait_with_callbacks(
     deadline = None if safety_net.timeout is None else clock() + safety_net.timeout
     while not task.done:
         # A notice that came before the wait began is taken without any race (or poll).
-        notice = hub.latest(task.task_id, skip=task._notices_seen)
+        notice = hub.latest(task.task_id, skip=task.polling.notices_seen)
         arrived_at = None
         if notice is None:
             remaining = None if deadline is None else deadline - clock()
@@ -71,11 +71,11 @@ async def wait_with_callbacks(
             if raced is None:
                 return  # polling saw the end first
             notice, arrived_at = raced
-        task._notices_seen.add(notice.uuid)
+        task.polling.notices_seen.add(notice.uuid)
         try:
             update = await _take(task, notice, scheduler, arrived_at, verify_with_api)
         except TopviewError as exc:
-            if not task._rides_out(exc):
+            if not task.polling.rides_out(exc):
                 raise
             continue  # the re-read failed transiently: the safety-net polling carries on
 
@@ -98,7 +98,7 @@ async def _race(
     async with anyio.create_task_group() as group:
 
         async def listen() -> None:
-            notice = await hub.wait_for(task.task_id, skip=task._notices_seen)
+            notice = await hub.wait_for(task.task_id, skip=task.polling.notices_seen)
             arrived.append((notice, clock()))
             group.cancel_scope.cancel()  # stops the polling below, even mid-query
 
@@ -109,7 +109,7 @@ async def _race(
                 # The polling starts later: what is left of the deadline, not all of it.
                 slept = clock() - started
                 policy = dataclasses.replace(policy, timeout=max(policy.timeout - slept, 0.0))
-            async with aclosing(task._updates(policy, look_now=late)) as updates:
+            async with aclosing(task.polling.updates(policy, look_now=late)) as updates:
                 async for update in updates:
                     if on_progress is not None:
                         await _notify(on_progress, update)
@@ -131,8 +131,8 @@ async def _sleep_until_first_poll(task: Task[Any], policy: PollPolicy) -> bool:
     not end the wait) the safety net's cadence takes over.
     """
 
-    origin = task._origin
-    if task._polls or not task._age_known or origin is None:
+    origin = task.polling.first_poll_origin()
+    if origin is None:
         return False
     scheduler = task.client.poll_scheduler
     clock = scheduler.clock
@@ -162,9 +162,9 @@ async def _take(
     came before the wait, at a time unknown, which then teaches the scheduler nothing.
     """
     result = notice.result
-    result_type = task._spec.result_type
+    result_type = task.polling.result_type
     trusted = notice.verified or (not verify_with_api and task.kind != "m2v_export")
     learn = arrived_at is not None
     if trusted and isinstance(result_type, type) and isinstance(result, result_type):
-        return task._observe(result, scheduler, finished_by=arrived_at, learn=learn)
-    return await task._poll_once(scheduler, finished_by=arrived_at, learn=learn)
+        return task.polling.observe(result, scheduler, finished_by=arrived_at, learn=learn)
+    return await task.polling.poll_once(scheduler, finished_by=arrived_at, learn=learn)

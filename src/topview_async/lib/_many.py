@@ -52,7 +52,7 @@ class _Driver:
         self.timed_out = False
 
     def _push(self, index: int) -> None:
-        due = self.tasks[index]._next_poll_at(self.scheduler, self.policy)
+        due = self.tasks[index].polling.next_poll_at(self.scheduler, self.policy)
         if self.deadline is not None:
             due = min(due, self.deadline)
         # No need to wake sleeping workers when this becomes the earliest entry: the worker
@@ -85,14 +85,14 @@ class _Driver:
             heapq.heappop(self.heap)
             task = self.tasks[index]
             try:
-                update = await task._poll_once(self.scheduler)
+                update = await task.polling.poll_once(self.scheduler)
                 self.failures.pop(index, None)
                 if update is not None and self.on_progress is not None:
                     from ._task_types import _notify
 
                     await _notify(self.on_progress, update)
             except TopviewError as exc:
-                if not task._rides_out(exc):
+                if not task.polling.rides_out(exc):
                     self.error = exc
                     group_scope.cancel()
                     return
@@ -166,7 +166,7 @@ async def as_completed(
         yield _nothing()
         return
     client = tasks[0].client
-    driver = _Driver(tasks, client.poll_scheduler, tasks[0]._policy(poll), on_progress)
+    driver = _Driver(tasks, client.poll_scheduler, tasks[0].polling.policy(poll), on_progress)
     # Bounded: at most one finished handle per worker waits for the consumer.
     send, receive = anyio.create_memory_object_stream["Task[Any]"](
         max_buffer_size=driver.scheduler.max_in_flight

@@ -211,6 +211,12 @@ class Task(Generic[ResultT]):
         """The last query result (``None`` before the first query)."""
         return self._result
 
+    @property
+    def polling(self) -> TaskPolling[ResultT]:
+        """The handle's poll state, as the SDK's wait engines drive it (:func:`wait_all`,
+        :func:`as_completed`, callback waits); application code waits with :meth:`wait`."""
+        return TaskPolling(self)
+
     async def download(
         self, dest_dir: str | os.PathLike[str], *, concurrency: int = 4, resumable: bool = False
     ) -> list[Path]:
@@ -473,6 +479,74 @@ class Task(Generic[ResultT]):
         """Whether a wait keeps going after ``error`` (a transient query failure)."""
         # retry=None means no retries anywhere, waits included.
         return is_transient(error) and attempts_allowed(self._client.retry) > 1
+
+
+class TaskPolling(Generic[ResultT]):
+    """One task handle's poll state, seen from a wait engine outside this module.
+
+    ``wait_all``/``as_completed`` (:mod:`._many`) and callback waits (:mod:`._callback_wait`)
+    poll many handles by one schedule: this is what they may do to a handle, so no module
+    but this one reads a :class:`Task`'s private attributes. A view: it holds nothing but
+    the handle, so taking one costs an allocation and no state can drift.
+    """
+
+    __slots__ = ("_task",)
+
+    def __init__(self, task: Task[ResultT]) -> None:
+        self._task = task
+
+    @property
+    def notices_seen(self) -> set[str]:
+        """The uuids of the notices a wait acted on already (a wait adds to it)."""
+        return self._task._notices_seen
+
+    @property
+    def result_type(self) -> Any:
+        """The type a query of this task returns (what a trusted notice must carry)."""
+        return self._task._spec.result_type
+
+    def policy(self, poll: PollPolicy | None) -> PollPolicy:
+        """``poll``, or the client's poll policy when ``None``."""
+        return self._task._policy(poll)
+
+    def first_poll_origin(self) -> float | None:
+        """When the task was submitted (scheduler clock), while no poll has been made and its
+        age is known; ``None`` otherwise (a rebuilt handle, or one already polled)."""
+        task = self._task
+        if task._polls or not task._age_known:
+            return None
+        return task._origin
+
+    def next_poll_at(self, scheduler: PollScheduler, policy: PollPolicy) -> float:
+        """When the task should be polled next, on the scheduler's clock."""
+        return self._task._next_poll_at(scheduler, policy)
+
+    async def poll_once(
+        self, scheduler: PollScheduler, *, finished_by: float | None = None, learn: bool = True
+    ) -> TaskUpdate[ResultT] | None:
+        """Query once; return an update when the status changed."""
+        return await self._task._poll_once(scheduler, finished_by=finished_by, learn=learn)
+
+    def observe(
+        self,
+        result: ResultT,
+        scheduler: PollScheduler,
+        *,
+        finished_by: float | None = None,
+        learn: bool = True,
+    ) -> TaskUpdate[ResultT] | None:
+        """Take ``result`` (from a trusted notice) as the task's state, as a poll would."""
+        return self._task._observe(result, scheduler, finished_by=finished_by, learn=learn)
+
+    def updates(
+        self, policy: PollPolicy, *, look_now: bool = False
+    ) -> AsyncGenerator[TaskUpdate[ResultT], None]:
+        """Poll by ``policy`` until done, yielding status changes; ``look_now``: poll at once."""
+        return self._task._updates(policy, look_now=look_now)
+
+    def rides_out(self, error: TopviewError) -> bool:
+        """Whether a wait keeps going after ``error`` (a transient query failure)."""
+        return self._task._rides_out(error)
 
 
 def _task_kinds() -> Mapping[str, TaskKindSpec]:
