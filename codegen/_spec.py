@@ -180,12 +180,14 @@ class PriceFacts:
     """``price`` of an ``x-topview-task``: documented prices, the most a task can cost."""
 
     per: str
-    """``second`` (of video) or ``item`` (one image)."""
-    model_field: tuple[str, str]
+    """``second`` (of video), ``item`` (one image) or ``task`` (a flat price)."""
+    model_field: tuple[str, str] | None
     duration_field: tuple[str, str] | None
     count_field: tuple[str, str] | None
     models: tuple[tuple[str, float, int | None], ...]
     """``(model, credits per unit, longest duration in seconds or None)``."""
+    credits: float | None = None
+    """``per: task`` only: what one task costs."""
 
 
 @dataclass(frozen=True)
@@ -489,12 +491,27 @@ def _reconcile(
 
 def _price(operation_id: str, raw: dict[str, Any] | None) -> PriceFacts | None:
     """``price: {per, modelField, durationField?, countField?, models: {name: {credits,
-    longest?}}}``: documented prices (see docs/ARCHITECTURE.md)."""
+    longest?}}}``, or ``price: {per: task, credits}`` (a flat price per task): documented
+    prices (see docs/ARCHITECTURE.md)."""
     if raw is None:
         return None
     per = raw.get("per")
+    if per == "task":
+        credits = raw.get("credits")
+        if not isinstance(credits, int | float) or isinstance(credits, bool) or credits < 0:
+            raise SpecError(f"{operation_id}: a price per task needs credits >= 0")
+        if set(raw) - {"per", "credits"}:
+            raise SpecError(f"{operation_id}: a price per task takes only per and credits")
+        return PriceFacts(
+            per=per,
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models=(),
+            credits=float(credits),
+        )
     if per not in ("second", "item") or "modelField" not in raw or not raw.get("models"):
-        raise SpecError(f"{operation_id}: price needs per (second|item), modelField, models")
+        raise SpecError(f"{operation_id}: price needs per (second|item|task), modelField, models")
     if per == "second" and "durationField" not in raw:
         raise SpecError(f"{operation_id}: a price per second needs durationField")
     models: list[tuple[str, float, int | None]] = []

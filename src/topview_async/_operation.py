@@ -74,13 +74,16 @@ class ReconcileSpec:
 class PriceSpec:
     """Documented prices of a kind (``x-topview-task.price``): the most a task can cost."""
 
-    per: Literal["second", "item"]
-    """``second``: credits per second of video; ``item``: credits per image."""
-    model_field: FieldName
+    per: Literal["second", "item", "task"]
+    """``second``: credits per second of video; ``item``: credits per image; ``task``: a flat
+    price per task, whatever its settings (``credits``)."""
+    model_field: FieldName | None
     duration_field: FieldName | None
     count_field: FieldName | None
     models: dict[str, tuple[float, int | None]]
     """Model -> (the highest credits per unit over its settings, longest duration in s)."""
+    credits: float | None = None
+    """``per: task`` only: what one task costs."""
 
 
 class TaskKindSpec:

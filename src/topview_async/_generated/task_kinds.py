@@ -125,6 +125,14 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=(),
+        price=PriceSpec(
+            per="task",
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models={},
+            credits=5.0,
+        ),
     ),
     "video_avatar": TaskKindSpec(
         kind="video_avatar",
@@ -549,6 +557,14 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("origin_voice_file_id",),
+        price=PriceSpec(
+            per="task",
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models={},
+            credits=0.1,
+        ),
     ),
     "voice_clone": TaskKindSpec(
         kind="voice_clone",
@@ -565,6 +581,14 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("origin_voice_file_id",),
+        price=PriceSpec(
+            per="task",
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models={},
+            credits=1.0,
+        ),
     ),
     "board_download": TaskKindSpec(
         kind="board_download",
