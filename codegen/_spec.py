@@ -173,6 +173,10 @@ class TaskFacts:
     reconcile: tuple[Op, tuple[tuple[str, str], ...]] | None = None
     """``reconcile``: the list operation and the request fields a listed task shows."""
     price: PriceFacts | None = None
+    credit_task_type: str | None = None
+    """``creditTaskType``: the ``taskType`` the credit log files this kind's charges under."""
+    charged_on_failure: bool = True
+    """``chargedOnFailure: false``: a failed task of this kind is not charged."""
 
 
 @dataclass(frozen=True)
@@ -422,6 +426,8 @@ def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -
     """The ``x-topview-task`` objects of the submits, checked (see docs/ARCHITECTURE.md)."""
     facts: list[TaskFacts] = []
     seen_biz: dict[str, str] = {}
+    schemas = document.get("components", {}).get("schemas", {})
+    credit_task_types = tuple(schemas.get("KnownCreditTaskType", {}).get("enum", ()))
     for item in document.get("paths", {}).values():
         for method in HTTP_METHODS:
             raw = item.get(method)
@@ -463,12 +469,36 @@ def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -
                     ),
                     reconcile=_reconcile(op.operation_id, task.get("reconcile"), by_id),
                     price=_price(op.operation_id, task.get("price")),
+                    credit_task_type=_credit_task_type(op.operation_id, task, credit_task_types),
+                    charged_on_failure=_charged_on_failure(op.operation_id, task),
                 )
             )
     kinds = [f.kind for f in facts]
     if len(kinds) != len(set(kinds)):
         raise SpecError(f"duplicate task kinds: {kinds}")
     return facts
+
+
+def _credit_task_type(
+    operation_id: str, task: dict[str, Any], known: tuple[str, ...]
+) -> str | None:
+    """``creditTaskType``: one of the documented credit-log ``taskType`` values
+    (``KnownCreditTaskType``), so a kind cannot name a value the spec does not know."""
+    value = task.get("creditTaskType")
+    if value is None:
+        return None
+    if value not in known:
+        raise SpecError(
+            f"{operation_id}: creditTaskType {value!r} is not in KnownCreditTaskType {known}"
+        )
+    return str(value)
+
+
+def _charged_on_failure(operation_id: str, task: dict[str, Any]) -> bool:
+    value = task.get("chargedOnFailure", True)
+    if not isinstance(value, bool):
+        raise SpecError(f"{operation_id}: chargedOnFailure must be true or false")
+    return value
 
 
 def _reconcile(

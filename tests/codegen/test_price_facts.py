@@ -39,3 +39,13 @@ def test_a_flat_price_per_task_is_generated_and_read() -> None:
         assert price.per == "task"
         assert documented_cost(kind, {}) == credits
         assert documented_cost(kind, {"model": "anything", "generatingCount": 9}) == credits
+
+
+def test_a_credit_task_type_must_be_a_documented_one() -> None:
+    known = ("m2v", "voice_clone")
+    assert _spec._credit_task_type("submitX", {"creditTaskType": "m2v"}, known) == "m2v"
+    assert _spec._credit_task_type("submitX", {}, known) is None
+    with pytest.raises(_spec.SpecError, match="KnownCreditTaskType"):
+        _spec._credit_task_type("submitX", {"creditTaskType": "m2v_video"}, known)
+    with pytest.raises(_spec.SpecError, match="chargedOnFailure"):
+        _spec._charged_on_failure("submitX", {"chargedOnFailure": "no"})

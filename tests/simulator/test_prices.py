@@ -63,3 +63,16 @@ def test_what_a_task_costs(kind: str, request_body: dict[str, Any], cost: float)
 def test_the_simulators_own_rates_name_only_generated_kinds_without_a_price() -> None:
     assert set(SIMULATED_FLAT_RATES) <= set(TASK_KINDS)
     assert not set(SIMULATED_FLAT_RATES) & set(PRICED)
+
+
+def test_credit_log_task_types_and_free_failures_come_from_the_spec() -> None:
+    from topview_async.testing._credits import FREE_ON_FAILURE, TASK_TYPES
+
+    assert TASK_TYPES["anyshoot"] == "product_anyfit"
+    assert {
+        kind: facts.credit_task_type
+        for kind, facts in TASK_KINDS.items()
+        if facts.credit_task_type is not None
+    } == TASK_TYPES
+    assert {"product_avatar_image_to_video_v2"} == FREE_ON_FAILURE
+    assert not TASK_KINDS["product_avatar_image_to_video_v2"].charged_on_failure

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .._generated.task_kinds import TASK_KINDS as _TASK_KINDS
 from .._pricing import documented_cost
 from ._tasks import SimTask
 
-FREE_ON_FAILURE: Final = frozenset({"product_avatar_image_to_video_v2"})
-"""Kinds whose failed tasks are not charged."""
+FREE_ON_FAILURE: Final = frozenset(
+    kind for kind, facts in _TASK_KINDS.items() if not facts.charged_on_failure
+)
+"""Kinds whose failed tasks are not charged (``chargedOnFailure: false`` in the spec)."""
 
 SIMULATED_FLAT_RATES: Final[Mapping[str, float]] = {
     "video_avatar": 2.0,
@@ -59,18 +62,12 @@ SIMULATED_PER_IMAGE: Final = 0.5
 """Credits per image of an image model the spec has no price for."""
 
 TASK_TYPES: Final[Mapping[str, str]] = {
-    "m2v": "m2v",
-    "m2v_export": "m2v",
-    "image_to_video": "common_task_image2video",
-    "video_avatar": "video_avatar",
-    "product_avatar_image_to_video": "product_avatar_image2video",
-    "voice_clone": "voice_clone",
-    "anyshoot": "product_anyfit",
-    "product_avatar_image_to_video_v2": "pa2_image2video",
-    "product_avatar_image_replace_v3": "pa2_replace_product_image",
-    "anyshoot_product_model": "product_anyfit_v2_product_model",
+    kind: facts.credit_task_type
+    for kind, facts in _TASK_KINDS.items()
+    if facts.credit_task_type is not None
 }
-"""Credit-log ``taskType`` of a kind (the documented values; other kinds use their own name)."""
+"""Credit-log ``taskType`` of a kind (``creditTaskType`` in the spec; other kinds use their own
+name)."""
 
 LOG_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 
@@ -80,18 +77,14 @@ def reports_cost(kind: str) -> bool:
     """Whether Topview's query result of ``kind`` carries ``costCredit``: where the spec's
     result schema declares it (the newer endpoints and Image to Video; not M2V, Video
     Avatar, Product Avatar v1, AnyShoot v1, the scraper or board downloads)."""
-    from .._generated.task_kinds import TASK_KINDS
-
-    facts = TASK_KINDS.get(kind)
+    facts = _TASK_KINDS.get(kind)
     fields = getattr(facts.result_type, "model_fields", {}) if facts is not None else {}
     return "cost_credit" in fields
 
 
 def _priced_per(kind: str) -> str | None:
     """The unit the spec prices ``kind`` in (``second``, ``item``, ``task``), if it does."""
-    from .._generated.task_kinds import TASK_KINDS
-
-    facts = TASK_KINDS.get(kind)
+    facts = _TASK_KINDS.get(kind)
     return facts.price.per if facts is not None and facts.price is not None else None
 
 
