@@ -173,6 +173,10 @@ class TaskFacts:
     reconcile: tuple[Op, tuple[tuple[str, str], ...]] | None = None
     """``reconcile``: the list operation and the request fields a listed task shows."""
     price: PriceFacts | None = None
+    credit_task_type: str | None = None
+    """``creditTaskType``: the ``taskType`` the credit log files this kind's charges under."""
+    charged_on_failure: bool = True
+    """``chargedOnFailure: false``: a failed task of this kind is not charged."""
 
 
 @dataclass(frozen=True)
@@ -180,12 +184,14 @@ class PriceFacts:
     """``price`` of an ``x-topview-task``: documented prices, the most a task can cost."""
 
     per: str
-    """``second`` (of video) or ``item`` (one image)."""
-    model_field: tuple[str, str]
+    """``second`` (of video), ``item`` (one image) or ``task`` (a flat price)."""
+    model_field: tuple[str, str] | None
     duration_field: tuple[str, str] | None
     count_field: tuple[str, str] | None
     models: tuple[tuple[str, float, int | None], ...]
     """``(model, credits per unit, longest duration in seconds or None)``."""
+    credits: float | None = None
+    """``per: task`` only: what one task costs."""
 
 
 @dataclass(frozen=True)
@@ -420,6 +426,8 @@ def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -
     """The ``x-topview-task`` objects of the submits, checked (see docs/ARCHITECTURE.md)."""
     facts: list[TaskFacts] = []
     seen_biz: dict[str, str] = {}
+    schemas = document.get("components", {}).get("schemas", {})
+    credit_task_types = tuple(schemas.get("KnownCreditTaskType", {}).get("enum", ()))
     for item in document.get("paths", {}).values():
         for method in HTTP_METHODS:
             raw = item.get(method)
@@ -461,12 +469,36 @@ def _task_facts(document: dict[str, Any], by_id: dict[str, Op], types: _Types) -
                     ),
                     reconcile=_reconcile(op.operation_id, task.get("reconcile"), by_id),
                     price=_price(op.operation_id, task.get("price")),
+                    credit_task_type=_credit_task_type(op.operation_id, task, credit_task_types),
+                    charged_on_failure=_charged_on_failure(op.operation_id, task),
                 )
             )
     kinds = [f.kind for f in facts]
     if len(kinds) != len(set(kinds)):
         raise SpecError(f"duplicate task kinds: {kinds}")
     return facts
+
+
+def _credit_task_type(
+    operation_id: str, task: dict[str, Any], known: tuple[str, ...]
+) -> str | None:
+    """``creditTaskType``: one of the documented credit-log ``taskType`` values
+    (``KnownCreditTaskType``), so a kind cannot name a value the spec does not know."""
+    value = task.get("creditTaskType")
+    if value is None:
+        return None
+    if value not in known:
+        raise SpecError(
+            f"{operation_id}: creditTaskType {value!r} is not in KnownCreditTaskType {known}"
+        )
+    return str(value)
+
+
+def _charged_on_failure(operation_id: str, task: dict[str, Any]) -> bool:
+    value = task.get("chargedOnFailure", True)
+    if not isinstance(value, bool):
+        raise SpecError(f"{operation_id}: chargedOnFailure must be true or false")
+    return value
 
 
 def _reconcile(
@@ -489,12 +521,27 @@ def _reconcile(
 
 def _price(operation_id: str, raw: dict[str, Any] | None) -> PriceFacts | None:
     """``price: {per, modelField, durationField?, countField?, models: {name: {credits,
-    longest?}}}``: documented prices (see docs/ARCHITECTURE.md)."""
+    longest?}}}``, or ``price: {per: task, credits}`` (a flat price per task): documented
+    prices (see docs/ARCHITECTURE.md)."""
     if raw is None:
         return None
     per = raw.get("per")
+    if per == "task":
+        credits = raw.get("credits")
+        if not isinstance(credits, int | float) or isinstance(credits, bool) or credits < 0:
+            raise SpecError(f"{operation_id}: a price per task needs credits >= 0")
+        if set(raw) - {"per", "credits"}:
+            raise SpecError(f"{operation_id}: a price per task takes only per and credits")
+        return PriceFacts(
+            per=per,
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models=(),
+            credits=float(credits),
+        )
     if per not in ("second", "item") or "modelField" not in raw or not raw.get("models"):
-        raise SpecError(f"{operation_id}: price needs per (second|item), modelField, models")
+        raise SpecError(f"{operation_id}: price needs per (second|item|task), modelField, models")
     if per == "second" and "durationField" not in raw:
         raise SpecError(f"{operation_id}: a price per second needs durationField")
     models: list[tuple[str, float, int | None]] = []

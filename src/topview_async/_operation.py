@@ -74,13 +74,16 @@ class ReconcileSpec:
 class PriceSpec:
     """Documented prices of a kind (``x-topview-task.price``): the most a task can cost."""
 
-    per: Literal["second", "item"]
-    """``second``: credits per second of video; ``item``: credits per image."""
-    model_field: FieldName
+    per: Literal["second", "item", "task"]
+    """``second``: credits per second of video; ``item``: credits per image; ``task``: a flat
+    price per task, whatever its settings (``credits``)."""
+    model_field: FieldName | None
     duration_field: FieldName | None
     count_field: FieldName | None
     models: dict[str, tuple[float, int | None]]
     """Model -> (the highest credits per unit over its settings, longest duration in s)."""
+    credits: float | None = None
+    """``per: task`` only: what one task costs."""
 
 
 class TaskKindSpec:
@@ -94,6 +97,8 @@ class TaskKindSpec:
     __slots__ = (
         "_result_type",
         "biz_types",
+        "charged_on_failure",
+        "credit_task_type",
         "file_parameters",
         "kind",
         "price",
@@ -123,6 +128,10 @@ class TaskKindSpec:
     """How a submit of unknown outcome is found again; ``None``: it cannot be."""
     price: PriceSpec | None
     """Documented prices; ``None``: not documented."""
+    credit_task_type: str | None
+    """The ``taskType`` the credit log files this kind's charges under; ``None``: not documented."""
+    charged_on_failure: bool
+    """``False``: Topview does not charge a failed task of this kind."""
 
     def __init__(
         self,
@@ -138,6 +147,8 @@ class TaskKindSpec:
         file_parameters: tuple[str, ...] = (),
         reconcile: ReconcileSpec | None = None,
         price: PriceSpec | None = None,
+        credit_task_type: str | None = None,
+        charged_on_failure: bool = True,
     ) -> None:
         self.kind = kind
         self.submit_operation = submit_operation
@@ -150,6 +161,8 @@ class TaskKindSpec:
         self.file_parameters = file_parameters
         self.reconcile = reconcile
         self.price = price
+        self.credit_task_type = credit_task_type
+        self.charged_on_failure = charged_on_failure
 
     @property
     def result_model(self) -> str:

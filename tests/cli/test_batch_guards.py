@@ -274,10 +274,10 @@ def test_the_summary_reports_what_the_balance_lost(
     before = sim.ledger.balance(env.uid, sim.now())
     assert batch_run(jobs, out) == 0
     spent = before - sim.ledger.balance(env.uid, sim.now())
-    assert spent == pytest.approx(28.8)
+    assert spent == pytest.approx(4 * 5 + 3.3 * 8)  # the spec's prices: export, Veo 3.1 per s
     assert f"5 jobs: 5 downloaded; {spent:g} credits" in capsys.readouterr().out
     rows = read_manifest(out)
-    assert rows.pop("clip")["credits"] == pytest.approx(8.8)
+    assert rows.pop("clip")["credits"] == pytest.approx(3.3 * 8)
     assert {row["credits"] for row in rows.values()} == {5.0}
     logs = len(sim.requests.for_path("/user/credit/logs"))
     assert batch_run(jobs, out) == 0  # journaled: not asked again

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from topview_async import AsyncTopview, InsufficientCreditError
+from topview_async._pricing import documented_cost
 from topview_async.lib.tasks import Task
 from topview_async.testing import SimulatorServer
 from topview_async.testing._tasks import BIZ_TYPES
@@ -350,18 +351,21 @@ async def test_credit_is_deducted_logged_and_runs_out(
 ) -> None:
     before = await client.account.credit()
     assert before.remain_credit == sim.simulator.config.credit
+    # The simulator charges the spec's documented price: what a budget built on it expects.
+    price = documented_cost("text_to_video", {"model": "Veo 3.1", "duration": 8})
+    assert price == pytest.approx(3.3 * 8)
     task = await client.videos.submit_text_to_video(
         model="Veo 3.1", prompt="A cat", duration=8, generating_count=1
     )
     result = await task.wait()
-    assert result.cost_credit == pytest.approx(8.8)
+    assert result.cost_credit == pytest.approx(price)
 
     after = await client.account.credit()
-    assert after.remain_credit == pytest.approx(before.remain_credit - 8.8)
+    assert after.remain_credit == pytest.approx(before.remain_credit - price)
     logged = [entry async for entry in client.account.list_all_credit_logs()]
     assert [(e.task_id, e.cost_credit) for e in logged] == [(task.task_id, result.cost_credit)]
 
-    sim.simulator.ledger.credit = 10.0  # 1.2 left: the next 8.8-credit video does not fit
+    sim.simulator.ledger.credit = price + 1.2  # 1.2 left: the next video does not fit
     with pytest.raises(InsufficientCreditError) as caught:
         await client.videos.submit_text_to_video(model="Veo 3.1", prompt="A dog", duration=8)
     assert caught.value.code == "4100"

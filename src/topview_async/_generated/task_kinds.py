@@ -105,6 +105,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("file_ids", "endcard_file_id", "logo_file_id", "music_file_id"),
+        credit_task_type="m2v",
         reconcile=ReconcileSpec(
             list_operation=_operations.LIST_M2V_TASKS,
             match_fields=(("productLink", "product_link"), ("productName", "product_name")),
@@ -125,6 +126,15 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=(),
+        credit_task_type="m2v",
+        price=PriceSpec(
+            per="task",
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models={},
+            credits=5.0,
+        ),
     ),
     "video_avatar": TaskKindSpec(
         kind="video_avatar",
@@ -136,6 +146,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
         status_fallbacks=(),
         result_files=((ResultStep(names=(("outputVideoUrl", "output_video_url"),), each=False),),),
         file_parameters=("video_file_id", "image_file_id", "audio_file_id"),
+        credit_task_type="video_avatar",
     ),
     "product_avatar_image_replace": TaskKindSpec(
         kind="product_avatar_image_replace",
@@ -174,6 +185,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=(),
+        credit_task_type="product_avatar_image2video",
     ),
     "anyshoot": TaskKindSpec(
         kind="anyshoot",
@@ -204,6 +216,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             "product_mask_file_id",
             "template_image_file_id",
         ),
+        credit_task_type="product_anyfit",
     ),
     "image_to_video": TaskKindSpec(
         kind="image_to_video",
@@ -221,6 +234,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("image_file_id",),
+        credit_task_type="common_task_image2video",
     ),
     "scraper": TaskKindSpec(
         kind="scraper",
@@ -496,6 +510,8 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             (ResultStep(names=(("finishedVideoUrl", "finished_video_url"),), each=False),),
         ),
         file_parameters=("audio_file_id",),
+        credit_task_type="pa2_image2video",
+        charged_on_failure=False,
     ),
     "product_avatar_image_replace_v3": TaskKindSpec(
         kind="product_avatar_image_replace_v3",
@@ -517,6 +533,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             "template_image_file_id",
             "user_face_image_file_id",
         ),
+        credit_task_type="pa2_replace_product_image",
     ),
     "anyshoot_product_model": TaskKindSpec(
         kind="anyshoot_product_model",
@@ -533,6 +550,7 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("product_image_file_id", "product_image_without_background_file_id"),
+        credit_task_type="product_anyfit_v2_product_model",
     ),
     "text_to_speech": TaskKindSpec(
         kind="text_to_speech",
@@ -549,6 +567,14 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("origin_voice_file_id",),
+        price=PriceSpec(
+            per="task",
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models={},
+            credits=0.1,
+        ),
     ),
     "voice_clone": TaskKindSpec(
         kind="voice_clone",
@@ -565,6 +591,15 @@ TASK_KINDS: Final[dict[str, TaskKindSpec]] = {
             ),
         ),
         file_parameters=("origin_voice_file_id",),
+        credit_task_type="voice_clone",
+        price=PriceSpec(
+            per="task",
+            model_field=None,
+            duration_field=None,
+            count_field=None,
+            models={},
+            credits=1.0,
+        ),
     ),
     "board_download": TaskKindSpec(
         kind="board_download",

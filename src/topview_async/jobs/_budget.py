@@ -14,30 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from .._pricing import documented_cost
 from ._model import Job
 
 __all__ = ["budget_allows", "documented_cost", "job_bounds", "max_job_cost"]
-
-
-def documented_cost(kind: str, params: Mapping[str, Any]) -> float | None:
-    """The most a ``kind`` task submitted with ``params`` costs by the documented prices;
-    ``None`` when the spec has none for it (or for its model)."""
-    from .._generated.task_kinds import TASK_KINDS
-
-    spec = TASK_KINDS.get(kind)
-    price = spec.price if spec is not None else None
-    if price is None:
-        return None
-    model = _read(params, price.model_field)
-    entry = price.models.get(str(model)) if model is not None else None
-    if entry is None:
-        return None
-    credits, longest = entry
-    count = _number(_read(params, price.count_field)) or 1.0
-    if price.per == "item":
-        return credits * count
-    duration = _number(_read(params, price.duration_field)) or float(longest or 0)
-    return credits * duration * count
 
 
 def max_job_cost(
@@ -86,20 +66,3 @@ def budget_allows(*, budget: float, spent: float, in_flight: float, this_job: fl
     """Whether a submit fits: ``spent`` + the most the jobs ``in_flight`` can still cost +
     the most ``this_job`` can cost is within ``budget``."""
     return spent + in_flight + this_job <= budget
-
-
-def _read(params: Mapping[str, Any], field: tuple[str, str] | None) -> object:
-    if field is None:
-        return None
-    wire, python = field
-    return params.get(python, params.get(wire))
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(str(value))
-    except ValueError:
-        return None
-    return number if number > 0 else None

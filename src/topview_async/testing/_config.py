@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._exceptions import ConfigurationError
 from .._generated import task_kinds as _task_kinds
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ DEFAULT_TASK_DURATIONS: Mapping[str, float] = {
     "video_character_swap": 4.0,
     "video_to_ai_avatar": 4.0,
 }
-"""Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``)."""
+"""Seconds of simulated time each kind takes before it is terminal (divided by ``time_scale``):
+simulator behaviour, keyed by the spec's kinds (a test keeps the keys equal to them; a kind
+added to the spec without an entry here runs 1 s)."""
 
 DEFAULT_API_KEY = "sk-simulator-0000000000000000"
 DEFAULT_UID = "simuid0000000000000a"
@@ -128,6 +131,18 @@ class SimulatorConfig:
     """Real seconds between two scans of the delivery loop for due notices."""
     sleep: Callable[[float], Awaitable[None]] | None = None
     """How the simulator waits (latency faults, delivery loop); default ``anyio.sleep``."""
+
+    def __post_init__(self) -> None:
+        # A misspelt kind would silently change nothing: refuse it, naming the known ones.
+        for name, table in (
+            ("task_durations", self.task_durations),
+            ("failure_probability", self.failure_probability),
+        ):
+            unknown = sorted(set(table) - set(TASK_KINDS))
+            if unknown:
+                raise ConfigurationError(
+                    f"{name} names unknown task kinds {unknown} (known: {', '.join(TASK_KINDS)})"
+                )
 
     def duration(self, kind: str) -> float:
         """Clock seconds a task of ``kind`` runs."""

@@ -4,7 +4,13 @@ Every submit costs credits (``costCredit`` in its result). The cost is checked a
 balance before the task exists (code 4100 when it does not fit) and recorded as a charge.
 Like task state, the balance is derived from the charges and the clock: Product Avatar v2
 does not charge failed tasks ([EN-new]), so its charge stops counting once the task fails.
-The rates are the simulator's own, in the range Topview's skill documents; not prices.
+
+What a task costs is Topview's documented price where the spec has one
+(``x-topview-task.price``, through :func:`topview_async._pricing.documented_cost`, the same
+function the job engines' budget reads), so a budget built on the spec's prices matches what
+the simulator charges. Kinds (or models) without a documented price are charged the
+simulator's own rates below: simulator behaviour, in the range Topview's skill documents, not
+prices.
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .._generated.task_kinds import TASK_KINDS as _TASK_KINDS
+from .._pricing import documented_cost
 from ._tasks import SimTask
 
-FREE_ON_FAILURE: Final = frozenset({"product_avatar_image_to_video_v2"})
-"""Kinds whose failed tasks are not charged."""
+FREE_ON_FAILURE: Final = frozenset(
+    kind for kind, facts in _TASK_KINDS.items() if not facts.charged_on_failure
+)
+"""Kinds whose failed tasks are not charged (``chargedOnFailure: false`` in the spec)."""
 
-_FLAT: Final[Mapping[str, float]] = {
-    "m2v_export": 5.0,
+SIMULATED_FLAT_RATES: Final[Mapping[str, float]] = {
     "video_avatar": 2.0,
     "product_avatar_image_replace": 2.0,
     "product_avatar_image_to_video": 2.0,
@@ -29,8 +38,6 @@ _FLAT: Final[Mapping[str, float]] = {
     "remove_background": 0.1,
     "product_avatar_image_to_video_v2": 2.0,
     "product_avatar_image_replace_v3": 2.0,
-    "text_to_speech": 0.1,
-    "voice_clone": 1.0,
     "board_download": 0.0,
     "storyboard": 0.5,
     "ai_music": 1.5,
@@ -43,36 +50,24 @@ _FLAT: Final[Mapping[str, float]] = {
     "video_character_swap": 3.0,
     "video_to_ai_avatar": 2.0,
 }
+"""Credits per task of the kinds with no documented price and no rule in :func:`task_cost`
+(simulator behaviour); any other undocumented kind costs :data:`SIMULATED_DEFAULT_RATE`."""
 
-_VIDEO_RATES: Final[Mapping[str, float]] = {
-    "Veo 3.1": 1.1,
-    "Veo 3.1 Fast": 0.6,
-    "Sora 2": 0.56,
-    "Sora 2 Pro": 1.68,
-    "Kling V3": 0.5,
-    "Seedance 1.5 Pro": 0.12,
-    "Topview Lite": 0.1,
-    "Topview Pro": 0.2,
-    "Topview Plus": 0.54,
-    "Topview Best": 1.55,
-}
-"""Credits per generated second by model; other models cost 0.5."""
+SIMULATED_DEFAULT_RATE: Final = 1.0
 
-_VIDEO_KINDS: Final = frozenset({"image_to_video_v2", "text_to_video", "omni_reference"})
+SIMULATED_PER_SECOND: Final = 0.5
+"""Credits per generated second of a video model the spec has no price for."""
+
+SIMULATED_PER_IMAGE: Final = 0.5
+"""Credits per image of an image model the spec has no price for."""
 
 TASK_TYPES: Final[Mapping[str, str]] = {
-    "m2v": "m2v",
-    "m2v_export": "m2v",
-    "image_to_video": "common_task_image2video",
-    "video_avatar": "video_avatar",
-    "product_avatar_image_to_video": "product_avatar_image2video",
-    "voice_clone": "voice_clone",
-    "anyshoot": "product_anyfit",
-    "product_avatar_image_to_video_v2": "pa2_image2video",
-    "product_avatar_image_replace_v3": "pa2_replace_product_image",
-    "anyshoot_product_model": "product_anyfit_v2_product_model",
+    kind: facts.credit_task_type
+    for kind, facts in _TASK_KINDS.items()
+    if facts.credit_task_type is not None
 }
-"""Credit-log ``taskType`` of a kind (the documented values; other kinds use their own name)."""
+"""Credit-log ``taskType`` of a kind (``creditTaskType`` in the spec; other kinds use their own
+name)."""
 
 LOG_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 
@@ -82,11 +77,15 @@ def reports_cost(kind: str) -> bool:
     """Whether Topview's query result of ``kind`` carries ``costCredit``: where the spec's
     result schema declares it (the newer endpoints and Image to Video; not M2V, Video
     Avatar, Product Avatar v1, AnyShoot v1, the scraper or board downloads)."""
-    from .._generated.task_kinds import TASK_KINDS
-
-    facts = TASK_KINDS.get(kind)
+    facts = _TASK_KINDS.get(kind)
     fields = getattr(facts.result_type, "model_fields", {}) if facts is not None else {}
     return "cost_credit" in fields
+
+
+def _priced_per(kind: str) -> str | None:
+    """The unit the spec prices ``kind`` in (``second``, ``item``, ``task``), if it does."""
+    facts = _TASK_KINDS.get(kind)
+    return facts.price.per if facts is not None and facts.price is not None else None
 
 
 def _count(request: Mapping[str, Any], *names: str) -> int:
@@ -98,18 +97,25 @@ def _count(request: Mapping[str, Any], *names: str) -> int:
 
 
 def task_cost(kind: str, request: Mapping[str, Any]) -> float:
-    """What a task of ``kind`` submitted with ``request`` costs."""
+    """What a task of ``kind`` submitted with ``request`` costs: its documented price, else
+    the simulator's own rate."""
     if kind == "m2v":
-        # Charged when the video is exported; a preview run only costs the later export.
-        return 0.0 if request.get("preview") in (True, "true") else 5.0
+        # Charged when the video is exported: a full run exports, so it costs what an export
+        # does; a preview run only costs the later export.
+        if request.get("preview") in (True, "true"):
+            return 0.0
+        return documented_cost("m2v_export", request) or 0.0
+    documented = documented_cost(kind, request)
+    if documented is not None:
+        return round(documented, 4)
     if kind == "image_to_video":
         return _count(request, "generatingCount") * (2.0 if request.get("duration") == 10 else 1.0)
     if kind in ("anyshoot", "anyshoot_product_model"):
         return float(_count(request, "generatingCount"))
-    if kind in _VIDEO_KINDS:
-        rate = _VIDEO_RATES.get(str(request.get("model")), 0.5)
+    per = _priced_per(kind)
+    if per == "second":  # a video model the spec has no price for
         seconds = _count(request, "duration") if request.get("duration") else 5
-        return round(rate * seconds * _count(request, "generatingCount"), 2)
+        return round(SIMULATED_PER_SECOND * seconds * _count(request, "generatingCount"), 2)
     if kind == "image_translate_batch":
         files, languages = request.get("fileIds"), request.get("languages")
         count = (
@@ -118,11 +124,11 @@ def task_cost(kind: str, request: Mapping[str, Any]) -> float:
             else 1
         )
         return round(0.2 * count, 2)
-    if kind in ("text_to_image", "image_edit"):
-        return 0.5 * _count(request, "generateCount")
+    if per == "item":  # an image model the spec has no price for
+        return SIMULATED_PER_IMAGE * _count(request, "generateCount")
     if kind == "photo_avatar":
         return 0.5 if request.get("offPeak") in (True, "true") else 1.0
-    return _FLAT.get(kind, 1.0)
+    return SIMULATED_FLAT_RATES.get(kind, SIMULATED_DEFAULT_RATE)
 
 
 @dataclass
