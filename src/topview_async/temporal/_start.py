@@ -10,15 +10,24 @@ workflow, or a second paid task. Use new keys (or another ``id_prefix``) for new
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from .._exceptions import InvalidInputError
+from ..jobs._admission import admit
 from ..jobs._model import Job, JobRecord, JobStatus
 from ._model import JobInput, JobOptions, JobState
 from ._names import DEFAULT_TASK_QUEUE, WORKFLOW_ID_PREFIX, workflow_id
@@ -56,7 +65,36 @@ async def start_job(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
     except WorkflowAlreadyStartedError:
-        return job_handle(temporal, job.key, id_prefix=id_prefix)
+        pass
+    handle = job_handle(temporal, job.key, id_prefix=id_prefix)
+    return await _start_again(temporal, job, handle, task_queue=task_queue)
+
+
+async def _start_again(
+    temporal: Client, job: JobInput, handle: JobHandle, *, task_queue: str
+) -> JobHandle:
+    """The job's workflow closed already: its result stands, unless the local runner's
+    admission rule (:func:`~topview_async.jobs._admission.admit`) says to try it again (it
+    failed before any task existed). Changed params of a job that had a task are refused
+    (:class:`~topview_async.InvalidInputError`)."""
+    try:
+        previous = (await handle.result()).record
+    except WorkflowFailureError:  # failed, terminated, cancelled: not the job's own end
+        return handle
+    failed = previous.status is JobStatus.FAILED
+    params: dict[str, Any] = json.loads(json.dumps(job.params, default=str))
+    record, _ = admit(job.key, job.kind, params, previous)
+    if not (failed and record.status is JobStatus.PENDING):
+        return handle
+    again = dataclasses.replace(job, earlier_tasks=[dict(t) for t in record.earlier_tasks])
+    return await temporal.start_workflow(
+        JobWorkflow.run,
+        again,
+        id=handle.id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
 
 
 def job_handle(temporal: Client, key: str, *, id_prefix: str = WORKFLOW_ID_PREFIX) -> JobHandle:
@@ -82,23 +120,34 @@ async def start_jobs(
     id_prefix: str = WORKFLOW_ID_PREFIX,
     concurrency: int = 32,
 ) -> JobHandles:
-    """Start one workflow per job (``concurrency`` starts at once); handles by key."""
+    """Start one workflow per job (``concurrency`` starts at once); handles by key.
+
+    A job whose workflow closed is started again only as :func:`start_job` says; a job that
+    had a task and now has other params raises :class:`~topview_async.InvalidInputError`
+    (after the other jobs started), as the local runner does.
+    """
     handles: dict[str, JobHandle] = {}
+    refusals: list[str] = []
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def start(job: Job) -> None:
         async with limiter:
-            handles[job.key] = await start_job(
-                temporal,
-                JobInput.from_job(job, out_dir, options),
-                task_queue=task_queue,
-                id_prefix=id_prefix,
-            )
+            try:
+                handles[job.key] = await start_job(
+                    temporal,
+                    JobInput.from_job(job, out_dir, options),
+                    task_queue=task_queue,
+                    id_prefix=id_prefix,
+                )
+            except InvalidInputError as exc:
+                refusals.append(str(exc))
 
     job_list = list(jobs)
     async with anyio.create_task_group() as group:
         for job in job_list:
             group.start_soon(start, job)
+    if refusals:
+        raise InvalidInputError("; ".join(sorted(refusals)))
     return JobHandles(temporal, {job.key: handles[job.key] for job in job_list})
 
 
@@ -109,6 +158,9 @@ def _memo_record(key: str, memo: Mapping[str, Any]) -> JobState:
         record.status = JobStatus(status)
     record.task_id = memo.get("task_id") or None
     record.error = memo.get("error") or None
+    earlier = memo.get("earlier")
+    if isinstance(earlier, str) and earlier:
+        record.earlier_tasks = [{"task_id": task_id} for task_id in earlier.split(",")]
     return JobState(record, memo.get("needs_decision") or None)
 
 
