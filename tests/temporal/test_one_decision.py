@@ -329,3 +329,41 @@ async def test_failed_jobs_start_again_only_by_the_rules_on_both_engines(
                         states = await follow_jobs(handles, interval=0.1)
                     remote.append(seen({k: s.record for k, s in states.items()}, calls))
     assert remote == local
+
+
+async def test_the_temporal_batch_reports_m2v_credits_from_the_credit_log(
+    temporal_server: DevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """M2V results carry no ``costCredit``: the manifest takes the cost from the credit log,
+    as the local runner's does, not ``null``."""
+    import json
+
+    from topview_async.cli._temporal import run_temporal_batch
+
+    queue, prefix = f"q-{uuid.uuid4().hex}", f"c-{uuid.uuid4().hex[:8]}-"
+    jobs_file = tmp_path / "jobs.jsonl"
+    jobs_file.write_text(
+        json.dumps({"key": "row-11", "kind": "m2v", "params": {"product_link": link("a")}}) + "\n"
+    )
+    with SimulatorServer(config()) as sim:
+        monkeypatch.setenv("TOPVIEW_API_KEY", sim.api_key)
+        monkeypatch.setenv("TOPVIEW_UID", sim.uid)
+        monkeypatch.setenv("TOPVIEW_BASE_URL", sim.base_url)
+        temporal = await Client.connect(temporal_server.address)
+        async with make_client(sim) as client, worker(temporal, client, queue):
+            with anyio.fail_after(60):
+                code = await run_temporal_batch(
+                    jobs_file,
+                    tmp_path / "out",
+                    address=temporal_server.address,
+                    namespace="default",
+                    task_queue=queue,
+                    id_prefix=prefix,
+                    options=OPTIONS,
+                    progress=False,
+                )
+    assert code == 0
+    (line,) = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
+    credits = json.loads(line)["credits"]
+    assert isinstance(credits, float | int)
+    assert credits > 0
