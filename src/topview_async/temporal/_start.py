@@ -166,6 +166,9 @@ def _memo_record(key: str, memo: Mapping[str, Any]) -> JobState:
 
 LIST_CHUNK = 100
 """Workflow ids per visibility query of a round."""
+RESULT_WAITS = 256
+"""Workflow results waited on at once while following (long polls); the others are seen by
+the rounds."""
 
 
 class _Follower:
@@ -174,7 +177,9 @@ class _Follower:
     A round is one visibility query per :data:`LIST_CHUNK` pending jobs (status and memo of
     each, as the server keeps them), plus the result of each workflow that finished: no
     per-job ``describe`` for jobs that did not change. Falls back to ``describe`` where the
-    server's visibility cannot answer.
+    server's visibility cannot answer. :meth:`follow` also waits on the results themselves
+    (a long poll each, which costs the server nothing until the workflow closes), so a job
+    that finishes is seen at once, not at the next round.
     """
 
     def __init__(
@@ -189,9 +194,13 @@ class _Follower:
         self.pending: dict[str, JobHandle] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._listing = temporal is not None
+        self._result_waits = anyio.CapacityLimiter(RESULT_WAITS)
+        self._changed = anyio.Event()
 
     def add(self, key: str, handle: JobHandle) -> None:
         self.pending[key] = handle
+        if self._changed.is_set():
+            self._changed = anyio.Event()
 
     async def round(self) -> None:
         if self._listing:
@@ -206,7 +215,8 @@ class _Follower:
 
     async def _list_round(self) -> None:
         assert self.temporal is not None
-        by_id = {handle.id: key for key, handle in self.pending.items()}
+        handles = dict(self.pending)  # results waited on settle jobs meanwhile
+        by_id = {handle.id: key for key, handle in handles.items()}
         ids = list(by_id)
         seen: dict[str, tuple[WorkflowExecutionStatus | None, Mapping[str, Any]]] = {}
         for start in range(0, len(ids), LIST_CHUNK):
@@ -222,7 +232,7 @@ class _Follower:
                     seen[key] = (execution.status, await execution.memo())
         async with anyio.create_task_group() as group:
             for key, (status, memo) in seen.items():
-                group.start_soon(self._settle, key, self.pending[key], status, memo)
+                group.start_soon(self._settle, key, handles[key], status, memo)
 
     async def _describe(self, key: str, handle: JobHandle) -> None:
         async with self._limiter:
@@ -251,16 +261,44 @@ class _Follower:
                 state.record.status = JobStatus.FAILED
                 closed = status.name.lower() if status else "closed"
                 state.record.error = f"workflow {closed}"
+        self._store(key, state)
+
+    def _store(self, key: str, state: JobState) -> None:
+        if key not in self.pending:
+            return  # settled already (by its result): a round's older view must not undo it
         previous = self.states.get(key)
         self.states[key] = state
         if self.on_change is not None and (previous is None or previous != state):
             self.on_change(state)
-        if state.settled:
-            self.pending.pop(key, None)
+        if state.settled and self.pending.pop(key, None) is not None and not self.pending:
+            self._changed.set()
+
+    async def _await_result(self, key: str, handle: JobHandle) -> None:
+        async with self._result_waits:
+            if key not in self.pending:
+                return
+            try:
+                state = await handle.result()
+            except (WorkflowFailureError, RPCError):
+                return  # closed otherwise, or not reachable: the rounds settle it
+            self._store(key, state)
 
     async def pause(self, interval: float) -> None:
         # A round costs the server work per pending job: space rounds out for big batches.
-        await anyio.sleep(max(interval, len(self.pending) / ROUND_CALLS_PER_SECOND))
+        with anyio.move_on_after(max(interval, len(self.pending) / ROUND_CALLS_PER_SECOND)):
+            await self._changed.wait()  # the last pending job settled
+
+    async def follow(self, interval: float) -> None:
+        """Until every job is settled: rounds (progress, decisions, closed workflows) and a
+        wait on each pending job's result."""
+        async with anyio.create_task_group() as group:
+            for key, handle in list(self.pending.items()):
+                group.start_soon(self._await_result, key, handle)
+            while self.pending:
+                await self.round()
+                if self.pending:
+                    await self.pause(interval)
+            group.cancel_scope.cancel()
 
 
 async def follow_jobs(
@@ -285,10 +323,7 @@ async def follow_jobs(
     follower = _Follower(temporal, on_change, concurrency)
     for key, handle in handles.items():
         follower.add(key, handle)
-    while follower.pending:
-        await follower.round()
-        if follower.pending:
-            await follower.pause(interval)
+    await follower.follow(interval)
     return {key: follower.states[key] for key in handles}
 
 
@@ -362,10 +397,7 @@ async def run_jobs(
             f"{bounds[job.key]:g}"
         )
         break
-    while follower.pending:
-        await follower.round()
-        if follower.pending:
-            await follower.pause(interval)
+    await follower.follow(interval)
     states = dict(follower.states)
     for job in queue:
         record = JobRecord(job.key, job.kind, dict(job.params))
