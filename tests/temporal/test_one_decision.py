@@ -183,3 +183,187 @@ async def test_every_submit_failure_ends_the_same_on_both_engines(
     table = {names[k]: v for k, v in EXPECTED.items()}
     assert {names[k]: v for k, v in local.items()} == table
     assert {names[k]: v for k, v in temporal.items()} == table
+
+
+# -- settling by hand and failed jobs: the same rules on both engines --------------------------
+
+
+def link(key: str) -> str:
+    return f"https://shop.test/{key}"
+
+
+async def submitted(submit: Callable[..., Any], key: str) -> str:
+    result = await submit(product_link=link(key))
+    return str(result.task_id)
+
+
+async def test_resolve_refuses_the_same_task_ids_on_both_engines(
+    temporal_server: DevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task of another job, one Topview does not know, one made from another request:
+    refused by ``batch resolve`` and ``temporal resolve`` alike, with the same reason; the
+    job's own task is attached."""
+    from topview_async.jobs import JobRecord
+    from topview_async.jobs._resolve import resolve_job
+    from topview_async.temporal._decisions import resolve_workflow
+
+    queue, prefix = f"q-{uuid.uuid4().hex}", f"r-{uuid.uuid4().hex[:8]}-"
+    calls: Counter[str] = Counter()
+    jobs = [Job(key, "m2v", {"product_link": link(key)}) for key in ("row-0", "row-4")]
+    # row-4's first submit is a read timeout: outcome unknown, waiting for a decision.
+    with SimulatorServer(config()) as sim:
+        temporal = await Client.connect(temporal_server.address)
+        async with make_client(sim) as client:
+            real_submit = client.marketing_videos.submit
+            failing_first_submit(monkeypatch, client, calls)
+            async with worker(temporal, client, queue):
+                handles = await start_jobs(
+                    temporal, jobs, tmp_path, options=OPTIONS, task_queue=queue, id_prefix=prefix
+                )
+                with anyio.fail_after(60):
+                    states = await follow_jobs(handles, interval=0.1)
+                assert states["row-4"].record.status is U
+                assert states["row-4"].needs_decision
+                other_job_task = states["row-0"].record.task_id
+                assert other_job_task is not None
+                other_request = await submitted(real_submit, "elsewhere")
+                own = await submitted(real_submit, "row-4")
+                refused = [other_job_task, "t-nobody-knows", other_request]
+
+                journal = MemoryJournal()
+                done = JobRecord("row-0", "m2v", {"product_link": link("row-0")})
+                done.status, done.task_id = JobStatus.RUNNING, other_job_task
+                unknown = JobRecord("row-4", "m2v", {"product_link": link("row-4")})
+                unknown.status = U
+                await journal.save([done, unknown])
+                local, remote = [], []
+                for task_id in refused:
+                    with pytest.raises(InvalidInputError) as caught:
+                        await resolve_job(client, journal, "row-4", task_id=task_id)
+                    local.append(str(caught.value))
+                    with pytest.raises(InvalidInputError) as caught:
+                        await resolve_workflow(
+                            temporal, client, "row-4", task_id=task_id, id_prefix=prefix
+                        )
+                    remote.append(str(caught.value))
+                assert remote == local
+                assert "row-0" in local[0]
+                assert "knows no" in local[1]
+                assert "another request" in local[2]
+
+                await resolve_job(client, journal, "row-4", task_id=own)
+                await resolve_workflow(temporal, client, "row-4", task_id=own, id_prefix=prefix)
+                with anyio.fail_after(60):
+                    states = await follow_jobs({"row-4": handles["row-4"]}, interval=0.1)
+                assert states["row-4"].record.task_id == own
+                assert states["row-4"].record.status is D
+
+
+async def test_failed_jobs_start_again_only_by_the_rules_on_both_engines(
+    temporal_server: DevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every M2V task fails at Topview here. ``row-8`` fails before sending (a bad argument):
+    the next run sends it (its task then fails at Topview). ``row-0``'s task fails: the next
+    run leaves it; only a retry sends it again, a new task with the failed one kept."""
+    from topview_async.jobs._admission import plan_retry
+    from topview_async.temporal._decisions import retry_workflows
+
+    jobs = [Job(key, "m2v", {"product_link": link(key)}) for key in ("row-0", "row-8")]
+    failing = SimulatorConfig(
+        seed=21, time_scale=200.0, media_size=2048, failure_probability={"m2v": 1.0}
+    )
+
+    def seen(records: dict[str, Any], calls: Counter[str]) -> dict[str, tuple[Any, ...]]:
+        return {
+            k: (r.status, calls[k], r.task_id is not None, len(r.earlier_tasks))
+            for k, r in records.items()
+        }
+
+    # (status, submits, has a task, earlier tasks); row-0's count starts at 1 (see below)
+    first = {"row-0": (F, 2, True, 0), "row-8": (F, 1, False, 0)}
+    second = {"row-0": (F, 2, True, 0), "row-8": (F, 2, True, 0)}
+    retried = {"row-0": (F, 3, True, 1), "row-8": (F, 2, True, 0)}
+
+    calls: Counter[str] = Counter()
+    with SimulatorServer(failing) as sim:
+        async with make_client(sim) as client:
+            failing_first_submit(monkeypatch, client, calls)
+            calls["row-0"] = 1  # so its first submit is a real one
+            journal = MemoryJournal()
+            local = []
+            for step in range(3):
+                if step == 1:
+                    with pytest.raises(InvalidInputError, match="before any task existed"):
+                        plan_retry(await journal.load(), ["row-8"])
+                if step == 2:
+                    await journal.save(plan_retry(await journal.load(), ["row-0"]))
+                runner = JobRunner(
+                    client, tmp_path / "local", journal=journal, reconcile_grace=None,
+                    settings=SETTINGS,
+                )  # fmt: skip
+                with anyio.fail_after(60):
+                    summary = await runner.run(jobs)
+                local.append(seen({r.key: r for r in summary.records}, calls))
+    assert local == [first, second, retried]
+
+    calls = Counter()
+    queue, prefix = f"q-{uuid.uuid4().hex}", f"f-{uuid.uuid4().hex[:8]}-"
+    with SimulatorServer(failing) as sim:
+        temporal = await Client.connect(temporal_server.address)
+        async with make_client(sim) as client:
+            failing_first_submit(monkeypatch, client, calls)
+            calls["row-0"] = 1
+            remote = []
+            async with worker(temporal, client, queue):
+                for step in range(3):
+                    if step == 1:
+                        with pytest.raises(InvalidInputError, match="before any task existed"):
+                            await retry_workflows(temporal, ["row-8"], id_prefix=prefix)
+                    if step == 2:
+                        await retry_workflows(temporal, ["row-0"], id_prefix=prefix)
+                    handles = await start_jobs(
+                        temporal, jobs, tmp_path / "t", options=OPTIONS, task_queue=queue,
+                        id_prefix=prefix,
+                    )  # fmt: skip
+                    with anyio.fail_after(60):
+                        states = await follow_jobs(handles, interval=0.1)
+                    remote.append(seen({k: s.record for k, s in states.items()}, calls))
+    assert remote == local
+
+
+async def test_the_temporal_batch_reports_m2v_credits_from_the_credit_log(
+    temporal_server: DevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """M2V results carry no ``costCredit``: the manifest takes the cost from the credit log,
+    as the local runner's does, not ``null``."""
+    import json
+
+    from topview_async.cli._temporal import run_temporal_batch
+
+    queue, prefix = f"q-{uuid.uuid4().hex}", f"c-{uuid.uuid4().hex[:8]}-"
+    jobs_file = tmp_path / "jobs.jsonl"
+    jobs_file.write_text(
+        json.dumps({"key": "row-11", "kind": "m2v", "params": {"product_link": link("a")}}) + "\n"
+    )
+    with SimulatorServer(config()) as sim:
+        monkeypatch.setenv("TOPVIEW_API_KEY", sim.api_key)
+        monkeypatch.setenv("TOPVIEW_UID", sim.uid)
+        monkeypatch.setenv("TOPVIEW_BASE_URL", sim.base_url)
+        temporal = await Client.connect(temporal_server.address)
+        async with make_client(sim) as client, worker(temporal, client, queue):
+            with anyio.fail_after(60):
+                code = await run_temporal_batch(
+                    jobs_file,
+                    tmp_path / "out",
+                    address=temporal_server.address,
+                    namespace="default",
+                    task_queue=queue,
+                    id_prefix=prefix,
+                    options=OPTIONS,
+                    progress=False,
+                )
+    assert code == 0
+    (line,) = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
+    credits = json.loads(line)["credits"]
+    assert isinstance(credits, float | int)
+    assert credits > 0

@@ -106,6 +106,17 @@ def _run(function: Any) -> Any:
     return anyio.run(function)
 
 
+def _refused_ends(function: Any) -> Any:
+    """``function()``; a refusal (bad input) ends the command with its reason and exit 2."""
+    from .._exceptions import InvalidInputError
+
+    try:
+        return function()
+    except InvalidInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        _leave(2)
+
+
 @temporal_app.command("worker")
 def worker(
     address: Address = DEFAULT_ADDRESS,
@@ -198,25 +209,75 @@ def resolve(
     key: Annotated[str, typer.Argument(help="The job's key.")],
     task_id: TaskIdOption = None,
     resubmit: ResubmitOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Resubmit even while the job's task runs or is done."),
+    ] = False,
     address: Address = DEFAULT_ADDRESS,
     namespace: Namespace = "default",
     id_prefix: IdPrefix = WORKFLOW_ID_PREFIX,
 ) -> None:
-    """Decide for a job waiting on you: attach its task id, or allow a new submit."""
+    """Decide for a job waiting on you: attach its task id, or allow a new submit.
+
+    Checked first, as `topview batch resolve` does: the task exists, is of the job's kind,
+    is no other job's and fits the job's request; a resubmit while the task runs or is done
+    needs --force.
+    """
     check_one_decision(task_id, resubmit)
 
     async def signal() -> None:
-        from ..temporal._start import job_handle
-        from ..temporal._workflow import JobWorkflow
+        from .. import AsyncTopview
+        from ..temporal._decisions import resolve_workflow
 
-        handle = job_handle(await _connect(address, namespace), key, id_prefix=id_prefix)
-        if task_id is not None:
-            await handle.signal(JobWorkflow.attach_task, task_id)
-        else:
-            await handle.signal(JobWorkflow.resubmit)
+        temporal = await _connect(address, namespace)
+        async with AsyncTopview() as client:
+            await resolve_workflow(
+                temporal,
+                client,
+                key,
+                task_id=task_id,
+                resubmit=resubmit,
+                force=force,
+                id_prefix=id_prefix,
+            )
 
-    _run(signal)
-    print(f"{key}: decision sent; `topview batch run --engine temporal` shows the progress")
+    _refused_ends(lambda: _run(signal))
+    action = f"attach task {task_id}" if task_id else "submit again (a new paid task)"
+    print(f"{key}: decision sent ({action}); `topview batch run --engine temporal` follows it")
+    _leave(0)
+
+
+@temporal_app.command("retry")
+def retry(
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(help="Jobs to retry; none: every job whose task failed at Topview."),
+    ] = None,
+    address: Address = DEFAULT_ADDRESS,
+    namespace: Namespace = "default",
+    id_prefix: IdPrefix = WORKFLOW_ID_PREFIX,
+) -> None:
+    """Run jobs whose task failed at Topview again: each is a NEW PAID TASK.
+
+    The rules of `topview batch retry`: a job that failed before any task existed needs no
+    retry (the next `batch run` starts it again once its line is fixed).
+    """
+
+    async def start() -> list[JobRecord]:
+        from ..temporal._decisions import retry_workflows
+
+        temporal = await _connect(address, namespace)
+        return await retry_workflows(temporal, keys or [], id_prefix=id_prefix)
+
+    changed: list[JobRecord] = _refused_ends(lambda: _run(start))
+    if not changed:
+        print("no job whose task failed at Topview: nothing to retry")
+    for record in changed:
+        failed = record.earlier_tasks[-1]
+        print(
+            f"{record.key}: started again, a NEW PAID TASK "
+            f"(task {failed['task_id']} failed: {failed['error']})"
+        )
     _leave(0)
 
 
@@ -351,9 +412,32 @@ async def _run_temporal_batch(
 
         _out.print(f"submitting stopped: {stopped}")
     finished = [_with_params(states[job.key].record, job.params) for job in jobs]
+    await _credits_from_log(finished)
+    for record in finished:
+        states[record.key].record.credits = record.credits
     manifest = await JobRunner(None, out, journal=MemoryJournal()).write_manifest(finished)
     _report([states[job.key] for job in jobs], manifest, id_prefix)
     return 0 if all(s.record.status.value == "downloaded" for s in states.values()) else 1
+
+
+async def _credits_from_log(records: list[JobRecord]) -> None:
+    """Fill in the credits of finished jobs whose result carried no ``costCredit`` from the
+    credit log, as the local runner does (:func:`~topview_async.jobs._credits.
+    credits_from_log`); without an API key here, they stay unknown."""
+    import time
+
+    from .. import AsyncTopview
+    from .._exceptions import ConfigurationError
+    from ..jobs._credits import credits_from_log
+
+    if not any(r.task_id and r.credits is None and r.status.finished for r in records):
+        return
+    try:
+        client = AsyncTopview()
+    except ConfigurationError:
+        return
+    async with client:
+        await credits_from_log(client, records, now=time.time())
 
 
 def _with_params(record: JobRecord, params: Any) -> JobRecord:

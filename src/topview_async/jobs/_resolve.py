@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from .._client import AsyncTopview
     from ._journal import Journal
 
-__all__ = ["attach_refusal", "request_mismatch", "resolve_job", "resubmit_refusal"]
+__all__ = [
+    "attach_refusal",
+    "request_mismatch",
+    "resolve_job",
+    "resolve_refusal",
+    "resubmit_refusal",
+]
 
 MAX_LIST_PAGES = 50
 LIST_PAGE_SIZE = 100
@@ -112,6 +118,41 @@ async def _task_state(client: AsyncTopview, kind: str, task_id: str) -> tuple[st
     return task.state.value, result
 
 
+async def resolve_refusal(
+    client: AsyncTopview,
+    record: JobRecord,
+    records: Sequence[JobRecord],
+    *,
+    task_id: str | None = None,
+    force: bool = False,
+) -> str | None:
+    """Why settling ``record`` (attach ``task_id``; without it, allow a new submit) is
+    refused, or ``None``: the checks of the module docstring, with the queries they need.
+    ``records``: the other jobs of the batch (the journal's, or the workflows'). Every
+    engine asks this one function before it acts."""
+    if task_id is not None:
+        refusal = attach_refusal(record, records, task_id)
+        if refusal is None:
+            state, result = await _task_state(client, record.kind, task_id)
+            if state is None:
+                refusal = f"Topview knows no {record.kind} task {task_id}"
+            else:
+                shown = [result]
+                if record.kind == "m2v":  # its query result does not echo the request
+                    shown.append(await _listed_m2v_task(client, task_id))
+                mismatch = [
+                    m for s in shown if s is not None for m in request_mismatch(record.params, s)
+                ]
+                if mismatch:
+                    refusal = f"task {task_id} was made from another request: {'; '.join(mismatch)}"
+        return None if refusal is None else f"not attached: {refusal}"
+    state = None
+    if record.task_id is not None:
+        state, _ = await _task_state(client, record.kind, record.task_id)
+    refusal = resubmit_refusal(record, state, force=force)
+    return None if refusal is None else f"not resubmitted: {refusal}"
+
+
 async def resolve_job(
     client: AsyncTopview,
     journal: Journal,
@@ -129,23 +170,10 @@ async def resolve_job(
     record = next((r for r in records if r.key == key), None)
     if record is None:
         raise InvalidInputError(f"no job {key!r} in the journal")
+    refusal = await resolve_refusal(client, record, records, task_id=task_id, force=force)
+    if refusal is not None:
+        raise InvalidInputError(refusal)
     if task_id is not None:
-        refusal = attach_refusal(record, records, task_id)
-        if refusal is None:
-            state, result = await _task_state(client, record.kind, task_id)
-            if state is None:
-                refusal = f"Topview knows no {record.kind} task {task_id}"
-            else:
-                shown = [result]
-                if record.kind == "m2v":  # its query result does not echo the request
-                    shown.append(await _listed_m2v_task(client, task_id))
-                mismatch = [
-                    m for s in shown if s is not None for m in request_mismatch(record.params, s)
-                ]
-                if mismatch:
-                    refusal = f"task {task_id} was made from another request: {'; '.join(mismatch)}"
-        if refusal is not None:
-            raise InvalidInputError(f"not attached: {refusal}")
         if record.task_id is not None and record.task_id != task_id:
             record.earlier_tasks.append(
                 {"task_id": record.task_id, "error": record.error, "credits": record.credits}
@@ -157,12 +185,6 @@ async def resolve_job(
             None,
         )
     else:
-        state = None
-        if record.task_id is not None:
-            state, _ = await _task_state(client, record.kind, record.task_id)
-        refusal = resubmit_refusal(record, state, force=force)
-        if refusal is not None:
-            raise InvalidInputError(f"not resubmitted: {refusal}")
         if record.task_id is not None:
             record.earlier_tasks.append(
                 {"task_id": record.task_id, "error": record.error, "credits": record.credits}

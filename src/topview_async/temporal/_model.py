@@ -96,6 +96,9 @@ class JobInput:
     """The workflow's step layout: 2 (what :meth:`from_job` starts) waits and downloads in one
     activity; 1 (histories started before) in two. Read from the input, so replaying an old
     history takes its old steps without a marker in every new one."""
+    earlier_tasks: list[dict[str, Any]] = field(default_factory=list)
+    """Tasks of this job's earlier runs (``topview temporal retry``, a failure before any
+    task), the way the journal keeps them: this run is a new paid task if any is listed."""
 
     @classmethod
     def from_job(

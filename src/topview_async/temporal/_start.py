@@ -10,15 +10,24 @@ workflow, or a second paid task. Use new keys (or another ``id_prefix``) for new
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from .._exceptions import InvalidInputError
+from ..jobs._admission import admit
 from ..jobs._model import Job, JobRecord, JobStatus
 from ._model import JobInput, JobOptions, JobState
 from ._names import DEFAULT_TASK_QUEUE, WORKFLOW_ID_PREFIX, workflow_id
@@ -56,7 +65,36 @@ async def start_job(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
     except WorkflowAlreadyStartedError:
-        return job_handle(temporal, job.key, id_prefix=id_prefix)
+        pass
+    handle = job_handle(temporal, job.key, id_prefix=id_prefix)
+    return await _start_again(temporal, job, handle, task_queue=task_queue)
+
+
+async def _start_again(
+    temporal: Client, job: JobInput, handle: JobHandle, *, task_queue: str
+) -> JobHandle:
+    """The job's workflow closed already: its result stands, unless the local runner's
+    admission rule (:func:`~topview_async.jobs._admission.admit`) says to try it again (it
+    failed before any task existed). Changed params of a job that had a task are refused
+    (:class:`~topview_async.InvalidInputError`)."""
+    try:
+        previous = (await handle.result()).record
+    except WorkflowFailureError:  # failed, terminated, cancelled: not the job's own end
+        return handle
+    failed = previous.status is JobStatus.FAILED
+    params: dict[str, Any] = json.loads(json.dumps(job.params, default=str))
+    record, _ = admit(job.key, job.kind, params, previous)
+    if not (failed and record.status is JobStatus.PENDING):
+        return handle
+    again = dataclasses.replace(job, earlier_tasks=[dict(t) for t in record.earlier_tasks])
+    return await temporal.start_workflow(
+        JobWorkflow.run,
+        again,
+        id=handle.id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
 
 
 def job_handle(temporal: Client, key: str, *, id_prefix: str = WORKFLOW_ID_PREFIX) -> JobHandle:
@@ -82,23 +120,34 @@ async def start_jobs(
     id_prefix: str = WORKFLOW_ID_PREFIX,
     concurrency: int = 32,
 ) -> JobHandles:
-    """Start one workflow per job (``concurrency`` starts at once); handles by key."""
+    """Start one workflow per job (``concurrency`` starts at once); handles by key.
+
+    A job whose workflow closed is started again only as :func:`start_job` says; a job that
+    had a task and now has other params raises :class:`~topview_async.InvalidInputError`
+    (after the other jobs started), as the local runner does.
+    """
     handles: dict[str, JobHandle] = {}
+    refusals: list[str] = []
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def start(job: Job) -> None:
         async with limiter:
-            handles[job.key] = await start_job(
-                temporal,
-                JobInput.from_job(job, out_dir, options),
-                task_queue=task_queue,
-                id_prefix=id_prefix,
-            )
+            try:
+                handles[job.key] = await start_job(
+                    temporal,
+                    JobInput.from_job(job, out_dir, options),
+                    task_queue=task_queue,
+                    id_prefix=id_prefix,
+                )
+            except InvalidInputError as exc:
+                refusals.append(str(exc))
 
     job_list = list(jobs)
     async with anyio.create_task_group() as group:
         for job in job_list:
             group.start_soon(start, job)
+    if refusals:
+        raise InvalidInputError("; ".join(sorted(refusals)))
     return JobHandles(temporal, {job.key: handles[job.key] for job in job_list})
 
 
@@ -109,11 +158,17 @@ def _memo_record(key: str, memo: Mapping[str, Any]) -> JobState:
         record.status = JobStatus(status)
     record.task_id = memo.get("task_id") or None
     record.error = memo.get("error") or None
+    earlier = memo.get("earlier")
+    if isinstance(earlier, str) and earlier:
+        record.earlier_tasks = [{"task_id": task_id} for task_id in earlier.split(",")]
     return JobState(record, memo.get("needs_decision") or None)
 
 
 LIST_CHUNK = 100
 """Workflow ids per visibility query of a round."""
+RESULT_WAITS = 256
+"""Workflow results waited on at once while following (long polls); the others are seen by
+the rounds."""
 
 
 class _Follower:
@@ -122,7 +177,9 @@ class _Follower:
     A round is one visibility query per :data:`LIST_CHUNK` pending jobs (status and memo of
     each, as the server keeps them), plus the result of each workflow that finished: no
     per-job ``describe`` for jobs that did not change. Falls back to ``describe`` where the
-    server's visibility cannot answer.
+    server's visibility cannot answer. :meth:`follow` also waits on the results themselves
+    (a long poll each, which costs the server nothing until the workflow closes), so a job
+    that finishes is seen at once, not at the next round.
     """
 
     def __init__(
@@ -137,9 +194,13 @@ class _Follower:
         self.pending: dict[str, JobHandle] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._listing = temporal is not None
+        self._result_waits = anyio.CapacityLimiter(RESULT_WAITS)
+        self._changed = anyio.Event()
 
     def add(self, key: str, handle: JobHandle) -> None:
         self.pending[key] = handle
+        if self._changed.is_set():
+            self._changed = anyio.Event()
 
     async def round(self) -> None:
         if self._listing:
@@ -154,7 +215,8 @@ class _Follower:
 
     async def _list_round(self) -> None:
         assert self.temporal is not None
-        by_id = {handle.id: key for key, handle in self.pending.items()}
+        handles = dict(self.pending)  # results waited on settle jobs meanwhile
+        by_id = {handle.id: key for key, handle in handles.items()}
         ids = list(by_id)
         seen: dict[str, tuple[WorkflowExecutionStatus | None, Mapping[str, Any]]] = {}
         for start in range(0, len(ids), LIST_CHUNK):
@@ -170,7 +232,7 @@ class _Follower:
                     seen[key] = (execution.status, await execution.memo())
         async with anyio.create_task_group() as group:
             for key, (status, memo) in seen.items():
-                group.start_soon(self._settle, key, self.pending[key], status, memo)
+                group.start_soon(self._settle, key, handles[key], status, memo)
 
     async def _describe(self, key: str, handle: JobHandle) -> None:
         async with self._limiter:
@@ -199,16 +261,44 @@ class _Follower:
                 state.record.status = JobStatus.FAILED
                 closed = status.name.lower() if status else "closed"
                 state.record.error = f"workflow {closed}"
+        self._store(key, state)
+
+    def _store(self, key: str, state: JobState) -> None:
+        if key not in self.pending:
+            return  # settled already (by its result): a round's older view must not undo it
         previous = self.states.get(key)
         self.states[key] = state
         if self.on_change is not None and (previous is None or previous != state):
             self.on_change(state)
-        if state.settled:
-            self.pending.pop(key, None)
+        if state.settled and self.pending.pop(key, None) is not None and not self.pending:
+            self._changed.set()
+
+    async def _await_result(self, key: str, handle: JobHandle) -> None:
+        async with self._result_waits:
+            if key not in self.pending:
+                return
+            try:
+                state = await handle.result()
+            except (WorkflowFailureError, RPCError):
+                return  # closed otherwise, or not reachable: the rounds settle it
+            self._store(key, state)
 
     async def pause(self, interval: float) -> None:
         # A round costs the server work per pending job: space rounds out for big batches.
-        await anyio.sleep(max(interval, len(self.pending) / ROUND_CALLS_PER_SECOND))
+        with anyio.move_on_after(max(interval, len(self.pending) / ROUND_CALLS_PER_SECOND)):
+            await self._changed.wait()  # the last pending job settled
+
+    async def follow(self, interval: float) -> None:
+        """Until every job is settled: rounds (progress, decisions, closed workflows) and a
+        wait on each pending job's result."""
+        async with anyio.create_task_group() as group:
+            for key, handle in list(self.pending.items()):
+                group.start_soon(self._await_result, key, handle)
+            while self.pending:
+                await self.round()
+                if self.pending:
+                    await self.pause(interval)
+            group.cancel_scope.cancel()
 
 
 async def follow_jobs(
@@ -233,10 +323,7 @@ async def follow_jobs(
     follower = _Follower(temporal, on_change, concurrency)
     for key, handle in handles.items():
         follower.add(key, handle)
-    while follower.pending:
-        await follower.round()
-        if follower.pending:
-            await follower.pause(interval)
+    await follower.follow(interval)
     return {key: follower.states[key] for key in handles}
 
 
@@ -310,10 +397,7 @@ async def run_jobs(
             f"{bounds[job.key]:g}"
         )
         break
-    while follower.pending:
-        await follower.round()
-        if follower.pending:
-            await follower.pause(interval)
+    await follower.follow(interval)
     states = dict(follower.states)
     for job in queue:
         record = JobRecord(job.key, job.kind, dict(job.params))

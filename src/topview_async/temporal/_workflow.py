@@ -100,6 +100,7 @@ class JobWorkflow:
     def __init__(self, job: JobInput) -> None:
         self._job = job
         self._record = JobRecord(job.key, job.kind, dict(job.params))
+        self._record.earlier_tasks = [dict(task) for task in job.earlier_tasks]
         self._needs_decision: str | None = None
         self._decision: tuple[str, str | None] | None = None
         self._notices: list[TaskNoticeSignal] = []
@@ -461,6 +462,10 @@ class JobWorkflow:
             "error": record.error,
             "needs_decision": self._needs_decision,
         }
+        if record.earlier_tasks:  # only then: histories without any replay unchanged
+            memo["earlier"] = ",".join(
+                str(t["task_id"]) for t in record.earlier_tasks if t.get("task_id")
+            )
         changed = {k: v for k, v in memo.items() if self._published.get(k) != v}
         if changed:
             self._published.update(changed)
