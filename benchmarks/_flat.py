@@ -2,10 +2,10 @@
 
 ``topview batch run`` runs 1,000, 10,000 and 100,000 text-to-image jobs of 3 images each
 (quick mode: 300 and 3,000; smoke: 30) against a simulator whose tasks finish at once (its
-own process), with
-``--concurrency 64``; a plain SDK script (no journal, no manifest, no progress) does the same
-submits, waits and downloads. Each client is a child process: its CPU time (user + system)
-and peak RSS come from ``wait4``, so nothing of the harness or the simulator is counted.
+own process), with ``--concurrency 64``; a plain SDK script (no journal, no manifest, no
+progress) does the same submits, waits and downloads. Each client is a child process: its
+CPU time (user + system) and peak RSS come from ``wait4``, so nothing of the harness or the
+simulator is counted.
 """
 
 from __future__ import annotations
