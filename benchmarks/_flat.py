@@ -34,7 +34,7 @@ from topview_async.lib.polling import PollPolicy
 
 async def main(count: int, out: str) -> None:
     poll = PollPolicy(wait_initial=0.001, wait_min=0.001, wait_max=0.01, learn=False, timeout=None)
-    limit = anyio.Semaphore(64)
+    limit, downloads = anyio.Semaphore(64), anyio.Semaphore(16)  # as the runner's
     async with AsyncTopview(poll=poll, poll_rate=None, max_in_flight_polls=64) as client:
 
         async def one(n: int) -> None:
@@ -43,7 +43,8 @@ async def main(count: int, out: str) -> None:
                     "text_to_image", prompt=f"a red shoe, take {n}", generate_count=3
                 )
             await task.wait()
-            await task.download(f"{out}/j{n:06d}")
+            async with downloads:
+                await task.download(f"{out}/j{n:06d}")
 
         async with anyio.create_task_group() as group:
             for n in range(count):
@@ -61,7 +62,7 @@ def _jobs_file(path: Path, count: int) -> None:
             stream.write(json.dumps(line) + "\n")
 
 
-def _measure(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+def _measure(label: str, command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """``(cpu seconds, wall seconds, peak RSS MiB)`` of the child running ``command``."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -72,7 +73,9 @@ def _measure(command: list[str], env: dict[str, str]) -> tuple[float, float, flo
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{command[:4]} exited {process.returncode}: {error[-2000:].decode()}")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
+    cpu, peak = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    print(f"  {label}: {cpu:.1f} s CPU, {wall:.1f} s, {peak:.0f} MiB", flush=True)
+    return cpu, wall, peak
 
 
 def _files(out: Path) -> int:
@@ -111,13 +114,13 @@ def run(mode: Mode) -> Section:
                 "--out", str(work / "out"), "--concurrency", str(CONCURRENCY),
                 "--downloads", "16", "--poll-interval", "0.001", "--no-progress",
             ]  # fmt: skip
-            cpu, wall, peak = _measure(runner_command, env)
+            cpu, wall, peak = _measure(f"{count} jobs, runner", runner_command, env)
             runner_cpu[count], rss[count] = cpu / count, peak
             row = [f"{count:,}", "topview batch run", fmt(cpu / count * 1000, ".2f")]
             table.rows.append([*row, fmt(wall, ".1f"), fmt(peak, ".0f"), str(_files(work / "out"))])
             (work / "plain").mkdir()
             plain_command = [sys.executable, "-c", PLAIN, str(count), str(work / "plain")]
-            cpu, wall, peak = _measure(plain_command, env)
+            cpu, wall, peak = _measure(f"{count} jobs, plain script", plain_command, env)
             plain_cpu[count] = cpu / count
             row = [f"{count:,}", "plain SDK script", fmt(cpu / count * 1000, ".2f")]
             table.rows.append(
