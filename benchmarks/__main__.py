@@ -19,6 +19,7 @@ from . import (
     _cold,
     _download,
     _engines,
+    _flat,
     _imports,
     _jobs,
     _polling,
@@ -40,6 +41,7 @@ SECTIONS: dict[int, tuple[str, Callable[[Mode], Section]]] = {
     8: ("Cold start", _cold.run),
     9: ("Sync client", _sync.run),
     10: ("Job engines: local runner vs Temporal", _engines.run),
+    11: ("Flat cost: 1,000 to 100,000 jobs", _flat.run),
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,18 @@ _out = Console()
 
 
 class _Tracker:
-    """Rich progress bars fed by the runner's ``on_change``."""
+    """Rich progress bars fed by the runner's ``on_change``.
+
+    The counts are kept incrementally: a change takes away what the job's previous record
+    counted and adds what its new one counts, so the cost of a change does not grow with
+    the number of jobs (the runner calls this on the event loop for every saved step).
+    """
 
     BARS = ("submitted", "running", "downloaded", "failed", "unknown")
 
     def __init__(self, records: list[JobRecord], total: int, enabled: bool) -> None:
-        self.status: dict[str, JobRecord] = {r.key: r for r in records}
+        self.status: dict[str, JobRecord] = {}
+        self.counts = dict.fromkeys(self.BARS, 0)
         self.total = total
         self.progress = Progress(
             TextColumn("{task.description:>11}"),
@@ -34,29 +41,44 @@ class _Tracker:
             disable=not enabled,
         )
         self.bars = {name: self.progress.add_task(name, total=total) for name in self.BARS}
-        self._refresh()
+        for record in records:
+            self._count(record, 1)
+            self.status[record.key] = record
+        self._refresh(self.BARS)
 
     def update(self, record: JobRecord) -> None:
+        before = self.status.get(record.key)
+        changed = set(self._bars_of(record))
+        if before is not None:
+            changed.symmetric_difference_update(self._bars_of(before))
+            self._count(before, -1)
+        self._count(record, 1)
         self.status[record.key] = record
-        self._refresh()
+        self._refresh(changed)
 
-    def _refresh(self) -> None:
-        from ..jobs import JobStatus
+    def _count(self, record: JobRecord, sign: int) -> None:
+        for name in self._bars_of(record):
+            self.counts[name] += sign
 
-        counts = dict.fromkeys(self.BARS, 0)
-        for record in self.status.values():
-            if record.task_id is not None:
-                counts["submitted"] += 1
-            if record.status is JobStatus.RUNNING:
-                counts["running"] += 1
-            elif record.status is JobStatus.DOWNLOADED:
-                counts["downloaded"] += 1
-            elif record.status is JobStatus.FAILED:
-                counts["failed"] += 1
-            elif record.status is JobStatus.OUTCOME_UNKNOWN:
-                counts["unknown"] += 1
-        for name, count in counts.items():
-            self.progress.update(self.bars[name], completed=count)
+    @staticmethod
+    def _bars_of(record: JobRecord) -> tuple[str, ...]:
+        """The bars ``record`` counts in."""
+        bar = _STATUS_BAR.get(record.status.value)
+        submitted = ("submitted",) if record.task_id is not None else ()
+        return (*submitted, bar) if bar is not None else submitted
+
+    def _refresh(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.progress.update(self.bars[name], completed=self.counts[name])
+
+
+_STATUS_BAR = {
+    "running": "running",
+    "downloaded": "downloaded",
+    "failed": "failed",
+    "outcome_unknown": "unknown",
+}
+"""The bar of each job status that has one (a job with a task id also counts as submitted)."""
 
 
 async def run_batch(
