@@ -100,3 +100,27 @@ async def test_budget_mode_without_a_bound_sends_nothing(
         with pytest.raises(ConfigurationError, match="max-cost-per-job"):
             await runner.run(jobs)
     assert topview_simulator.simulator.requests.counts[M2V_SUBMIT] == 0
+
+
+@pytest.mark.anyio
+async def test_the_budget_check_forgets_jobs_that_stopped_moving(
+    topview_simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    # Each budget check scans the jobs it remembers as sent; those that finished must leave
+    # it, or a check costs every job sent so far (quadratic in a large batch).
+    jobs = [Job(f"shoe-{n}", "m2v", {"product_link": f"https://shop.test/{n}"}) for n in range(12)]
+    async with make_client(topview_simulator) as client:
+        runner = JobRunner(
+            client,
+            tmp_path,
+            journal=MemoryJournal(),
+            max_credits=1000,
+            max_cost_per_job=5,
+            concurrency=1,
+        )
+        summary = await runner.run(jobs)
+    assert summary.counts == {"downloaded": 12}
+    assert topview_simulator.simulator.requests.counts[M2V_SUBMIT] == 12
+    # What the last check still held: jobs in flight then, never those done before it (the
+    # old code kept all 12).
+    assert len(runner._sent) < 12

@@ -496,6 +496,11 @@ class JobRunner:
             spent = self._start_balance - balance
             moving = (JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.OUTCOME_UNKNOWN)
             flying = [self._records[k] for k in self._sent if self._records[k].status in moving]
+            if len(flying) < len(self._sent):
+                # A job that stopped moving never moves again in this run (a retry journals a
+                # new intent, which adds it back): forget it, so each check costs the jobs in
+                # flight, not every job sent so far (#20: flat cost per event).
+                self._sent = {r.key for r in flying}
             in_flight = sum(self._bound(r) for r in flying)
             if budget_allows(
                 budget=self.max_credits, spent=spent, in_flight=in_flight, this_job=this_job
