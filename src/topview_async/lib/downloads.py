@@ -214,10 +214,10 @@ async def download(
         if not _resume.RENAME_WHILE_OPEN:
             _clean_up(part, state, exc)
         raise
-    if resumable:
-        with suppress(FileNotFoundError):
-            os.unlink(_resume.sidecar_path(part))
-    await anyio.to_thread.run_sync(_fsync_directory, dest_path.parent)
+    sidecar = _resume.sidecar_path(part) if resumable else None
+    # One worker-thread hop for both: the unlink (a disk write) stays off the event loop, and
+    # the directory's fsync that makes the rename durable makes the unlink durable too.
+    await anyio.to_thread.run_sync(_finish_on_disk, dest_path.parent, sidecar)
     return dest_path
 
 
@@ -689,6 +689,14 @@ def _etag_is_s3_md5(response: httpx.Response) -> bool:
         and not encryption.startswith("aws:kms")
         and "x-amz-server-side-encryption-customer-algorithm" not in headers
     )
+
+
+def _finish_on_disk(directory: Path, sidecar: Path | None) -> None:
+    """Drop a finished download's resume sidecar, then make the directory durable."""
+    if sidecar is not None:
+        with suppress(FileNotFoundError):
+            os.unlink(sidecar)
+    _fsync_directory(directory)
 
 
 def _fsync_directory(directory: Path) -> None:
