@@ -13,7 +13,10 @@ from typing import Protocol, runtime_checkable
 
 from ._model import JobRecord
 
-__all__ = ["Journal", "MemoryJournal"]
+__all__ = ["JOURNAL_NAME", "Journal", "MemoryJournal"]
+
+JOURNAL_NAME = "journal.sqlite3"
+"""The journal's file name in a batch's output directory."""
 
 
 @runtime_checkable

@@ -34,6 +34,7 @@ from ._lock import DirectoryLock
 from ._model import Job, JobRecord, JobStatus
 from ._output import MANIFEST_NAME
 from ._sqlite import JOURNAL_NAME, SqliteJournal, journal_problem
+from ._steps import reconcilable
 
 __all__ = ["rebuild_journal", "record_from_manifest"]
 
@@ -81,7 +82,7 @@ def record_from_manifest(
             f"{REBUILT}: it shows no task but files named {key}.* are in {out_dir}; "
             "a later run may have paid for it"
         )
-    elif kind == "m2v" and written_at is not None:  # the kind the task list reconciles
+    elif reconcilable(kind) and written_at is not None:  # its task list may show it
         record.status, record.attempt, record.intent_at = JobStatus.OUTCOME_UNKNOWN, 1, written_at
         record.error = f"{REBUILT}: looking for a task a lost run may have made, before submitting"
     else:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLOCK_SKEW",
     "MAX_LIST_PAGES",
+    "find_listed",
     "reconcile_listed",
     "reconcile_m2v",
     "submitted_request",
@@ -206,3 +207,25 @@ async def _reconcile_kind(
         else:
             record.error = f"not in the {label} task list (yet): outcome still unknown"
     return changed
+
+
+async def find_listed(client: AsyncTopview, kind: str, task_id: str) -> object | None:
+    """The entry of ``task_id`` in ``kind``'s task list (the spec's ``reconcile`` list), or
+    ``None`` where the kind has none or the list does not show it within
+    :data:`MAX_LIST_PAGES` pages: what the task was made from, where its query does not say."""
+    from .._generated.task_kinds import TASK_KINDS
+
+    spec = TASK_KINDS.get(kind)
+    if spec is None or spec.reconcile is None:
+        return None
+    list_page = operation_method(client, spec.reconcile.list_operation)
+    for page_no in range(1, MAX_LIST_PAGES + 1):
+        page = await list_page(page_no=page_no, page_size=LIST_PAGE_SIZE)
+        data = read_field(page, "data", "data")
+        items: list[object] = list(data) if isinstance(data, list) else []
+        for item in items:
+            if str(read_field(item, "task_id", "taskId")) == task_id:
+                return item
+        if len(items) < LIST_PAGE_SIZE:
+            return None
+    return None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import InvalidInputError, NotFoundError
 from ..lib._status import read_field
 from ._model import JobRecord, JobStatus
+from ._reconcile import find_listed
 
 if TYPE_CHECKING:
     from .._client import AsyncTopview
@@ -28,9 +29,6 @@ __all__ = [
     "resolve_refusal",
     "resubmit_refusal",
 ]
-
-MAX_LIST_PAGES = 50
-LIST_PAGE_SIZE = 100
 
 
 def attach_refusal(record: JobRecord, records: Sequence[JobRecord], task_id: str) -> str | None:
@@ -92,19 +90,6 @@ def request_mismatch(params: Mapping[str, Any], shown: object) -> list[str]:
     return mismatches
 
 
-async def _listed_m2v_task(client: AsyncTopview, task_id: str) -> object | None:
-    for page_no in range(1, MAX_LIST_PAGES + 1):
-        page = await client.marketing_videos.list_tasks(page_no=page_no, page_size=LIST_PAGE_SIZE)
-        data = read_field(page, "data", "data")
-        items: list[object] = list(data) if isinstance(data, list) else []
-        for item in items:
-            if str(read_field(item, "task_id", "taskId")) == task_id:
-                return item
-        if len(items) < LIST_PAGE_SIZE:
-            return None
-    return None
-
-
 async def _task_state(client: AsyncTopview, kind: str, task_id: str) -> tuple[str | None, object]:
     """The task's state and result (one query); ``(None, None)`` if Topview does not know it
     under ``kind``."""
@@ -137,9 +122,8 @@ async def resolve_refusal(
             if state is None:
                 refusal = f"Topview knows no {record.kind} task {task_id}"
             else:
-                shown = [result]
-                if record.kind == "m2v":  # its query result does not echo the request
-                    shown.append(await _listed_m2v_task(client, task_id))
+                # A kind whose query result does not echo the request shows it in its list.
+                shown = [result, await find_listed(client, record.kind, task_id)]
                 mismatch = [
                     m for s in shown if s is not None for m in request_mismatch(record.params, s)
                 ]

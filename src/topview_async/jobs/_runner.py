@@ -53,7 +53,7 @@ from ._decide import (
     decide_submit_failure,
     transition,
 )
-from ._journal import Journal
+from ._journal import JOURNAL_NAME, Journal
 from ._model import Job, JobRecord, JobStatus
 from ._output import (
     MANIFEST_NAME,
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_JOURNAL_NAME", "JobRunner", "RunSummary"]
 
-DEFAULT_JOURNAL_NAME = "journal.sqlite3"
+DEFAULT_JOURNAL_NAME = JOURNAL_NAME
 
 ChangeCallback = Callable[[JobRecord], object]
 

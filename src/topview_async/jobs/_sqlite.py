@@ -29,14 +29,13 @@ import anyio
 import anyio.to_thread
 
 from .._exceptions import ClientStateError, JournalUnusableError
+from ._journal import JOURNAL_NAME
 from ._lock import LOCK_NAME, DirectoryLock
 from ._model import JobRecord
 from ._output import MANIFEST_NAME, STAGING_NAME
 
 __all__ = ["JOURNAL_NAME", "SCHEMA_VERSION", "SqliteJournal", "journal_problem"]
 
-JOURNAL_NAME = "journal.sqlite3"
-"""The journal's file name in a batch's output directory."""
 
 SCHEMA_VERSION = 1
 """Stored as ``PRAGMA user_version``; a journal of another version is not opened."""
